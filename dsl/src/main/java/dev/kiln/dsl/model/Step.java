@@ -1,0 +1,62 @@
+package dev.kiln.dsl.model;
+
+import java.time.Duration;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One step as written. Optional fields are null when absent (the engine applies {@link Defaults});
+ * collections are never null. {@code condition} is the raw {@code if:} text.
+ */
+public record Step(
+    String id,
+    List<String> needs,
+    Action action,
+    String condition,
+    String image,
+    RetryPolicy retries,
+    Duration timeout,
+    boolean continueOnError,
+    Map<String, List<Object>> matrix,
+    boolean cache,
+    String queue,
+    Map<String, String> env,
+    Resources resources,
+    Location location) {
+
+  public Step {
+    needs = List.copyOf(needs);
+    // Unmodifiable copies that keep the file's order: matrix combinations and env are listed in
+    // the order they were written.
+    matrix = Collections.unmodifiableMap(new LinkedHashMap<>(matrix));
+    env = Collections.unmodifiableMap(new LinkedHashMap<>(env));
+  }
+
+  public RetryPolicy retriesOr(Defaults d) {
+    return retries != null ? retries : d.retries() != null ? d.retries() : RetryPolicy.NONE;
+  }
+
+  public Duration timeoutOr(Defaults d) {
+    return timeout != null ? timeout : d.timeout();
+  }
+
+  public String imageOr(Defaults d) {
+    return image != null ? image : d.image();
+  }
+
+  /** The defaults' env with this step's variables on top. */
+  public Map<String, String> envOr(Defaults d) {
+    if (d.env().isEmpty()) {
+      return env;
+    }
+    Map<String, String> merged = new LinkedHashMap<>(d.env());
+    merged.putAll(env);
+    return Collections.unmodifiableMap(merged);
+  }
+
+  public String queueOr(Defaults d) {
+    return queue != null ? queue : d.queue() != null ? d.queue() : "default";
+  }
+}

@@ -1,0 +1,226 @@
+package dev.kiln.dsl.parse;
+
+import dev.kiln.dsl.model.Action;
+import dev.kiln.dsl.model.Resources;
+import dev.kiln.dsl.model.RetryPolicy;
+import dev.kiln.dsl.model.Step;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/** Binds {@code steps:}: each step's keys, types and values; the graph is checked afterwards. */
+final class StepBinder {
+  static final List<String> KEYS = List.of("needs", "run", "uses", "with", "if", "image", "retries",
+      "timeout", "continue_on_error", "matrix", "cache", "queue", "env", "resources",
+      "description", "user", "network");
+  static final Pattern ID = Pattern.compile("[a-zA-Z0-9_-]+");
+  private static final Pattern USES = Pattern.compile("[a-z0-9][a-z0-9_.-]*(/[a-z0-9][a-z0-9_.-]*)*");
+  private static final Pattern MATRIX_KEY = Pattern.compile("[a-zA-Z0-9_-]+");
+  static final int MAX_MATRIX = 256;
+
+  /**
+   * A step as bound, with what the graph and expression checks need: where each {@code needs}
+   * entry was written and the matrix keys. {@code step} may hold nulls when the step has problems.
+   */
+  record StepDraft(Step step, YNode.Scalar key, Map<String, YNode.Scalar> needNodes) {}
+
+  private final Fields f;
+  private final Problems problems;
+  private final ExpressionCheck exprs;
+
+  private StepBinder(Fields f, ExpressionCheck exprs) {
+    this.f = f;
+    this.problems = f.problems();
+    this.exprs = exprs;
+  }
+
+  /** The steps in file order (ids unique: the loader dropped duplicate keys). */
+  static List<StepDraft> bind(YNode.Mapping steps, Fields f, ExpressionCheck exprs) {
+    StepBinder binder = new StepBinder(f, exprs);
+    List<StepDraft> drafts = new ArrayList<>(steps.entries().size());
+    for (YNode.Entry e : steps.entries().values()) {
+      drafts.add(binder.step(e.key(), e.value()));
+    }
+    return drafts;
+  }
+
+  private StepDraft step(YNode.Scalar key, YNode value) {
+    String id = key.text();
+    if (!ID.matcher(id).matches()) {
+      problems.add(key, "invalid step id '" + id + "': use letters, digits, '_' and '-'");
+    }
+    YNode.Mapping m = Fields.absent(value) ? null : f.map(value, "step '" + id + "'");
+    if (m == null) {
+      if (Fields.absent(value)) {
+        problems.add(key, "step '" + id + "' is empty: give it 'run' or 'uses'");
+      }
+      return new StepDraft(empty(id, key), key, Map.of());
+    }
+    f.checkKeys(m, KEYS);
+    Map<String, YNode.Scalar> needNodes = needs(m.get("needs"), id);
+    Action action = action(m, key);
+    String condition = condition(m.get("if"), id);
+    String image = f.string(m.get("image"), "'image'");
+    exprs.scan(m.get("image"), ExpressionCheck.Scope.STEP, id);
+    RetryPolicy retries = f.retries(m.get("retries"));
+    Duration timeout = f.duration(m.get("timeout"), "'timeout'", false);
+    Boolean continueOnError = f.bool(m.get("continue_on_error"), "'continue_on_error'");
+    Map<String, List<Object>> matrix = matrix(m.get("matrix"));
+    Boolean cache = f.bool(m.get("cache"), "'cache'");
+    String queue = f.queue(m.get("queue"));
+    Map<String, String> env = f.env(m.get("env"));
+    exprs.scan(m.get("env"), ExpressionCheck.Scope.STEP, id);
+    Resources resources = resources(m.get("resources"));
+    f.string(m.get("description"), "'description'");
+    f.literal(m.get("user"), "'user'");
+    f.literal(m.get("network"), "'network'");
+    Step step = new Step(id, List.copyOf(needNodes.keySet()), action, condition, image, retries, timeout,
+        Boolean.TRUE.equals(continueOnError), matrix, Boolean.TRUE.equals(cache), queue, env,
+        resources, key.location());
+    return new StepDraft(step, key, needNodes);
+  }
+
+  private static Step empty(String id, YNode.Scalar key) {
+    return new Step(id, List.of(), null, null, null, null, null, false, Map.of(), false, null,
+        Map.of(), Resources.NONE, key.location());
+  }
+
+  /** {@code needs: a} or {@code needs: [a, b]}; the node of each id, in order, without repeats. */
+  private Map<String, YNode.Scalar> needs(YNode n, String id) {
+    Map<String, YNode.Scalar> out = new LinkedHashMap<>();
+    if (Fields.absent(n)) {
+      return out;
+    }
+    List<YNode> items = n instanceof YNode.Seq seq ? seq.items() : List.of(n);
+    if (n instanceof YNode.Mapping) {
+      problems.add(n, "'needs' must be a list of step ids or a single step id, got a map");
+      return out;
+    }
+    for (YNode item : items) {
+      if (!(item instanceof YNode.Scalar s) || s.isNull()) {
+        problems.add(item, "'needs' must be a list of step ids or a single step id, got "
+            + (item instanceof YNode.Seq ? "a list inside the list" : item.describe()));
+        continue;
+      }
+      if (out.putIfAbsent(s.text(), s) != null) {
+        problems.add(s, "step '" + id + "' needs '" + s.text() + "' twice");
+      }
+    }
+    return out;
+  }
+
+  private Action action(YNode.Mapping m, YNode.Scalar stepKey) {
+    String id = stepKey.text();
+    YNode.Scalar runKey = m.keyNode("run");
+    YNode.Scalar usesKey = m.keyNode("uses");
+    if (runKey == null && usesKey == null) {
+      problems.add(stepKey, "step '" + id + "' needs either 'run' or 'uses'");
+    } else if (runKey != null && usesKey != null) {
+      YNode.Scalar later = runKey.location().line() > usesKey.location().line() ? runKey : usesKey;
+      problems.add(later, "step '" + id + "' has both 'run' and 'uses': keep one");
+    }
+    if (m.has("with") && usesKey == null) {
+      problems.add(m.keyNode("with"), "'with' is only for 'uses' steps");
+    }
+    Action action = null;
+    if (runKey != null) {
+      String command = f.required(m, "run", "'run'");
+      exprs.scan(m.get("run"), ExpressionCheck.Scope.STEP, id);
+      action = command == null ? null : new Action.Run(command);
+    }
+    if (usesKey != null) {
+      String name = f.required(m, "uses", "'uses'");
+      if (name != null && name.contains("${{")) {
+        f.literal(m.get("uses"), "'uses'");
+      } else if (name != null && !USES.matcher(name).matches()) {
+        problems.add(m.get("uses"), "'uses' must name a built-in step like dataset/version, got '"
+            + name + "'");
+      }
+      Map<String, Object> with = Map.of();
+      YNode.Mapping wm = f.map(m.get("with"), "'with'");
+      if (wm != null) {
+        @SuppressWarnings("unchecked")
+        Map<String, Object> plain = (Map<String, Object>) Fields.plain(wm);
+        with = plain;
+        exprs.scan(wm, ExpressionCheck.Scope.STEP, id);
+      }
+      if (runKey == null && name != null) {
+        action = new Action.Uses(name, with);
+      }
+    }
+    return action;
+  }
+
+  private String condition(YNode n, String id) {
+    if (Fields.absent(n)) {
+      return null;
+    }
+    if (!(n instanceof YNode.Scalar s)) {
+      problems.add(n, "'if' must be an expression, got " + n.describe());
+      return null;
+    }
+    exprs.condition(s, id);
+    return s.text();
+  }
+
+  private Map<String, List<Object>> matrix(YNode n) {
+    Map<String, List<Object>> out = new LinkedHashMap<>();
+    YNode.Mapping m = f.map(n, "'matrix'");
+    if (m == null) {
+      return out;
+    }
+    if (m.entries().isEmpty()) {
+      problems.add(m, "'matrix' must have at least one key, like { lr: [0.1, 0.01] }");
+    }
+    long combinations = 1;
+    for (YNode.Entry e : m.entries().values()) {
+      String key = e.key().text();
+      if (!MATRIX_KEY.matcher(key).matches()) {
+        problems.add(e.key(), "invalid matrix key '" + key + "': use letters, digits, '_' and '-'");
+      }
+      if (!(e.value() instanceof YNode.Seq seq) || seq.items().isEmpty()) {
+        out.put(key, List.of()); // still a key, so that matrix.<key> is not reported as well
+        problems.add(Fields.absent(e.value()) ? e.key() : e.value(),
+            "matrix '" + key + "' must be a non-empty list, got "
+                + (e.value() instanceof YNode.Seq ? "an empty list" : e.value().describe()));
+        continue;
+      }
+      List<Object> values = new ArrayList<>();
+      Set<Object> seen = new HashSet<>();
+      for (YNode item : seq.items()) {
+        if (!(item instanceof YNode.Scalar s) || s.isNull()) {
+          problems.add(item, "matrix '" + key + "' values must be strings, numbers or booleans, got "
+              + item.describe());
+          continue;
+        }
+        f.literal(s, "matrix values");
+        if (!seen.add(s.value())) {
+          problems.add(s, "matrix '" + key + "' lists " + s.describe() + " twice");
+        }
+        values.add(s.value());
+      }
+      out.put(key, List.copyOf(values));
+      combinations = Math.min(combinations * values.size(), Integer.MAX_VALUE);
+    }
+    if (combinations > MAX_MATRIX) {
+      problems.add(m, "'matrix' expands to " + combinations + " combinations; the limit is " + MAX_MATRIX);
+    }
+    return out;
+  }
+
+  private Resources resources(YNode n) {
+    YNode.Mapping m = f.map(n, "'resources'");
+    if (m == null) {
+      return Resources.NONE;
+    }
+    f.checkKeys(m, List.of("cpus", "memory"));
+    Double cpus = f.positiveNumber(m.get("cpus"), "'cpus'");
+    Long memory = f.size(m.get("memory"), "'memory'");
+    return new Resources(cpus, memory);
+  }
+}

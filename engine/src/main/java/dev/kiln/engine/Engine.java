@@ -1,0 +1,60 @@
+package dev.kiln.engine;
+
+import dev.kiln.engine.artifact.ArtifactStore;
+import dev.kiln.engine.config.KilnConfig;
+import dev.kiln.engine.run.RunService;
+import dev.kiln.engine.store.Database;
+import dev.kiln.engine.store.RunStore;
+import dev.kiln.engine.store.TaskQueue;
+
+/** The services of one kiln process over one state store. */
+public final class Engine implements AutoCloseable {
+  private final KilnConfig config;
+  private final Database db;
+  private final ArtifactStore artifacts;
+  private final RunService runs;
+  private final RunStore store;
+  private final TaskQueue queue;
+
+  public Engine(KilnConfig config, Database db) {
+    this.config = config;
+    this.db = db;
+    this.artifacts = new ArtifactStore(config.artifactsDir());
+    this.runs = new RunService(db, artifacts);
+    this.store = new RunStore(db);
+    this.queue = new TaskQueue(db);
+  }
+
+  public static Engine open(KilnConfig config, int poolSize) {
+    return new Engine(config, Database.open(config, poolSize));
+  }
+
+  public KilnConfig config() {
+    return config;
+  }
+
+  public Database db() {
+    return db;
+  }
+
+  public ArtifactStore artifacts() {
+    return artifacts;
+  }
+
+  public RunService runs() {
+    return runs;
+  }
+
+  public RunStore store() {
+    return store;
+  }
+
+  public TaskQueue queue() {
+    return queue;
+  }
+
+  @Override
+  public void close() {
+    db.close();
+  }
+}

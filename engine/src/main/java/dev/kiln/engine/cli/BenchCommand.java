@@ -1,0 +1,233 @@
+package dev.kiln.engine.cli;
+
+import dev.kiln.dsl.dag.Dag;
+import dev.kiln.dsl.model.Pipeline;
+import dev.kiln.dsl.parse.PipelineParser;
+import dev.kiln.engine.Engine;
+import dev.kiln.engine.config.KilnConfig;
+import dev.kiln.engine.run.Planner;
+import dev.kiln.engine.run.RunSnapshot;
+import dev.kiln.engine.run.RunStatus;
+import dev.kiln.engine.spi.WorkerRuntime;
+import dev.kiln.engine.store.RunRecord;
+import dev.kiln.engine.store.TaskRecord;
+import java.io.File;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.postgresql.PGConnection;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "bench", mixinStandardHelpOptions = true,
+    description = {"Measure the engine's overhead per step against make -j2.",
+        "Runs a chain and a fan-out of --steps steps whose command is 'true' on the",
+        "process executor, the same DAGs with 'make -j2', and validates and plans a",
+        "10,000-step pipeline. Results are recorded in docs/benchmarks.md."})
+final class BenchCommand implements Callable<Integer> {
+  @Option(names = "--steps", defaultValue = "200", description = "steps per DAG (default ${DEFAULT-VALUE})")
+  int steps;
+
+  @Option(names = "--slots", defaultValue = "4", description = "worker slots for the fan-out (default ${DEFAULT-VALUE})")
+  int slots;
+
+  @Option(names = "--repeat", defaultValue = "3", description = "runs of each DAG; the median is reported (default ${DEFAULT-VALUE})")
+  int repeat;
+
+  @Override
+  public Integer call() throws Exception {
+    if (steps < 2 || repeat < 1) {
+      throw new UserError("--steps must be at least 2 and --repeat at least 1");
+    }
+    double cmdMs = commandMillis(50);
+    System.out.printf("command 'true' as a child process: %.2f ms median (%d samples)%n", cmdMs, 50);
+
+    Pipeline chain = parse(chainYaml("bench-chain", steps));
+    Pipeline fanout = parse(fanoutYaml("bench-fanout", steps));
+    try (Engine engine = Engine.open(KilnConfig.fromEnvironment(), slots + 6)) {
+      WorkerRuntime.Handle workers = WorkerRuntime.load().start(engine, new WorkerRuntime.Options(
+          "bench-" + ManagementFactory.getRuntimeMXBean().getName(), List.of("default"), slots,
+          Duration.ofSeconds(30), "process"));
+      try {
+        runToEnd(engine, parse(chainYaml("bench-warmup", 20)));
+        List<Double> chainWall = new ArrayList<>();
+        List<Double> chainMedianOverhead = new ArrayList<>();
+        List<Double> fanWall = new ArrayList<>();
+        for (int i = 0; i < repeat; i++) {
+          Measured m = runToEnd(engine, chain);
+          chainWall.add(m.wallMs);
+          chainMedianOverhead.add(median(gaps(m.tasks)) - cmdMs);
+          fanWall.add(runToEnd(engine, fanout).wallMs);
+        }
+        double cw = median(chainWall);
+        double fw = median(fanWall);
+        double makeChain = makeMillis(true);
+        double makeFan = makeMillis(false);
+        System.out.println();
+        System.out.printf("%-34s %12s %14s %12s%n", "", "wall (ms)", "overhead/step", "steps/s");
+        System.out.printf("%-34s %12.0f %11.2f ms %12.0f%n", "kiln chain of " + steps, cw,
+            (cw - steps * cmdMs) / steps, steps / (cw / 1000));
+        System.out.printf("%-34s %12s %11.2f ms %12s%n", "  median per-step overhead", "",
+            median(chainMedianOverhead), "");
+        if (makeChain >= 0) {
+          System.out.printf("%-34s %12.0f %11.2f ms %12.0f%n", "make -j2 chain of " + steps, makeChain,
+              (makeChain - steps * cmdMs) / steps, steps / (makeChain / 1000));
+        }
+        System.out.printf("%-34s %12.0f %11.2f ms %12.0f%n", "kiln fan-out of " + steps + " (" + slots + " slots)",
+            fw, (fw - steps * cmdMs) / steps, steps / (fw / 1000));
+        if (makeFan >= 0) {
+          System.out.printf("%-34s %12.0f %11.2f ms %12.0f%n", "make -j2 fan-out of " + steps, makeFan,
+              (makeFan - steps * cmdMs) / steps, steps / (makeFan / 1000));
+        }
+        if (makeChain > 0 && makeFan > 0) {
+          System.out.printf("ratio kiln/make: chain %.2f, fan-out %.2f%n", cw / makeChain, fw / makeFan);
+        }
+      } finally {
+        workers.close();
+      }
+    }
+    planBench();
+    return Main.OK;
+  }
+
+  private static void planBench() throws Exception {
+    String yaml = chainYaml("bench-big", 10_000);
+    List<Double> ms = new ArrayList<>();
+    for (int i = 0; i < 5; i++) {
+      long t0 = System.nanoTime();
+      Pipeline p = PipelineParser.parse("big.yaml", yaml).orThrow();
+      Dag dag = Dag.of(p);
+      Planner.plan(p, dag, new RunSnapshot(1, "bench", RunStatus.QUEUED, Map.of(), Map.of(),
+          null, null, null));
+      ms.add((System.nanoTime() - t0) / 1e6);
+    }
+    System.out.printf("validate + plan a 10,000-step chain: %.0f ms median of 5 (first %.0f ms)%n",
+        median(ms), ms.get(0));
+  }
+
+  private record Measured(double wallMs, List<TaskRecord> tasks) {}
+
+  private static Measured runToEnd(Engine engine, Pipeline p) throws Exception {
+    try (Connection listen = engine.db().dedicatedConnection()) {
+      try (Statement st = listen.createStatement()) {
+        // Only run status changes: waking on every step event would compete for the CPU.
+        st.execute("LISTEN kiln_runs");
+      }
+      long t0 = System.nanoTime();
+      long runId = engine.runs().createRun(p, Map.of(), "bench", null);
+      PGConnection pg = listen.unwrap(PGConnection.class);
+      while (true) {
+        RunRecord r = engine.store().run(runId).orElseThrow();
+        if (r.status().terminal()) {
+          if (r.status() != RunStatus.SUCCEEDED) {
+            throw new IllegalStateException("bench run " + runId + " " + r.status().db());
+          }
+          break;
+        }
+        pg.getNotifications(1000);
+      }
+      double wall = (System.nanoTime() - t0) / 1e6;
+      return new Measured(wall, engine.store().tasks(runId));
+    }
+  }
+
+  /** Time between consecutive step completions in a chain, in ms. */
+  private static List<Double> gaps(List<TaskRecord> tasks) {
+    List<Instant> done = tasks.stream().map(TaskRecord::finishedAt).sorted(Comparator.naturalOrder())
+        .toList();
+    List<Double> out = new ArrayList<>();
+    for (int i = 1; i < done.size(); i++) {
+      out.add(Duration.between(done.get(i - 1), done.get(i)).toNanos() / 1e6);
+    }
+    return out;
+  }
+
+  private static double commandMillis(int n) throws Exception {
+    List<Double> ms = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      long t0 = System.nanoTime();
+      new ProcessBuilder("sh", "-c", "true").redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+          .start().waitFor();
+      ms.add((System.nanoTime() - t0) / 1e6);
+    }
+    return median(ms);
+  }
+
+  /** Wall time of make -j2 over the same DAG, or -1 when make is not installed. */
+  private double makeMillis(boolean chain) throws Exception {
+    Path dir = Files.createTempDirectory("kiln-bench-make");
+    StringBuilder mk = new StringBuilder(".PHONY: all");
+    for (int i = 0; i < steps; i++) {
+      mk.append(" s").append(i);
+    }
+    mk.append("\nall:");
+    if (chain) {
+      mk.append(" s").append(steps - 1).append('\n');
+      for (int i = 0; i < steps; i++) {
+        mk.append("s").append(i).append(":").append(i == 0 ? "" : " s" + (i - 1)).append("\n\t@sh -c true\n");
+      }
+    } else {
+      for (int i = 0; i < steps; i++) {
+        mk.append(" s").append(i);
+      }
+      mk.append('\n');
+      for (int i = 0; i < steps; i++) {
+        mk.append("s").append(i).append(":\n\t@sh -c true\n");
+      }
+    }
+    Files.writeString(dir.resolve("Makefile"), mk.toString());
+    List<Double> ms = new ArrayList<>();
+    try {
+      for (int i = 0; i < repeat; i++) {
+        long t0 = System.nanoTime();
+        Process p = new ProcessBuilder("make", "-s", "-j2", "-C", dir.toString()).inheritIO().start();
+        if (p.waitFor() != 0) {
+          throw new IllegalStateException("make failed");
+        }
+        ms.add((System.nanoTime() - t0) / 1e6);
+      }
+    } catch (java.io.IOException noMake) {
+      System.out.println("make is not installed: no baseline");
+      return -1;
+    }
+    return median(ms);
+  }
+
+  static String chainYaml(String name, int n) {
+    StringBuilder y = new StringBuilder("name: " + name + "\nsteps:\n");
+    for (int i = 0; i < n; i++) {
+      y.append("  s").append(i).append(":\n    run: \"true\"\n");
+      if (i > 0) {
+        y.append("    needs: [s").append(i - 1).append("]\n");
+      }
+    }
+    return y.toString();
+  }
+
+  static String fanoutYaml(String name, int n) {
+    StringBuilder y = new StringBuilder("name: " + name + "\nsteps:\n");
+    for (int i = 0; i < n; i++) {
+      y.append("  s").append(i).append(":\n    run: \"true\"\n");
+    }
+    return y.toString();
+  }
+
+  private static Pipeline parse(String yaml) throws Exception {
+    return PipelineParser.parse("bench.yaml", yaml).orThrow();
+  }
+
+  static double median(List<Double> xs) {
+    List<Double> s = xs.stream().sorted().toList();
+    int n = s.size();
+    return n % 2 == 1 ? s.get(n / 2) : (s.get(n / 2 - 1) + s.get(n / 2)) / 2;
+  }
+}

@@ -1,0 +1,71 @@
+package dev.kiln.engine.cli;
+
+import dev.kiln.engine.config.ConfigException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code kiln} command line. */
+@Command(
+    name = "kiln",
+    mixinStandardHelpOptions = true,
+    versionProvider = Main.Version.class,
+    description = {
+      "Kiln runs machine-learning pipelines written in YAML and tracks every run",
+      "in PostgreSQL.",
+      "",
+      "Without KILN_DB_URL an embedded PostgreSQL is started in $KILN_HOME",
+      "(default ~/.kiln) and left running for later commands; 'kiln db stop'",
+      "stops it. Exit codes: 0 success, 1 the run failed, 2 bad input, 3 internal."
+    },
+    subcommands = {
+      ValidateCommand.class,
+      RunCommand.class,
+      RunsCommand.class,
+      LogsCommand.class,
+      CancelCommand.class,
+      RetryCommand.class,
+      WorkerCommand.class,
+      DbCommand.class,
+      BenchCommand.class,
+      CommandLine.HelpCommand.class
+    })
+public final class Main implements Runnable {
+  /** Exit codes: 0 success, 1 the run failed, 2 bad input or configuration, 3 internal error. */
+  public static final int OK = 0;
+  public static final int FAILED = 1;
+  public static final int USAGE = 2;
+  public static final int INTERNAL = 3;
+
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  @Override
+  public void run() {
+    spec.commandLine().usage(System.out);
+  }
+
+  public static void main(String[] args) {
+    System.exit(execute(args));
+  }
+
+  public static int execute(String... args) {
+    CommandLine cl = new CommandLine(new Main());
+    cl.setExecutionExceptionHandler((ex, line, parsed) -> {
+      if (ex instanceof ConfigException || ex instanceof UserError) {
+        line.getErr().println("kiln: " + ex.getMessage());
+        return USAGE;
+      }
+      line.getErr().println("kiln: internal error: " + ex);
+      ex.printStackTrace(line.getErr());
+      return INTERNAL;
+    });
+    return cl.execute(args);
+  }
+
+  static final class Version implements CommandLine.IVersionProvider {
+    @Override
+    public String[] getVersion() {
+      String v = Main.class.getPackage().getImplementationVersion();
+      return new String[] {"kiln " + (v == null ? "dev" : v)};
+    }
+  }
+}

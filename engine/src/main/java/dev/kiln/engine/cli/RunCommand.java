@@ -1,0 +1,83 @@
+package dev.kiln.engine.cli;
+
+import dev.kiln.dsl.model.Pipeline;
+import dev.kiln.dsl.parse.ParseResult;
+import dev.kiln.dsl.parse.PipelineException;
+import dev.kiln.dsl.parse.PipelineParser;
+import dev.kiln.dsl.parse.Params;
+import dev.kiln.dsl.parse.Problem;
+import dev.kiln.engine.Engine;
+import dev.kiln.engine.config.KilnConfig;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "run", mixinStandardHelpOptions = true,
+    description = {"Run a pipeline to its end in this process.",
+        "Steps run on in-process workers; progress is printed as it happens.",
+        "Exit 0 when the run succeeded, 1 when it failed or was cancelled,",
+        "2 for invalid input (nothing is written to the store)."})
+final class RunCommand implements Callable<Integer> {
+  @Parameters(index = "0", paramLabel = "FILE", description = "the pipeline YAML file")
+  Path file;
+
+  @Option(names = {"-p", "--param"}, paramLabel = "KEY=VALUE",
+      description = "set a pipeline param (repeatable)")
+  List<String> params = List.of();
+
+  @Option(names = "--json", description = "print the run summary as JSON on stdout")
+  boolean json;
+
+  @Option(names = "--slots", defaultValue = "4",
+      description = "steps run at once by this process (default ${DEFAULT-VALUE})")
+  int slots;
+
+  @Option(names = "--executor", paramLabel = "NAME",
+      description = "run every step with this executor (process), e.g. on machines without Docker")
+  String executor;
+
+  @Override
+  public Integer call() throws Exception {
+    ParseResult parsed = PipelineParser.parse(file);
+    if (!parsed.ok()) {
+      parsed.problems().forEach(p -> System.err.println(p));
+      return Main.USAGE;
+    }
+    Pipeline pipeline = parsed.pipeline();
+    Map<String, Object> bound;
+    try {
+      bound = Params.bind(pipeline, parseParams(params));
+    } catch (PipelineException e) {
+      for (Problem p : e.problems()) {
+        System.err.println(file + ": " + p.message());
+      }
+      return Main.USAGE;
+    }
+    if (slots < 1) {
+      throw new UserError("--slots must be at least 1, got " + slots);
+    }
+    KilnConfig config = KilnConfig.fromEnvironment();
+    try (Engine engine = Engine.open(config, slots + 4)) {
+      long runId = engine.runs().createRun(pipeline, bound, "manual",
+          Path.of("").toAbsolutePath().toString());
+      return new RunFollower(engine, json, executor, slots).follow(runId, pipeline);
+    }
+  }
+
+  static Map<String, String> parseParams(List<String> given) {
+    Map<String, String> out = new LinkedHashMap<>();
+    for (String kv : given) {
+      int eq = kv.indexOf('=');
+      if (eq <= 0) {
+        throw new UserError("-p expects KEY=VALUE, got '" + kv + "'");
+      }
+      out.put(kv.substring(0, eq), kv.substring(eq + 1));
+    }
+    return out;
+  }
+}

@@ -1,0 +1,135 @@
+package dev.kiln.engine.cli;
+
+import dev.kiln.dsl.model.Pipeline;
+import dev.kiln.engine.Engine;
+import dev.kiln.engine.run.RunStatus;
+import dev.kiln.engine.spi.WorkerRuntime;
+import dev.kiln.engine.store.RunEvent;
+import dev.kiln.engine.store.RunRecord;
+import dev.kiln.engine.store.TaskRecord;
+import java.io.PrintStream;
+import java.lang.management.ManagementFactory;
+import java.sql.Connection;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import org.postgresql.PGConnection;
+
+/**
+ * Drives a run to its end in this process: starts in-process workers for the pipeline's queues,
+ * prints each step state change as it happens (woken by LISTEN, not by polling), and prints the
+ * summary.
+ */
+final class RunFollower {
+  private final Engine engine;
+  private final boolean json;
+  private final String executor;
+  private final int slots;
+  private final PrintStream progress;
+  private final boolean tty = System.console() != null;
+
+  RunFollower(Engine engine, boolean json, String executor, int slots) {
+    this.engine = engine;
+    this.json = json;
+    this.executor = executor;
+    this.slots = slots;
+    this.progress = json ? System.err : System.out;
+  }
+
+  int follow(long runId, Pipeline pipeline) throws Exception {
+    Set<String> queues = new LinkedHashSet<>();
+    queues.add("default");
+    pipeline.steps().values().forEach(s -> queues.add(s.queueOr(pipeline.defaults())));
+    String name = "run-" + ManagementFactory.getRuntimeMXBean().getName();
+    long t0 = System.nanoTime();
+    progress.println("run " + runId + " of " + pipeline.name() + " ("
+        + pipeline.steps().size() + " steps)");
+    if (executor != null) {
+      progress.println("every step runs with the '" + executor + "' executor (--executor)");
+    }
+    WorkerRuntime.Handle workers = WorkerRuntime.load().start(engine,
+        new WorkerRuntime.Options(name, List.copyOf(queues), slots, Duration.ofSeconds(30), executor));
+    // Ctrl-C or SIGTERM cancels the run and stops its processes rather than orphaning them.
+    Thread hook = new Thread(() -> {
+      engine.runs().cancel(runId);
+      workers.close();
+    }, "kiln-cancel-on-exit");
+    Runtime.getRuntime().addShutdownHook(hook);
+    try (Connection listen = engine.db().dedicatedConnection()) {
+      try (Statement st = listen.createStatement()) {
+        st.execute("LISTEN kiln_events");
+      }
+      PGConnection pg = listen.unwrap(PGConnection.class);
+      long lastEvent = 0;
+      while (true) {
+        for (RunEvent e : engine.store().events(runId, lastEvent)) {
+          lastEvent = e.id();
+          print(e, t0);
+        }
+        RunRecord run = engine.store().run(runId).orElseThrow();
+        if (run.status().terminal() && noneRunning(runId)) {
+          break;
+        }
+        pg.getNotifications(1000);
+      }
+    } finally {
+      workers.close();
+      try {
+        Runtime.getRuntime().removeShutdownHook(hook);
+      } catch (IllegalStateException shuttingDown) {
+        // The JVM is already exiting: the hook runs or has run.
+      }
+    }
+    return summary(runId, pipeline, t0);
+  }
+
+  private boolean noneRunning(long runId) {
+    return engine.store().tasks(runId).stream()
+        .noneMatch(t -> t.status() == dev.kiln.engine.run.StepStatus.RUNNING);
+  }
+
+  private void print(RunEvent e, long t0) {
+    if (e.stepId() == null) {
+      return;
+    }
+    if (e.status().equals("queued")) {
+      return;
+    }
+    double s = (System.nanoTime() - t0) / 1e9;
+    String mark = switch (e.status()) {
+      case "succeeded" -> tty ? "\u001b[32m✓\u001b[0m" : "ok ";
+      case "failed" -> tty ? "\u001b[31m✗\u001b[0m" : "ERR";
+      case "running" -> tty ? "\u001b[34m▶\u001b[0m" : "-> ";
+      case "retrying" -> tty ? "\u001b[33m↻\u001b[0m" : "<> ";
+      default -> tty ? "\u001b[90m·\u001b[0m" : " . ";
+    };
+    String detail = e.detail() == null ? "" : "  (" + e.detail() + ")";
+    progress.printf("%8.2fs %s %-24s %s%s%n", s, mark, e.stepId(), e.status(), detail);
+  }
+
+  private int summary(long runId, Pipeline pipeline, long t0) {
+    RunRecord run = engine.store().run(runId).orElseThrow();
+    List<TaskRecord> tasks = engine.store().tasks(runId);
+    if (json) {
+      System.out.println(Summary.json(run, tasks, pipeline));
+    }
+    double s = (System.nanoTime() - t0) / 1e9;
+    var counts = new java.util.TreeMap<String, Integer>();
+    tasks.forEach(t -> counts.merge(t.status().db(), 1, Integer::sum));
+    List<String> parts = new ArrayList<>();
+    counts.forEach((k, v) -> parts.add(v + " " + k));
+    progress.printf("run %d %s in %.2fs: %s%n", runId, run.status().db(), s, String.join(", ", parts));
+    if (run.status() != RunStatus.SUCCEEDED) {
+      for (TaskRecord t : tasks) {
+        if (t.status() == dev.kiln.engine.run.StepStatus.FAILED) {
+          progress.println("  " + t.stepId() + ": " + (t.error() == null ? "failed" : t.error()));
+        }
+      }
+      progress.println("logs: kiln logs " + runId + "    retry: kiln retry " + runId);
+    }
+    return run.status() == RunStatus.SUCCEEDED ? Main.OK : Main.FAILED;
+  }
+}

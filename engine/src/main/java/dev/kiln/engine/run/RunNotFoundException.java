@@ -1,0 +1,8 @@
+package dev.kiln.engine.run;
+
+/** No run has this id. */
+public final class RunNotFoundException extends RuntimeException {
+  public RunNotFoundException(long id) {
+    super("no run " + id);
+  }
+}

@@ -1,0 +1,286 @@
+package dev.kiln.engine.run;
+
+import dev.kiln.dsl.model.Pipeline;
+import dev.kiln.engine.artifact.ArtifactStore;
+import dev.kiln.engine.run.RunSnapshot.StepState;
+import dev.kiln.engine.store.ClaimedTask;
+import dev.kiln.engine.store.Database;
+import dev.kiln.engine.store.Sql;
+import dev.kiln.engine.store.Sql.Jsonb;
+import dev.kiln.engine.store.StoreException;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Every change to a run's life cycle, each in one transaction that locks the run row first (so
+ * two completions in one run plan one after the other) and then applies what {@link Planner}
+ * decides.
+ */
+public final class RunService {
+  private static final Logger log = LoggerFactory.getLogger(RunService.class);
+
+  private final Database db;
+  private final ArtifactStore artifacts;
+  private final PipelineCache pipelines = new PipelineCache();
+  private final PlanWriter writer = new PlanWriter();
+
+  public RunService(Database db, ArtifactStore artifacts) {
+    this.db = db;
+    this.artifacts = artifacts;
+  }
+
+  /** A new run, its pipeline version stored, its first steps queued. */
+  public long createRun(Pipeline p, Map<String, Object> params, String trigger, String baseDir) {
+    pipelines.put(p);
+    return db.tx().inTransaction(c -> {
+      long runId = insertRun(c, p, params, trigger, baseDir, null);
+      advance(c, runId);
+      return runId;
+    });
+  }
+
+  private static long insertRun(Connection c, Pipeline p, Map<String, Object> params,
+      String trigger, String baseDir, Long retryOf) throws SQLException {
+    Sql.update(c, """
+        insert into pipeline_versions (version, name, source_file, source) values (?, ?, ?, ?)
+        on conflict (version) do nothing""",
+        p.source().version(), p.name(), p.source().file(), p.source().text());
+    long runId = Sql.one(c, """
+        insert into runs (pipeline, pipeline_version, pipeline_file, params, trigger, base_dir,
+                          status, retry_of)
+        values (?, ?, ?, ?, ?, ?, 'queued', ?) returning id""",
+        rs -> rs.getLong(1), p.name(), p.source().version(), p.source().file(),
+        Jsonb.of(params), trigger, baseDir, retryOf).orElseThrow();
+    PlanWriter.event(c, runId, null, "queued", "trigger " + trigger);
+    return runId;
+  }
+
+  /**
+   * Records the end of an attempt. Returns false, changing nothing, when the attempt is no longer
+   * the task's current one (its lease expired and another worker took it, or it was settled).
+   */
+  public boolean complete(ClaimedTask t, Completion result) {
+    return db.tx().inTransaction(c -> {
+      lockRun(c, t.runId());
+      var row = Sql.one(c, """
+          select max_attempts, backoff_ms, cancel_requested from tasks
+           where id = ? and attempt = ? and worker = ? and status = 'running' for update""",
+          rs -> new long[] {rs.getInt(1), rs.getLong(2), rs.getBoolean(3) ? 1 : 0},
+          t.id(), t.attempt(), t.worker());
+      if (row.isEmpty()) {
+        log.warn("refused the result of {} attempt {} from {}: the task is no longer theirs",
+            t.stepId(), t.attempt(), t.worker());
+        return false;
+      }
+      boolean cancelRequested = row.get()[2] == 1;
+      boolean failed = result.outcome() == Completion.Outcome.FAILED
+          || result.outcome() == Completion.Outcome.TIMED_OUT;
+      if (failed && !cancelRequested && t.attempt() < row.get()[0]) {
+        Sql.update(c, """
+            update task_attempts set status = 'failed', finished_at = now(), exit_code = ?, error = ?
+             where task_id = ? and attempt = ?""", result.exitCode(), result.error(), t.id(),
+            t.attempt());
+        writer.requeue(c, t.runId(), t.id(), t.stepId(), t.attempt(),
+            Duration.ofMillis(row.get()[1]), result.error(), result.exitCode());
+        return true;
+      }
+      writer.finishTask(c, t, result);
+      advance(c, t.runId());
+      return true;
+    });
+  }
+
+  /**
+   * Requeues or fails tasks whose worker stopped renewing its lease. Any engine or worker process
+   * may call this; the compare-and-set on the lease makes it safe to race.
+   */
+  public int reapExpiredLeases() {
+    List<long[]> expired = db.tx().inTransaction(c -> Sql.query(c,
+        "select id, run_id from tasks where status = 'running' and lease_until < now() limit 200",
+        rs -> new long[] {rs.getLong(1), rs.getLong(2)}));
+    int reaped = 0;
+    for (long[] e : expired) {
+      boolean done = db.tx().inTransaction(c -> {
+        lockRun(c, e[1]);
+        var row = Sql.one(c, """
+            select step_id, attempt, worker, max_attempts, backoff_ms, cancel_requested from tasks
+             where id = ? and status = 'running' and lease_until < now() for update""",
+            rs -> new Object[] {rs.getString(1), rs.getInt(2), rs.getString(3), rs.getInt(4),
+                rs.getLong(5), rs.getBoolean(6)}, e[0]);
+        if (row.isEmpty()) {
+          return false;
+        }
+        Object[] r = row.get();
+        String step = (String) r[0];
+        int attempt = (Integer) r[1];
+        String why = "worker " + r[2] + " stopped renewing its lease";
+        Sql.update(c, """
+            update task_attempts set status = 'lost', finished_at = now(), error = ?
+             where task_id = ? and attempt = ?""", why, e[0], attempt);
+        if (!(Boolean) r[5] && attempt < (Integer) r[3]) {
+          writer.requeue(c, e[1], e[0], step, attempt, Duration.ofMillis((Long) r[4]), why, null);
+        } else {
+          var status = (Boolean) r[5] ? StepStatus.CANCELLED : StepStatus.FAILED;
+          writer.settleRunning(c, e[1], e[0], step, status, why);
+          advance(c, e[1]);
+        }
+        return true;
+      });
+      reaped += done ? 1 : 0;
+    }
+    return reaped;
+  }
+
+  /**
+   * Hands a task back without counting the attempt against its retries: its worker is shutting
+   * down. In a cancelled run the task is settled as cancelled instead.
+   */
+  public boolean release(ClaimedTask t, String why) {
+    return db.tx().inTransaction(c -> {
+      lockRun(c, t.runId());
+      var cancel = Sql.one(c, """
+          select cancel_requested from tasks
+           where id = ? and attempt = ? and worker = ? and status = 'running' for update""",
+          rs -> rs.getBoolean(1), t.id(), t.attempt(), t.worker());
+      if (cancel.isEmpty()) {
+        return false;
+      }
+      Sql.update(c, """
+          update task_attempts set status = 'lost', finished_at = now(), error = ?
+           where task_id = ? and attempt = ?""", why, t.id(), t.attempt());
+      if (cancel.get()) {
+        writer.settleRunning(c, t.runId(), t.id(), t.stepId(), StepStatus.CANCELLED, "run cancelled");
+        advance(c, t.runId());
+      } else {
+        Sql.update(c, "update tasks set max_attempts = max_attempts + 1 where id = ?", t.id());
+        writer.requeue(c, t.runId(), t.id(), t.stepId(), t.attempt(), Duration.ZERO, why, null);
+      }
+      return true;
+    });
+  }
+
+  /** What {@link #cancel} found. */
+  public enum CancelResult { CANCELLED, ALREADY_FINISHED, NOT_FOUND }
+
+  /** Cancels a run: queued steps at once, running ones through their worker (heartbeat). */
+  public CancelResult cancel(long runId) {
+    return db.tx().inTransaction(c -> {
+      var status = Sql.one(c, "select status from runs where id = ? for no key update",
+          rs -> RunStatus.of(rs.getString(1)), runId);
+      if (status.isEmpty()) {
+        return CancelResult.NOT_FOUND;
+      }
+      if (status.get().terminal()) {
+        return CancelResult.ALREADY_FINISHED;
+      }
+      Sql.update(c, "update runs set status = 'cancelled', finished_at = now() where id = ?", runId);
+      PlanWriter.event(c, runId, null, "cancelled", "cancel requested");
+      for (String step : Sql.query(c, """
+          update tasks set status = 'cancelled', finished_at = now(), error = 'run cancelled'
+           where run_id = ? and status = 'queued' returning step_id""",
+          rs -> rs.getString(1), runId)) {
+        PlanWriter.event(c, runId, step, "cancelled", "run cancelled");
+      }
+      Sql.update(c, "update tasks set cancel_requested = true where run_id = ? and status = 'running'",
+          runId);
+      Sql.query(c, "select pg_notify('kiln_cancel', ?), pg_notify('kiln_runs', ?)", rs -> null,
+          String.valueOf(runId), runId + " cancelled");
+      advance(c, runId);
+      return CancelResult.CANCELLED;
+    });
+  }
+
+  /**
+   * A new run of a failed or cancelled run's pipeline version and params that reuses the outputs
+   * and artifacts of the steps that succeeded and runs the rest.
+   */
+  public long retry(long runId) {
+    return db.tx().inTransaction(c -> {
+      var old = Sql.one(c, """
+          select r.status, r.params::text, r.trigger, r.base_dir, r.pipeline_version, v.source
+            from runs r join pipeline_versions v on v.version = r.pipeline_version
+           where r.id = ?""",
+          rs -> new String[] {rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4),
+              rs.getString(5), rs.getString(6)}, runId)
+          .orElseThrow(() -> new RunNotFoundException(runId));
+      RunStatus st = RunStatus.of(old[0]);
+      if (st != RunStatus.FAILED && st != RunStatus.CANCELLED) {
+        throw new IllegalStateException("run " + runId + " is " + st.db()
+            + "; only a failed or cancelled run can be retried");
+      }
+      Pipeline p = pipelines.get(old[4], v -> old[5]).pipeline();
+      Map<String, Object> params = dev.kiln.engine.store.Json.readMap(old[1]);
+      String file = Sql.one(c, "select pipeline_file from runs where id = ?",
+          rs -> rs.getString(1), runId).orElse(null);
+      Pipeline withFile = new Pipeline(p.name(), p.description(), p.params(), p.triggers(),
+          p.defaults(), p.steps(), new dev.kiln.dsl.model.Source(file, p.source().text(),
+              p.source().version()));
+      long newId = insertRun(c, withFile, params, "retry", old[3], runId);
+      writer.copySucceeded(c, runId, newId);
+      advance(c, newId);
+      return newId;
+    });
+  }
+
+  private static void lockRun(Connection c, long runId) throws SQLException {
+    // NO KEY UPDATE, not UPDATE: inserts that reference the run (events, tasks) take KEY SHARE
+    // locks on it and must not wait for, or deadlock with, this one.
+    if (Sql.one(c, "select 1 from runs where id = ? for no key update", rs -> 1, runId).isEmpty()) {
+      throw new RunNotFoundException(runId);
+    }
+  }
+
+  /** Plans the run from its current state and applies the plan. The run row must be locked. */
+  private void advance(Connection c, long runId) throws SQLException {
+    var run = Sql.one(c, """
+        select r.status, r.params::text, r.trigger, r.base_dir, r.pipeline_file, r.pipeline_version
+          from runs r where r.id = ?""",
+        rs -> new String[] {rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4),
+            rs.getString(5), rs.getString(6)}, runId).orElseThrow();
+    var parsed = pipelines.get(run[5], v -> {
+      try {
+        return Sql.one(c, "select source from pipeline_versions where version = ?",
+            rs -> rs.getString(1), v).orElseThrow();
+      } catch (SQLException e) {
+        throw new StoreException(e);
+      }
+    });
+    Map<String, StepState> steps = new HashMap<>();
+    List<String[]> statuses = Sql.query(c, "select step_id, status from tasks where run_id = ?",
+        rs -> new String[] {rs.getString(1), rs.getString(2)}, runId);
+    if (statuses.size() == parsed.pipeline().steps().size()) {
+      // Every step is decided: nothing can start, only the run's status can change, and that
+      // needs no outputs. This keeps a wide fan-out from re-reading every output per completion.
+      for (String[] st : statuses) {
+        steps.put(st[0], new StepState(StepStatus.of(st[1]), Map.of(), Map.of()));
+      }
+    } else {
+      Sql.query(c, """
+          select t.step_id, t.status, t.outputs::text,
+                 (select json_object_agg(a.name, a.sha256) from artifacts a
+                   where a.run_id = t.run_id and a.step_id = t.step_id)::text
+            from tasks t where t.run_id = ?""", rs -> {
+        Map<String, String> arts = new LinkedHashMap<>();
+        dev.kiln.engine.store.Json.readStringMap(rs.getString(4))
+            .forEach((name, sha) -> arts.put(name, artifacts.path(sha).toString()));
+        steps.put(rs.getString(1), new StepState(StepStatus.of(rs.getString(2)),
+            dev.kiln.engine.store.Json.readStringMap(rs.getString(3)), arts));
+        return null;
+      }, runId);
+    }
+    String file = run[4];
+    String pipelineDir = file == null ? null
+        : java.nio.file.Path.of(file).toAbsolutePath().getParent().toString();
+    RunSnapshot snap = new RunSnapshot(runId, run[2], RunStatus.of(run[0]),
+        dev.kiln.engine.store.Json.readMap(run[1]), steps, pipelineDir, run[3], null);
+    Plan plan = Planner.plan(parsed.pipeline(), parsed.dag(), snap);
+    writer.apply(c, runId, plan);
+  }
+}

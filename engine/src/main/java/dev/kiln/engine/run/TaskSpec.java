@@ -1,0 +1,31 @@
+package dev.kiln.engine.run;
+
+import java.util.Map;
+
+/**
+ * Everything a worker needs to execute one step, with every {@code ${{ }}} already resolved
+ * (except {@code secrets.*}, which only the worker resolves, so they never reach the store).
+ *
+ * @param kind "run" (a shell command) or "uses" (a built-in step)
+ * @param inputs artifacts of the steps this one needs: step id -> artifact name -> stored path
+ * @param pipelineDir folder of the pipeline file, when it came from a file
+ * @param baseDir folder the run was started from; relative paths in built-in steps resolve here
+ */
+public record TaskSpec(
+    String kind,
+    String command,
+    String uses,
+    Map<String, Object> with,
+    String image,
+    Map<String, String> env,
+    Long timeoutMs,
+    Double cpus,
+    Long memoryBytes,
+    Map<String, Map<String, String>> inputs,
+    String pipelineDir,
+    String baseDir) {
+
+  public boolean isRun() {
+    return "run".equals(kind);
+  }
+}

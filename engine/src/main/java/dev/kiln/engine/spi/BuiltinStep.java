@@ -1,0 +1,46 @@
+package dev.kiln.engine.spi;
+
+import dev.kiln.engine.Engine;
+import dev.kiln.engine.run.Completion;
+import dev.kiln.engine.store.ClaimedTask;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.ServiceLoader;
+import java.util.TreeMap;
+
+/**
+ * A step run in the worker itself ({@code uses: dataset/version}). Registered by its name through
+ * {@link ServiceLoader}; implementations live in the workers module.
+ */
+public interface BuiltinStep {
+  /** The name pipelines use, e.g. "dataset/version". */
+  String name();
+
+  /**
+   * Runs the step. A problem with the step's inputs is a FAILED completion with a one-line error,
+   * not an exception.
+   */
+  Completion run(Context context) throws Exception;
+
+  /** What a built-in step gets: its resolved inputs, a scratch folder and the engine's stores. */
+  record Context(
+      ClaimedTask task,
+      Map<String, Object> with,
+      Path workDir,
+      Path baseDir,
+      LogSink logs,
+      Cancellation cancellation,
+      Engine engine) {}
+
+  /** Every built-in step on the class path, by name. */
+  static Map<String, BuiltinStep> all() {
+    Map<String, BuiltinStep> out = new TreeMap<>();
+    ServiceLoader.load(BuiltinStep.class).forEach(b -> out.put(b.name(), b));
+    return out;
+  }
+
+  static List<String> names() {
+    return List.copyOf(all().keySet());
+  }
+}

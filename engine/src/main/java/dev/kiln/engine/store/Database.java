@@ -1,0 +1,103 @@
+package dev.kiln.engine.store;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import dev.kiln.engine.config.ConfigException;
+import dev.kiln.engine.config.KilnConfig;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.util.Properties;
+import javax.sql.DataSource;
+import org.flywaydb.core.Flyway;
+
+/** The state store connection: a Hikari pool, migrated by Flyway at start. */
+public final class Database implements AutoCloseable {
+  private final HikariDataSource pool;
+  private final String url;
+  private final String user;
+  private final String password;
+
+  private Database(HikariDataSource pool, String url, String user, String password) {
+    this.pool = pool;
+    this.url = url;
+    this.user = user;
+    this.password = password;
+  }
+
+  /** Connects to KILN_DB_URL, or to (starting if needed) the embedded server in KILN_HOME. */
+  public static Database open(KilnConfig config, int poolSize) {
+    if (config.dbUrl() != null) {
+      return connect(config.dbUrl(), config.dbUser(), config.dbPassword(), poolSize);
+    }
+    EmbeddedServer server = EmbeddedServer.ensureRunning(config.home());
+    return connect(server.jdbcUrl(), "postgres", null, poolSize);
+  }
+
+  public static Database connect(String url, String user, String password, int poolSize) {
+    HikariConfig hc = new HikariConfig();
+    hc.setJdbcUrl(url);
+    hc.setUsername(user);
+    hc.setPassword(password);
+    hc.setMaximumPoolSize(poolSize);
+    hc.setMinimumIdle(1);
+    hc.setPoolName("kiln");
+    hc.setConnectionTimeout(10_000);
+    hc.setInitializationFailTimeout(10_000);
+    HikariDataSource ds;
+    try {
+      ds = new HikariDataSource(hc);
+    } catch (RuntimeException e) {
+      throw new ConfigException("cannot connect to the database at " + url + ": " + rootMessage(e), e);
+    }
+    try {
+      Flyway.configure()
+          .dataSource(ds)
+          .locations("classpath:db/migration")
+          .loggers("slf4j")
+          .load()
+          .migrate();
+    } catch (RuntimeException e) {
+      ds.close();
+      throw new ConfigException("cannot migrate the database at " + url + ": " + rootMessage(e), e);
+    }
+    return new Database(ds, url, user, password);
+  }
+
+  public DataSource dataSource() {
+    return pool;
+  }
+
+  public Tx tx() {
+    return new Tx(pool);
+  }
+
+  /** A connection outside the pool, for LISTEN (it must stay on one session for its lifetime). */
+  public Connection dedicatedConnection() throws SQLException {
+    Properties p = new Properties();
+    if (user != null) {
+      p.setProperty("user", user);
+    }
+    if (password != null) {
+      p.setProperty("password", password);
+    }
+    return DriverManager.getConnection(url, p);
+  }
+
+  public String url() {
+    return url;
+  }
+
+  @Override
+  public void close() {
+    pool.close();
+  }
+
+  static String rootMessage(Throwable e) {
+    Throwable t = e;
+    while (t.getCause() != null && t.getCause() != t) {
+      t = t.getCause();
+    }
+    return t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
+  }
+}

@@ -1,0 +1,155 @@
+package dev.kiln.engine.store;
+
+import dev.kiln.engine.config.ConfigException;
+import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import java.io.IOException;
+import java.lang.ProcessBuilder.Redirect;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The embedded PostgreSQL in {@code $KILN_HOME/pgdata}, shared by every kiln process on the
+ * machine. The first process starts it; it keeps running after that process exits (no shutdown
+ * hook) so a second {@code kiln run} started meanwhile, or after a crash, finds it and connects.
+ * {@code kiln db stop} stops it.
+ */
+public final class EmbeddedServer {
+  private static final Logger log = LoggerFactory.getLogger(EmbeddedServer.class);
+  private final int port;
+
+  private EmbeddedServer(int port) {
+    this.port = port;
+  }
+
+  public String jdbcUrl() {
+    return "jdbc:postgresql://localhost:" + port + "/postgres";
+  }
+
+  public int port() {
+    return port;
+  }
+
+  public static EmbeddedServer ensureRunning(Path home) {
+    try {
+      Files.createDirectories(home);
+      // One starter at a time: two kiln processes starting at once must not both init the data dir.
+      try (FileChannel ch =
+              FileChannel.open(
+                  home.resolve("embedded-db.lock"),
+                  StandardOpenOption.CREATE,
+                  StandardOpenOption.WRITE);
+          FileLock ignored = ch.lock()) {
+        Path data = home.resolve("pgdata");
+        Optional<Integer> running = runningPort(data);
+        if (running.isPresent()) {
+          return new EmbeddedServer(running.get());
+        }
+        return start(home, data);
+      }
+    } catch (IOException e) {
+      throw new ConfigException(
+          "cannot start the embedded PostgreSQL in " + home + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** Stops the server if one runs; returns whether one did. */
+  public static boolean stop(Path home) throws IOException, InterruptedException {
+    Path data = home.resolve("pgdata");
+    Optional<Long> pid = postmasterPid(data);
+    if (pid.isEmpty()) {
+      return false;
+    }
+    Optional<ProcessHandle> ph = ProcessHandle.of(pid.get());
+    if (ph.isEmpty() || !ph.get().isAlive()) {
+      return false;
+    }
+    // SIGINT is PostgreSQL's "fast shutdown": roll back open transactions, checkpoint, exit.
+    new ProcessBuilder("kill", "-INT", String.valueOf(pid.get())).inheritIO().start().waitFor();
+    ph.get().onExit().join();
+    return true;
+  }
+
+  private static EmbeddedServer start(Path home, Path data) throws IOException {
+    Path logFile = home.resolve("postgres.log");
+    long t0 = System.nanoTime();
+    EmbeddedPostgres pg =
+        EmbeddedPostgres.builder()
+            .setDataDirectory(data)
+            .setCleanDataDirectory(false)
+            .setRegisterShutdownHook(false)
+            .setPGStartupWait(Duration.ofSeconds(60))
+            .setServerConfig("max_connections", "300")
+            .setOutputRedirector(Redirect.appendTo(logFile.toFile()))
+            .setErrorRedirector(Redirect.appendTo(logFile.toFile()))
+            .start();
+    log.info(
+        "started embedded PostgreSQL on port {} with data in {} ({} ms)",
+        pg.getPort(),
+        data,
+        (System.nanoTime() - t0) / 1_000_000);
+    return new EmbeddedServer(pg.getPort());
+  }
+
+  private static Optional<Integer> runningPort(Path data) throws IOException {
+    Path pidFile = data.resolve("postmaster.pid");
+    if (!Files.exists(pidFile)) {
+      return Optional.empty();
+    }
+    List<String> lines = Files.readAllLines(pidFile);
+    if (lines.size() < 4) {
+      return Optional.empty();
+    }
+    long pid;
+    int port;
+    try {
+      pid = Long.parseLong(lines.get(0).trim());
+      port = Integer.parseInt(lines.get(3).trim());
+    } catch (NumberFormatException e) {
+      return Optional.empty();
+    }
+    if (ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false) && accepts(port)) {
+      return Optional.of(port);
+    }
+    return Optional.empty();
+  }
+
+  private static Optional<Long> postmasterPid(Path data) throws IOException {
+    Path pidFile = data.resolve("postmaster.pid");
+    if (!Files.exists(pidFile)) {
+      return Optional.empty();
+    }
+    List<String> lines = Files.readAllLines(pidFile);
+    try {
+      return lines.isEmpty() ? Optional.empty() : Optional.of(Long.parseLong(lines.get(0).trim()));
+    } catch (NumberFormatException e) {
+      return Optional.empty();
+    }
+  }
+
+  private static boolean accepts(int port) {
+    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    while (true) {
+      try (Connection c =
+          DriverManager.getConnection("jdbc:postgresql://localhost:" + port + "/postgres", "postgres", "")) {
+        return true;
+      } catch (SQLException e) {
+        // 57P03: the server is starting up (another process just launched it): wait for it.
+        if (!"57P03".equals(e.getSQLState()) || System.nanoTime() > deadline) {
+          return false;
+        }
+        Thread.onSpinWait();
+      }
+    }
+  }
+}

@@ -1,0 +1,126 @@
+package dev.kiln.engine.store;
+
+import dev.kiln.engine.run.RunStatus;
+import dev.kiln.engine.run.StepStatus;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/** Reads of runs, their steps, events and logs. Writes go through RunService and TaskQueue. */
+public final class RunStore {
+  private final Database db;
+
+  public RunStore(Database db) {
+    this.db = db;
+  }
+
+  static final String RUN_COLUMNS =
+      "id, pipeline, pipeline_version, params, trigger, base_dir, status, retry_of, created_at,"
+          + " started_at, finished_at";
+
+  static final String TASK_COLUMNS =
+      "id, run_id, step_id, status, queue, attempt, max_attempts, worker, outputs, exit_code,"
+          + " error, reused_from, created_at, started_at, finished_at";
+
+  public Optional<RunRecord> run(long id) {
+    return db.tx().inTransaction(c -> run(c, id));
+  }
+
+  static Optional<RunRecord> run(Connection c, long id) throws SQLException {
+    return Sql.one(c, "select " + RUN_COLUMNS + " from runs where id = ?", RunStore::mapRun, id);
+  }
+
+  public List<RunRecord> runs(String pipeline, int limit) {
+    return db.tx().inTransaction(c -> pipeline == null
+        ? Sql.query(c, "select " + RUN_COLUMNS + " from runs order by id desc limit ?",
+            RunStore::mapRun, limit)
+        : Sql.query(c, "select " + RUN_COLUMNS + " from runs where pipeline = ? order by id desc limit ?",
+            RunStore::mapRun, pipeline, limit));
+  }
+
+  public List<TaskRecord> tasks(long runId) {
+    return db.tx().inTransaction(c -> tasks(c, runId));
+  }
+
+  static List<TaskRecord> tasks(Connection c, long runId) throws SQLException {
+    return Sql.query(c, "select " + TASK_COLUMNS + " from tasks where run_id = ? order by id",
+        RunStore::mapTask, runId);
+  }
+
+  public List<RunEvent> events(long runId, long afterId) {
+    return db.tx().inTransaction(c -> Sql.query(c,
+        "select id, run_id, step_id, status, detail, at from run_events"
+            + " where run_id = ? and id > ? order by id",
+        rs -> new RunEvent(rs.getLong("id"), rs.getLong("run_id"), rs.getString("step_id"),
+            rs.getString("status"), rs.getString("detail"), Sql.instant(rs, "at")),
+        runId, afterId));
+  }
+
+  /** Log lines of a run, or of one step of it, in the order they were written. */
+  public List<LogLine> logs(long runId, String stepId) {
+    return db.tx().inTransaction(c -> Sql.query(c,
+        "select t.step_id, l.attempt, l.stream, l.line, l.at from task_logs l"
+            + " join tasks t on t.id = l.task_id"
+            + " where t.run_id = ? and (?::text is null or t.step_id = ?) order by l.id",
+        rs -> new LogLine(rs.getString(1), rs.getInt(2), rs.getString(3), rs.getString(4),
+            Sql.instant(rs, "at")),
+        runId, stepId, stepId));
+  }
+
+  public Optional<String> pipelineSource(String version) {
+    return db.tx().inTransaction(c -> Sql.one(c,
+        "select source from pipeline_versions where version = ?", rs -> rs.getString(1), version));
+  }
+
+  /** Metrics of a run: step -> key -> values in the order written. */
+  public Map<String, Map<String, List<Double>>> metrics(long runId) {
+    Map<String, Map<String, List<Double>>> out = new LinkedHashMap<>();
+    db.tx().run(c -> Sql.query(c,
+        "select step_id, key, value from metrics where run_id = ? order by step_id, key, idx",
+        rs -> {
+          out.computeIfAbsent(rs.getString(1), k -> new LinkedHashMap<>())
+              .computeIfAbsent(rs.getString(2), k -> new java.util.ArrayList<>())
+              .add(rs.getDouble(3));
+          return null;
+        }, runId));
+    return out;
+  }
+
+  static RunRecord mapRun(ResultSet rs) throws SQLException {
+    return new RunRecord(
+        rs.getLong("id"),
+        rs.getString("pipeline"),
+        rs.getString("pipeline_version"),
+        Json.readMap(rs.getString("params")),
+        rs.getString("trigger"),
+        rs.getString("base_dir"),
+        RunStatus.of(rs.getString("status")),
+        Sql.longOrNull(rs, "retry_of"),
+        Sql.instant(rs, "created_at"),
+        Sql.instant(rs, "started_at"),
+        Sql.instant(rs, "finished_at"));
+  }
+
+  static TaskRecord mapTask(ResultSet rs) throws SQLException {
+    return new TaskRecord(
+        rs.getLong("id"),
+        rs.getLong("run_id"),
+        rs.getString("step_id"),
+        StepStatus.of(rs.getString("status")),
+        rs.getString("queue"),
+        rs.getInt("attempt"),
+        rs.getInt("max_attempts"),
+        rs.getString("worker"),
+        Json.readStringMap(rs.getString("outputs")),
+        Sql.intOrNull(rs, "exit_code"),
+        rs.getString("error"),
+        Sql.longOrNull(rs, "reused_from"),
+        Sql.instant(rs, "created_at"),
+        Sql.instant(rs, "started_at"),
+        Sql.instant(rs, "finished_at"));
+  }
+}

@@ -1,0 +1,100 @@
+package dev.kiln.engine.store;
+
+import dev.kiln.engine.run.TaskSpec;
+import java.sql.PreparedStatement;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The queue of ready steps in the {@code tasks} table. A claim is one statement (select with
+ * {@code FOR UPDATE SKIP LOCKED} and update in the same CTE, on the database clock); every later
+ * write is compare-and-set on {@code (id, attempt, worker)} so a worker that lost its lease cannot
+ * touch the task again.
+ */
+public final class TaskQueue {
+  /** The channel workers LISTEN on; notified when tasks become claimable. */
+  public static final String CHANNEL = "kiln_tasks";
+
+  private final Database db;
+
+  public TaskQueue(Database db) {
+    this.db = db;
+  }
+
+  // One statement: pick ready rows (skipping rows other claimers hold), take them, record the
+  // attempts and the events, and wake whoever follows those runs.
+  private static final String CLAIM = """
+      with ready as (
+        select id from tasks
+         where status = 'queued' and queue = any(?) and not_before <= now()
+         order by not_before, id
+         for update skip locked
+         limit ?),
+      claimed as (
+        update tasks t
+           set status = 'running', attempt = t.attempt + 1, worker = ?,
+               lease_until = now() + ? * interval '1 millisecond',
+               started_at = coalesce(t.started_at, now())
+          from ready
+         where t.id = ready.id
+        returning t.id, t.run_id, t.step_id, t.attempt, t.spec),
+      attempts as (
+        insert into task_attempts (task_id, attempt, worker, status)
+        select id, attempt, ?, 'running' from claimed),
+      events as (
+        insert into run_events (run_id, step_id, status, detail)
+        select run_id, step_id, 'running', 'attempt ' || attempt || ' on ' || ? from claimed)
+      select id, run_id, step_id, attempt, spec::text, pg_notify('kiln_events', run_id::text)
+        from claimed
+      """;
+
+  /** Claims up to {@code limit} ready tasks of the given queues for {@code worker}. */
+  public List<ClaimedTask> claim(String worker, List<String> queues, int limit, Duration lease) {
+    if (limit <= 0) {
+      return List.of();
+    }
+    return db.tx().inTransaction(c -> Sql.query(c, CLAIM,
+        rs -> new ClaimedTask(rs.getLong(1), rs.getLong(2), rs.getString(3), rs.getInt(4),
+            worker, Json.read(rs.getString(5), TaskSpec.class)),
+        queues.toArray(String[]::new), limit, worker, lease.toMillis(), worker, worker));
+  }
+
+  /**
+   * Extends the lease. Empty when the task is no longer this worker's (lease expired and taken,
+   * or finished); otherwise whether cancellation was requested.
+   */
+  public Optional<Boolean> heartbeat(ClaimedTask t, Duration lease) {
+    return db.tx().inTransaction(c -> Sql.one(c, """
+        update tasks set lease_until = now() + ? * interval '1 millisecond'
+         where id = ? and attempt = ? and worker = ? and status = 'running'
+        returning cancel_requested
+        """, rs -> rs.getBoolean(1), lease.toMillis(), t.id(), t.attempt(), t.worker()));
+  }
+
+  /** Milliseconds until the earliest queued task of these queues becomes claimable, if any. */
+  public Optional<Long> millisUntilNextReady(List<String> queues) {
+    return db.tx().inTransaction(c -> Sql.one(c, """
+        select greatest(0, ceil(extract(epoch from (min(not_before) - now())) * 1000))::bigint as wait_ms
+          from tasks where status = 'queued' and queue = any(?)
+        """, rs -> Sql.longOrNull(rs, "wait_ms"), (Object) queues.toArray(String[]::new))
+        .filter(v -> v != null));
+  }
+
+  /** Appends log lines of one attempt; lines of a fenced-out attempt are still kept. */
+  public void appendLogs(long taskId, int attempt, List<String[]> streamAndLine) {
+    if (streamAndLine.isEmpty()) {
+      return;
+    }
+    db.tx().run(c -> {
+      try (PreparedStatement ps = c.prepareStatement(
+          "insert into task_logs (task_id, attempt, stream, line) values (?, ?, ?, ?)")) {
+        for (String[] sl : streamAndLine) {
+          Sql.bind(ps, taskId, attempt, sl[0], sl[1]);
+          ps.addBatch();
+        }
+        ps.executeBatch();
+      }
+    });
+  }
+}

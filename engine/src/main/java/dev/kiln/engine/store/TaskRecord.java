@@ -1,0 +1,23 @@
+package dev.kiln.engine.store;
+
+import dev.kiln.engine.run.StepStatus;
+import java.time.Instant;
+import java.util.Map;
+
+/** One step of a run as stored: its latest attempt's state and, when finished, its result. */
+public record TaskRecord(
+    long id,
+    long runId,
+    String stepId,
+    StepStatus status,
+    String queue,
+    int attempt,
+    int maxAttempts,
+    String worker,
+    Map<String, String> outputs,
+    Integer exitCode,
+    String error,
+    Long reusedFrom,
+    Instant createdAt,
+    Instant startedAt,
+    Instant finishedAt) {}

@@ -1,0 +1,202 @@
+package dev.kiln.engine.run;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.kiln.dsl.dag.Dag;
+import dev.kiln.dsl.model.Pipeline;
+import dev.kiln.dsl.parse.PipelineParser;
+import dev.kiln.engine.run.RunSnapshot.StepState;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class PlannerTest {
+
+  private static Pipeline parse(String yaml) throws Exception {
+    return PipelineParser.parse("test.yaml", yaml).orThrow();
+  }
+
+  private static Plan plan(Pipeline p, RunStatus status, Map<String, StepState> steps) {
+    return Planner.plan(p, Dag.of(p), new RunSnapshot(1, "manual", status,
+        Map.of("who", "world", "flag", false), steps, "/pipes", "/base", null));
+  }
+
+  private static StepState ok(Map<String, String> outputs) {
+    return new StepState(StepStatus.SUCCEEDED, outputs, Map.of());
+  }
+
+  private static StepState state(StepStatus s) {
+    return new StepState(s, Map.of(), Map.of());
+  }
+
+  private static final String DIAMOND = """
+      name: diamond
+      params:
+        who: { type: string, default: world }
+        flag: { type: boolean, default: false }
+      steps:
+        a:
+          run: echo a
+        b:
+          needs: [a]
+          run: echo "${{ steps.a.outputs.x }} ${{ params.who }}"
+          env: { RUN: "${{ run.id }}" }
+        c:
+          needs: [a]
+          run: echo c
+        d:
+          needs: [b, c]
+          run: echo d
+      """;
+
+  @Test
+  void newRunStartsOnlyTheRootsAndBecomesRunning() throws Exception {
+    Plan plan = plan(parse(DIAMOND), RunStatus.QUEUED, Map.of());
+    assertThat(plan.start()).extracting(Plan.Start::stepId).containsExactly("a");
+    assertThat(plan.finish()).isEmpty();
+    assertThat(plan.runStatus()).isEqualTo(RunStatus.RUNNING);
+  }
+
+  @Test
+  void finishedRootFansOutWithItsOutputsResolvedIntoTheCommand() throws Exception {
+    Plan plan = plan(parse(DIAMOND), RunStatus.RUNNING, Map.of("a", ok(Map.of("x", "42"))));
+    assertThat(plan.start()).extracting(Plan.Start::stepId).containsExactly("b", "c");
+    TaskSpec b = plan.start().get(0).spec();
+    assertThat(b.command()).isEqualTo("echo \"42 world\"");
+    assertThat(b.env()).containsEntry("RUN", "1");
+    assertThat(b.pipelineDir()).isEqualTo("/pipes");
+    assertThat(plan.runStatus()).isNull();
+  }
+
+  @Test
+  void fanInWaitsForEveryNeed() throws Exception {
+    Map<String, StepState> s = new HashMap<>();
+    s.put("a", ok(Map.of("x", "1")));
+    s.put("b", ok(Map.of()));
+    s.put("c", state(StepStatus.RUNNING));
+    assertThat(plan(parse(DIAMOND), RunStatus.RUNNING, s).start()).isEmpty();
+    s.put("c", ok(Map.of()));
+    assertThat(plan(parse(DIAMOND), RunStatus.RUNNING, s).start())
+        .extracting(Plan.Start::stepId).containsExactly("d");
+  }
+
+  @Test
+  void failedNeedSkipsDependentsAndFailsTheRun() throws Exception {
+    Map<String, StepState> s = new HashMap<>();
+    s.put("a", ok(Map.of("x", "1")));
+    s.put("b", state(StepStatus.FAILED));
+    s.put("c", ok(Map.of()));
+    Plan plan = plan(parse(DIAMOND), RunStatus.RUNNING, s);
+    assertThat(plan.start()).isEmpty();
+    assertThat(plan.finish()).containsExactly(
+        new Plan.Finish("d", StepStatus.SKIPPED, "needs 'b', which failed"));
+    assertThat(plan.runStatus()).isEqualTo(RunStatus.FAILED);
+  }
+
+  @Test
+  void falseConditionSkipsTheStepAndItsDependentsButTheRunSucceeds() throws Exception {
+    Pipeline p = parse("""
+        name: cond
+        params:
+          flag: { type: boolean, default: false }
+        steps:
+          a: { run: echo a }
+          b: { needs: [a], if: "${{ params.flag }}", run: echo b }
+          c: { needs: [b], run: echo c }
+        """);
+    Plan plan = plan(p, RunStatus.RUNNING, Map.of("a", ok(Map.of())));
+    assertThat(plan.finish()).extracting(Plan.Finish::stepId, Plan.Finish::status)
+        .containsExactly(
+            org.assertj.core.groups.Tuple.tuple("b", StepStatus.SKIPPED),
+            org.assertj.core.groups.Tuple.tuple("c", StepStatus.SKIPPED));
+    assertThat(plan.runStatus()).isEqualTo(RunStatus.SUCCEEDED);
+  }
+
+  @Test
+  void continueOnErrorLetsDependentsRunAndTheRunSucceed() throws Exception {
+    Pipeline p = parse("""
+        name: coe
+        steps:
+          a: { run: exit 1, continue_on_error: true }
+          b: { needs: [a], run: echo b }
+        """);
+    Plan plan = plan(p, RunStatus.RUNNING, Map.of("a", state(StepStatus.FAILED)));
+    assertThat(plan.start()).extracting(Plan.Start::stepId).containsExactly("b");
+    Plan end = plan(p, RunStatus.RUNNING,
+        Map.of("a", state(StepStatus.FAILED), "b", ok(Map.of())));
+    assertThat(end.runStatus()).isEqualTo(RunStatus.SUCCEEDED);
+  }
+
+  @Test
+  void stepWhoseConditionReadsAStatusRunsAfterAFailure() throws Exception {
+    Pipeline p = parse("""
+        name: alert
+        steps:
+          train: { run: exit 1 }
+          alert:
+            needs: [train]
+            if: "${{ steps.train.status == 'failed' }}"
+            run: echo alert
+        """);
+    Plan plan = plan(p, RunStatus.RUNNING, Map.of("train", state(StepStatus.FAILED)));
+    assertThat(plan.start()).extracting(Plan.Start::stepId).containsExactly("alert");
+  }
+
+  @Test
+  void unknownOutputFailsTheStepWithoutRunningIt() throws Exception {
+    Plan plan = plan(parse(DIAMOND), RunStatus.RUNNING, Map.of("a", ok(Map.of())));
+    assertThat(plan.finish()).singleElement().satisfies(f -> {
+      assertThat(f.stepId()).isEqualTo("b");
+      assertThat(f.status()).isEqualTo(StepStatus.FAILED);
+      assertThat(f.reason()).contains("wrote no output 'x'");
+    });
+    assertThat(plan.start()).extracting(Plan.Start::stepId).containsExactly("c");
+  }
+
+  @Test
+  void cancelledRunSettlesUndecidedStepsAsCancelled() throws Exception {
+    Plan plan = plan(parse(DIAMOND), RunStatus.CANCELLED, Map.of("a", state(StepStatus.CANCELLED)));
+    assertThat(plan.start()).isEmpty();
+    assertThat(plan.finish()).extracting(Plan.Finish::status)
+        .containsOnly(StepStatus.CANCELLED).hasSize(3);
+    assertThat(plan.runStatus()).isNull();
+  }
+
+  @Test
+  void retriesAndQueueComeFromDefaultsUnlessTheStepSetsThem() throws Exception {
+    Pipeline p = parse("""
+        name: retries
+        defaults:
+          retries: { max: 2, backoff: 5s }
+          queue: cpu
+        steps:
+          a: { run: echo a }
+          b: { run: echo b, retries: 0, queue: gpu }
+        """);
+    List<Plan.Start> start = plan(p, RunStatus.QUEUED, Map.of()).start();
+    assertThat(start).extracting(Plan.Start::stepId, Plan.Start::maxAttempts, Plan.Start::queue)
+        .containsExactly(
+            org.assertj.core.groups.Tuple.tuple("a", 3, "cpu"),
+            org.assertj.core.groups.Tuple.tuple("b", 1, "gpu"));
+    assertThat(start.get(0).backoffMs()).isEqualTo(5000);
+  }
+
+  @Test
+  void secretsStayUnresolvedForTheWorker() throws Exception {
+    Pipeline p = parse("""
+        name: secret
+        steps:
+          a: { run: "curl -H 'token: ${{ secrets.API_TOKEN }}' x" }
+        """);
+    TaskSpec spec = plan(p, RunStatus.QUEUED, Map.of()).start().get(0).spec();
+    assertThat(spec.command()).contains("${{ secrets.API_TOKEN }}");
+  }
+
+  @Test
+  void artifactResolvesByNameWithoutExtensionWhenUnambiguous() {
+    assertThat(Planner.artifact(Map.of("model.pkl", "/s/1"), "model")).isEqualTo("/s/1");
+    assertThat(Planner.artifact(Map.of("model.pkl", "/s/1", "model.json", "/s/2"), "model")).isNull();
+    assertThat(Planner.artifact(Map.of("model.pkl", "/s/1"), "model.pkl")).isEqualTo("/s/1");
+  }
+}

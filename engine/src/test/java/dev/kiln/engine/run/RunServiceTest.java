@@ -1,0 +1,256 @@
+package dev.kiln.engine.run;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.kiln.dsl.model.Pipeline;
+import dev.kiln.dsl.parse.PipelineParser;
+import dev.kiln.engine.Engine;
+import dev.kiln.engine.config.KilnConfig;
+import dev.kiln.engine.store.ClaimedTask;
+import dev.kiln.engine.store.Sql;
+import dev.kiln.engine.store.TaskRecord;
+import dev.kiln.engine.testing.TestDb;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The run life cycle against a real PostgreSQL, with the test playing the worker. */
+class RunServiceTest {
+  @TempDir Path home;
+  Engine engine;
+
+  private static final Duration LEASE = Duration.ofSeconds(30);
+  private static final List<String> QUEUES = List.of("default");
+
+  @BeforeEach
+  void open() {
+    engine = new Engine(KilnConfig.from(Map.of("KILN_HOME", home.toString())), TestDb.fresh());
+  }
+
+  @AfterEach
+  void close() {
+    engine.close();
+  }
+
+  private static Pipeline parse(String yaml) throws Exception {
+    return PipelineParser.parse("t.yaml", yaml).orThrow();
+  }
+
+  private static final String CHAIN = """
+      name: chain
+      steps:
+        a: { run: echo a, retries: { max: 1, backoff: 1s } }
+        b: { needs: [a], run: "echo ${{ steps.a.outputs.n }}" }
+      """;
+
+  private ClaimedTask claimOne(String worker) {
+    List<ClaimedTask> c = engine.queue().claim(worker, QUEUES, 1, LEASE);
+    assertThat(c).hasSize(1);
+    return c.get(0);
+  }
+
+  private TaskRecord task(long run, String step) {
+    return engine.store().tasks(run).stream().filter(t -> t.stepId().equals(step)).findFirst()
+        .orElseThrow();
+  }
+
+  private static Completion ok(Map<String, String> outputs) {
+    return new Completion(Completion.Outcome.SUCCEEDED, 0, null, outputs, List.of(), List.of());
+  }
+
+  @Test
+  void chainRunsStepByStepAndPassesOutputs() throws Exception {
+    long run = engine.runs().createRun(parse(CHAIN), Map.of(), "manual", null);
+    assertThat(engine.store().run(run).orElseThrow().status()).isEqualTo(RunStatus.RUNNING);
+    ClaimedTask a = claimOne("w1");
+    assertThat(a.stepId()).isEqualTo("a");
+    assertThat(a.attempt()).isEqualTo(1);
+    assertThat(engine.queue().claim("w1", QUEUES, 5, LEASE)).isEmpty();
+
+    assertThat(engine.runs().complete(a, new Completion(Completion.Outcome.SUCCEEDED, 0, null,
+        Map.of("n", "7"), List.of(new Completion.Metric("loss", 0.5),
+            new Completion.Metric("loss", 0.25)), List.of()))).isTrue();
+    ClaimedTask b = claimOne("w1");
+    assertThat(b.stepId()).isEqualTo("b");
+    assertThat(b.spec().command()).isEqualTo("echo 7");
+    assertThat(engine.runs().complete(b, ok(Map.of()))).isTrue();
+
+    assertThat(engine.store().run(run).orElseThrow().status()).isEqualTo(RunStatus.SUCCEEDED);
+    assertThat(engine.store().metrics(run)).containsEntry("a", Map.of("loss", List.of(0.5, 0.25)));
+    assertThat(engine.store().events(run, 0)).extracting(e -> e.stepId() + ":" + e.status())
+        .containsSubsequence("null:queued", "a:queued", "a:running", "a:succeeded",
+            "b:queued", "b:running", "b:succeeded", "null:succeeded");
+  }
+
+  @Test
+  void failedAttemptIsRequeuedWithBackoffThenFailsTheRunWhenRetriesAreSpent() throws Exception {
+    long run = engine.runs().createRun(parse(CHAIN), Map.of(), "manual", null);
+    ClaimedTask a1 = claimOne("w1");
+    engine.runs().complete(a1, new Completion(Completion.Outcome.FAILED, 3, "exit code 3",
+        Map.of(), List.of(), List.of()));
+    TaskRecord t = task(run, "a");
+    assertThat(t.status()).isEqualTo(StepStatus.QUEUED);
+    // The backoff (1s) has not passed: nothing is claimable yet.
+    assertThat(engine.queue().claim("w1", QUEUES, 1, LEASE)).isEmpty();
+    assertThat(engine.queue().millisUntilNextReady(QUEUES)).hasValueSatisfying(
+        ms -> assertThat(ms).isBetween(1L, 1000L));
+    ClaimedTask a2 = pollClaim("w1", Duration.ofSeconds(5));
+    assertThat(a2.attempt()).isEqualTo(2);
+    engine.runs().complete(a2, Completion.failed("again"));
+    assertThat(task(run, "a").status()).isEqualTo(StepStatus.FAILED);
+    assertThat(task(run, "b").status()).isEqualTo(StepStatus.SKIPPED);
+    assertThat(engine.store().run(run).orElseThrow().status()).isEqualTo(RunStatus.FAILED);
+  }
+
+  private ClaimedTask pollClaim(String worker, Duration within) throws InterruptedException {
+    long deadline = System.nanoTime() + within.toNanos();
+    while (System.nanoTime() < deadline) {
+      List<ClaimedTask> c = engine.queue().claim(worker, QUEUES, 1, LEASE);
+      if (!c.isEmpty()) {
+        return c.get(0);
+      }
+      long wait = engine.queue().millisUntilNextReady(QUEUES).orElse(50L);
+      Thread.sleep(Math.max(1, Math.min(wait, 50)));
+    }
+    throw new AssertionError("nothing became claimable within " + within);
+  }
+
+  @Test
+  void expiredLeaseIsReapedRetriedAndTheLateResultRefused() throws Exception {
+    long run = engine.runs().createRun(parse(CHAIN), Map.of(), "manual", null);
+    ClaimedTask stale = engine.queue().claim("dead", QUEUES, 1, Duration.ofMillis(1)).get(0);
+    waitUntilLeaseExpired(stale.id());
+    assertThat(engine.runs().reapExpiredLeases()).isEqualTo(1);
+    ClaimedTask fresh = pollClaim("alive", Duration.ofSeconds(5));
+    assertThat(fresh.attempt()).isEqualTo(2);
+
+    assertThat(engine.queue().heartbeat(stale, LEASE)).isEmpty();
+    assertThat(engine.runs().complete(stale, ok(Map.of("n", "stale")))).isFalse();
+    assertThat(engine.runs().complete(fresh, ok(Map.of("n", "fresh")))).isTrue();
+    assertThat(task(run, "a").outputs()).containsEntry("n", "fresh");
+    assertThat(Collections.frequency(attemptStatuses(stale.id()), "lost")).isEqualTo(1);
+  }
+
+  private void waitUntilLeaseExpired(long taskId) throws InterruptedException {
+    long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+    while (System.nanoTime() < deadline) {
+      boolean expired = engine.db().tx().inTransaction(c -> Sql.one(c,
+          "select lease_until < now() from tasks where id = ?", rs -> rs.getBoolean(1), taskId))
+          .orElseThrow();
+      if (expired) {
+        return;
+      }
+      Thread.sleep(1);
+    }
+    throw new AssertionError("lease did not expire");
+  }
+
+  private List<String> attemptStatuses(long taskId) {
+    return engine.db().tx().inTransaction(c -> Sql.query(c,
+        "select status from task_attempts where task_id = ? order by attempt",
+        rs -> rs.getString(1), taskId));
+  }
+
+  @Test
+  void cancelSettlesQueuedStepsAndAsksRunningOnesToStop() throws Exception {
+    Pipeline p = parse("""
+        name: par
+        steps:
+          a: { run: sleep 10 }
+          b: { run: sleep 10 }
+          c: { needs: [a], run: echo c }
+        """);
+    long run = engine.runs().createRun(p, Map.of(), "manual", null);
+    ClaimedTask a = claimOne("w1");
+    assertThat(engine.runs().cancel(run)).isEqualTo(RunService.CancelResult.CANCELLED);
+    assertThat(engine.queue().heartbeat(a, LEASE)).contains(true);
+    assertThat(engine.queue().claim("w1", QUEUES, 5, LEASE)).isEmpty();
+    engine.runs().complete(a, Completion.cancelled("run cancelled"));
+    assertThat(engine.store().tasks(run)).extracting(TaskRecord::status)
+        .containsOnly(StepStatus.CANCELLED).hasSize(3);
+    assertThat(engine.store().run(run).orElseThrow().status()).isEqualTo(RunStatus.CANCELLED);
+    assertThat(engine.runs().cancel(run)).isEqualTo(RunService.CancelResult.ALREADY_FINISHED);
+  }
+
+  @Test
+  void retryReusesSucceededStepsAndRunsTheRest() throws Exception {
+    long run = engine.runs().createRun(parse(CHAIN), Map.of(), "manual", null);
+    engine.runs().complete(claimOne("w1"), ok(Map.of("n", "5")));
+    engine.runs().complete(claimOne("w1"), Completion.failed("boom"));
+    assertThat(engine.store().run(run).orElseThrow().status()).isEqualTo(RunStatus.FAILED);
+
+    long again = engine.runs().retry(run);
+    assertThat(engine.store().run(again).orElseThrow().retryOf()).isEqualTo(run);
+    TaskRecord a = task(again, "a");
+    assertThat(a.status()).isEqualTo(StepStatus.SUCCEEDED);
+    assertThat(a.reusedFrom()).isNotNull();
+    ClaimedTask b = claimOne("w1");
+    assertThat(b.runId()).isEqualTo(again);
+    assertThat(b.spec().command()).isEqualTo("echo 5");
+    engine.runs().complete(b, ok(Map.of()));
+    assertThat(engine.store().run(again).orElseThrow().status()).isEqualTo(RunStatus.SUCCEEDED);
+    assertThatThrownBy(() -> engine.runs().retry(again))
+        .hasMessageContaining("only a failed or cancelled run can be retried");
+  }
+
+  @Test
+  void releasedTaskIsRequeuedWithoutSpendingARetry() throws Exception {
+    long run = engine.runs().createRun(parse("""
+        name: one
+        steps:
+          a: { run: echo a }
+        """), Map.of(), "manual", null);
+    ClaimedTask a = claimOne("w1");
+    assertThat(engine.runs().release(a, "worker stopped")).isTrue();
+    ClaimedTask again = claimOne("w2");
+    assertThat(again.attempt()).isEqualTo(2);
+    engine.runs().complete(again, Completion.failed("fails for real"));
+    assertThat(engine.store().run(run).orElseThrow().status()).isEqualTo(RunStatus.FAILED);
+  }
+
+  @Test
+  void concurrentClaimersNeverTakeTheSameTask() throws Exception {
+    StringBuilder yaml = new StringBuilder("name: wide\nsteps:\n");
+    for (int i = 0; i < 200; i++) {
+      yaml.append("  s").append(i).append(": { run: echo }\n");
+    }
+    engine.runs().createRun(parse(yaml.toString()), Map.of(), "manual", null);
+    int threads = 4;
+    ExecutorService pool = Executors.newFixedThreadPool(threads);
+    CountDownLatch go = new CountDownLatch(1);
+    List<List<ClaimedTask>> got = Collections.synchronizedList(new ArrayList<>());
+    for (int w = 0; w < threads; w++) {
+      String name = "w" + w;
+      pool.execute(() -> {
+        List<ClaimedTask> mine = new ArrayList<>();
+        try {
+          go.await();
+          List<ClaimedTask> c;
+          while (!(c = engine.queue().claim(name, QUEUES, 3, LEASE)).isEmpty()) {
+            mine.addAll(c);
+          }
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+        got.add(mine);
+      });
+    }
+    go.countDown();
+    pool.shutdown();
+    assertThat(pool.awaitTermination(60, TimeUnit.SECONDS)).isTrue();
+    List<Long> ids = got.stream().flatMap(List::stream).map(ClaimedTask::id).toList();
+    assertThat(ids).hasSize(200).doesNotHaveDuplicates();
+  }
+}

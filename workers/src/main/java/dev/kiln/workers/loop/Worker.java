@@ -1,0 +1,316 @@
+package dev.kiln.workers.loop;
+
+import dev.kiln.engine.Engine;
+import dev.kiln.engine.run.Completion;
+import dev.kiln.engine.spi.BuiltinStep;
+import dev.kiln.engine.spi.Cancellation;
+import dev.kiln.engine.spi.Executor;
+import dev.kiln.engine.spi.WorkerRuntime;
+import dev.kiln.engine.store.ClaimedTask;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.ServiceLoader;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import org.postgresql.PGConnection;
+import org.postgresql.PGNotification;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A worker: claims tasks of its queues while it has free slots, runs each on its own thread,
+ * heartbeats their leases and reports results. It sleeps on LISTEN/NOTIFY, so an idle queue
+ * costs a wake-up a second and a ready task starts within milliseconds.
+ */
+final class Worker implements WorkerRuntime.Handle {
+  private static final Logger log = LoggerFactory.getLogger(Worker.class);
+  private static final long MAX_WAIT_MS = 1000;
+  static final String STOPPING = "worker stopping";
+
+  /** The worker's life cycle. */
+  enum State {
+    /** claiming and running tasks */
+    RUNNING,
+    /** no new claims; running tasks go on */
+    DRAINING,
+    /** stopped: nothing runs */
+    STOPPED
+  }
+
+  private record Active(ClaimedTask task, Cancellation cancel, LogBuffer logs,
+      ScheduledFuture<?> heartbeat) {}
+
+  private final Engine engine;
+  private final WorkerRuntime.Options options;
+  private final Semaphore slots;
+  private final ExecutorService pool;
+  private final ScheduledExecutorService timers;
+  private final Map<Long, Active> active = new ConcurrentHashMap<>();
+  private final TaskRunner runner;
+  private final Thread poller;
+  private volatile State state = State.RUNNING;
+  /** When (epoch ms) the earliest task in backoff becomes claimable; MAX_VALUE when none. */
+  private long nextReadyAt = Long.MAX_VALUE;
+
+  Worker(Engine engine, WorkerRuntime.Options options) {
+    this.engine = engine;
+    this.options = options;
+    this.slots = new Semaphore(options.slots());
+    this.pool = Executors.newFixedThreadPool(options.slots(), r -> daemon(r, "kiln-task"));
+    this.timers = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "kiln-timers"));
+    Map<String, Executor> executors = new TreeMap<>();
+    ServiceLoader.load(Executor.class).forEach(e -> executors.put(e.name(), e));
+    if (options.forceExecutor() != null && !executors.containsKey(options.forceExecutor())) {
+      throw new IllegalArgumentException("unknown executor '" + options.forceExecutor()
+          + "'; available: " + String.join(", ", executors.keySet()));
+    }
+    this.runner = new TaskRunner(engine, executors, BuiltinStep.all(), options.forceExecutor());
+    this.poller = new Thread(this::pollLoop, "kiln-poller-" + options.name());
+    this.poller.setDaemon(true);
+  }
+
+  void start() {
+    timers.scheduleWithFixedDelay(this::flushLogs, 100, 100, TimeUnit.MILLISECONDS);
+    poller.start();
+  }
+
+  private void pollLoop() {
+    long reapEvery = Math.max(1000, options.lease().toMillis() / 2);
+    long nextReap = 0;
+    long backoff = 100;
+    while (state == State.RUNNING) {
+      try (Connection listen = engine.db().dedicatedConnection()) {
+        try (Statement st = listen.createStatement()) {
+          st.execute("LISTEN kiln_tasks");
+          st.execute("LISTEN kiln_cancel");
+        }
+        PGConnection pg = listen.unwrap(PGConnection.class);
+        backoff = 100;
+        // Retries wait out a backoff: learn when the next one is due, then from notifications.
+        nextReadyAt = engine.queue().millisUntilNextReady(options.queues())
+            .map(ms -> System.currentTimeMillis() + ms).orElse(Long.MAX_VALUE);
+        boolean claimNow = true;
+        while (state == State.RUNNING) {
+          long now = System.currentTimeMillis();
+          if (now >= nextReap) {
+            engine.runs().reapExpiredLeases();
+            nextReap = now + reapEvery;
+          }
+          if (now >= nextReadyAt) {
+            claimNow = true;
+            nextReadyAt = Long.MAX_VALUE;
+            Optional<Long> next = engine.queue().millisUntilNextReady(options.queues());
+            // A task due right now is claimed below; only a later one sets the next wake-up.
+            next.filter(ms -> ms > 0).ifPresent(ms -> nextReadyAt = now + ms);
+          }
+          if (claimNow && slots.availablePermits() > 0) {
+            int asked = slots.availablePermits();
+            int claimed = claimOnce();
+            if (claimed == asked && slots.availablePermits() > 0) {
+              continue; // it took all it asked for: there may be more
+            }
+          }
+          long wait = Math.min(MAX_WAIT_MS, Math.max(1, Math.min(nextReap, nextReadyAt) - now));
+          if (slots.availablePermits() == 0) {
+            // Full: wait for a slot, not for work; notifications queue up on the connection.
+            if (slots.tryAcquire(wait, TimeUnit.MILLISECONDS)) {
+              slots.release();
+            }
+            claimNow = drainNotifications(pg, 0) || claimNow;
+            continue;
+          }
+          // Also claim after a quiet second: a safety net should a notification be missed.
+          claimNow = drainNotifications(pg, (int) wait) || wait >= MAX_WAIT_MS;
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      } catch (RuntimeException | SQLException e) {
+        if (state != State.RUNNING) {
+          return;
+        }
+        log.warn("worker {}: {}; retrying in {} ms", options.name(), e.getMessage(), backoff);
+        try {
+          Thread.sleep(backoff + ThreadLocalRandom.current().nextLong(backoff));
+        } catch (InterruptedException ie) {
+          return;
+        }
+        backoff = Math.min(backoff * 2, 10_000);
+      }
+    }
+  }
+
+  /**
+   * Handles pending notifications, waiting up to waitMs for the first (0: only what is there).
+   * Returns whether a task became claimable now.
+   */
+  private boolean drainNotifications(PGConnection pg, int waitMs) throws SQLException {
+    // getNotifications(0) would block until a notification arrives: the no-argument form does not.
+    PGNotification[] ns = waitMs <= 0 ? pg.getNotifications() : pg.getNotifications(waitMs);
+    if (ns == null) {
+      return false;
+    }
+    boolean ready = false;
+    for (PGNotification n : ns) {
+      if (n.getName().equals("kiln_cancel")) {
+        long runId = Long.parseLong(n.getParameter());
+        active.values().stream().filter(a -> a.task().runId() == runId)
+            .forEach(a -> timers.execute(() -> heartbeat(a)));
+        continue;
+      }
+      long delay = parseDelay(n.getParameter());
+      if (delay <= 0) {
+        ready = true;
+      } else {
+        nextReadyAt = Math.min(nextReadyAt, System.currentTimeMillis() + delay);
+      }
+    }
+    return ready;
+  }
+
+  private static long parseDelay(String payload) {
+    try {
+      return payload == null || payload.isEmpty() ? 0 : Long.parseLong(payload);
+    } catch (NumberFormatException e) {
+      return 0;
+    }
+  }
+
+  /** Reserves free slots first, then claims at most that many tasks: never claims what it cannot start. */
+  private int claimOnce() {
+    int free = slots.availablePermits();
+    if (free == 0 || !slots.tryAcquire(free)) {
+      return 0;
+    }
+    List<ClaimedTask> claimed;
+    try {
+      claimed = engine.queue().claim(options.name(), options.queues(), free, options.lease());
+    } catch (RuntimeException e) {
+      slots.release(free);
+      throw e;
+    }
+    slots.release(free - claimed.size());
+    for (ClaimedTask t : claimed) {
+      Cancellation cancel = new Cancellation();
+      LogBuffer logs = new LogBuffer(engine.queue(), t.id(), t.attempt());
+      long every = Math.max(200, options.lease().toMillis() / 3);
+      Active[] holder = new Active[1];
+      ScheduledFuture<?> hb = timers.scheduleWithFixedDelay(() -> heartbeat(holder[0]), every,
+          every, TimeUnit.MILLISECONDS);
+      holder[0] = new Active(t, cancel, logs, hb);
+      active.put(t.id(), holder[0]);
+      pool.execute(() -> runTask(holder[0]));
+    }
+    return claimed.size();
+  }
+
+  private void heartbeat(Active a) {
+    if (a == null || a.cancel().isCancelled()) {
+      return;
+    }
+    try {
+      var r = engine.queue().heartbeat(a.task(), options.lease());
+      if (r.isEmpty()) {
+        a.cancel().cancel("lease lost: the task was taken over or settled elsewhere");
+      } else if (r.get()) {
+        a.cancel().cancel("run cancelled");
+      }
+    } catch (RuntimeException e) {
+      log.warn("heartbeat of {} failed: {}", a.task().stepId(), e.getMessage());
+    }
+  }
+
+  private void runTask(Active a) {
+    ClaimedTask t = a.task();
+    Completion result;
+    try {
+      result = runner.run(t, a.logs(), a.cancel());
+    } catch (InterruptedException e) {
+      result = Completion.cancelled(STOPPING);
+    } catch (RuntimeException e) {
+      log.error("task {} of run {} failed in the worker", t.stepId(), t.runId(), e);
+      result = Completion.failed("worker error: " + e);
+    }
+    a.heartbeat().cancel(false);
+    a.logs().flush();
+    try {
+      if (STOPPING.equals(a.cancel().reason())) {
+        engine.runs().release(t, "worker " + options.name() + " stopped");
+      } else {
+        engine.runs().complete(t, result);
+      }
+    } catch (RuntimeException e) {
+      // The lease will expire and the task be retried by whoever reaps it.
+      log.error("could not record the result of {} (run {}): {}", t.stepId(), t.runId(),
+          e.getMessage());
+    } finally {
+      active.remove(t.id());
+      slots.release();
+    }
+    // The result may have made the next step ready: claim it from this thread rather than wait
+    // for the poller to be woken through the database (the critical path of a chain).
+    if (state == State.RUNNING) {
+      try {
+        claimOnce();
+      } catch (RuntimeException e) {
+        log.debug("claim after completion failed; the poller will retry: {}", e.getMessage());
+      }
+    }
+  }
+
+  private void flushLogs() {
+    active.values().forEach(a -> a.logs().flush());
+  }
+
+  @Override
+  public void drain(Duration grace) throws InterruptedException {
+    if (state == State.RUNNING) {
+      state = State.DRAINING;
+    }
+
+    long deadline = System.nanoTime() + grace.toNanos();
+    while (!active.isEmpty() && System.nanoTime() < deadline) {
+      if (slots.tryAcquire(options.slots(), 100, TimeUnit.MILLISECONDS)) {
+        slots.release(options.slots());
+        break;
+      }
+    }
+  }
+
+  @Override
+  public void close() {
+    if (state == State.STOPPED) {
+      return;
+    }
+    state = State.STOPPED;
+
+    active.values().forEach(a -> a.cancel().cancel(STOPPING));
+    pool.shutdown();
+    try {
+      if (!pool.awaitTermination(30, TimeUnit.SECONDS)) {
+        log.warn("worker {}: tasks still running after 30s", options.name());
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    timers.shutdownNow();
+  }
+
+  private static Thread daemon(Runnable r, String name) {
+    Thread t = new Thread(r, name);
+    t.setDaemon(true);
+    return t;
+  }
+}

@@ -1,0 +1,55 @@
+package dev.kiln.workers;
+
+import dev.kiln.dsl.model.Pipeline;
+import dev.kiln.dsl.parse.PipelineParser;
+import dev.kiln.engine.Engine;
+import dev.kiln.engine.run.RunStatus;
+import dev.kiln.engine.store.RunRecord;
+import java.time.Duration;
+import java.util.Map;
+import java.util.function.BooleanSupplier;
+
+/** Test helpers: parse inline pipelines, wait for conditions with a deadline. */
+final class Pipelines {
+  private Pipelines() {}
+
+  static Pipeline parse(String yaml) {
+    try {
+      return PipelineParser.parse("test.yaml", yaml).orThrow();
+    } catch (Exception e) {
+      throw new AssertionError(e.getMessage(), e);
+    }
+  }
+
+  static long start(Engine engine, String yaml, Map<String, Object> params) {
+    return engine.runs().createRun(parse(yaml), params, "manual", null);
+  }
+
+  static RunRecord awaitEnd(Engine engine, long runId, Duration within) {
+    await(() -> engine.store().run(runId).orElseThrow().status().terminal()
+        && engine.store().tasks(runId).stream()
+            .noneMatch(t -> t.status() == dev.kiln.engine.run.StepStatus.RUNNING),
+        within, "run " + runId + " to end");
+    return engine.store().run(runId).orElseThrow();
+  }
+
+  static void await(BooleanSupplier condition, Duration within, String what) {
+    long deadline = System.nanoTime() + within.toNanos();
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("timed out after " + within + " waiting for " + what);
+      }
+      Thread.onSpinWait();
+      try {
+        Thread.sleep(10);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new AssertionError("interrupted");
+      }
+    }
+  }
+
+  static boolean succeeded(RunRecord r) {
+    return r.status() == RunStatus.SUCCEEDED;
+  }
+}

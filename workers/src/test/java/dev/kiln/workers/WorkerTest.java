@@ -1,0 +1,212 @@
+package dev.kiln.workers;
+
+import static dev.kiln.workers.Pipelines.await;
+import static dev.kiln.workers.Pipelines.awaitEnd;
+import static dev.kiln.workers.Pipelines.start;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.kiln.engine.Engine;
+import dev.kiln.engine.config.KilnConfig;
+import dev.kiln.engine.run.RunStatus;
+import dev.kiln.engine.run.StepStatus;
+import dev.kiln.engine.spi.WorkerRuntime;
+import dev.kiln.engine.store.LogLine;
+import dev.kiln.engine.store.Sql;
+import dev.kiln.engine.store.TaskRecord;
+import dev.kiln.engine.testing.TestDb;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Whole runs through the real worker loop and process executor, on a real PostgreSQL. */
+class WorkerTest {
+  @TempDir Path home;
+  @TempDir Path scratch;
+  Engine engine;
+  WorkerRuntime.Handle worker;
+
+  private static final Duration WITHIN = Duration.ofSeconds(60);
+
+  @BeforeEach
+  void open() {
+    engine = new Engine(KilnConfig.from(Map.of("KILN_HOME", home.toString())), TestDb.fresh());
+    worker = WorkerRuntime.load().start(engine, new WorkerRuntime.Options("test-worker",
+        List.of("default"), 4, Duration.ofSeconds(10), null));
+  }
+
+  @AfterEach
+  void close() {
+    worker.close();
+    engine.close();
+  }
+
+  private TaskRecord task(long run, String step) {
+    return engine.store().tasks(run).stream().filter(t -> t.stepId().equals(step)).findFirst()
+        .orElseThrow();
+  }
+
+  @Test
+  void outputsMetricsArtifactsAndLogsFlowBetweenSteps() {
+    long run = start(engine, """
+        name: flow
+        params:
+          who: { type: string, default: world }
+        steps:
+          make:
+            env: { WHO: "${{ params.who }}" }
+            run: |
+              echo "making for $WHO"
+              echo "greeting=hello $WHO" >> "$KILN_OUTPUTS"
+              echo "loss=0.5" >> "$KILN_METRICS"
+              echo "loss=0.25" >> "$KILN_METRICS"
+              echo "model-bytes" > "$KILN_ARTIFACTS/model.bin"
+              mkdir "$KILN_ARTIFACTS/report" && echo "a" > "$KILN_ARTIFACTS/report/a.txt"
+              echo "oops" >&2
+          use:
+            needs: [make]
+            run: |
+              test "$(cat "$KILN_INPUTS/make/model.bin")" = model-bytes
+              test "$(cat "$KILN_INPUTS/make/report/a.txt")" = a
+              test "$(cat "${{ steps.make.artifacts.model }}")" = model-bytes
+              echo "got=${{ steps.make.outputs.greeting }}" >> "$KILN_OUTPUTS"
+        """, Map.of("who", "kiln"));
+    var r = awaitEnd(engine, run, WITHIN);
+    assertThat(r.status()).as("%s", engine.store().tasks(run)).isEqualTo(RunStatus.SUCCEEDED);
+    assertThat(task(run, "use").outputs()).containsEntry("got", "hello kiln");
+    assertThat(engine.store().metrics(run).get("make")).containsEntry("loss", List.of(0.5, 0.25));
+    assertThat(engine.store().logs(run, "make")).extracting(LogLine::stream, LogLine::line)
+        .contains(org.assertj.core.groups.Tuple.tuple("stdout", "making for kiln"),
+            org.assertj.core.groups.Tuple.tuple("stderr", "oops"));
+    List<String> kinds = engine.db().tx().inTransaction(c -> Sql.query(c,
+        "select name || ':' || kind from artifacts where run_id = ? order by name",
+        rs -> rs.getString(1), run));
+    assertThat(kinds).containsExactly("model.bin:file", "report:dir");
+  }
+
+  @Test
+  void failingStepIsRetriedAndCanSucceedOnALaterAttempt() throws Exception {
+    Path marker = scratch.resolve("tried");
+    long run = start(engine, """
+        name: flaky
+        steps:
+          flaky:
+            retries: { max: 2, backoff: 100ms }
+            run: |
+              if [ ! -f "%s" ]; then touch "%s"; echo "first try fails"; exit 7; fi
+              echo "second try works"
+        """.formatted(marker, marker), Map.of());
+    var r = awaitEnd(engine, run, WITHIN);
+    assertThat(r.status()).isEqualTo(RunStatus.SUCCEEDED);
+    TaskRecord t = task(run, "flaky");
+    assertThat(t.attempt()).isEqualTo(2);
+    assertThat(engine.store().events(run, 0)).anySatisfy(e -> {
+      assertThat(e.status()).isEqualTo("retrying");
+      assertThat(e.detail()).contains("exit code 7");
+    });
+  }
+
+  @Test
+  void timeoutKillsTheWholeProcessTree() throws Exception {
+    Path pidFile = scratch.resolve("child.pid");
+    long run = start(engine, """
+        name: slow
+        steps:
+          slow:
+            timeout: 1s
+            run: |
+              sleep 300 &
+              echo $! > "%s"
+              wait
+        """.formatted(pidFile), Map.of());
+    var r = awaitEnd(engine, run, WITHIN);
+    assertThat(r.status()).isEqualTo(RunStatus.FAILED);
+    assertThat(task(run, "slow").error()).contains("timed out after 1s");
+    long child = Long.parseLong(Files.readString(pidFile).trim());
+    await(() -> ProcessHandle.of(child).map(h -> !h.isAlive()).orElse(true),
+        Duration.ofSeconds(10), "the background child to be gone");
+  }
+
+  @Test
+  void cancelStopsARunningStepAndSettlesTheRest() throws Exception {
+    Path pidFile = scratch.resolve("cancel.pid");
+    long run = start(engine, """
+        name: cancel-me
+        steps:
+          long:
+            run: |
+              echo $$ > "%s"
+              sleep 300
+          after: { needs: [long], run: echo never }
+        """.formatted(pidFile), Map.of());
+    await(() -> Files.exists(pidFile) && task(run, "long").status() == StepStatus.RUNNING,
+        WITHIN, "the long step to start");
+    engine.runs().cancel(run);
+    var r = awaitEnd(engine, run, WITHIN);
+    assertThat(r.status()).isEqualTo(RunStatus.CANCELLED);
+    assertThat(engine.store().tasks(run)).extracting(TaskRecord::status)
+        .containsOnly(StepStatus.CANCELLED);
+    long shell = Long.parseLong(Files.readString(pidFile).trim());
+    await(() -> ProcessHandle.of(shell).map(h -> !h.isAlive()).orElse(true),
+        Duration.ofSeconds(10), "the step's shell to be gone");
+  }
+
+  @Test
+  void continueOnErrorKeepsTheRunGoing() {
+    long run = start(engine, """
+        name: coe
+        steps:
+          lint: { run: exit 3, continue_on_error: true }
+          build: { needs: [lint], run: echo built }
+        """, Map.of());
+    var r = awaitEnd(engine, run, WITHIN);
+    assertThat(r.status()).isEqualTo(RunStatus.SUCCEEDED);
+    assertThat(task(run, "lint").status()).isEqualTo(StepStatus.FAILED);
+    assertThat(task(run, "lint").exitCode()).isEqualTo(3);
+    assertThat(task(run, "build").status()).isEqualTo(StepStatus.SUCCEEDED);
+  }
+
+  @Test
+  void symbolicLinkArtifactIsRefused() {
+    long run = start(engine, """
+        name: escape
+        steps:
+          sneaky: { run: 'ln -s /etc/passwd "$KILN_ARTIFACTS/passwd"' }
+        """, Map.of());
+    var r = awaitEnd(engine, run, WITHIN);
+    assertThat(r.status()).isEqualTo(RunStatus.FAILED);
+    assertThat(task(run, "sneaky").error()).contains("symbolic link");
+  }
+
+  @Test
+  void badOutputsLineFailsTheStepWithALineNumber() {
+    long run = start(engine, """
+        name: bad-outputs
+        steps:
+          a: { run: 'printf "ok=1\\nnot a pair\\n" >> "$KILN_OUTPUTS"' }
+        """, Map.of());
+    var r = awaitEnd(engine, run, WITHIN);
+    assertThat(r.status()).isEqualTo(RunStatus.FAILED);
+    assertThat(task(run, "a").error()).isEqualTo("KILN_OUTPUTS line 2 is not key=value: 'not a pair'");
+  }
+
+  @Test
+  void secretsComeFromTheWorkersEnvironmentAndNeverReachTheStore() {
+    // PATH is in every environment; a real deployment would set KILN_SECRET_<NAME>.
+    long run = start(engine, """
+        name: secret
+        steps:
+          a: { run: 'test -n "${{ secrets.PATH }}" && echo "len=${#X}" >> "$KILN_OUTPUTS"', env: { X: "${{ secrets.PATH }}" } }
+        """, Map.of());
+    var r = awaitEnd(engine, run, WITHIN);
+    assertThat(r.status()).isEqualTo(RunStatus.SUCCEEDED);
+    String spec = engine.db().tx().inTransaction(c -> Sql.one(c,
+        "select spec::text from tasks where run_id = ?", rs -> rs.getString(1), run)).orElseThrow();
+    assertThat(spec).contains("secrets.PATH").doesNotContain(System.getenv("PATH"));
+  }
+}
