@@ -8,7 +8,8 @@ import java.util.Map;
 
 /**
  * One step as written. Optional fields are null when absent (the engine applies {@link Defaults});
- * collections are never null. {@code condition} is the raw {@code if:} text.
+ * collections are never null. {@code condition} is the raw {@code if:} text. {@code user} and
+ * {@code network} apply to container steps (the container's user; its network mode).
  */
 public record Step(
     String id,
@@ -24,6 +25,8 @@ public record Step(
     String queue,
     Map<String, String> env,
     Resources resources,
+    String user,
+    String network,
     Location location) {
 
   public Step {

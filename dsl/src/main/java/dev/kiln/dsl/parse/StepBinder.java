@@ -77,17 +77,17 @@ final class StepBinder {
     exprs.scan(m.get("env"), ExpressionCheck.Scope.STEP, id);
     Resources resources = resources(m.get("resources"));
     f.string(m.get("description"), "'description'");
-    f.literal(m.get("user"), "'user'");
-    f.literal(m.get("network"), "'network'");
+    String user = f.literal(m.get("user"), "'user'");
+    String network = f.literal(m.get("network"), "'network'");
     Step step = new Step(id, List.copyOf(needNodes.keySet()), action, condition, image, retries, timeout,
         Boolean.TRUE.equals(continueOnError), matrix, Boolean.TRUE.equals(cache), queue, env,
-        resources, key.location());
+        resources, user, network, key.location());
     return new StepDraft(step, key, needNodes);
   }
 
   private static Step empty(String id, YNode.Scalar key) {
     return new Step(id, List.of(), null, null, null, null, null, false, Map.of(), false, null,
-        Map.of(), Resources.NONE, key.location());
+        Map.of(), Resources.NONE, null, null, key.location());
   }
 
   /** {@code needs: a} or {@code needs: [a, b]}; the node of each id, in order, without repeats. */

@@ -49,6 +49,12 @@ public final class Main implements Runnable {
 
   public static int execute(String... args) {
     CommandLine cl = new CommandLine(new Main());
+    for (dev.kiln.engine.spi.CommandProvider p
+        : java.util.ServiceLoader.load(dev.kiln.engine.spi.CommandProvider.class)) {
+      for (Object command : p.commands()) {
+        cl.addSubcommand(command);
+      }
+    }
     cl.setExecutionExceptionHandler((ex, line, parsed) -> {
       if (ex instanceof ConfigException || ex instanceof UserError) {
         line.getErr().println("kiln: " + ex.getMessage());

@@ -3,14 +3,20 @@ package dev.kiln.engine.run;
 import java.util.List;
 import java.util.Map;
 
-/** What a worker reports when an attempt ends. */
+/** What a worker reports when an attempt ends; imageDigest is the container image's, if any. */
 public record Completion(
     Outcome outcome,
     Integer exitCode,
     String error,
     Map<String, String> outputs,
     List<Metric> metrics,
-    List<Artifact> artifacts) {
+    List<Artifact> artifacts,
+    String imageDigest) {
+
+  public Completion(Outcome outcome, Integer exitCode, String error, Map<String, String> outputs,
+      List<Metric> metrics, List<Artifact> artifacts) {
+    this(outcome, exitCode, error, outputs, metrics, artifacts, null);
+  }
 
   public enum Outcome {
     SUCCEEDED,

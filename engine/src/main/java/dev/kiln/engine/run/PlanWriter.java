@@ -90,14 +90,14 @@ final class PlanWriter {
     Sql.query(c, """
         with t as (
           update tasks set status = ?, outputs = ?, exit_code = ?, error = ?, finished_at = now(),
-                 lease_until = null
+                 lease_until = null, image_digest = ?
            where id = ? returning run_id, step_id),
         a as (
           update task_attempts set status = ?, finished_at = now(), exit_code = ?, error = ?
            where task_id = ? and attempt = ?)
         insert into run_events (run_id, step_id, status, detail)
         select run_id, step_id, ?, ? from t returning id""", rs -> null,
-        status.db(), Jsonb.of(r.outputs()), r.exitCode(), r.error(), t.id(),
+        status.db(), Jsonb.of(r.outputs()), r.exitCode(), r.error(), r.imageDigest(), t.id(),
         status.db(), r.exitCode(), r.error(), t.id(),
         t.attempt(), status.db(), detail);
     // A task is settled once (running -> final, under the fence), so it has no metrics or

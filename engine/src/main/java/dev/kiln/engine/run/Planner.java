@@ -163,13 +163,14 @@ public final class Planner {
     if (step.action() instanceof Action.Run r) {
       String command = Template.parse(r.command()).render(resolver);
       return new TaskSpec("run", command, null, Map.of(), step.imageOr(pipeline.defaults()), env,
-          timeoutMs, cpus, mem, inputs, run.pipelineDir(), run.baseDir());
+          timeoutMs, cpus, mem, step.user(), step.network(), inputs, run.pipelineDir(),
+          run.baseDir());
     }
     Action.Uses u = (Action.Uses) step.action();
     @SuppressWarnings("unchecked")
     Map<String, Object> with = (Map<String, Object>) renderValue(u.with(), resolver);
-    return new TaskSpec("uses", null, u.name(), with, null, env, timeoutMs, cpus, mem, inputs,
-        run.pipelineDir(), run.baseDir());
+    return new TaskSpec("uses", null, u.name(), with, null, env, timeoutMs, cpus, mem, null, null,
+        inputs, run.pipelineDir(), run.baseDir());
   }
 
   private static Object renderValue(Object v, Resolver resolver)

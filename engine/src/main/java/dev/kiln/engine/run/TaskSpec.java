@@ -7,6 +7,8 @@ import java.util.Map;
  * (except {@code secrets.*}, which only the worker resolves, so they never reach the store).
  *
  * @param kind "run" (a shell command) or "uses" (a built-in step)
+ * @param user container user (docker executor), or null for the image's default
+ * @param network container network mode (docker executor), or null for the engine's default
  * @param inputs artifacts of the steps this one needs: step id -> artifact name -> stored path
  * @param pipelineDir folder of the pipeline file, when it came from a file
  * @param baseDir folder the run was started from; relative paths in built-in steps resolve here
@@ -21,6 +23,8 @@ public record TaskSpec(
     Long timeoutMs,
     Double cpus,
     Long memoryBytes,
+    String user,
+    String network,
     Map<String, Map<String, String>> inputs,
     String pipelineDir,
     String baseDir) {

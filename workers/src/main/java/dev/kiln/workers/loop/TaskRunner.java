@@ -138,9 +138,10 @@ final class TaskRunner {
       problem = "cannot read the step's results: " + e.getMessage();
     }
     if (problem != null && r.outcome() == Completion.Outcome.SUCCEEDED) {
-      return new Completion(Completion.Outcome.FAILED, r.exitCode(), problem, outs, ms, arts);
+      return new Completion(Completion.Outcome.FAILED, r.exitCode(), problem, outs, ms, arts,
+          r.imageDigest());
     }
-    return new Completion(r.outcome(), r.exitCode(), r.error(), outs, ms, arts);
+    return new Completion(r.outcome(), r.exitCode(), r.error(), outs, ms, arts, r.imageDigest());
   }
 
   static String readOutputs(Path file, Map<String, String> into) throws IOException {
