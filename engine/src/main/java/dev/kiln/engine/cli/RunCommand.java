@@ -8,6 +8,7 @@ import dev.kiln.dsl.parse.Params;
 import dev.kiln.dsl.parse.Problem;
 import dev.kiln.engine.Engine;
 import dev.kiln.engine.config.KilnConfig;
+import dev.kiln.engine.run.ProcessNames;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -37,6 +38,10 @@ final class RunCommand implements Callable<Integer> {
       description = "steps run at once by this process (default ${DEFAULT-VALUE})")
   int slots;
 
+  @Option(names = "--new", description = {"always start a new run; by default an unfinished run of",
+      "the same pipeline version and params whose kiln run process died is continued"})
+  boolean forceNew;
+
   @Option(names = "--executor", paramLabel = "NAME",
       description = "run every step with this executor (process), e.g. on machines without Docker")
   String executor;
@@ -63,9 +68,22 @@ final class RunCommand implements Callable<Integer> {
     }
     KilnConfig config = KilnConfig.fromEnvironment();
     try (Engine engine = Engine.open(config, slots + 4)) {
-      long runId = engine.runs().createRun(pipeline, bound, "manual",
-          Path.of("").toAbsolutePath().toString());
-      return new RunFollower(engine, json, executor, slots).follow(runId, pipeline);
+      String driver = ProcessNames.of("run");
+      Long runId = null;
+      if (!forceNew) {
+        var dead = ProcessNames.deadOnThisHost(engine.runs().drivenRuns().values());
+        runId = engine.runs().takeOverAbandoned(pipeline.source().version(), bound, driver, dead,
+            RunFollower.DRIVER_STALE).orElse(null);
+        if (runId != null) {
+          (json ? System.err : System.out).println("continuing run " + runId
+              + ": the kiln run process that drove it stopped (use --new for a fresh run)");
+        }
+      }
+      if (runId == null) {
+        runId = engine.runs().createRun(pipeline, bound, "manual",
+            Path.of("").toAbsolutePath().toString(), driver);
+      }
+      return new RunFollower(engine, json, executor, slots).follow(runId, pipeline, driver);
     }
   }
 

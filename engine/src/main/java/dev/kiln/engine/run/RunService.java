@@ -30,6 +30,8 @@ public final class RunService {
   private final ArtifactStore artifacts;
   private final PipelineCache pipelines = new PipelineCache();
   private final PlanWriter writer = new PlanWriter();
+  /** How often a task may lose its worker before it fails. */
+  static final int MAX_LOST = 3;
 
   public RunService(Database db, ArtifactStore artifacts) {
     this.db = db;
@@ -38,9 +40,18 @@ public final class RunService {
 
   /** A new run, its pipeline version stored, its first steps queued. */
   public long createRun(Pipeline p, Map<String, Object> params, String trigger, String baseDir) {
+    return createRun(p, params, trigger, baseDir, null);
+  }
+
+  /** A new run driven by {@code driver} (a kiln run process that heartbeats it), or null. */
+  public long createRun(Pipeline p, Map<String, Object> params, String trigger, String baseDir,
+      String driver) {
     pipelines.put(p);
     return db.tx().inTransaction(c -> {
       long runId = insertRun(c, p, params, trigger, baseDir, null);
+      if (driver != null) {
+        Sql.update(c, "update runs set driver = ?, driver_seen = now() where id = ?", driver, runId);
+      }
       advance(c, runId);
       return runId;
     });
@@ -97,25 +108,33 @@ public final class RunService {
     });
   }
 
+  /** A task taken from a worker that stopped renewing its lease (or is known to be dead). */
+  public record Reaped(long taskId, int attempt, String worker) {}
+
   /**
-   * Requeues or fails tasks whose worker stopped renewing its lease. Any engine or worker process
-   * may call this; the compare-and-set on the lease makes it safe to race.
+   * Requeues or fails tasks whose worker stopped renewing its lease, or is one of
+   * {@code deadWorkers} (a worker known to have died, whose lease need not be waited out). Any
+   * engine or worker process may call this; the compare-and-set on the lease makes it safe to
+   * race.
    */
-  public int reapExpiredLeases() {
-    List<long[]> expired = db.tx().inTransaction(c -> Sql.query(c,
-        "select id, run_id from tasks where status = 'running' and lease_until < now() limit 200",
-        rs -> new long[] {rs.getLong(1), rs.getLong(2)}));
-    int reaped = 0;
+  public List<Reaped> reapLostTasks(java.util.Collection<String> deadWorkers) {
+    String[] dead = deadWorkers.toArray(String[]::new);
+    List<long[]> expired = db.tx().inTransaction(c -> Sql.query(c, """
+        select id, run_id from tasks
+         where status = 'running' and (lease_until < now() or worker = any(?)) limit 200""",
+        rs -> new long[] {rs.getLong(1), rs.getLong(2)}, (Object) dead));
+    List<Reaped> reaped = new java.util.ArrayList<>();
     for (long[] e : expired) {
-      boolean done = db.tx().inTransaction(c -> {
+      db.tx().run(c -> {
         lockRun(c, e[1]);
         var row = Sql.one(c, """
             select step_id, attempt, worker, max_attempts, backoff_ms, cancel_requested from tasks
-             where id = ? and status = 'running' and lease_until < now() for update""",
+             where id = ? and status = 'running' and (lease_until < now() or worker = any(?))
+               for update""",
             rs -> new Object[] {rs.getString(1), rs.getInt(2), rs.getString(3), rs.getInt(4),
-                rs.getLong(5), rs.getBoolean(6)}, e[0]);
+                rs.getLong(5), rs.getBoolean(6)}, e[0], dead);
         if (row.isEmpty()) {
-          return false;
+          return;
         }
         Object[] r = row.get();
         String step = (String) r[0];
@@ -124,18 +143,72 @@ public final class RunService {
         Sql.update(c, """
             update task_attempts set status = 'lost', finished_at = now(), error = ?
              where task_id = ? and attempt = ?""", why, e[0], attempt);
-        if (!(Boolean) r[5] && attempt < (Integer) r[3]) {
-          writer.requeue(c, e[1], e[0], step, attempt, Duration.ofMillis((Long) r[4]), why, null);
+        // A lost attempt is the infrastructure's fault, not the step's: it does not count
+        // against the retry policy, up to MAX_LOST times (a step that keeps killing its worker).
+        int lost = Sql.one(c,
+            "select count(*) from task_attempts where task_id = ? and status = 'lost'",
+            rs -> rs.getInt(1), e[0]).orElse(0);
+        boolean cancelled = (Boolean) r[5];
+        if (!cancelled && lost <= MAX_LOST) {
+          Sql.update(c, "update tasks set max_attempts = max_attempts + 1 where id = ?", e[0]);
+          writer.requeue(c, e[1], e[0], step, attempt, Duration.ZERO, why, null);
         } else {
-          var status = (Boolean) r[5] ? StepStatus.CANCELLED : StepStatus.FAILED;
-          writer.settleRunning(c, e[1], e[0], step, status, why);
+          var status = cancelled ? StepStatus.CANCELLED : StepStatus.FAILED;
+          writer.settleRunning(c, e[1], e[0], step, status,
+              cancelled ? why : why + " (lost " + lost + " times)");
           advance(c, e[1]);
         }
-        return true;
+        reaped.add(new Reaped(e[0], attempt, (String) r[2]));
       });
-      reaped += done ? 1 : 0;
     }
     return reaped;
+  }
+
+  /** {@link #reapLostTasks} for expired leases only. */
+  public int reapExpiredLeases() {
+    return reapLostTasks(List.of()).size();
+  }
+
+  /** Workers that hold running tasks now. */
+  public List<String> busyWorkers() {
+    return db.tx().inTransaction(c -> Sql.query(c,
+        "select distinct worker from tasks where status = 'running' and worker is not null",
+        rs -> rs.getString(1)));
+  }
+
+  /** Records that {@code driver} (a kiln run process) still drives the run. */
+  public boolean touchDriver(long runId, String driver) {
+    return db.tx().inTransaction(c -> Sql.update(c,
+        "update runs set driver_seen = now() where id = ? and driver = ?", runId, driver) == 1);
+  }
+
+  /**
+   * An unfinished run of this pipeline version with these params whose driver is gone: one of
+   * {@code deadDrivers}, or silent for longer than {@code stale}. Taken over by {@code driver}
+   * in the same statement, so two processes cannot both continue it.
+   */
+  public java.util.Optional<Long> takeOverAbandoned(String version, Map<String, Object> params,
+      String driver, java.util.Collection<String> deadDrivers, Duration stale) {
+    return db.tx().inTransaction(c -> Sql.one(c, """
+        update runs set driver = ?, driver_seen = now()
+         where id = (select id from runs
+                      where pipeline_version = ? and params = ?::jsonb
+                        and status in ('queued', 'running') and driver is not null
+                        and (driver = any(?) or driver_seen < now() - ? * interval '1 millisecond')
+                      order by id desc limit 1
+                      for no key update skip locked)
+        returning id""", rs -> rs.getLong(1), driver, version,
+        dev.kiln.engine.store.Json.write(params), deadDrivers.toArray(String[]::new),
+        stale.toMillis()));
+  }
+
+  /** Runs whose driver is set and still unfinished, with their driver, to check for dead ones. */
+  public Map<Long, String> drivenRuns() {
+    Map<Long, String> out = new LinkedHashMap<>();
+    db.tx().run(c -> Sql.query(c,
+        "select id, driver from runs where status in ('queued', 'running') and driver is not null",
+        rs -> out.put(rs.getLong(1), rs.getString(2))));
+    return out;
   }
 
   /**
