@@ -27,6 +27,7 @@ import picocli.CommandLine.Command;
       WorkerCommand.class,
       DbCommand.class,
       BenchCommand.class,
+      BenchScaleCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class Main implements Runnable {

@@ -325,29 +325,27 @@ public final class RunService {
         throw new StoreException(e);
       }
     });
+    // One round trip. Outputs and artifacts matter only while some step is undecided; once
+    // every step has a task only the run's status can change, so a wide fan-out does not
+    // re-read every output on each completion.
     Map<String, StepState> steps = new HashMap<>();
-    List<String[]> statuses = Sql.query(c, "select step_id, status from tasks where run_id = ?",
-        rs -> new String[] {rs.getString(1), rs.getString(2)}, runId);
-    if (statuses.size() == parsed.pipeline().steps().size()) {
-      // Every step is decided: nothing can start, only the run's status can change, and that
-      // needs no outputs. This keeps a wide fan-out from re-reading every output per completion.
-      for (String[] st : statuses) {
-        steps.put(st[0], new StepState(StepStatus.of(st[1]), Map.of(), Map.of()));
-      }
-    } else {
-      Sql.query(c, """
-          select t.step_id, t.status, t.outputs::text,
-                 (select json_object_agg(a.name, a.sha256) from artifacts a
-                   where a.run_id = t.run_id and a.step_id = t.step_id)::text
-            from tasks t where t.run_id = ?""", rs -> {
-        Map<String, String> arts = new LinkedHashMap<>();
-        dev.kiln.engine.store.Json.readStringMap(rs.getString(4))
-            .forEach((name, sha) -> arts.put(name, artifacts.path(sha).toString()));
-        steps.put(rs.getString(1), new StepState(StepStatus.of(rs.getString(2)),
-            dev.kiln.engine.store.Json.readStringMap(rs.getString(3)), arts));
-        return null;
-      }, runId);
-    }
+    int total = parsed.pipeline().steps().size();
+    Sql.query(c, """
+        select step_id, status,
+               case when decided < ? then outputs::text end,
+               case when decided < ? then (select json_object_agg(a.name, a.sha256)
+                                             from artifacts a
+                                            where a.run_id = t.run_id and a.step_id = t.step_id)::text
+               end
+          from (select t.*, count(*) over () as decided from tasks t where t.run_id = ?) t""",
+        rs -> {
+          Map<String, String> arts = new LinkedHashMap<>();
+          dev.kiln.engine.store.Json.readStringMap(rs.getString(4))
+              .forEach((name, sha) -> arts.put(name, artifacts.path(sha).toString()));
+          steps.put(rs.getString(1), new StepState(StepStatus.of(rs.getString(2)),
+              dev.kiln.engine.store.Json.readStringMap(rs.getString(3)), arts));
+          return null;
+        }, total, total, runId);
     String file = run[4];
     String pipelineDir = file == null ? null
         : java.nio.file.Path.of(file).toAbsolutePath().getParent().toString();
