@@ -219,9 +219,8 @@ public final class RunService {
       Map<String, Object> params = dev.kiln.engine.store.Json.readMap(old[1]);
       String file = Sql.one(c, "select pipeline_file from runs where id = ?",
           rs -> rs.getString(1), runId).orElse(null);
-      Pipeline withFile = new Pipeline(p.name(), p.description(), p.params(), p.triggers(),
-          p.defaults(), p.steps(), new dev.kiln.dsl.model.Source(file, p.source().text(),
-              p.source().version()));
+      Pipeline withFile = p.withSource(new dev.kiln.dsl.model.Source(file, p.source().text(),
+          p.source().version()));
       long newId = insertRun(c, withFile, params, "retry", old[3], runId);
       writer.copySucceeded(c, runId, newId);
       advance(c, newId);
