@@ -25,6 +25,9 @@ import picocli.CommandLine.Command;
       CancelCommand.class,
       RetryCommand.class,
       WorkerCommand.class,
+      ServerCommand.class,
+      BackfillCommand.class,
+      BenchWebhookCommand.class,
       DbCommand.class,
       BenchCommand.class,
       CommandLine.HelpCommand.class
