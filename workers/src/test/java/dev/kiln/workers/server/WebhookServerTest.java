@@ -51,13 +51,41 @@ class WebhookServerTest {
           train:
             run: echo "data=${{ params.data }} epochs=${{ params.epochs }}" >> "$KILN_OUTPUTS"
         """);
+    Files.writeString(pipelines.resolve("slow.yaml"), """
+        name: slow
+        concurrency: forbid
+        steps:
+          wait:
+            run: sleep 60
+        """);
+    Files.writeString(pipelines.resolve("swap.yaml"), """
+        name: swap
+        concurrency: replace
+        steps:
+          wait:
+            run: sleep 60
+        """);
+    Files.writeString(pipelines.resolve("reload.yaml"), RELOAD.formatted("one"));
+    Files.writeString(pipelines.resolve("notes.yaml"), "just: some yaml that is not a pipeline\n");
     servers = new Servers(home, dir);
     server = servers.start(pipelines);
     hook = server.url() + "/hooks/new-data";
   }
 
+  static final String RELOAD = """
+      name: reload
+      params:
+        v: { type: string, default: %s }
+      triggers:
+        - webhook: { path: reload }
+      steps:
+        a:
+          run: echo "${{ params.v }}"
+      """;
+
   @AfterAll
   void stopServer() throws Exception {
+    System.err.println(serverErr());
     servers.close();
   }
 
@@ -211,5 +239,66 @@ class WebhookServerTest {
     var bad = servers.kiln.run("run", "--server", server.url(), "train", "-p", "epochs=x");
     assertThat(bad.exit()).isEqualTo(2);
     assertThat(bad.err()).contains("param 'epochs'");
+  }
+
+  private String reloadParam() throws Exception {
+    var r = servers.post(server.url() + "/hooks/reload", bytes("{}"));
+    assertThat(r.statusCode()).as(r.body()).isEqualTo(202);
+    long id = json(r).get("run_id").asLong();
+    return json(servers.get(server.url() + "/api/runs/" + id)).get("params").get("v").asText();
+  }
+
+  private String serverErr() throws Exception {
+    StringBuilder sb = new StringBuilder();
+    try (var files = Files.list(dir)) {
+      for (Path f : files.filter(f -> f.getFileName().toString().startsWith("err-")).toList()) {
+        sb.append(Files.readString(f));
+      }
+    }
+    return sb.toString();
+  }
+
+  @Test
+  void invalidEditIsReportedAndTheLastGoodVersionStaysUntilAValidEdit() throws Exception {
+    Path file = dir.resolve("pipelines/reload.yaml");
+    assertThat(reloadParam()).isEqualTo("one");
+
+    Files.writeString(file, RELOAD.formatted("one").replace("steps:", "stepz:") + "steps: {}\n");
+    awaitTrue("the invalid edit is reported", Duration.ofSeconds(20),
+        () -> serverErr().contains("reload.yaml is invalid; keeping the last valid version of reload"));
+    assertThat(serverErr()).contains("reload.yaml:6:1: unknown key 'stepz'");
+    assertThat(reloadParam()).isEqualTo("one");
+
+    Files.writeString(file, RELOAD.formatted("two"));
+    awaitTrue("the valid edit is active", Duration.ofSeconds(20), () -> reloadParam().equals("two"));
+  }
+
+  @Test
+  void forbidSkipsANewRunWithARecordedReasonWhileOneIsActive() throws Exception {
+    var first = servers.post(server.url() + "/api/pipelines/slow/runs", bytes("{}"));
+    var second = servers.post(server.url() + "/api/pipelines/slow/runs", bytes("{}"));
+
+    assertThat(first.statusCode()).isEqualTo(202);
+    assertThat(second.statusCode()).isEqualTo(409);
+    long firstId = json(first).get("run_id").asLong();
+    assertThat(json(second).get("error").asText())
+        .isEqualTo("run " + firstId + " of slow is still active (concurrency: forbid)");
+    assertThat(servers.strings("select reason from trigger_skips where pipeline = 'slow'"))
+        .containsExactly("run " + firstId + " of slow is still active (concurrency: forbid)");
+    servers.kiln.run("cancel", String.valueOf(firstId));
+  }
+
+  @Test
+  void replaceCancelsTheActiveRunAndStartsTheNewOne() throws Exception {
+    long first = json(servers.post(server.url() + "/api/pipelines/swap/runs", bytes("{}"))).get("run_id").asLong();
+    var second = servers.post(server.url() + "/api/pipelines/swap/runs", bytes("{}"));
+
+    assertThat(second.statusCode()).isEqualTo(202);
+    long secondId = json(second).get("run_id").asLong();
+    assertThat(json(servers.get(server.url() + "/api/runs/" + first)).get("status").asText())
+        .isEqualTo("cancelled");
+    assertThat(json(servers.get(server.url() + "/api/runs/" + secondId)).get("status").asText())
+        .isIn("queued", "running");
+    servers.kiln.run("cancel", String.valueOf(secondId));
   }
 }
