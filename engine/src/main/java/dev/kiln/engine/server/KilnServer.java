@@ -20,6 +20,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.apache.camel.builder.RouteBuilder;
+import org.apache.camel.component.platform.http.vertx.VertxPlatformHttpRouter;
 import org.apache.camel.component.platform.http.vertx.VertxPlatformHttpServer;
 import org.apache.camel.component.platform.http.vertx.VertxPlatformHttpServerConfiguration;
 import org.apache.camel.impl.DefaultCamelContext;
@@ -68,6 +69,8 @@ public final class KilnServer implements AutoCloseable {
     files = new FileTriggers(camel, starter, registry, baseDir);
     camel.addRoutes(new HttpApi(engine, registry, starter, options.env(), baseDir));
     camel.start();
+    jsonErrors(VertxPlatformHttpRouter.lookup(camel,
+        VertxPlatformHttpRouter.getRouterNameFromPort(options.port())));
     int loaded = registry.loadAll();
     watchPipelines();
     cron.start();
@@ -84,6 +87,19 @@ public final class KilnServer implements AutoCloseable {
     report.println("kiln server listening on http://" + options.host() + ":" + options.port()
         + " with " + loaded + " pipelines from " + registry.root() + ", " + options.slots()
         + " worker slots");
+  }
+
+  /** Errors Vert.x answers itself (before a route runs) in the same JSON shape as the API's. */
+  private static void jsonErrors(VertxPlatformHttpRouter router) {
+    Map<Integer, String> messages = Map.of(
+        404, "not found", 405, "method not allowed", 413, "request body is larger than 1 MiB");
+    messages.forEach((status, message) -> router.errorHandler(status, ctx -> {
+      if (!ctx.response().ended()) {
+        ctx.response().setStatusCode(status).putHeader("Content-Type", "application/json")
+            .end(dev.kiln.engine.store.Json.write(Map.of("error", message + " ("
+                + ctx.request().method() + " " + ctx.request().path() + ")")) + "\n");
+      }
+    }));
   }
 
   /** Reloads a pipeline file when it appears or its modification time or size changes. */
