@@ -56,7 +56,17 @@ final class ServerCommand implements Callable<Integer> {
       engine.close();
       stopped.countDown();
     }, "kiln-server-stop"));
-    server.start();
+    try {
+      server.start();
+    } catch (Exception e) {
+      for (Throwable t = e; t != null; t = t.getCause()) {
+        if (t instanceof java.net.BindException) {
+          throw new UserError("--port " + port + ": cannot listen on " + host + ":" + port + " ("
+              + t.getMessage() + ")");
+        }
+      }
+      throw e;
+    }
     stopped.await();
     return Main.OK;
   }

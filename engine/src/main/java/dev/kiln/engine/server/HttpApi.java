@@ -97,7 +97,7 @@ final class HttpApi extends RouteBuilder {
     }
     Pipeline p = registry.pipeline(hook.pipeline());
     JsonNode json = parse(body);
-    Map<String, Object> params = TriggerParams.fromWebhook(p, hook.trigger(), json, env);
+    Map<String, Object> params = TriggerParams.fromWebhook(p, hook.trigger(), json);
     String delivery = deliveryId(e);
     String key = delivery == null ? null : "webhook:" + p.name() + ":" + path + ":" + delivery;
     return started(starter.start(new RunStarter.Request(p, params, "webhook", baseDir, null, key)));

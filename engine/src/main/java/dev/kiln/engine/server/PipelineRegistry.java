@@ -69,6 +69,9 @@ final class PipelineRegistry {
   /** (Re)loads one file; a file without top-level {@code name} and {@code steps} is not a pipeline. */
   synchronized void load(Path file) {
     Path abs = file.toAbsolutePath().normalize();
+    if (abs.toString().contains("/.kiln/")) {
+      return; // processed and failed files of a files trigger
+    }
     String text;
     try {
       text = Files.readString(abs, StandardCharsets.UTF_8);

@@ -21,8 +21,8 @@ public final class TriggerParams {
   private TriggerParams() {}
 
   /** Evaluates the webhook's {@code params} templates against the JSON body and coerces them. */
-  public static Map<String, Object> fromWebhook(Pipeline p, Trigger.Webhook hook, JsonNode body,
-      Map<String, String> env) throws InvalidRequest {
+  public static Map<String, Object> fromWebhook(Pipeline p, Trigger.Webhook hook, JsonNode body)
+      throws InvalidRequest {
     Object bodyValue = Json.MAPPER.convertValue(body, Object.class);
     Resolver resolver = path -> {
       if (path.get(0).equals("body")) {
@@ -36,10 +36,9 @@ public final class TriggerParams {
         return current;
       }
       if (path.get(0).equals("secrets") && path.size() == 2) {
-        String v = env.getOrDefault("KILN_SECRET_" + path.get(1), env.get(path.get(1)));
-        if (v != null) {
-          return v;
-        }
+        // Left for the worker to resolve from its environment, as in steps: secret values never
+        // reach the store (runs.params).
+        return "${{ secrets." + path.get(1) + " }}";
       }
       throw EvalException.unknownReference(path);
     };
