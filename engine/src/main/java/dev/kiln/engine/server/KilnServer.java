@@ -118,6 +118,9 @@ public final class KilnServer implements AutoCloseable {
 
   private void changed(Pipeline previous, Pipeline current) {
     try {
+      if (previous != null && !previous.name().equals(current.name())) {
+        cron.remove(previous.name());
+      }
       cron.sync(current);
       files.sync(previous, current);
     } catch (Exception e) {

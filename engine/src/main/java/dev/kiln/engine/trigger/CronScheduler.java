@@ -139,6 +139,11 @@ public final class CronScheduler implements AutoCloseable {
     }
   }
 
+  /** Drops every cron trigger of a pipeline (it was renamed). */
+  public void remove(String pipeline) throws SchedulerException {
+    scheduler.deleteJobs(List.copyOf(scheduler.getJobKeys(GroupMatcher.jobGroupEquals(pipeline))));
+  }
+
   /** Default {@code last}: a missed retraining runs once when a server is back. */
   public static String catchup(Trigger.Cron c) {
     return c.catchup() == null ? "last" : c.catchup();
