@@ -22,10 +22,18 @@ import picocli.CommandLine.Parameters;
     description = {"Run a pipeline to its end in this process.",
         "Steps run on in-process workers; progress is printed as it happens.",
         "Exit 0 when the run succeeded, 1 when it failed or was cancelled,",
-        "2 for invalid input (nothing is written to the store)."})
+        "2 for invalid input (nothing is written to the store).",
+        "With --server URL, PIPELINE names a pipeline hosted by that kiln server:",
+        "the server starts the run (POST /api/pipelines/PIPELINE/runs) and this",
+        "command follows it to its end (GET /api/runs/ID)."})
 final class RunCommand implements Callable<Integer> {
-  @Parameters(index = "0", paramLabel = "FILE", description = "the pipeline YAML file")
+  @Parameters(index = "0", paramLabel = "FILE",
+      description = "the pipeline YAML file (with --server: the pipeline's name)")
   Path file;
+
+  @Option(names = "--server", paramLabel = "URL",
+      description = "start the run on this kiln server, e.g. http://localhost:8080")
+  String server;
 
   @Option(names = {"-p", "--param"}, paramLabel = "KEY=VALUE",
       description = "set a pipeline param (repeatable)")
@@ -48,6 +56,9 @@ final class RunCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    if (server != null) {
+      return new RemoteRun(server, json).run(file.toString(), parseParams(params));
+    }
     ParseResult parsed = PipelineParser.parse(file);
     if (!parsed.ok()) {
       parsed.problems().forEach(p -> System.err.println(p));

@@ -46,29 +46,41 @@ public final class RunService {
   /** A new run driven by {@code driver} (a kiln run process that heartbeats it), or null. */
   public long createRun(Pipeline p, Map<String, Object> params, String trigger, String baseDir,
       String driver) {
-    pipelines.put(p);
     return db.tx().inTransaction(c -> {
-      long runId = insertRun(c, p, params, trigger, baseDir, null);
+      long runId = createRun(c, p, params, trigger, baseDir, null);
       if (driver != null) {
         Sql.update(c, "update runs set driver = ?, driver_seen = now() where id = ?", driver, runId);
       }
-      advance(c, runId);
       return runId;
     });
   }
 
+  /**
+   * A new run inside the caller's transaction, so a trigger can record what started it (a
+   * delivery id, a file) atomically with the run. {@code scheduledAt} is the time a schedule
+   * meant the run for ({@code run.scheduled_at}), or null.
+   */
+  public long createRun(Connection c, Pipeline p, Map<String, Object> params, String trigger,
+      String baseDir, java.time.Instant scheduledAt) throws SQLException {
+    pipelines.put(p);
+    long runId = insertRun(c, p, params, trigger, baseDir, null, scheduledAt);
+    advance(c, runId);
+    return runId;
+  }
+
   private static long insertRun(Connection c, Pipeline p, Map<String, Object> params,
-      String trigger, String baseDir, Long retryOf) throws SQLException {
+      String trigger, String baseDir, Long retryOf, java.time.Instant scheduledAt)
+      throws SQLException {
     Sql.update(c, """
         insert into pipeline_versions (version, name, source_file, source) values (?, ?, ?, ?)
         on conflict (version) do nothing""",
         p.source().version(), p.name(), p.source().file(), p.source().text());
     long runId = Sql.one(c, """
         insert into runs (pipeline, pipeline_version, pipeline_file, params, trigger, base_dir,
-                          status, retry_of)
-        values (?, ?, ?, ?, ?, ?, 'queued', ?) returning id""",
+                          status, retry_of, scheduled_at)
+        values (?, ?, ?, ?, ?, ?, 'queued', ?, ?) returning id""",
         rs -> rs.getLong(1), p.name(), p.source().version(), p.source().file(),
-        Jsonb.of(params), trigger, baseDir, retryOf).orElseThrow();
+        Jsonb.of(params), trigger, baseDir, retryOf, scheduledAt).orElseThrow();
     PlanWriter.event(c, runId, null, "queued", "trigger " + trigger);
     return runId;
   }
@@ -244,7 +256,12 @@ public final class RunService {
 
   /** Cancels a run: queued steps at once, running ones through their worker (heartbeat). */
   public CancelResult cancel(long runId) {
-    return db.tx().inTransaction(c -> {
+    return db.tx().inTransaction(c -> cancel(c, runId, "cancel requested"));
+  }
+
+  /** {@link #cancel(long)} inside the caller's transaction; {@code why} is recorded on the run. */
+  public CancelResult cancel(Connection c, long runId, String why) throws SQLException {
+    {
       var status = Sql.one(c, "select status from runs where id = ? for no key update",
           rs -> RunStatus.of(rs.getString(1)), runId);
       if (status.isEmpty()) {
@@ -254,7 +271,7 @@ public final class RunService {
         return CancelResult.ALREADY_FINISHED;
       }
       Sql.update(c, "update runs set status = 'cancelled', finished_at = now() where id = ?", runId);
-      PlanWriter.event(c, runId, null, "cancelled", "cancel requested");
+      PlanWriter.event(c, runId, null, "cancelled", why);
       for (String step : Sql.query(c, """
           update tasks set status = 'cancelled', finished_at = now(), error = 'run cancelled'
            where run_id = ? and status = 'queued' returning step_id""",
@@ -267,7 +284,7 @@ public final class RunService {
           String.valueOf(runId), runId + " cancelled");
       advance(c, runId);
       return CancelResult.CANCELLED;
-    });
+    }
   }
 
   /**
@@ -292,10 +309,9 @@ public final class RunService {
       Map<String, Object> params = dev.kiln.engine.store.Json.readMap(old[1]);
       String file = Sql.one(c, "select pipeline_file from runs where id = ?",
           rs -> rs.getString(1), runId).orElse(null);
-      Pipeline withFile = new Pipeline(p.name(), p.description(), p.params(), p.triggers(),
-          p.defaults(), p.steps(), new dev.kiln.dsl.model.Source(file, p.source().text(),
-              p.source().version()));
-      long newId = insertRun(c, withFile, params, "retry", old[3], runId);
+      Pipeline withFile = p.withSource(new dev.kiln.dsl.model.Source(file, p.source().text(),
+          p.source().version()));
+      long newId = insertRun(c, withFile, params, "retry", old[3], runId, null);
       writer.copySucceeded(c, runId, newId);
       advance(c, newId);
       return newId;
@@ -313,10 +329,14 @@ public final class RunService {
   /** Plans the run from its current state and applies the plan. The run row must be locked. */
   private void advance(Connection c, long runId) throws SQLException {
     var run = Sql.one(c, """
-        select r.status, r.params::text, r.trigger, r.base_dir, r.pipeline_file, r.pipeline_version
+        select r.status, r.params::text, r.trigger, r.base_dir, r.pipeline_file, r.pipeline_version,
+               r.scheduled_at
           from runs r where r.id = ?""",
-        rs -> new String[] {rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4),
-            rs.getString(5), rs.getString(6)}, runId).orElseThrow();
+        rs -> {
+          java.time.Instant at = Sql.instant(rs, "scheduled_at");
+          return new String[] {rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4),
+              rs.getString(5), rs.getString(6), at == null ? null : at.toString()};
+        }, runId).orElseThrow();
     var parsed = pipelines.get(run[5], v -> {
       try {
         return Sql.one(c, "select source from pipeline_versions where version = ?",
@@ -350,7 +370,7 @@ public final class RunService {
     String pipelineDir = file == null ? null
         : java.nio.file.Path.of(file).toAbsolutePath().getParent().toString();
     RunSnapshot snap = new RunSnapshot(runId, run[2], RunStatus.of(run[0]),
-        dev.kiln.engine.store.Json.readMap(run[1]), steps, pipelineDir, run[3], null);
+        dev.kiln.engine.store.Json.readMap(run[1]), steps, pipelineDir, run[3], run[6]);
     Plan plan = Planner.plan(parsed.pipeline(), parsed.dag(), snap);
     writer.apply(c, runId, plan);
   }
