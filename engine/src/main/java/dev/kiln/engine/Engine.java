@@ -3,6 +3,7 @@ package dev.kiln.engine;
 import dev.kiln.engine.artifact.ArtifactStore;
 import dev.kiln.engine.config.KilnConfig;
 import dev.kiln.engine.registry.DatasetRegistry;
+import dev.kiln.engine.registry.Experiments;
 import dev.kiln.engine.registry.ModelRegistry;
 import dev.kiln.engine.run.RunService;
 import dev.kiln.engine.store.Database;
@@ -19,6 +20,7 @@ public final class Engine implements AutoCloseable {
   private final TaskQueue queue;
   private final DatasetRegistry datasets;
   private final ModelRegistry models;
+  private final Experiments experiments;
 
   public Engine(KilnConfig config, Database db) {
     this.config = config;
@@ -29,6 +31,7 @@ public final class Engine implements AutoCloseable {
     this.queue = new TaskQueue(db);
     this.datasets = new DatasetRegistry(db);
     this.models = new ModelRegistry(db);
+    this.experiments = new Experiments(db);
   }
 
   public static Engine open(KilnConfig config, int poolSize) {
@@ -65,6 +68,10 @@ public final class Engine implements AutoCloseable {
 
   public ModelRegistry models() {
     return models;
+  }
+
+  public Experiments experiments() {
+    return experiments;
   }
 
   @Override

@@ -27,6 +27,10 @@ import picocli.CommandLine.Command;
       WorkerCommand.class,
       DbCommand.class,
       BenchCommand.class,
+      ModelsCommand.class,
+      DatasetsCommand.class,
+      LineageCommand.class,
+      ReproduceCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class Main implements Runnable {
@@ -56,7 +60,8 @@ public final class Main implements Runnable {
       }
     }
     cl.setExecutionExceptionHandler((ex, line, parsed) -> {
-      if (ex instanceof ConfigException || ex instanceof UserError) {
+      if (ex instanceof ConfigException || ex instanceof UserError
+          || ex instanceof dev.kiln.engine.registry.RegistryException) {
         line.getErr().println("kiln: " + ex.getMessage());
         return USAGE;
       }

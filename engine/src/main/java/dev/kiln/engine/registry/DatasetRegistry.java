@@ -80,7 +80,7 @@ public final class DatasetRegistry {
   /** Pins the versions a new run must use (in the transaction that created the run). */
   public static void pin(Connection c, long runId, List<DatasetVersion> versions) throws SQLException {
     for (DatasetVersion v : versions) {
-      Sql.update(c, "insert into run_dataset_pins (run_id, name, version) values (?, ?, ?)",
+      Sql.update(c, "insert into run_dataset_pins (run_id, name, version) values (?, ?, ?) on conflict do nothing",
           runId, v.name(), v.version());
     }
   }
