@@ -75,7 +75,7 @@ public final class ModelGateStep implements BuiltinStep {
       Map<String, Double> metrics, List<String> reasons, List<String> notes)
       throws StepInput.BadInput {
     String alias = Names.alias(in.string("beat"));
-    String model = in.string("model");
+    String model = in.has("model") ? in.string("model") : registeredModel(ctx);
     String metric = in.has("beat_metric") ? in.string("beat_metric")
         : in.has("metric") ? in.string("metric")
         : conditions.isEmpty() ? in.string("beat_metric") : conditions.get(0).metric();
@@ -113,6 +113,37 @@ public final class ModelGateStep implements BuiltinStep {
     if (ok) {
       notes.add(vs + ": beats it");
     }
+  }
+
+  /**
+   * Without 'model', the model this pipeline registers (DESIGN's example gates with just
+   * {@code beat: production}): the name of its one model/register step, when it is a literal.
+   */
+  private static String registeredModel(Context ctx) throws StepInput.BadInput {
+    java.util.Set<String> names = new java.util.TreeSet<>();
+    var run = ctx.engine().store().run(ctx.task().runId()).orElseThrow();
+    String source = ctx.engine().store().pipelineSource(run.pipelineVersion()).orElseThrow();
+    try {
+      for (var step : dev.kiln.dsl.parse.PipelineParser.parse("pipeline.yaml", source).orThrow()
+          .steps().values()) {
+        if (step.action() instanceof dev.kiln.dsl.model.Action.Uses u
+            && u.name().equals(ModelRegisterStep.NAME) && u.with().get("name") instanceof String n
+            && !n.contains("${{")) {
+          names.add(n);
+        }
+      }
+    } catch (dev.kiln.dsl.parse.PipelineException e) {
+      throw new StepInput.BadInput(NAME + ": cannot read this run's pipeline: " + e.getMessage());
+    }
+    if (names.size() != 1) {
+      throw new StepInput.BadInput(NAME + ": 'with.model' is required with 'beat' (which model's "
+          + alias(ctx) + " to beat)" + (names.isEmpty() ? "" : "; this pipeline registers " + names));
+    }
+    return names.iterator().next();
+  }
+
+  private static String alias(Context ctx) {
+    return String.valueOf(ctx.with().get("beat"));
   }
 
   private static double metric(Map<String, Double> metrics, String key) throws StepInput.BadInput {

@@ -248,4 +248,44 @@ class RegistryStepsTest {
     assertThat(engine.models().history("m", "staging")).extracting(e -> e.toVersion() + ":" + e.why())
         .containsExactly("1:registered by run " + r.id(), "2:newer");
   }
+
+  @Test
+  void beatingTheProductionVersionHonoursAbsoluteAndRelativeMinimumImprovements() throws Exception {
+    RunRecord champion = run("""
+        name: champ
+        steps:
+          train:
+            run: |
+              echo "accuracy=0.8" >> "$KILN_METRICS"
+              echo "w" > "$KILN_ARTIFACTS/model.bin"
+          first:
+            needs: [train]
+            uses: model/gate
+            with: { model: m, metric: accuracy, beat: production }
+          register:
+            needs: [first]
+            uses: model/register
+            with: { name: m, artifact: "${{ steps.train.artifacts.model }}", alias: production }
+        """);
+    assertThat(champion.status()).isEqualTo(RunStatus.SUCCEEDED);
+    assertThat(task(champion, "first").outputs()).containsEntry("passed", "true");
+    RunRecord challenger = run("""
+        name: challenger
+        steps:
+          train:
+            run: echo "accuracy=0.85" >> "$KILN_METRICS"
+          absolute:
+            needs: [train]
+            uses: model/gate
+            with: { model: m, metric: accuracy, beat: production, min_improvement: 0.1 }
+          relative:
+            needs: [train]
+            uses: model/gate
+            with: { model: m, metric: accuracy, beat: production, min_improvement_pct: 5 }
+        """);
+    assertThat(task(challenger, "absolute").outputs()).containsEntry("passed", "false");
+    assertThat(task(challenger, "absolute").outputs().get("reasons"))
+        .contains("accuracy 0.8500 vs 0.8000 of m@1 (production): improvement 0.05000 < required 0.1000");
+    assertThat(task(challenger, "relative").outputs()).containsEntry("passed", "true");
+  }
 }
