@@ -74,7 +74,7 @@ final class ModelsCommand implements Runnable {
         Map<String, Integer> aliases = e.models().aliases(name);
         System.out.println("model " + name);
         System.out.println("aliases: " + Refs.map(aliases));
-        System.out.printf("%-8s %-19s %-6s %-10s %-12s %s%n", "VERSION", "CREATED", "RUN", "BY", "ARTIFACT", "METRICS / TAGS");
+        System.out.printf("%-16s %-19s %-6s %-10s %-12s %s%n", "VERSION", "CREATED", "RUN", "BY", "ARTIFACT", "METRICS / TAGS");
         for (ModelVersion v : e.models().versions(name)) {
           StringBuilder marks = new StringBuilder();
           aliases.forEach((a, ver) -> {
@@ -82,11 +82,11 @@ final class ModelsCommand implements Runnable {
               marks.append(" [").append(a).append(']');
             }
           });
-          System.out.printf("%-8s %-19s %-6s %-10s %-12s %s%n", v.version() + marks.toString(),
+          System.out.printf("%-16s %-19s %-6s %-10s %-12s %s%n", v.version() + marks.toString(),
               TIME.format(v.createdAt()), v.runId() == null ? "-" : v.runId(), v.createdBy(),
               Refs.shortSha(v.artifactSha256()), Refs.metrics(v.metrics()));
           if (!v.tags().isEmpty()) {
-            System.out.printf("%-60s tags: %s%n", "", Refs.map(v.tags()));
+            System.out.printf("%-68s tags: %s%n", "", Refs.map(v.tags()));
           }
         }
         return Main.OK;

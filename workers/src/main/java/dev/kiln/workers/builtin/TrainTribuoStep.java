@@ -46,6 +46,16 @@ import org.tribuo.transform.transformations.MeanStdDevTransformation;
  */
 public final class TrainTribuoStep implements BuiltinStep {
   static final String NAME = "train/tribuo";
+  // Tribuo logs every 1000 SGD iterations at INFO through java.util.logging, which would land on
+  // the worker's stderr; the step reports its own summary. Held here so the setting is not
+  // collected with the logger.
+  private static final java.util.logging.Logger TRIBUO_LOG = quiet();
+
+  private static java.util.logging.Logger quiet() {
+    java.util.logging.Logger l = java.util.logging.Logger.getLogger("org.tribuo");
+    l.setLevel(java.util.logging.Level.WARNING);
+    return l;
+  }
 
   @Override
   public String name() {
