@@ -91,11 +91,21 @@ public final class DatasetRegistry {
         where p.run_id = ? and p.name = ?""", DatasetRegistry::map, runId, name));
   }
 
-  /** The dataset versions a run read, by name. */
+  /**
+   * The dataset versions a run read, by name; a step a retry reused counts with the reads of the
+   * run that ran it.
+   */
   public List<DatasetVersion> readsOf(long runId) {
-    return db.tx().inTransaction(c -> Sql.query(c, "select distinct " + prefixed("d") + """
-         from run_dataset_reads r join dataset_versions d on d.name = r.name and d.version = r.version
-        where r.run_id = ? order by d.name, d.version""", DatasetRegistry::map, runId));
+    return db.tx().inTransaction(c -> Sql.query(c, """
+        with recursive origin (run_id, step_id, reused_from) as (
+          select run_id, step_id, reused_from from tasks where run_id = ?
+          union all
+          select t.run_id, t.step_id, t.reused_from from tasks t join origin o on t.id = o.reused_from)
+        select distinct\s""" + prefixed("d") + """
+         from origin o
+         join run_dataset_reads r on r.run_id = o.run_id and r.step_id = o.step_id
+         join dataset_versions d on d.name = r.name and d.version = r.version
+        order by d.name, d.version""", DatasetRegistry::map, runId));
   }
 
   public Optional<DatasetVersion> get(String name, int version) {

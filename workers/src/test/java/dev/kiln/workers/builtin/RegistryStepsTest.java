@@ -7,6 +7,7 @@ import dev.kiln.dsl.parse.PipelineParser;
 import dev.kiln.engine.Engine;
 import dev.kiln.engine.config.KilnConfig;
 import dev.kiln.engine.registry.DatasetVersion;
+import dev.kiln.engine.registry.Reproduction;
 import dev.kiln.engine.run.RunStatus;
 import dev.kiln.engine.spi.WorkerRuntime;
 import dev.kiln.engine.store.RunRecord;
@@ -287,5 +288,80 @@ class RegistryStepsTest {
     assertThat(task(challenger, "absolute").outputs().get("reasons"))
         .contains("accuracy 0.8500 vs 0.8000 of m@1 (production): improvement 0.05000 < required 0.1000");
     assertThat(task(challenger, "relative").outputs()).containsEntry("passed", "true");
+  }
+
+  static final String TRAIN_ON_SNAPSHOT = """
+      name: repro
+      steps:
+        snap:
+          uses: dataset/version
+          with: { name: iris, path: data/iris.csv }
+        train:
+          needs: [snap]
+          run: |
+            test -f "%s" || exit 1
+            echo "rows=${{ steps.snap.outputs.rows }}" >> "$KILN_METRICS"
+            cp "${{ steps.snap.outputs.path }}" "$KILN_ARTIFACTS/model.bin"
+        register:
+          needs: [train]
+          uses: model/register
+          with: { name: m, artifact: "${{ steps.train.artifacts.model }}" }
+      """;
+
+  @Test
+  void aReproductionUsesThePinnedDatasetVersionAfterTheFileChanged() throws Exception {
+    Files.createDirectories(base.resolve("data"));
+    Files.writeString(base.resolve("data/iris.csv"), "sepal,species\n5.1,setosa\n6.2,virginica\n");
+    Path ready = Files.createFile(base.resolve("ready"));
+    RunRecord original = run(TRAIN_ON_SNAPSHOT.formatted(ready));
+    assertThat(original.status()).as("%s", engine.store().tasks(original.id())).isEqualTo(RunStatus.SUCCEEDED);
+    Files.writeString(base.resolve("data/iris.csv"), "sepal,species\n1.0,other\n");
+
+    Reproduction.Started s = Reproduction.start(engine, engine.models().get("m", 1).orElseThrow());
+    RunRecord again = Runs.awaitEnd(engine, s.runId(), Duration.ofSeconds(60));
+    assertThat(again.status()).isEqualTo(RunStatus.SUCCEEDED);
+    assertThat(again.trigger()).isEqualTo("reproduce");
+    assertThat(task(again, "snap").outputs()).containsEntry("version", "1").containsEntry("rows", "2");
+    assertThat(engine.datasets().versions("iris")).hasSize(1);
+    assertThat(engine.models().runMetrics(again.id())).containsEntry("rows", 2.0);
+    assertThat(engine.models().get("m", 2).orElseThrow().artifactSha256())
+        .isEqualTo(engine.models().get("m", 1).orElseThrow().artifactSha256());
+    assertThat(engine.datasets().readsOf(again.id())).extracting(DatasetVersion::ref).containsExactly("iris@1");
+  }
+
+  @Test
+  void aModelRegisteredByARetryKeepsTheDatasetReadsOfTheReusedSteps() throws Exception {
+    Files.createDirectories(base.resolve("data"));
+    Files.writeString(base.resolve("data/iris.csv"), "sepal,species\n5.1,setosa\n");
+    Path ready = base.resolve("ready");
+    RunRecord failed = run(TRAIN_ON_SNAPSHOT.formatted(ready));
+    assertThat(failed.status()).isEqualTo(RunStatus.FAILED);
+    Files.createFile(ready);
+    long retry = engine.runs().retry(failed.id());
+    RunRecord r = Runs.awaitEnd(engine, retry, Duration.ofSeconds(60));
+    assertThat(r.status()).isEqualTo(RunStatus.SUCCEEDED);
+    assertThat(task(r, "snap").reusedFrom()).isNotNull();
+    assertThat(engine.models().get("m", 1).orElseThrow().runId()).isEqualTo(retry);
+    assertThat(engine.datasets().readsOf(retry)).extracting(DatasetVersion::ref).containsExactly("iris@1");
+  }
+
+  @Test
+  void aFolderIsVersionedAsOneDirectoryArtifactWithoutRows() throws Exception {
+    Files.createDirectories(base.resolve("images/cats"));
+    Files.writeString(base.resolve("images/cats/a.txt"), "meow");
+    Files.writeString(base.resolve("images/b.txt"), "woof");
+    RunRecord r = run("""
+        name: folder
+        steps:
+          snap:
+            uses: dataset/version
+            with: { name: images, path: images }
+        """);
+    assertThat(r.status()).isEqualTo(RunStatus.SUCCEEDED);
+    assertThat(task(r, "snap").outputs()).containsEntry("version", "1").containsEntry("rows", "");
+    Path stored = Path.of(task(r, "snap").outputs().get("path"));
+    assertThat(Files.readString(stored.resolve("cats/a.txt"))).isEqualTo("meow");
+    assertThat(engine.datasets().versions("images").get(0).kind()).isEqualTo("dir");
+    assertThat(engine.datasets().versions("images").get(0).size()).isEqualTo(8);
   }
 }
