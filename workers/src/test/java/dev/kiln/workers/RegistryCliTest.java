@@ -74,8 +74,12 @@ class RegistryCliTest {
     assertThat(ok("models", "history", "breast-cancer", "--alias", "production", "--at", "2999-01-01")
         .out()).contains("version 1");
 
+    assertThat(ok("runs", "tag", "1", "owner=carol", "note=baseline").out())
+        .contains("note=baseline owner=carol");
+    assertThat(ok("runs", "tag", "1", "--remove", "note").out()).contains("tags: owner=carol");
+    assertThat(bad("runs", "tag", "99", "a=b").err()).contains("no run 99");
     String compare = ok("runs", "compare", "1", "2").out();
-    assertThat(compare).contains("run 1").contains("run 2").containsPattern("param seed\\s+7\\s+7")
+    assertThat(compare).contains("run 1").contains("run 2").containsPattern("param seed\\s+7\\s+7").containsPattern("tag owner\\s+carol\\s+-")
         .containsPattern("metric accuracy\\s+0\\.9\\d*\\s+0\\.9");
     String top = ok("runs", "--pipeline", "breast-cancer", "--metric", "accuracy", "--top", "5").out();
     assertThat(top.lines().count()).isEqualTo(3);

@@ -17,7 +17,7 @@ import picocli.CommandLine.Option;
 @Command(name = "runs", mixinStandardHelpOptions = true,
     description = {"List recent runs, newest first; with --metric, the runs that wrote that",
         "metric, best (highest; --lowest: lowest) first."},
-    subcommands = RunsCompareCommand.class)
+    subcommands = {RunsCompareCommand.class, RunsTagCommand.class})
 final class RunsCommand implements Callable<Integer> {
   @Option(names = "--json", description = "print the runs as a JSON array")
   boolean json;

@@ -11,8 +11,8 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
 
 @Command(name = "compare", mixinStandardHelpOptions = true,
-    description = {"Print runs' params and metrics side by side (a metric's last value in the run;",
-        "'-' where a run has none)."})
+    description = {"Print runs' params, tags and metrics side by side (a metric's last value",
+        "in the run; '-' where a run has none)."})
 final class RunsCompareCommand implements Callable<Integer> {
   @Parameters(arity = "2..*", paramLabel = "RUN", description = "two or more run ids")
   List<Long> runIds;
@@ -39,6 +39,12 @@ final class RunsCompareCommand implements Callable<Integer> {
       for (String k : params) {
         row("param " + k, runs.stream().map(r -> r.params().containsKey(k)
             ? String.valueOf(r.params().get(k)) : "-").toList(), width);
+      }
+      List<Map<String, String>> tags = runs.stream().map(r -> e.experiments().tags(r.id())).toList();
+      TreeSet<String> tagKeys = new TreeSet<>();
+      tags.forEach(t -> tagKeys.addAll(t.keySet()));
+      for (String k : tagKeys) {
+        row("tag " + k, tags.stream().map(t -> t.getOrDefault(k, "-")).toList(), width);
       }
       TreeSet<String> keys = new TreeSet<>();
       metrics.forEach(m -> keys.addAll(m.keySet()));

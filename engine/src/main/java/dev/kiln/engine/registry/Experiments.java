@@ -2,7 +2,10 @@ package dev.kiln.engine.registry;
 
 import dev.kiln.engine.store.Database;
 import dev.kiln.engine.store.Sql;
+import dev.kiln.engine.store.Json;
+import dev.kiln.engine.store.Sql.Jsonb;
 import java.util.List;
+import java.util.Map;
 
 /** Queries across runs for experiment tracking: runs ranked by a metric. */
 public final class Experiments {
@@ -27,5 +30,17 @@ public final class Experiments {
          order by l.value\s""" + order + ", r.id desc limit ?",
         rs -> new Ranked(rs.getLong(1), rs.getString(2), rs.getString(3), rs.getDouble(4)),
         metric, pipeline, pipeline, limit));
+  }
+
+  /** Sets tags on a run (merged into its tags) and removes others; false when there is no such run. */
+  public boolean tag(long runId, Map<String, String> set, List<String> remove) {
+    return db.tx().inTransaction(c -> Sql.update(c,
+        "update runs set tags = (tags || ?) - ?::text[] where id = ?",
+        Jsonb.of(set), remove.toArray(String[]::new), runId) == 1);
+  }
+
+  public Map<String, String> tags(long runId) {
+    return db.tx().inTransaction(c -> Sql.one(c, "select tags::text from runs where id = ?",
+        rs -> Json.readStringMap(rs.getString(1)), runId).orElse(Map.of()));
   }
 }
