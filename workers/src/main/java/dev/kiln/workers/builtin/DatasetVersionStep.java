@@ -66,7 +66,7 @@ public final class DatasetVersionStep implements BuiltinStep {
           schema = t.schema(source);
         } catch (SQLException e) {
           return Completion.failed(NAME + ": cannot read '" + in.string("path") + "' as "
-              + format.name().toLowerCase(java.util.Locale.ROOT) + ": " + firstLine(e.getMessage()));
+              + (format == Tables.Format.PARQUET ? "parquet" : "csv") + ": " + firstLine(e.getMessage()));
         }
       }
       DatasetRegistry.Recorded r = registry.record(new DatasetRegistry.NewVersion(name,

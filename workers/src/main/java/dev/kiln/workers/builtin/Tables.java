@@ -14,7 +14,7 @@ import java.util.Locale;
 
 /** CSV and Parquet read through DuckDB (an in-memory database per use). */
 final class Tables implements AutoCloseable {
-  enum Format { CSV, PARQUET }
+  enum Format { CSV, CSV_GZIP, PARQUET }
 
   private final Connection conn;
 
@@ -34,7 +34,10 @@ final class Tables implements AutoCloseable {
   /** The format by the file's name; null when it is not a table we read. */
   static Format formatOf(Path file) {
     String n = file.getFileName().toString().toLowerCase(Locale.ROOT);
-    if (n.endsWith(".csv") || n.endsWith(".tsv") || n.endsWith(".csv.gz")) {
+    if (n.endsWith(".csv.gz") || n.endsWith(".tsv.gz")) {
+      return Format.CSV_GZIP;
+    }
+    if (n.endsWith(".csv") || n.endsWith(".tsv")) {
       return Format.CSV;
     }
     if (n.endsWith(".parquet") || n.endsWith(".pq")) {
@@ -43,11 +46,17 @@ final class Tables implements AutoCloseable {
     return null;
   }
 
-  /** A FROM clause reading the file; the path is quoted as a SQL string literal. */
+  /**
+   * A FROM clause reading the file; the path is quoted as a SQL string literal. The format is
+   * given, not detected from the name: stored copies are named by their hash.
+   */
   static String source(Path file, Format format) {
     String lit = "'" + file.toAbsolutePath().toString().replace("'", "''") + "'";
-    return format == Format.PARQUET ? "read_parquet(" + lit + ")"
-        : "read_csv(" + lit + ", header = true, auto_detect = true)";
+    return switch (format) {
+      case PARQUET -> "read_parquet(" + lit + ")";
+      case CSV_GZIP -> "read_csv(" + lit + ", header = true, auto_detect = true, compression = 'gzip')";
+      case CSV -> "read_csv(" + lit + ", header = true, auto_detect = true)";
+    };
   }
 
   long rows(String source) throws SQLException {

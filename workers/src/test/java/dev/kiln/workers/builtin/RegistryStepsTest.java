@@ -94,6 +94,31 @@ class RegistryStepsTest {
   }
 
   @Test
+  void parquetAndGzippedCsvFilesGetRowsAndSchemaToo() throws Exception {
+    try (var c = java.sql.DriverManager.getConnection("jdbc:duckdb:"); var st = c.createStatement()) {
+      st.execute("copy (select range as id, 'x' || range as name from range(5)) to '"
+          + base.resolve("t.parquet") + "' (format parquet)");
+      st.execute("copy (select range as id from range(3)) to '" + base.resolve("t.csv.gz")
+          + "' (header, compression gzip)");
+    }
+    RunRecord r = run("""
+        name: formats
+        steps:
+          pq:
+            uses: dataset/version
+            with: { name: pq, path: t.parquet }
+          gz:
+            uses: dataset/version
+            with: { name: gz, path: t.csv.gz }
+        """);
+    assertThat(r.status()).as("%s", engine.store().tasks(r.id())).isEqualTo(RunStatus.SUCCEEDED);
+    assertThat(task(r, "pq").outputs()).containsEntry("rows", "5");
+    assertThat(engine.datasets().versions("pq").get(0).schema())
+        .containsExactly(new DatasetVersion.Column("id", "BIGINT"), new DatasetVersion.Column("name", "VARCHAR"));
+    assertThat(task(r, "gz").outputs()).containsEntry("rows", "3");
+  }
+
+  @Test
   void aDatasetPathThatDoesNotExistFailsTheStepNamingIt() throws Exception {
     RunRecord r = run(VERSION_IT);
     assertThat(r.status()).isEqualTo(RunStatus.FAILED);
