@@ -2,6 +2,9 @@ package dev.kiln.engine;
 
 import dev.kiln.engine.artifact.ArtifactStore;
 import dev.kiln.engine.config.KilnConfig;
+import dev.kiln.engine.registry.DatasetRegistry;
+import dev.kiln.engine.registry.Experiments;
+import dev.kiln.engine.registry.ModelRegistry;
 import dev.kiln.engine.run.RunService;
 import dev.kiln.engine.store.Database;
 import dev.kiln.engine.store.RunStore;
@@ -15,6 +18,9 @@ public final class Engine implements AutoCloseable {
   private final RunService runs;
   private final RunStore store;
   private final TaskQueue queue;
+  private final DatasetRegistry datasets;
+  private final ModelRegistry models;
+  private final Experiments experiments;
 
   public Engine(KilnConfig config, Database db) {
     this.config = config;
@@ -23,6 +29,9 @@ public final class Engine implements AutoCloseable {
     this.runs = new RunService(db, artifacts);
     this.store = new RunStore(db);
     this.queue = new TaskQueue(db);
+    this.datasets = new DatasetRegistry(db);
+    this.models = new ModelRegistry(db);
+    this.experiments = new Experiments(db);
   }
 
   public static Engine open(KilnConfig config, int poolSize) {
@@ -51,6 +60,18 @@ public final class Engine implements AutoCloseable {
 
   public TaskQueue queue() {
     return queue;
+  }
+
+  public DatasetRegistry datasets() {
+    return datasets;
+  }
+
+  public ModelRegistry models() {
+    return models;
+  }
+
+  public Experiments experiments() {
+    return experiments;
   }
 
   @Override

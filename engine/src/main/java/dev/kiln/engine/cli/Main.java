@@ -31,6 +31,10 @@ import picocli.CommandLine.Command;
       DbCommand.class,
       BenchCommand.class,
       BenchScaleCommand.class,
+      ModelsCommand.class,
+      DatasetsCommand.class,
+      LineageCommand.class,
+      ReproduceCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class Main implements Runnable {
@@ -60,7 +64,8 @@ public final class Main implements Runnable {
       }
     }
     cl.setExecutionExceptionHandler((ex, line, parsed) -> {
-      if (ex instanceof ConfigException || ex instanceof UserError) {
+      if (ex instanceof ConfigException || ex instanceof UserError
+          || ex instanceof dev.kiln.engine.registry.RegistryException) {
         line.getErr().println("kiln: " + ex.getMessage());
         return USAGE;
       }

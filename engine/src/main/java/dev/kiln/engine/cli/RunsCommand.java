@@ -14,7 +14,10 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-@Command(name = "runs", mixinStandardHelpOptions = true, description = "List recent runs, newest first.")
+@Command(name = "runs", mixinStandardHelpOptions = true,
+    description = {"List recent runs, newest first; with --metric, the runs that wrote that",
+        "metric, best (highest; --lowest: lowest) first."},
+    subcommands = {RunsCompareCommand.class, RunsTagCommand.class})
 final class RunsCommand implements Callable<Integer> {
   @Option(names = "--json", description = "print the runs as a JSON array")
   boolean json;
@@ -25,12 +28,31 @@ final class RunsCommand implements Callable<Integer> {
   @Option(names = "--limit", defaultValue = "20", description = "how many (default ${DEFAULT-VALUE})")
   int limit;
 
+  @Option(names = "--metric", paramLabel = "KEY",
+      description = "rank runs by this metric (its last value in the run)")
+  String metric;
+
+  @Option(names = "--top", paramLabel = "N", description = "with --metric: the best N runs (default: --limit)")
+  Integer top;
+
+  @Option(names = "--lowest", description = "with --metric: lowest first (for losses and errors)")
+  boolean lowest;
+
   private static final DateTimeFormatter TIME =
       DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss").withZone(ZoneId.systemDefault());
 
   @Override
   public Integer call() {
+    if (metric == null && (top != null || lowest)) {
+      throw new UserError((top != null ? "--top" : "--lowest") + " needs --metric: which metric to rank by");
+    }
+    if (top != null && top < 1) {
+      throw new UserError("--top must be at least 1, got " + top);
+    }
     try (Engine engine = Engine.open(KilnConfig.fromEnvironment(), 2)) {
+      if (metric != null) {
+        return ranked(engine);
+      }
       List<RunRecord> runs = engine.store().runs(pipeline, limit);
       if (json) {
         List<Map<String, Object>> out = new ArrayList<>();
@@ -54,5 +76,28 @@ final class RunsCommand implements Callable<Integer> {
       }
       return Main.OK;
     }
+  }
+
+  private int ranked(Engine engine) {
+    var rows = engine.experiments().top(pipeline, metric, top == null ? limit : top, lowest);
+    if (json) {
+      List<Map<String, Object>> out = new ArrayList<>();
+      for (var r : rows) {
+        out.add(Map.of("run_id", r.runId(), "pipeline", r.pipeline(), "status", r.status(),
+            "metric", metric, "value", r.value()));
+      }
+      System.out.println(Json.write(out));
+      return Main.OK;
+    }
+    if (rows.isEmpty()) {
+      System.out.println("no run" + (pipeline == null ? "" : " of " + pipeline) + " wrote metric '"
+          + metric + "'");
+      return Main.OK;
+    }
+    System.out.printf("%-6s %-24s %-10s %s%n", "RUN", "PIPELINE", "STATUS", metric.toUpperCase(java.util.Locale.ROOT));
+    for (var r : rows) {
+      System.out.printf("%-6d %-24s %-10s %s%n", r.runId(), r.pipeline(), r.status(), Refs.number(r.value()));
+    }
+    return Main.OK;
   }
 }

@@ -40,17 +40,30 @@ public final class RunService {
 
   /** A new run, its pipeline version stored, its first steps queued. */
   public long createRun(Pipeline p, Map<String, Object> params, String trigger, String baseDir) {
-    return createRun(p, params, trigger, baseDir, null);
+    return createRun(p, params, trigger, baseDir, (c, runId) -> { });
   }
 
-  /** A new run driven by {@code driver} (a kiln run process that heartbeats it), or null. */
+  /** A new run driven by {@code driver} (a kiln run process that heartbeats it). */
   public long createRun(Pipeline p, Map<String, Object> params, String trigger, String baseDir,
       String driver) {
+    return createRun(p, params, trigger, baseDir, (c, runId) -> Sql.update(c,
+        "update runs set driver = ?, driver_seen = now() where id = ?", driver, runId));
+  }
+
+  /** Rows a caller adds to a new run before its first steps are queued, in the same transaction. */
+  @FunctionalInterface
+  public interface RunSetup {
+    void apply(Connection c, long runId) throws SQLException;
+  }
+
+  /** A new run as above; setup writes its own rows about the run before any step can start. */
+  public long createRun(Pipeline p, Map<String, Object> params, String trigger, String baseDir,
+      RunSetup setup) {
+    pipelines.put(p);
     return db.tx().inTransaction(c -> {
-      long runId = createRun(c, p, params, trigger, baseDir, null);
-      if (driver != null) {
-        Sql.update(c, "update runs set driver = ?, driver_seen = now() where id = ?", driver, runId);
-      }
+      long runId = insertRun(c, p, params, trigger, baseDir, null, null);
+      setup.apply(c, runId);
+      advance(c, runId);
       return runId;
     });
   }

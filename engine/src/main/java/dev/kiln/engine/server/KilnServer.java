@@ -151,6 +151,13 @@ public final class KilnServer implements AutoCloseable {
       log.info("{} cron {} at {}: {}", pipeline, index, scheduledAt, outcome);
     } catch (InvalidRequest e) {
       log.error("{} cron {} at {}: no run: {}", pipeline, index, scheduledAt, e.getMessage());
+    } catch (dev.kiln.engine.store.StoreException e) {
+      if (e.getCause() instanceof java.sql.SQLException sql && "23505".equals(sql.getSQLState())) {
+        // runs_cron_once: another firing of this scheduled time already made its run.
+        log.info("{} cron {} at {}: already fired", pipeline, index, scheduledAt);
+      } else {
+        throw e;
+      }
     }
   }
 
