@@ -1,0 +1,78 @@
+package dev.kiln.workers.docker;
+
+import com.github.dockerjava.api.DockerClient;
+import com.github.dockerjava.api.command.InspectImageResponse;
+import com.github.dockerjava.api.command.PullImageResultCallback;
+import com.github.dockerjava.api.exception.NotFoundException;
+import dev.kiln.engine.spi.LogSink;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/** Finds a step's image locally, pulling it (bounded in time) when it is missing. */
+final class Images {
+  private Images() {}
+
+  /**
+   * @param id the image id the container is created from (so what ran is what was recorded)
+   * @param digest for lineage: the repository digest if the image has one, else its id
+   * @param user the image's default user, or null
+   */
+  record Resolved(String id, String digest, String user) {}
+
+  /** The image cannot be had; the message is the step's one-line error. */
+  static final class ImageException extends Exception {
+    ImageException(String message) {
+      super(message);
+    }
+  }
+
+  static Resolved resolve(DockerClient c, String image, Duration pullTimeout, LogSink logs)
+      throws ImageException, InterruptedException {
+    InspectImageResponse found = inspect(c, image);
+    if (found == null) {
+      logs.line("system", "image " + image + " not found locally; pulling it");
+      String why = pull(c, image, pullTimeout);
+      found = why == null ? inspect(c, image) : null;
+      if (found == null) {
+        throw new ImageException("image " + image + " not found locally and could not be pulled: "
+            + (why == null ? "the pull ended without it" : why));
+      }
+    }
+    List<String> repoDigests = found.getRepoDigests();
+    String digest = repoDigests != null && !repoDigests.isEmpty() ? repoDigests.get(0) : found.getId();
+    String user = found.getConfig() == null ? null : found.getConfig().getUser();
+    return new Resolved(found.getId(), digest, user == null || user.isBlank() ? null : user);
+  }
+
+  private static InspectImageResponse inspect(DockerClient c, String image) {
+    try {
+      return c.inspectImageCmd(image).exec();
+    } catch (NotFoundException e) {
+      return null;
+    }
+  }
+
+  /** Null when the pull finished, else why it did not (including running out of time). */
+  private static String pull(DockerClient c, String image, Duration timeout)
+      throws InterruptedException {
+    PullImageResultCallback cb = new PullImageResultCallback();
+    try {
+      c.pullImageCmd(image).exec(cb);
+      if (!cb.awaitCompletion(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+        return "no answer within " + timeout.toSeconds() + "s";
+      }
+      cb.awaitCompletion();
+      return null;
+    } catch (RuntimeException e) {
+      return DockerEngine.oneLine(e);
+    } finally {
+      try {
+        cb.close();
+      } catch (IOException e) {
+        // Closing aborts an unfinished pull; nothing else is held.
+      }
+    }
+  }
+}
