@@ -89,12 +89,19 @@ final class DockerEngine {
       int end = m.indexOf('"', msg + 11);
       m = m.substring(msg + 11, end > 0 ? end : m.length());
     }
-    m = m.replaceAll("^Status \\d+: ", "").replaceAll("\\s+", " ").trim();
+    m = plain(m);
     Throwable cause = e.getCause();
     if (cause != null && cause.getMessage() != null && !m.contains(cause.getMessage())
         && m.length() < 60) {
-      m = m + ": " + cause.getMessage().replaceAll("\\s+", " ").trim();
+      m = m + ": " + plain(cause.getMessage());
     }
     return m.length() > 300 ? m.substring(0, 297) + "..." : m;
+  }
+
+  /** Without HTTP status prefixes and Java class names ("java.net.SocketException: "). */
+  private static String plain(String m) {
+    return m.replaceAll("^Status \\d+: ", "")
+        .replaceAll("(^|: )([a-z][a-z0-9_]*\\.)+[A-Z][A-Za-z0-9_$]*(Exception|Error): ", "$1")
+        .replaceAll("\\s+", " ").trim();
   }
 }

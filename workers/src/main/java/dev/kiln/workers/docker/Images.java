@@ -57,21 +57,32 @@ final class Images {
   /** Null when the pull finished, else why it did not (including running out of time). */
   private static String pull(DockerClient c, String image, Duration timeout)
       throws InterruptedException {
-    PullImageResultCallback cb = new PullImageResultCallback();
-    try {
+    QuietPull cb = new QuietPull();
+    try (cb) {
       c.pullImageCmd(image).exec(cb);
       if (!cb.awaitCompletion(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
         return "no answer within " + timeout.toSeconds() + "s";
       }
-      cb.awaitCompletion();
-      return null;
-    } catch (RuntimeException e) {
+      return cb.error == null ? null : DockerEngine.oneLine(cb.error);
+    } catch (IOException | RuntimeException e) {
       return DockerEngine.oneLine(e);
-    } finally {
+    }
+  }
+
+  /**
+   * Keeps the pull's error for the step's message instead of logging it with a stack trace (the
+   * template's default): a missing image is the user's mistake, not the engine's.
+   */
+  private static final class QuietPull extends PullImageResultCallback {
+    private volatile Throwable error;
+
+    @Override
+    public void onError(Throwable t) {
+      error = t;
       try {
-        cb.close();
+        close();
       } catch (IOException e) {
-        // Closing aborts an unfinished pull; nothing else is held.
+        error.addSuppressed(e);
       }
     }
   }

@@ -39,7 +39,12 @@ final class LogLines extends ResultCallback.Adapter<Frame> {
   public void onError(Throwable t) {
     flush();
     sink.line("system", "container logs ended early: " + DockerEngine.oneLine(t));
-    super.onError(t);
+    // Not super.onError: it logs a stack trace; the line above is where the user looks.
+    try {
+      close();
+    } catch (java.io.IOException e) {
+      sink.line("system", "closing the container log stream: " + e.getMessage());
+    }
   }
 
   private void flush() {
