@@ -4,6 +4,7 @@ import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.command.InspectContainerResponse;
 import com.github.dockerjava.api.command.WaitContainerResultCallback;
 import com.github.dockerjava.api.exception.NotFoundException;
+import com.github.dockerjava.api.model.AccessMode;
 import com.github.dockerjava.api.model.Bind;
 import com.github.dockerjava.api.model.Container;
 import com.github.dockerjava.api.model.HostConfig;
@@ -180,8 +181,18 @@ public final class DockerExecutor implements Executor {
   }
 
   private static HostConfig hostConfig(Path work, TaskSpec spec) {
-    HostConfig hc = HostConfig.newHostConfig()
-        .withBinds(new Bind(work.toString(), new Volume(work.toString())));
+    List<Bind> binds = new ArrayList<>();
+    binds.add(new Bind(work.toString(), new Volume(work.toString())));
+    // Read-only, at the same paths, so the step's code and ${{ steps.X.artifacts.Y }} resolve.
+    if (spec.pipelineDir() != null && Files.isDirectory(Path.of(spec.pipelineDir()))) {
+      binds.add(new Bind(spec.pipelineDir(), new Volume(spec.pipelineDir()), AccessMode.ro));
+    }
+    for (Map<String, String> artifacts : spec.inputs().values()) {
+      for (String stored : artifacts.values()) {
+        binds.add(new Bind(stored, new Volume(stored), AccessMode.ro));
+      }
+    }
+    HostConfig hc = HostConfig.newHostConfig().withBinds(binds);
     if (spec.cpus() != null) {
       hc.withNanoCPUs(Math.round(spec.cpus() * 1e9));
     }
