@@ -23,9 +23,10 @@ import picocli.CommandLine.Option;
 
 @Command(name = "bench-docker", mixinStandardHelpOptions = true,
     description = {"Measure Kiln's cost per container step against plain 'docker run'.",
-        "Runs a chain of --steps steps, each 'true' in --image, through Kiln (in-process",
-        "worker, docker executor), and a shell loop of as many 'docker run --rm IMAGE true';",
-        "prints both wall times (median of --repeat) and their ratio. Needs a Docker engine",
+        "Runs a chain of --steps steps, each 'true' in --image, through Kiln",
+        "(in-process worker, docker executor), and a shell loop of as many",
+        "'docker run --rm IMAGE true'; prints both wall times (median of --repeat,",
+        "after a warm-up of both) and their ratio. Needs a Docker engine",
         "(DOCKER_HOST), the docker CLI and the image (deploy/images/build.sh).",
         "Results are recorded in docs/benchmarks.md."})
 final class BenchDockerCommand implements Callable<Integer> {
@@ -58,7 +59,7 @@ final class BenchDockerCommand implements Callable<Integer> {
       throw new ConfigException("image " + image + " is missing; build it with deploy/images/build.sh");
     }
     var chain = PipelineParser.parse("bench-docker.yaml", chainYaml(steps)).orThrow();
-    var warmup = PipelineParser.parse("bench-docker.yaml", chainYaml(2)).orThrow();
+    var warmup = PipelineParser.parse("bench-docker.yaml", chainYaml(5)).orThrow();
     List<Double> kiln = new ArrayList<>();
     List<Double> loop = new ArrayList<>();
     try (Engine engine = Engine.open(KilnConfig.fromEnvironment(), 6)) {
@@ -67,7 +68,7 @@ final class BenchDockerCommand implements Callable<Integer> {
           Duration.ofSeconds(30), null));
       try {
         runToEnd(engine, warmup);
-        loopMillis(2);
+        loopMillis(3);
         // Interleaved, so a slow phase of the machine hits both sides alike.
         for (int i = 0; i < repeat; i++) {
           kiln.add(runToEnd(engine, chain));

@@ -1,8 +1,6 @@
 package dev.kiln.workers.docker;
 
 import com.github.dockerjava.api.DockerClient;
-import com.github.dockerjava.api.command.InspectContainerResponse;
-import com.github.dockerjava.api.command.WaitContainerResultCallback;
 import com.github.dockerjava.api.exception.NotFoundException;
 import com.github.dockerjava.api.model.AccessMode;
 import com.github.dockerjava.api.model.Bind;
@@ -26,7 +24,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 /**
@@ -45,7 +42,6 @@ public final class DockerExecutor implements Executor {
   static final String LABEL_RUN_DIR = "dev.kiln.run-dir";
   /** No registry may be reachable: a pull must give up rather than hold the step. */
   static final Duration PULL_TIMEOUT = Duration.ofSeconds(30);
-  static final Duration LOG_DRAIN = Duration.ofSeconds(5);
 
   private volatile DockerEngine engine;
 
@@ -109,7 +105,10 @@ public final class DockerExecutor implements Executor {
       return new ExecutionResult(Outcome.CANCELLED, null, inv.cancellation().reason(),
           image.digest());
     }
+    // Auto-removal unless a memory limit is set: an out-of-memory kill shows only on inspection.
+    boolean autoRemove = spec.memoryBytes() == null;
     String id = null;
+    ContainerRun run = null;
     try {
       var create = c.createContainerCmd(image.id())
           .withEntrypoint("sh")
@@ -117,67 +116,33 @@ public final class DockerExecutor implements Executor {
           .withEnv(env(inv.env()))
           .withWorkingDir(inv.workDir().toString())
           .withLabels(labels(inv))
-          .withHostConfig(hostConfig(inv.workDir(), spec));
+          .withHostConfig(hostConfig(inv.workDir(), spec).withAutoRemove(autoRemove));
       if (spec.user() != null) {
         create.withUser(spec.user());
       }
-      id = create.exec().getId();
-      return run(c, id, inv).withImageDigest(image.digest());
+      try {
+        id = create.exec().getId();
+      } catch (NotFoundException gone) {
+        // The remembered image was removed since: look it up (or pull it) once more.
+        Images.forget(spec.image());
+        image = Images.resolve(c, spec.image(), PULL_TIMEOUT, inv.logs());
+        id = create.withImage(image.id()).exec().getId();
+      }
+      run = new ContainerRun(c, id, inv, autoRemove);
+      return run.run().withImageDigest(image.digest());
     } catch (InterruptedException e) {
       kill(c, id);
       throw e;
+    } catch (Images.ImageException e) {
+      return failed(e.getMessage());
     } catch (RuntimeException e) {
       docker.invalidate();
       return failed("docker: " + DockerEngine.oneLine(e)).withImageDigest(image.digest());
     } finally {
-      if (id != null) {
+      if (id != null && (run == null || !run.gone())) {
         remove(c, id, inv.logs());
       }
     }
-  }
-
-  private static ExecutionResult run(DockerClient c, String id, Invocation inv)
-      throws InterruptedException {
-    TaskSpec spec = inv.task().spec();
-    c.startContainerCmd(id).exec();
-    inv.cancellation().onCancel(() -> kill(c, id));
-    LogLines logs = c.logContainerCmd(id).withFollowStream(true).withStdOut(true).withStdErr(true)
-        .exec(new LogLines(inv.logs()));
-    try (WaitContainerResultCallback wait =
-        c.waitContainerCmd(id).exec(new WaitContainerResultCallback())) {
-      Long timeoutMs = spec.timeoutMs();
-      boolean exited = timeoutMs == null
-          ? awaitForever(wait)
-          : wait.awaitCompletion(timeoutMs, TimeUnit.MILLISECONDS);
-      if (!exited) {
-        kill(c, id);
-      }
-      // The log stream ends when the container stops; bound the wait in case the engine lags.
-      logs.awaitCompletion(LOG_DRAIN.toMillis(), TimeUnit.MILLISECONDS);
-      if (!exited) {
-        return new ExecutionResult(Outcome.TIMED_OUT, null,
-            "timed out after " + Duration.ofMillis(timeoutMs).toString().substring(2).toLowerCase());
-      }
-      InspectContainerResponse.ContainerState state = c.inspectContainerCmd(id).exec().getState();
-      int code = state.getExitCodeLong() == null ? wait.awaitStatusCode() : state.getExitCodeLong().intValue();
-      if (inv.cancellation().isCancelled()) {
-        return new ExecutionResult(Outcome.CANCELLED, code, inv.cancellation().reason());
-      }
-      if (Boolean.TRUE.equals(state.getOOMKilled())) {
-        return new ExecutionResult(Outcome.FAILED, code, "killed: out of memory (limit "
-            + bytes(spec.memoryBytes()) + ")");
-      }
-      return ExecutionResult.exited(code);
-    } catch (IOException e) {
-      throw new IllegalStateException("closing the wait stream: " + e.getMessage(), e);
-    } finally {
-      closeQuietly(logs, inv.logs());
-    }
-  }
-
-  private static boolean awaitForever(WaitContainerResultCallback wait) throws InterruptedException {
-    wait.awaitCompletion();
-    return true;
   }
 
   private static HostConfig hostConfig(Path work, TaskSpec spec) {
@@ -261,14 +226,6 @@ public final class DockerExecutor implements Executor {
     } catch (RuntimeException e) {
       logs.line("system", "could not remove container " + id.substring(0, 12) + ": "
           + DockerEngine.oneLine(e));
-    }
-  }
-
-  private static void closeQuietly(LogLines logs, LogSink sink) {
-    try {
-      logs.close();
-    } catch (IOException e) {
-      sink.line("system", "closing the container log stream: " + e.getMessage());
     }
   }
 

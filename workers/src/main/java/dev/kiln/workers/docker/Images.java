@@ -8,10 +8,20 @@ import dev.kiln.engine.spi.LogSink;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
-/** Finds a step's image locally, pulling it (bounded in time) when it is missing. */
+/**
+ * Finds a step's image locally, pulling it (bounded in time) when it is missing. A found image is
+ * remembered for {@link #REMEMBER} so a chain of steps in one image asks the engine once; the
+ * container is created from the remembered id, so the recorded digest is always what ran.
+ */
 final class Images {
+  static final Duration REMEMBER = Duration.ofSeconds(5);
+  private static final ConcurrentHashMap<String, Remembered> FOUND = new ConcurrentHashMap<>();
+
+  private record Remembered(Resolved image, long at) {}
+
   private Images() {}
 
   /**
@@ -29,6 +39,21 @@ final class Images {
   }
 
   static Resolved resolve(DockerClient c, String image, Duration pullTimeout, LogSink logs)
+      throws ImageException, InterruptedException {
+    Remembered r = FOUND.get(image);
+    if (r != null && System.nanoTime() - r.at() < REMEMBER.toNanos()) {
+      return r.image();
+    }
+    Resolved resolved = lookUp(c, image, pullTimeout, logs);
+    FOUND.put(image, new Remembered(resolved, System.nanoTime()));
+    return resolved;
+  }
+
+  static void forget(String image) {
+    FOUND.remove(image);
+  }
+
+  private static Resolved lookUp(DockerClient c, String image, Duration pullTimeout, LogSink logs)
       throws ImageException, InterruptedException {
     InspectImageResponse found = inspect(c, image);
     if (found == null) {

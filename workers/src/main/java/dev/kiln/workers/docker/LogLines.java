@@ -1,6 +1,5 @@
 package dev.kiln.workers.docker;
 
-import com.github.dockerjava.api.async.ResultCallback;
 import com.github.dockerjava.api.model.Frame;
 import com.github.dockerjava.api.model.StreamType;
 import dev.kiln.engine.spi.LogSink;
@@ -11,7 +10,7 @@ import java.nio.charset.StandardCharsets;
  * Turns the engine's multiplexed log frames into lines, stdout and stderr kept apart. Frames are
  * not line-aligned: each stream keeps its partial last line until the next newline or the end.
  */
-final class LogLines extends ResultCallback.Adapter<Frame> {
+final class LogLines extends EngineStream<Frame> {
   /** Longest line kept; a longer one is cut so one runaway line cannot fill the store. */
   static final int MAX_LINE = 16 * 1024;
 
@@ -30,26 +29,12 @@ final class LogLines extends ResultCallback.Adapter<Frame> {
   }
 
   @Override
-  public void onComplete() {
-    flush();
-    super.onComplete();
-  }
-
-  @Override
-  public void onError(Throwable t) {
-    flush();
-    sink.line("system", "container logs ended early: " + DockerEngine.oneLine(t));
-    // Not super.onError: it logs a stack trace; the line above is where the user looks.
-    try {
-      close();
-    } catch (java.io.IOException e) {
-      sink.line("system", "closing the container log stream: " + e.getMessage());
-    }
-  }
-
-  private void flush() {
+  void ended() {
     out.end();
     err.end();
+    if (error() != null) {
+      sink.line("system", "container output ended early: " + DockerEngine.oneLine(error()));
+    }
   }
 
   private final class Partial {
