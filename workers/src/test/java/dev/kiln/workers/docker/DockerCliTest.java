@@ -77,7 +77,7 @@ class DockerCliTest {
     assertThat(r.exit()).as(r.err()).isEqualTo(0);
     assertThat(r.out()).contains("kiln chain of 2 container steps:")
         .contains("shell loop of 2 'docker run --rm':")
-        .containsPattern("ratio kiln/loop: \\d+\\.\\d\\d");
+        .containsPattern("ratio kiln/loop: \\d+\\.\\d\\d \\(median of 1; best-to-best \\d+\\.\\d\\d");
     assertThat(DockerSupport.containersOf(home)).isEmpty();
   }
 
