@@ -47,7 +47,11 @@ class DockerExecutorTest {
     if (worker != null) {
       worker.close();
       engine.close();
-      assertThat(containersOf(home)).as("containers left behind").isEmpty();
+      var left = containersOf(home);
+      // Removed before asserting, so a failing test does not leave them running for the next.
+      left.forEach(c -> DockerSupport.engine().client().removeContainerCmd(c.getId())
+          .withForce(true).exec());
+      assertThat(left).as("containers left behind").isEmpty();
     }
   }
 
@@ -216,5 +220,30 @@ class DockerExecutorTest {
     Map<String, String> out = task(run, "limits").outputs();
     assertThat(out.get("ifaces").trim()).isEqualTo("lo");
     assertThat(out).containsEntry("cpu", "50000").containsEntry("mem", String.valueOf(64 << 20));
+  }
+
+  @Test
+  void retryRemovesTheContainerAnEarlierAttemptLeftBehind() {
+    // What a worker that died mid-step leaves: a container labelled with the task's attempt 1.
+    var client = DockerSupport.engine().client();
+    String leftover = client.createContainerCmd(BUSYBOX).withCmd("sleep", "300")
+        .withLabels(Map.of(DockerExecutor.LABEL_TASK, "1", DockerExecutor.LABEL_ATTEMPT, "1",
+            DockerExecutor.LABEL_RUN_DIR, home.resolve("work/run-1").toString()))
+        .exec().getId();
+    client.startContainerCmd(leftover).exec();
+    long run = start(engine, """
+        name: second-time
+        steps:
+          flaky:
+            image: kiln/busybox:1
+            retries: { max: 1, backoff: 100ms }
+            run: test "$KILN_ATTEMPT" = 2
+        """);
+    assertThat(run).isEqualTo(1);
+    assertThat(awaitEnd(engine, run, WITHIN).status()).isEqualTo(RunStatus.SUCCEEDED);
+    assertThat(task(run, "flaky").attempt()).isEqualTo(2);
+    assertThat(containersOf(home)).extracting(c -> c.getId()).doesNotContain(leftover);
+    assertThat(engine.store().logs(run, "flaky")).extracting(LogLine::line)
+        .contains("removing container " + leftover.substring(0, 12) + " left by attempt 1");
   }
 }
