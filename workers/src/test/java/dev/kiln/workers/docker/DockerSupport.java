@@ -34,7 +34,9 @@ final class DockerSupport {
   /** The engine answers and the image is there (built by deploy/images/build.sh). */
   static void requireImage(String image) {
     String problem = ENGINE.problem();
-    if (problem == null) {
+    if (problem != null) {
+      problem = "the Docker engine at DOCKER_HOST=" + ENGINE.host() + " does not answer: " + problem;
+    } else {
       try {
         ENGINE.client().inspectImageCmd(image).exec();
       } catch (NotFoundException e) {
