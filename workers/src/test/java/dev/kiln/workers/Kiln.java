@@ -11,18 +11,18 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /** Runs the real CLI as a separate JVM process, as a user would. */
-final class Kiln {
-  record Result(int exit, String out, String err) {}
+public final class Kiln {
+  public record Result(int exit, String out, String err) {}
 
   private final Map<String, String> env;
   private final Path dir;
 
-  Kiln(Map<String, String> env, Path dir) {
+  public Kiln(Map<String, String> env, Path dir) {
     this.env = env;
     this.dir = dir;
   }
 
-  Process start(String... args) throws IOException {
+  public Process start(String... args) throws IOException {
     List<String> cmd = new ArrayList<>();
     cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     cmd.add("-XX:TieredStopAtLevel=1");
@@ -44,7 +44,7 @@ final class Kiln {
 
   private final Map<Process, String> outputs = new java.util.concurrent.ConcurrentHashMap<>();
 
-  Result finish(Process p, long timeoutSeconds) throws Exception {
+  public Result finish(Process p, long timeoutSeconds) throws Exception {
     if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
       p.destroyForcibly();
       throw new AssertionError("kiln did not finish within " + timeoutSeconds + "s: "
@@ -57,7 +57,7 @@ final class Kiln {
     return Files.readString(dir.resolve(which + "-" + outputs.get(p) + ".txt"), StandardCharsets.UTF_8);
   }
 
-  Result run(String... args) throws Exception {
+  public Result run(String... args) throws Exception {
     return finish(start(args), 120);
   }
 }

@@ -14,7 +14,17 @@ public record Pipeline(
     List<Trigger> triggers,
     Defaults defaults,
     Map<String, Step> steps,
+    Concurrency concurrency,
     Source source) {
+
+  public Pipeline {
+    concurrency = concurrency == null ? Concurrency.ALLOW : concurrency;
+  }
+
+  /** The same pipeline with its source (file, text, version) replaced. */
+  public Pipeline withSource(Source other) {
+    return new Pipeline(name, description, params, triggers, defaults, steps, concurrency, other);
+  }
 
   public Step step(String id) {
     Step s = steps.get(id);

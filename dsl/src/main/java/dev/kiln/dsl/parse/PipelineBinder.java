@@ -1,5 +1,6 @@
 package dev.kiln.dsl.parse;
 
+import dev.kiln.dsl.model.Concurrency;
 import dev.kiln.dsl.model.Defaults;
 import dev.kiln.dsl.model.ParamSpec;
 import dev.kiln.dsl.model.Pipeline;
@@ -58,7 +59,7 @@ final class PipelineBinder {
       steps.put(d.step().id(), d.step());
     }
     return new Pipeline(name, description, params, triggers, defaults,
-        Collections.unmodifiableMap(steps), new Source(file, text, Canonical.version(root)));
+        Collections.unmodifiableMap(steps), Concurrency.of(concurrency), new Source(file, text, Canonical.version(root)));
   }
 
   private static List<StepBinder.StepDraft> steps(YNode.Mapping root, Fields f, ExpressionCheck exprs) {

@@ -22,7 +22,9 @@ final class TriggerBinder {
   static final List<String> CRON_KEYS = List.of("cron", "timezone", "catchup");
   static final List<String> WEBHOOK_KEYS = List.of("path", "secret_env", "token_env", "params");
   static final List<String> FILES_KEYS = List.of("dir", "glob");
-  static final List<String> CATCHUP = List.of("none", "latest", "all");
+  static final List<String> CATCHUP = List.of("none", "last", "all");
+  /** The spelling the first releases documented; read as {@code last}. */
+  static final String CATCHUP_ALIAS = "latest";
   private static final Pattern PATH = Pattern.compile("[a-zA-Z0-9_-]+");
 
   private final Fields f;
@@ -92,11 +94,12 @@ final class TriggerBinder {
     String expression = f.required(m, "cron", "'cron'");
     if (expression != null) {
       f.literal(m.get("cron"), "'cron'");
-      int fields = expression.trim().split("\\s+").length;
-      if (fields < 5 || fields > 7) {
-        problems.add(m.get("cron"), "cron expression '" + expression + "' has " + fields
-            + (fields == 1 ? " field" : " fields")
-            + "; expected 5 (minute hour day month weekday) or 6-7 (Quartz, with seconds and year)");
+      if (!expression.contains("${{")) {
+        try {
+          CronSyntax.toQuartz(expression);
+        } catch (IllegalArgumentException e) {
+          problems.add(m.get("cron"), e.getMessage());
+        }
       }
     }
     String timezone = f.string(m.get("timezone"), "'timezone'");
@@ -109,8 +112,10 @@ final class TriggerBinder {
       }
     }
     String catchup = f.string(m.get("catchup"), "'catchup'");
-    if (catchup != null && !CATCHUP.contains(catchup)) {
-      problems.add(m.get("catchup"), "'catchup' must be none, latest or all, got '" + catchup + "'");
+    if (CATCHUP_ALIAS.equals(catchup)) {
+      catchup = "last";
+    } else if (catchup != null && !CATCHUP.contains(catchup)) {
+      problems.add(m.get("catchup"), "'catchup' must be none, last or all, got '" + catchup + "'");
     }
     return new Trigger.Cron(expression, timezone, catchup, m.location());
   }

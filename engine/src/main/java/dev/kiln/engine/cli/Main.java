@@ -25,8 +25,12 @@ import picocli.CommandLine.Command;
       CancelCommand.class,
       RetryCommand.class,
       WorkerCommand.class,
+      ServerCommand.class,
+      BackfillCommand.class,
+      BenchWebhookCommand.class,
       DbCommand.class,
       BenchCommand.class,
+      BenchScaleCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class Main implements Runnable {

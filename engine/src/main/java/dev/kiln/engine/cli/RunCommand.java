@@ -8,6 +8,7 @@ import dev.kiln.dsl.parse.Params;
 import dev.kiln.dsl.parse.Problem;
 import dev.kiln.engine.Engine;
 import dev.kiln.engine.config.KilnConfig;
+import dev.kiln.engine.run.ProcessNames;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -21,10 +22,18 @@ import picocli.CommandLine.Parameters;
     description = {"Run a pipeline to its end in this process.",
         "Steps run on in-process workers; progress is printed as it happens.",
         "Exit 0 when the run succeeded, 1 when it failed or was cancelled,",
-        "2 for invalid input (nothing is written to the store)."})
+        "2 for invalid input (nothing is written to the store).",
+        "With --server URL, PIPELINE names a pipeline hosted by that kiln server:",
+        "the server starts the run (POST /api/pipelines/PIPELINE/runs) and this",
+        "command follows it to its end (GET /api/runs/ID)."})
 final class RunCommand implements Callable<Integer> {
-  @Parameters(index = "0", paramLabel = "FILE", description = "the pipeline YAML file")
+  @Parameters(index = "0", paramLabel = "FILE",
+      description = "the pipeline YAML file (with --server: the pipeline's name)")
   Path file;
+
+  @Option(names = "--server", paramLabel = "URL",
+      description = "start the run on this kiln server, e.g. http://localhost:8080")
+  String server;
 
   @Option(names = {"-p", "--param"}, paramLabel = "KEY=VALUE",
       description = "set a pipeline param (repeatable)")
@@ -37,12 +46,19 @@ final class RunCommand implements Callable<Integer> {
       description = "steps run at once by this process (default ${DEFAULT-VALUE})")
   int slots;
 
+  @Option(names = "--new", description = {"always start a new run; by default an unfinished run of",
+      "the same pipeline version and params whose kiln run process died is continued"})
+  boolean forceNew;
+
   @Option(names = "--executor", paramLabel = "NAME",
       description = "run every step with this executor (process), e.g. on machines without Docker")
   String executor;
 
   @Override
   public Integer call() throws Exception {
+    if (server != null) {
+      return new RemoteRun(server, json).run(file.toString(), parseParams(params));
+    }
     ParseResult parsed = PipelineParser.parse(file);
     if (!parsed.ok()) {
       parsed.problems().forEach(p -> System.err.println(p));
@@ -63,9 +79,22 @@ final class RunCommand implements Callable<Integer> {
     }
     KilnConfig config = KilnConfig.fromEnvironment();
     try (Engine engine = Engine.open(config, slots + 4)) {
-      long runId = engine.runs().createRun(pipeline, bound, "manual",
-          Path.of("").toAbsolutePath().toString());
-      return new RunFollower(engine, json, executor, slots).follow(runId, pipeline);
+      String driver = ProcessNames.of("run");
+      Long runId = null;
+      if (!forceNew) {
+        var dead = ProcessNames.deadOnThisHost(engine.runs().drivenRuns().values());
+        runId = engine.runs().takeOverAbandoned(pipeline.source().version(), bound, driver, dead,
+            RunFollower.DRIVER_STALE).orElse(null);
+        if (runId != null) {
+          (json ? System.err : System.out).println("continuing run " + runId
+              + ": the kiln run process that drove it stopped (use --new for a fresh run)");
+        }
+      }
+      if (runId == null) {
+        runId = engine.runs().createRun(pipeline, bound, "manual",
+            Path.of("").toAbsolutePath().toString(), driver);
+      }
+      return new RunFollower(engine, json, executor, slots).follow(runId, pipeline, driver);
     }
   }
 

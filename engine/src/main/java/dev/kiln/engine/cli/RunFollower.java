@@ -39,11 +39,19 @@ final class RunFollower {
     this.progress = json ? System.err : System.out;
   }
 
+  /** A driver silent for this long is presumed dead; it heartbeats every DRIVER_BEAT. */
+  static final Duration DRIVER_STALE = Duration.ofSeconds(15);
+  static final Duration DRIVER_BEAT = Duration.ofSeconds(3);
+
   int follow(long runId, Pipeline pipeline) throws Exception {
+    return follow(runId, pipeline, null);
+  }
+
+  int follow(long runId, Pipeline pipeline, String driver) throws Exception {
     Set<String> queues = new LinkedHashSet<>();
     queues.add("default");
     pipeline.steps().values().forEach(s -> queues.add(s.queueOr(pipeline.defaults())));
-    String name = "run-" + ManagementFactory.getRuntimeMXBean().getName();
+    String name = driver != null ? driver : "run-" + ManagementFactory.getRuntimeMXBean().getName();
     long t0 = System.nanoTime();
     progress.println("run " + runId + " of " + pipeline.name() + " ("
         + pipeline.steps().size() + " steps)");
@@ -64,7 +72,12 @@ final class RunFollower {
       }
       PGConnection pg = listen.unwrap(PGConnection.class);
       long lastEvent = 0;
+      long nextBeat = 0;
       while (true) {
+        if (driver != null && System.nanoTime() >= nextBeat) {
+          engine.runs().touchDriver(runId, driver);
+          nextBeat = System.nanoTime() + DRIVER_BEAT.toNanos();
+        }
         for (RunEvent e : engine.store().events(runId, lastEvent)) {
           lastEvent = e.id();
           print(e, t0);

@@ -10,14 +10,14 @@ import java.util.List;
 import java.util.Map;
 
 /** The run summary of DESIGN.md: run_id, pipeline, status, steps with attempts and outputs. */
-final class Summary {
+public final class Summary {
   private Summary() {}
 
-  static String json(RunRecord run, List<TaskRecord> tasks, Pipeline pipeline) {
+  public static String json(RunRecord run, List<TaskRecord> tasks, Pipeline pipeline) {
     return Json.write(map(run, tasks, pipeline));
   }
 
-  static Map<String, Object> map(RunRecord run, List<TaskRecord> tasks, Pipeline pipeline) {
+  public static Map<String, Object> map(RunRecord run, List<TaskRecord> tasks, Pipeline pipeline) {
     Map<String, TaskRecord> byStep = new LinkedHashMap<>();
     tasks.forEach(t -> byStep.put(t.stepId(), t));
     List<Map<String, Object>> steps = new ArrayList<>();

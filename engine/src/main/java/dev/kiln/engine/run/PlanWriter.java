@@ -1,6 +1,7 @@
 package dev.kiln.engine.run;
 
 import dev.kiln.engine.store.ClaimedTask;
+import dev.kiln.engine.store.Json;
 import dev.kiln.engine.store.Sql;
 import dev.kiln.engine.store.Sql.Jsonb;
 import java.sql.Connection;
@@ -15,23 +16,39 @@ final class PlanWriter {
 
   void apply(Connection c, long runId, Plan plan) throws SQLException {
     if (!plan.start().isEmpty()) {
-      try (PreparedStatement ps = c.prepareStatement("""
-          insert into tasks (run_id, step_id, status, queue, spec, max_attempts, backoff_ms)
-          values (?, ?, 'queued', ?, ?, ?, ?)""")) {
-        for (Plan.Start s : plan.start()) {
-          Sql.bind(ps, runId, s.stepId(), s.queue(), Jsonb.of(s.spec()), s.maxAttempts(),
-              s.backoffMs());
-          ps.addBatch();
-        }
-        ps.executeBatch();
+      int n = plan.start().size();
+      String[] ids = new String[n];
+      String[] queues = new String[n];
+      String[] specs = new String[n];
+      Integer[] attempts = new Integer[n];
+      Long[] backoffs = new Long[n];
+      for (int i = 0; i < n; i++) {
+        Plan.Start s = plan.start().get(i);
+        ids[i] = s.stepId();
+        queues[i] = s.queue();
+        specs[i] = Json.write(s.spec());
+        attempts[i] = s.maxAttempts();
+        backoffs[i] = s.backoffMs();
       }
-      try (PreparedStatement ps = c.prepareStatement(
-          "insert into run_events (run_id, step_id, status) values (?, ?, 'queued')")) {
-        for (Plan.Start s : plan.start()) {
-          Sql.bind(ps, runId, s.stepId());
-          ps.addBatch();
-        }
-        ps.executeBatch();
+      // Tasks, their events and the wake-up in one round trip: this is on every step's path.
+      try (PreparedStatement ps = c.prepareStatement("""
+          with s as (
+            select * from unnest(?::text[], ?::text[], ?::text[], ?::int[], ?::bigint[])
+                     as s(step_id, queue, spec, max_attempts, backoff_ms)),
+          t as (
+            insert into tasks (run_id, step_id, status, queue, spec, max_attempts, backoff_ms)
+            select ?, step_id, 'queued', queue, spec::jsonb, max_attempts, backoff_ms from s
+            returning step_id)
+          insert into run_events (run_id, step_id, status) select ?, step_id, 'queued' from t;
+          select pg_notify('kiln_tasks', '0')""")) {
+        ps.setArray(1, c.createArrayOf("text", ids));
+        ps.setArray(2, c.createArrayOf("text", queues));
+        ps.setArray(3, c.createArrayOf("text", specs));
+        ps.setArray(4, c.createArrayOf("int4", attempts));
+        ps.setArray(5, c.createArrayOf("int8", backoffs));
+        ps.setLong(6, runId);
+        ps.setLong(7, runId);
+        ps.execute();
       }
     }
     for (Plan.Finish f : plan.finish()) {
@@ -52,12 +69,7 @@ final class PlanWriter {
       event(c, runId, null, s.db(), null);
       Sql.query(c, "select pg_notify('kiln_runs', ?)", rs -> null, runId + " " + s.db());
     }
-    if (plan.start().isEmpty()) {
-      notifyEvents(c, runId);
-    } else {
-      Sql.query(c, "select pg_notify('kiln_events', ?), pg_notify('kiln_tasks', '0')", rs -> null,
-          String.valueOf(runId));
-    }
+    notifyEvents(c, runId);
   }
 
   void requeue(Connection c, long runId, long taskId, String stepId, int attempt,

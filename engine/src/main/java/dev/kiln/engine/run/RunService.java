@@ -30,6 +30,8 @@ public final class RunService {
   private final ArtifactStore artifacts;
   private final PipelineCache pipelines = new PipelineCache();
   private final PlanWriter writer = new PlanWriter();
+  /** How often a task may lose its worker before it fails. */
+  static final int MAX_LOST = 3;
 
   public RunService(Database db, ArtifactStore artifacts) {
     this.db = db;
@@ -38,26 +40,47 @@ public final class RunService {
 
   /** A new run, its pipeline version stored, its first steps queued. */
   public long createRun(Pipeline p, Map<String, Object> params, String trigger, String baseDir) {
-    pipelines.put(p);
+    return createRun(p, params, trigger, baseDir, null);
+  }
+
+  /** A new run driven by {@code driver} (a kiln run process that heartbeats it), or null. */
+  public long createRun(Pipeline p, Map<String, Object> params, String trigger, String baseDir,
+      String driver) {
     return db.tx().inTransaction(c -> {
-      long runId = insertRun(c, p, params, trigger, baseDir, null);
-      advance(c, runId);
+      long runId = createRun(c, p, params, trigger, baseDir, null);
+      if (driver != null) {
+        Sql.update(c, "update runs set driver = ?, driver_seen = now() where id = ?", driver, runId);
+      }
       return runId;
     });
   }
 
+  /**
+   * A new run inside the caller's transaction, so a trigger can record what started it (a
+   * delivery id, a file) atomically with the run. {@code scheduledAt} is the time a schedule
+   * meant the run for ({@code run.scheduled_at}), or null.
+   */
+  public long createRun(Connection c, Pipeline p, Map<String, Object> params, String trigger,
+      String baseDir, java.time.Instant scheduledAt) throws SQLException {
+    pipelines.put(p);
+    long runId = insertRun(c, p, params, trigger, baseDir, null, scheduledAt);
+    advance(c, runId);
+    return runId;
+  }
+
   private static long insertRun(Connection c, Pipeline p, Map<String, Object> params,
-      String trigger, String baseDir, Long retryOf) throws SQLException {
+      String trigger, String baseDir, Long retryOf, java.time.Instant scheduledAt)
+      throws SQLException {
     Sql.update(c, """
         insert into pipeline_versions (version, name, source_file, source) values (?, ?, ?, ?)
         on conflict (version) do nothing""",
         p.source().version(), p.name(), p.source().file(), p.source().text());
     long runId = Sql.one(c, """
         insert into runs (pipeline, pipeline_version, pipeline_file, params, trigger, base_dir,
-                          status, retry_of)
-        values (?, ?, ?, ?, ?, ?, 'queued', ?) returning id""",
+                          status, retry_of, scheduled_at)
+        values (?, ?, ?, ?, ?, ?, 'queued', ?, ?) returning id""",
         rs -> rs.getLong(1), p.name(), p.source().version(), p.source().file(),
-        Jsonb.of(params), trigger, baseDir, retryOf).orElseThrow();
+        Jsonb.of(params), trigger, baseDir, retryOf, scheduledAt).orElseThrow();
     PlanWriter.event(c, runId, null, "queued", "trigger " + trigger);
     return runId;
   }
@@ -97,25 +120,33 @@ public final class RunService {
     });
   }
 
+  /** A task taken from a worker that stopped renewing its lease (or is known to be dead). */
+  public record Reaped(long taskId, int attempt, String worker) {}
+
   /**
-   * Requeues or fails tasks whose worker stopped renewing its lease. Any engine or worker process
-   * may call this; the compare-and-set on the lease makes it safe to race.
+   * Requeues or fails tasks whose worker stopped renewing its lease, or is one of
+   * {@code deadWorkers} (a worker known to have died, whose lease need not be waited out). Any
+   * engine or worker process may call this; the compare-and-set on the lease makes it safe to
+   * race.
    */
-  public int reapExpiredLeases() {
-    List<long[]> expired = db.tx().inTransaction(c -> Sql.query(c,
-        "select id, run_id from tasks where status = 'running' and lease_until < now() limit 200",
-        rs -> new long[] {rs.getLong(1), rs.getLong(2)}));
-    int reaped = 0;
+  public List<Reaped> reapLostTasks(java.util.Collection<String> deadWorkers) {
+    String[] dead = deadWorkers.toArray(String[]::new);
+    List<long[]> expired = db.tx().inTransaction(c -> Sql.query(c, """
+        select id, run_id from tasks
+         where status = 'running' and (lease_until < now() or worker = any(?)) limit 200""",
+        rs -> new long[] {rs.getLong(1), rs.getLong(2)}, (Object) dead));
+    List<Reaped> reaped = new java.util.ArrayList<>();
     for (long[] e : expired) {
-      boolean done = db.tx().inTransaction(c -> {
+      db.tx().run(c -> {
         lockRun(c, e[1]);
         var row = Sql.one(c, """
             select step_id, attempt, worker, max_attempts, backoff_ms, cancel_requested from tasks
-             where id = ? and status = 'running' and lease_until < now() for update""",
+             where id = ? and status = 'running' and (lease_until < now() or worker = any(?))
+               for update""",
             rs -> new Object[] {rs.getString(1), rs.getInt(2), rs.getString(3), rs.getInt(4),
-                rs.getLong(5), rs.getBoolean(6)}, e[0]);
+                rs.getLong(5), rs.getBoolean(6)}, e[0], dead);
         if (row.isEmpty()) {
-          return false;
+          return;
         }
         Object[] r = row.get();
         String step = (String) r[0];
@@ -124,18 +155,72 @@ public final class RunService {
         Sql.update(c, """
             update task_attempts set status = 'lost', finished_at = now(), error = ?
              where task_id = ? and attempt = ?""", why, e[0], attempt);
-        if (!(Boolean) r[5] && attempt < (Integer) r[3]) {
-          writer.requeue(c, e[1], e[0], step, attempt, Duration.ofMillis((Long) r[4]), why, null);
+        // A lost attempt is the infrastructure's fault, not the step's: it does not count
+        // against the retry policy, up to MAX_LOST times (a step that keeps killing its worker).
+        int lost = Sql.one(c,
+            "select count(*) from task_attempts where task_id = ? and status = 'lost'",
+            rs -> rs.getInt(1), e[0]).orElse(0);
+        boolean cancelled = (Boolean) r[5];
+        if (!cancelled && lost <= MAX_LOST) {
+          Sql.update(c, "update tasks set max_attempts = max_attempts + 1 where id = ?", e[0]);
+          writer.requeue(c, e[1], e[0], step, attempt, Duration.ZERO, why, null);
         } else {
-          var status = (Boolean) r[5] ? StepStatus.CANCELLED : StepStatus.FAILED;
-          writer.settleRunning(c, e[1], e[0], step, status, why);
+          var status = cancelled ? StepStatus.CANCELLED : StepStatus.FAILED;
+          writer.settleRunning(c, e[1], e[0], step, status,
+              cancelled ? why : why + " (lost " + lost + " times)");
           advance(c, e[1]);
         }
-        return true;
+        reaped.add(new Reaped(e[0], attempt, (String) r[2]));
       });
-      reaped += done ? 1 : 0;
     }
     return reaped;
+  }
+
+  /** {@link #reapLostTasks} for expired leases only. */
+  public int reapExpiredLeases() {
+    return reapLostTasks(List.of()).size();
+  }
+
+  /** Workers that hold running tasks now. */
+  public List<String> busyWorkers() {
+    return db.tx().inTransaction(c -> Sql.query(c,
+        "select distinct worker from tasks where status = 'running' and worker is not null",
+        rs -> rs.getString(1)));
+  }
+
+  /** Records that {@code driver} (a kiln run process) still drives the run. */
+  public boolean touchDriver(long runId, String driver) {
+    return db.tx().inTransaction(c -> Sql.update(c,
+        "update runs set driver_seen = now() where id = ? and driver = ?", runId, driver) == 1);
+  }
+
+  /**
+   * An unfinished run of this pipeline version with these params whose driver is gone: one of
+   * {@code deadDrivers}, or silent for longer than {@code stale}. Taken over by {@code driver}
+   * in the same statement, so two processes cannot both continue it.
+   */
+  public java.util.Optional<Long> takeOverAbandoned(String version, Map<String, Object> params,
+      String driver, java.util.Collection<String> deadDrivers, Duration stale) {
+    return db.tx().inTransaction(c -> Sql.one(c, """
+        update runs set driver = ?, driver_seen = now()
+         where id = (select id from runs
+                      where pipeline_version = ? and params = ?::jsonb
+                        and status in ('queued', 'running') and driver is not null
+                        and (driver = any(?) or driver_seen < now() - ? * interval '1 millisecond')
+                      order by id desc limit 1
+                      for no key update skip locked)
+        returning id""", rs -> rs.getLong(1), driver, version,
+        dev.kiln.engine.store.Json.write(params), deadDrivers.toArray(String[]::new),
+        stale.toMillis()));
+  }
+
+  /** Runs whose driver is set and still unfinished, with their driver, to check for dead ones. */
+  public Map<Long, String> drivenRuns() {
+    Map<Long, String> out = new LinkedHashMap<>();
+    db.tx().run(c -> Sql.query(c,
+        "select id, driver from runs where status in ('queued', 'running') and driver is not null",
+        rs -> out.put(rs.getLong(1), rs.getString(2))));
+    return out;
   }
 
   /**
@@ -171,7 +256,12 @@ public final class RunService {
 
   /** Cancels a run: queued steps at once, running ones through their worker (heartbeat). */
   public CancelResult cancel(long runId) {
-    return db.tx().inTransaction(c -> {
+    return db.tx().inTransaction(c -> cancel(c, runId, "cancel requested"));
+  }
+
+  /** {@link #cancel(long)} inside the caller's transaction; {@code why} is recorded on the run. */
+  public CancelResult cancel(Connection c, long runId, String why) throws SQLException {
+    {
       var status = Sql.one(c, "select status from runs where id = ? for no key update",
           rs -> RunStatus.of(rs.getString(1)), runId);
       if (status.isEmpty()) {
@@ -181,7 +271,7 @@ public final class RunService {
         return CancelResult.ALREADY_FINISHED;
       }
       Sql.update(c, "update runs set status = 'cancelled', finished_at = now() where id = ?", runId);
-      PlanWriter.event(c, runId, null, "cancelled", "cancel requested");
+      PlanWriter.event(c, runId, null, "cancelled", why);
       for (String step : Sql.query(c, """
           update tasks set status = 'cancelled', finished_at = now(), error = 'run cancelled'
            where run_id = ? and status = 'queued' returning step_id""",
@@ -194,7 +284,7 @@ public final class RunService {
           String.valueOf(runId), runId + " cancelled");
       advance(c, runId);
       return CancelResult.CANCELLED;
-    });
+    }
   }
 
   /**
@@ -219,10 +309,9 @@ public final class RunService {
       Map<String, Object> params = dev.kiln.engine.store.Json.readMap(old[1]);
       String file = Sql.one(c, "select pipeline_file from runs where id = ?",
           rs -> rs.getString(1), runId).orElse(null);
-      Pipeline withFile = new Pipeline(p.name(), p.description(), p.params(), p.triggers(),
-          p.defaults(), p.steps(), new dev.kiln.dsl.model.Source(file, p.source().text(),
-              p.source().version()));
-      long newId = insertRun(c, withFile, params, "retry", old[3], runId);
+      Pipeline withFile = p.withSource(new dev.kiln.dsl.model.Source(file, p.source().text(),
+          p.source().version()));
+      long newId = insertRun(c, withFile, params, "retry", old[3], runId, null);
       writer.copySucceeded(c, runId, newId);
       advance(c, newId);
       return newId;
@@ -240,10 +329,14 @@ public final class RunService {
   /** Plans the run from its current state and applies the plan. The run row must be locked. */
   private void advance(Connection c, long runId) throws SQLException {
     var run = Sql.one(c, """
-        select r.status, r.params::text, r.trigger, r.base_dir, r.pipeline_file, r.pipeline_version
+        select r.status, r.params::text, r.trigger, r.base_dir, r.pipeline_file, r.pipeline_version,
+               r.scheduled_at
           from runs r where r.id = ?""",
-        rs -> new String[] {rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4),
-            rs.getString(5), rs.getString(6)}, runId).orElseThrow();
+        rs -> {
+          java.time.Instant at = Sql.instant(rs, "scheduled_at");
+          return new String[] {rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4),
+              rs.getString(5), rs.getString(6), at == null ? null : at.toString()};
+        }, runId).orElseThrow();
     var parsed = pipelines.get(run[5], v -> {
       try {
         return Sql.one(c, "select source from pipeline_versions where version = ?",
@@ -252,34 +345,32 @@ public final class RunService {
         throw new StoreException(e);
       }
     });
+    // One round trip. Outputs and artifacts matter only while some step is undecided; once
+    // every step has a task only the run's status can change, so a wide fan-out does not
+    // re-read every output on each completion.
     Map<String, StepState> steps = new HashMap<>();
-    List<String[]> statuses = Sql.query(c, "select step_id, status from tasks where run_id = ?",
-        rs -> new String[] {rs.getString(1), rs.getString(2)}, runId);
-    if (statuses.size() == parsed.pipeline().steps().size()) {
-      // Every step is decided: nothing can start, only the run's status can change, and that
-      // needs no outputs. This keeps a wide fan-out from re-reading every output per completion.
-      for (String[] st : statuses) {
-        steps.put(st[0], new StepState(StepStatus.of(st[1]), Map.of(), Map.of()));
-      }
-    } else {
-      Sql.query(c, """
-          select t.step_id, t.status, t.outputs::text,
-                 (select json_object_agg(a.name, a.sha256) from artifacts a
-                   where a.run_id = t.run_id and a.step_id = t.step_id)::text
-            from tasks t where t.run_id = ?""", rs -> {
-        Map<String, String> arts = new LinkedHashMap<>();
-        dev.kiln.engine.store.Json.readStringMap(rs.getString(4))
-            .forEach((name, sha) -> arts.put(name, artifacts.path(sha).toString()));
-        steps.put(rs.getString(1), new StepState(StepStatus.of(rs.getString(2)),
-            dev.kiln.engine.store.Json.readStringMap(rs.getString(3)), arts));
-        return null;
-      }, runId);
-    }
+    int total = parsed.pipeline().steps().size();
+    Sql.query(c, """
+        select step_id, status,
+               case when decided < ? then outputs::text end,
+               case when decided < ? then (select json_object_agg(a.name, a.sha256)
+                                             from artifacts a
+                                            where a.run_id = t.run_id and a.step_id = t.step_id)::text
+               end
+          from (select t.*, count(*) over () as decided from tasks t where t.run_id = ?) t""",
+        rs -> {
+          Map<String, String> arts = new LinkedHashMap<>();
+          dev.kiln.engine.store.Json.readStringMap(rs.getString(4))
+              .forEach((name, sha) -> arts.put(name, artifacts.path(sha).toString()));
+          steps.put(rs.getString(1), new StepState(StepStatus.of(rs.getString(2)),
+              dev.kiln.engine.store.Json.readStringMap(rs.getString(3)), arts));
+          return null;
+        }, total, total, runId);
     String file = run[4];
     String pipelineDir = file == null ? null
         : java.nio.file.Path.of(file).toAbsolutePath().getParent().toString();
     RunSnapshot snap = new RunSnapshot(runId, run[2], RunStatus.of(run[0]),
-        dev.kiln.engine.store.Json.readMap(run[1]), steps, pipelineDir, run[3], null);
+        dev.kiln.engine.store.Json.readMap(run[1]), steps, pipelineDir, run[3], run[6]);
     Plan plan = Planner.plan(parsed.pipeline(), parsed.dag(), snap);
     writer.apply(c, runId, plan);
   }

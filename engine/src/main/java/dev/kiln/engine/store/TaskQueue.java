@@ -54,10 +54,29 @@ public final class TaskQueue {
     if (limit <= 0) {
       return List.of();
     }
-    return db.tx().inTransaction(c -> Sql.query(c, CLAIM,
+    return db.tx().autocommit(c -> Sql.query(c, CLAIM,
         rs -> new ClaimedTask(rs.getLong(1), rs.getLong(2), rs.getString(3), rs.getInt(4),
             worker, Json.read(rs.getString(5), TaskSpec.class)),
         queues.toArray(String[]::new), limit, worker, lease.toMillis(), worker, worker));
+  }
+
+  /**
+   * The plan and timing of one claim of {@code limit} tasks (EXPLAIN ANALYZE), run in a
+   * transaction that is rolled back, so nothing is claimed.
+   */
+  public String explainClaim(List<String> queues, int limit) {
+    try (java.sql.Connection c = db.dataSource().getConnection()) {
+      c.setAutoCommit(false);
+      try {
+        return String.join("\n", Sql.query(c, "explain (analyze, buffers) " + CLAIM,
+            rs -> rs.getString(1), queues.toArray(String[]::new), limit, "explain", 30_000L,
+            "explain", "explain"));
+      } finally {
+        c.rollback();
+      }
+    } catch (java.sql.SQLException e) {
+      throw new StoreException(e);
+    }
   }
 
   /**
@@ -65,7 +84,7 @@ public final class TaskQueue {
    * or finished); otherwise whether cancellation was requested.
    */
   public Optional<Boolean> heartbeat(ClaimedTask t, Duration lease) {
-    return db.tx().inTransaction(c -> Sql.one(c, """
+    return db.tx().autocommit(c -> Sql.one(c, """
         update tasks set lease_until = now() + ? * interval '1 millisecond'
          where id = ? and attempt = ? and worker = ? and status = 'running'
         returning cancel_requested

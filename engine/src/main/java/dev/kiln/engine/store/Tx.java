@@ -41,6 +41,19 @@ public final class Tx {
     }
   }
 
+  /**
+   * Runs a single statement's work without BEGIN/COMMIT round trips: a single statement is
+   * atomic on its own. Use only for work of exactly one statement.
+   */
+  public <T> T autocommit(Work<T> work) {
+    try (Connection c = ds.getConnection()) {
+      c.setAutoCommit(true);
+      return work.apply(c);
+    } catch (SQLException e) {
+      throw new StoreException(e);
+    }
+  }
+
   public void run(VoidWork work) {
     inTransaction(
         c -> {

@@ -74,6 +74,8 @@ final class TaskRunner {
     env.put("KILN_RUN_ID", String.valueOf(task.runId()));
     env.put("KILN_STEP", task.stepId());
     env.put("KILN_ATTEMPT", String.valueOf(task.attempt()));
+    // Lets a later worker on this host find and stop this attempt's processes if we die.
+    env.put("KILN_TASK", dev.kiln.workers.process.LocalProcesses.taskTag(task.id(), task.attempt()));
     if (spec.pipelineDir() != null) {
       env.put("KILN_PIPELINE_DIR", spec.pipelineDir());
     }

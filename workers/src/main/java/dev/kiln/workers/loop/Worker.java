@@ -2,11 +2,14 @@ package dev.kiln.workers.loop;
 
 import dev.kiln.engine.Engine;
 import dev.kiln.engine.run.Completion;
+import dev.kiln.engine.run.ProcessNames;
+import dev.kiln.engine.run.RunService;
 import dev.kiln.engine.spi.BuiltinStep;
 import dev.kiln.engine.spi.Cancellation;
 import dev.kiln.engine.spi.Executor;
 import dev.kiln.engine.spi.WorkerRuntime;
 import dev.kiln.engine.store.ClaimedTask;
+import dev.kiln.workers.process.LocalProcesses;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -105,7 +108,7 @@ final class Worker implements WorkerRuntime.Handle {
         while (state == State.RUNNING) {
           long now = System.currentTimeMillis();
           if (now >= nextReap) {
-            engine.runs().reapExpiredLeases();
+            reap();
             nextReap = now + reapEvery;
           }
           if (now >= nextReadyAt) {
@@ -185,6 +188,20 @@ final class Worker implements WorkerRuntime.Handle {
       return payload == null || payload.isEmpty() ? 0 : Long.parseLong(payload);
     } catch (NumberFormatException e) {
       return 0;
+    }
+  }
+
+  /**
+   * Takes back tasks whose worker is gone: leases that expired, and at once those of workers on
+   * this host whose process died. Step processes a dead worker left on this host are killed
+   * first, so a step never runs twice at the same time here.
+   */
+  private void reap() {
+    List<String> dead = ProcessNames.deadOnThisHost(engine.runs().busyWorkers());
+    for (RunService.Reaped r : engine.runs().reapLostTasks(dead)) {
+      int killed = LocalProcesses.killTagged(LocalProcesses.taskTag(r.taskId(), r.attempt()));
+      log.warn("took back task {} attempt {} from {}{}", r.taskId(), r.attempt(), r.worker(),
+          killed > 0 ? "; killed " + killed + " processes it left behind" : "");
     }
   }
 

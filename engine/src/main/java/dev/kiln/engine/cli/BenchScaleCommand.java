@@ -1,0 +1,143 @@
+package dev.kiln.engine.cli;
+
+import dev.kiln.dsl.model.Pipeline;
+import dev.kiln.dsl.parse.PipelineParser;
+import dev.kiln.engine.Engine;
+import dev.kiln.engine.config.KilnConfig;
+import dev.kiln.engine.run.RunStatus;
+import dev.kiln.engine.store.Sql;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+import org.postgresql.PGConnection;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "bench-scale", mixinStandardHelpOptions = true,
+    description = {"Measure scale-out over worker processes and the claim query's cost.",
+        "Runs a fan-out of --steps no-op process steps over 1, 2 and 4 'kiln worker'",
+        "processes (steps/s each), then EXPLAIN ANALYZEs one claim with --queued tasks",
+        "waiting. Results are recorded in docs/benchmarks.md."})
+final class BenchScaleCommand implements Callable<Integer> {
+  @Option(names = "--steps", defaultValue = "1000", description = "fan-out width (default ${DEFAULT-VALUE})")
+  int steps;
+
+  @Option(names = "--workers", split = ",", defaultValue = "1,2,4",
+      description = "worker process counts to try (default ${DEFAULT-VALUE})")
+  List<Integer> workers;
+
+  @Option(names = "--slots", defaultValue = "4", description = "slots per worker (default ${DEFAULT-VALUE})")
+  int slots;
+
+  @Option(names = "--queued", defaultValue = "100000",
+      description = "queued tasks for the claim EXPLAIN (default ${DEFAULT-VALUE})")
+  int queued;
+
+  @Override
+  public Integer call() throws Exception {
+    KilnConfig config = KilnConfig.fromEnvironment();
+    try (Engine engine = Engine.open(config, 4)) {
+      Pipeline fan = PipelineParser.parse("bench.yaml",
+          BenchCommand.fanoutYaml("bench-scale", steps)).orThrow();
+      System.out.printf("%-10s %12s %10s%n", "workers", "wall (ms)", "steps/s");
+      for (int n : workers) {
+        List<Process> procs = startWorkers(engine, config, n);
+        try {
+          long t0 = System.nanoTime();
+          long run = engine.runs().createRun(fan, Map.of(), "bench", null);
+          awaitEnd(engine, run);
+          double ms = (System.nanoTime() - t0) / 1e6;
+          System.out.printf("%-10d %12.0f %10.0f%n", n, ms, steps / (ms / 1000));
+        } finally {
+          for (Process p : procs) {
+            p.destroy();
+          }
+          for (Process p : procs) {
+            if (!p.waitFor(60, TimeUnit.SECONDS)) {
+              p.destroyForcibly();
+            }
+          }
+        }
+      }
+      explain(engine);
+    }
+    return Main.OK;
+  }
+
+  private List<Process> startWorkers(Engine engine, KilnConfig config, int n) throws Exception {
+    String javaBin = ProcessHandle.current().info().command().orElse("java");
+    List<Process> procs = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      ProcessBuilder pb = new ProcessBuilder(javaBin, "-cp", System.getProperty("java.class.path"),
+          Main.class.getName(), "worker", "--slots", String.valueOf(slots), "--executor", "process");
+      pb.environment().put("KILN_DB_URL", engine.db().url());
+      pb.environment().put("KILN_DB_USER", config.dbUser() == null ? "postgres" : config.dbUser());
+      if (config.dbPassword() != null) {
+        pb.environment().put("KILN_DB_PASSWORD", config.dbPassword());
+      }
+      pb.environment().put("KILN_HOME", config.home().toString());
+      pb.redirectOutput(ProcessBuilder.Redirect.DISCARD);
+      procs.add(pb.start());
+    }
+    // Each worker says on stderr when it serves: measure from there, not from JVM start.
+    for (Process p : procs) {
+      BufferedReader r = new BufferedReader(new InputStreamReader(p.getErrorStream(), StandardCharsets.UTF_8));
+      String line;
+      while ((line = r.readLine()) != null && !line.contains(" serving ")) {
+        // skip start-up lines
+      }
+      if (line == null) {
+        throw new IllegalStateException("a worker process exited before serving");
+      }
+      Thread drain = new Thread(() -> {
+        try {
+          r.transferTo(java.io.Writer.nullWriter());
+        } catch (java.io.IOException ignored) {
+          // the worker exited
+        }
+      });
+      drain.setDaemon(true);
+      drain.start();
+    }
+    return procs;
+  }
+
+  private static void awaitEnd(Engine engine, long runId) throws Exception {
+    try (Connection listen = engine.db().dedicatedConnection()) {
+      try (Statement st = listen.createStatement()) {
+        st.execute("LISTEN kiln_runs");
+      }
+      PGConnection pg = listen.unwrap(PGConnection.class);
+      while (!engine.store().run(runId).orElseThrow().status().terminal()) {
+        pg.getNotifications(1000);
+      }
+      if (engine.store().run(runId).orElseThrow().status() != RunStatus.SUCCEEDED) {
+        throw new IllegalStateException("bench run " + runId + " did not succeed");
+      }
+    }
+  }
+
+  private void explain(Engine engine) throws Exception {
+    Pipeline one = PipelineParser.parse("bench.yaml", BenchCommand.fanoutYaml("bench-claim", 1))
+        .orThrow();
+    long run = engine.runs().createRun(one, Map.of(), "bench", null);
+    // Enough queued tasks in another queue that no worker serves, so they stay queued.
+    engine.db().tx().run(c -> Sql.update(c, """
+        insert into tasks (run_id, step_id, status, queue, spec, max_attempts, backoff_ms)
+        select ?, 'q' || g, 'queued', 'bench-claim', t.spec, 1, 0
+          from generate_series(1, ?) g, (select spec from tasks where run_id = ? limit 1) t""",
+        run, queued, run));
+    engine.db().tx().run(c -> Sql.update(c, "analyze tasks"));
+    System.out.printf("%nclaim of 4 tasks with %,d queued (EXPLAIN ANALYZE):%n", queued);
+    System.out.println(engine.queue().explainClaim(List.of("bench-claim"), 4));
+    engine.runs().cancel(run);
+  }
+}

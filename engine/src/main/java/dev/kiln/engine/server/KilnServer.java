@@ -1,0 +1,175 @@
+package dev.kiln.engine.server;
+
+import dev.kiln.dsl.model.Pipeline;
+import dev.kiln.dsl.model.Trigger;
+import dev.kiln.engine.Engine;
+import dev.kiln.engine.spi.WorkerRuntime;
+import dev.kiln.engine.trigger.CronScheduler;
+import dev.kiln.engine.trigger.InvalidRequest;
+import dev.kiln.engine.trigger.RunStarter;
+import dev.kiln.engine.trigger.TriggerParams;
+import java.io.PrintStream;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.apache.camel.builder.RouteBuilder;
+import org.apache.camel.component.platform.http.vertx.VertxPlatformHttpRouter;
+import org.apache.camel.component.platform.http.vertx.VertxPlatformHttpServer;
+import org.apache.camel.component.platform.http.vertx.VertxPlatformHttpServerConfiguration;
+import org.apache.camel.impl.DefaultCamelContext;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The long-running process: hosts the pipelines of a folder, their triggers (Quartz cron,
+ * webhooks and the run API over Camel platform-http, Camel file consumers), reloads a pipeline
+ * when its file changes, and runs in-process workers. Servers on one database form a cluster.
+ */
+public final class KilnServer implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(KilnServer.class);
+
+  /** {@code slots} 0 runs no in-process workers. */
+  public record Options(String host, int port, Path pipelines, int slots, Map<String, String> env) {}
+
+  private final Engine engine;
+  private final Options options;
+  private final PrintStream report;
+  private final RunStarter starter;
+  private final String baseDir = Path.of("").toAbsolutePath().toString();
+  private DefaultCamelContext camel;
+  private CronScheduler cron;
+  private FileTriggers files;
+  private PipelineRegistry registry;
+  private WorkerRuntime.Handle workers;
+
+  public KilnServer(Engine engine, Options options, PrintStream report) {
+    this.engine = engine;
+    this.options = options;
+    this.report = report;
+    this.starter = new RunStarter(engine.db(), engine.runs());
+  }
+
+  public void start() throws Exception {
+    camel = new DefaultCamelContext();
+    camel.getShutdownStrategy().setTimeout(5);
+    VertxPlatformHttpServerConfiguration http = new VertxPlatformHttpServerConfiguration();
+    http.setBindHost(options.host());
+    http.setBindPort(options.port());
+    http.setMaxBodySize((long) HttpApi.MAX_BODY);
+    camel.addService(new VertxPlatformHttpServer(http));
+    cron = new CronScheduler(engine.db().dataSource(), "kiln", this::fire);
+    registry = new PipelineRegistry(options.pipelines(), report, this::changed);
+    files = new FileTriggers(camel, starter, registry, baseDir);
+    camel.addRoutes(new HttpApi(engine, registry, starter, options.env(), baseDir));
+    camel.start();
+    jsonErrors(VertxPlatformHttpRouter.lookup(camel,
+        VertxPlatformHttpRouter.getRouterNameFromPort(options.port())));
+    int loaded = registry.loadAll();
+    watchPipelines();
+    cron.start();
+    if (options.slots() > 0) {
+      Set<String> queues = new LinkedHashSet<>();
+      queues.add("default");
+      for (Pipeline p : registry.all().values()) {
+        p.steps().values().forEach(s -> queues.add(s.queueOr(p.defaults())));
+      }
+      String name = "server-" + ManagementFactory.getRuntimeMXBean().getName();
+      workers = WorkerRuntime.load().start(engine, new WorkerRuntime.Options(name,
+          List.copyOf(queues), options.slots(), Duration.ofSeconds(30), null));
+    }
+    report.println("kiln server listening on http://" + options.host() + ":" + options.port()
+        + " with " + loaded + " pipelines from " + registry.root() + ", " + options.slots()
+        + " worker slots");
+  }
+
+  /** Errors Vert.x answers itself (before a route runs) in the same JSON shape as the API's. */
+  private static void jsonErrors(VertxPlatformHttpRouter router) {
+    Map<Integer, String> messages = Map.of(
+        404, "not found", 405, "method not allowed", 413, "request body is larger than 1 MiB");
+    messages.forEach((status, message) -> router.errorHandler(status, ctx -> {
+      if (!ctx.response().ended()) {
+        ctx.response().setStatusCode(status).putHeader("Content-Type", "application/json")
+            .end(dev.kiln.engine.store.Json.write(Map.of("error", message + " ("
+                + ctx.request().method() + " " + ctx.request().path() + ")")) + "\n");
+      }
+    }));
+  }
+
+  /** Reloads a pipeline file when it appears or its modification time or size changes. */
+  private void watchPipelines() throws Exception {
+    String uri = "file:" + registry.root() + "?noop=true&recursive=true&delay=500"
+        + "&include=.*\\.ya?ml&exclude=^\\..*"
+        + "&idempotentKey=${file:absolute.path}-${file:modified}-${file:size}";
+    camel.addRoutes(new RouteBuilder() {
+      @Override
+      public void configure() {
+        from(uri).routeId("pipelines").process(e -> registry.load(
+            Path.of(e.getIn().getHeader("CamelFileAbsolutePath", String.class))));
+      }
+    });
+  }
+
+  private void changed(Pipeline previous, Pipeline current) {
+    try {
+      if (previous != null && !previous.name().equals(current.name())) {
+        cron.remove(previous.name());
+      }
+      cron.sync(current);
+      files.sync(previous, current);
+    } catch (Exception e) {
+      report.println("kiln server: cannot register the triggers of " + current.name() + ": "
+          + e.getMessage());
+      log.error("registering triggers of {}", current.name(), e);
+    }
+  }
+
+  private void fire(String pipeline, int index, Instant scheduledAt) {
+    Pipeline p = registry.pipeline(pipeline);
+    List<Trigger.Cron> crons = new ArrayList<>();
+    if (p != null) {
+      p.triggers().forEach(t -> {
+        if (t instanceof Trigger.Cron c) {
+          crons.add(c);
+        }
+      });
+    }
+    if (index >= crons.size()) {
+      log.warn("cron {} of {} fired but this server does not have it; skipped", index, pipeline);
+      return;
+    }
+    String key = "cron:" + pipeline + ":" + index + ":" + scheduledAt.toEpochMilli();
+    try {
+      var outcome = starter.start(new RunStarter.Request(p, TriggerParams.fromJson(p, null),
+          "cron", baseDir, scheduledAt, key));
+      log.info("{} cron {} at {}: {}", pipeline, index, scheduledAt, outcome);
+    } catch (InvalidRequest e) {
+      log.error("{} cron {} at {}: no run: {}", pipeline, index, scheduledAt, e.getMessage());
+    }
+  }
+
+  @Override
+  public void close() {
+    if (cron != null) {
+      cron.close();
+    }
+    if (camel != null) {
+      camel.stop();
+    }
+    if (workers != null) {
+      try {
+        workers.drain(Duration.ofSeconds(10));
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      workers.close();
+    }
+  }
+
+}

@@ -1,0 +1,154 @@
+package dev.kiln.workers.server;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.kiln.engine.store.Json;
+import dev.kiln.engine.testing.TestDb;
+import dev.kiln.workers.Kiln;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/** Real {@code kiln server} processes on loopback against one test database, and a client. */
+final class Servers implements AutoCloseable {
+  static final String SECRET = "s3cret-for-tests";
+  static final String TOKEN = "token-for-tests";
+
+  final TestDb.Url db = TestDb.freshUrl();
+  final Kiln kiln;
+  final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  private final List<Process> started = new ArrayList<>();
+
+  Servers(Path home, Path dir) {
+    Map<String, String> env = new HashMap<>();
+    env.put("KILN_HOME", home.toString());
+    env.put("KILN_DB_URL", db.url());
+    env.put("KILN_DB_USER", db.user());
+    if (db.password() != null) {
+      env.put("KILN_DB_PASSWORD", db.password());
+    }
+    env.put("HOOK_SECRET", SECRET);
+    env.put("HOOK_TOKEN", TOKEN);
+    kiln = new Kiln(env, dir);
+  }
+
+  /** A running server: its process and base URL. */
+  record Server(Process process, String url) {}
+
+  Server start(Path pipelines, String... extra) throws Exception {
+    int port = freePort();
+    List<String> args = new ArrayList<>(List.of("server", "--host", "127.0.0.1", "--port",
+        String.valueOf(port), "--pipelines", pipelines.toString()));
+    args.addAll(List.of(extra));
+    Process p = kiln.start(args.toArray(String[]::new));
+    started.add(p);
+    String url = "http://127.0.0.1:" + port;
+    awaitTrue("server on " + url + " answers /health", Duration.ofSeconds(60), () -> {
+      if (!p.isAlive()) {
+        throw new AssertionError("kiln server exited with " + p.exitValue());
+      }
+      try {
+        return get(url + "/health").statusCode() == 200;
+      } catch (IOException e) {
+        return false;
+      }
+    });
+    return new Server(p, url);
+  }
+
+  HttpResponse<String> get(String url) throws IOException {
+    return send(HttpRequest.newBuilder(URI.create(url)).GET().build());
+  }
+
+  HttpResponse<String> post(String url, byte[] body, String... headers) throws IOException {
+    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url))
+        .POST(HttpRequest.BodyPublishers.ofByteArray(body));
+    if (headers.length > 0) {
+      b.headers(headers);
+    }
+    return send(b.build());
+  }
+
+  private HttpResponse<String> send(HttpRequest r) throws IOException {
+    try {
+      return http.send(r, HttpResponse.BodyHandlers.ofString());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException(e);
+    }
+  }
+
+  static JsonNode json(HttpResponse<String> r) throws IOException {
+    return Json.MAPPER.readTree(r.body());
+  }
+
+  long count(String sql) throws Exception {
+    try (Connection c = DriverManager.getConnection(db.url(), db.user(), db.password());
+        ResultSet rs = c.createStatement().executeQuery(sql)) {
+      rs.next();
+      return rs.getLong(1);
+    }
+  }
+
+  List<String> strings(String sql) throws Exception {
+    List<String> out = new ArrayList<>();
+    try (Connection c = DriverManager.getConnection(db.url(), db.user(), db.password());
+        ResultSet rs = c.createStatement().executeQuery(sql)) {
+      while (rs.next()) {
+        out.add(rs.getString(1));
+      }
+    }
+    return out;
+  }
+
+  /** Polls with a deadline; no sleeping as synchronisation beyond the poll interval. */
+  static void awaitTrue(String what, Duration timeout, Check check) throws Exception {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (!check.ok()) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("timed out after " + timeout + " waiting until " + what);
+      }
+      Thread.sleep(50);
+    }
+  }
+
+  @FunctionalInterface
+  interface Check {
+    boolean ok() throws Exception;
+  }
+
+  static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
+    }
+  }
+
+  void kill(Server s) throws InterruptedException {
+    s.process().destroyForcibly();
+    s.process().waitFor();
+  }
+
+  @Override
+  public void close() throws Exception {
+    for (Process p : started) {
+      if (p.isAlive()) {
+        p.destroy();
+        if (!p.waitFor(20, java.util.concurrent.TimeUnit.SECONDS)) {
+          p.destroyForcibly().waitFor();
+        }
+      }
+    }
+  }
+
+}
