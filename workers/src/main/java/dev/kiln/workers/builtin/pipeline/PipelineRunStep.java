@@ -1,6 +1,8 @@
 package dev.kiln.workers.builtin.pipeline;
 
 import dev.kiln.dsl.model.Pipeline;
+import dev.kiln.dsl.expr.Values;
+import dev.kiln.dsl.parse.Params;
 import dev.kiln.dsl.parse.PipelineException;
 import dev.kiln.dsl.parse.PipelineParser;
 import dev.kiln.engine.run.Completion;
@@ -39,7 +41,13 @@ public final class PipelineRunStep implements BuiltinStep {
     String trigger;
     try {
       target = load(w, ctx);
-      params = w.map("params");
+      Map<String, String> given = new java.util.LinkedHashMap<>();
+      w.map("params").forEach((k, v) -> given.put(k, Values.toText(v)));
+      try {
+        params = Params.bind(target, given);
+      } catch (PipelineException e) {
+        throw w.bad("params", e.getMessage().lines().findFirst().orElse("invalid"));
+      }
       wait = w.bool("wait", false);
       trigger = w.string("trigger", "pipeline");
     } catch (With.BadInput e) {
