@@ -40,37 +40,69 @@ public final class Dataset implements AutoCloseable {
     Connection conn = null;
     try {
       conn = DriverManager.getConnection("jdbc:duckdb:");
-      String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
-      String literal = "'" + file.toAbsolutePath().toString().replace("'", "''") + "'";
-      String source = name.endsWith(".parquet") || name.endsWith(".pq")
-          ? "read_parquet(" + literal + ")"
-          : "read_csv(" + literal + ", header = true, delim = '" + (name.endsWith(".tsv") ? "\t" : ",")
-              + "')";
-      try (Statement st = conn.createStatement()) {
-        st.execute("create table data as select row_number() over () as __row, * from " + source);
-      }
-      List<Column> cols = new ArrayList<>();
-      try (Statement st = conn.createStatement();
-          ResultSet rs = st.executeQuery("describe data")) {
-        while (rs.next()) {
-          String col = rs.getString(1);
-          if (!col.equals("__row")) {
-            cols.add(new Column(col, rs.getString(2), ColumnKind.ofDuckType(rs.getString(2))));
-          }
-        }
-      }
-      long n;
-      try (Statement st = conn.createStatement();
-          ResultSet rs = st.executeQuery("select count(*) from data")) {
-        rs.next();
-        n = rs.getLong(1);
-      }
-      return new Dataset(file, conn, List.copyOf(cols), n);
+      loadInto(conn, file, "data");
+      return new Dataset(file, conn, describe(conn, "data"), count(conn, "data"));
     } catch (SQLException e) {
       closeQuietly(conn, e);
       String ragged = RaggedRows.find(file);
       throw new DataException(file + ": cannot read: "
           + (ragged != null ? ragged : firstLine(e.getMessage())), e);
+    }
+  }
+
+  /**
+   * Loads another file into this connection as table {@code table} (a fixed name chosen by the
+   * caller, not user text), so that it can be joined with {@code data}. Returns its columns.
+   */
+  public List<Column> load(Path other, String table) throws DataException {
+    if (!Files.isRegularFile(other)) {
+      throw new DataException(other + ": no such file");
+    }
+    try {
+      loadInto(conn, other, table);
+      if (count(conn, table) == 0) {
+        throw new DataException(other + ": the data set has no rows");
+      }
+      return describe(conn, table);
+    } catch (SQLException e) {
+      String ragged = RaggedRows.find(other);
+      throw new DataException(other + ": cannot read: "
+          + (ragged != null ? ragged : firstLine(e.getMessage())), e);
+    }
+  }
+
+  private static void loadInto(Connection conn, Path file, String table) throws SQLException {
+    String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
+    String literal = "'" + file.toAbsolutePath().toString().replace("'", "''") + "'";
+    String source = name.endsWith(".parquet") || name.endsWith(".pq")
+        ? "read_parquet(" + literal + ")"
+        : "read_csv(" + literal + ", header = true, delim = '" + (name.endsWith(".tsv") ? "\t" : ",")
+            + "')";
+    try (Statement st = conn.createStatement()) {
+      st.execute("create table " + table + " as select row_number() over () as __row, * from "
+          + source);
+    }
+  }
+
+  private static List<Column> describe(Connection conn, String table) throws SQLException {
+    List<Column> cols = new ArrayList<>();
+    try (Statement st = conn.createStatement();
+        ResultSet rs = st.executeQuery("describe " + table)) {
+      while (rs.next()) {
+        String col = rs.getString(1);
+        if (!col.equals("__row")) {
+          cols.add(new Column(col, rs.getString(2), ColumnKind.ofDuckType(rs.getString(2))));
+        }
+      }
+    }
+    return List.copyOf(cols);
+  }
+
+  private static long count(Connection conn, String table) throws SQLException {
+    try (Statement st = conn.createStatement();
+        ResultSet rs = st.executeQuery("select count(*) from " + table)) {
+      rs.next();
+      return rs.getLong(1);
     }
   }
 
