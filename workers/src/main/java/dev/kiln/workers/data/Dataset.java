@@ -8,8 +8,11 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.LinkedHashMap;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -23,7 +26,7 @@ public final class Dataset implements AutoCloseable {
   private final Path file;
   private final Connection conn;
   private final List<Column> columns;
-  private final long rows;
+  private long rows;
 
   private Dataset(Path file, Connection conn, List<Column> columns, long rows) {
     this.file = file;
@@ -34,14 +37,28 @@ public final class Dataset implements AutoCloseable {
 
   /** Loads a file; .parquet/.pq are read as Parquet, everything else as CSV with a header. */
   public static Dataset open(Path file) throws DataException {
+    return open(file, true);
+  }
+
+  /**
+   * Loads a file; without row numbers ({@code __row}) DuckDB need not keep the file's order,
+   * which makes loading large files faster.
+   */
+  public static Dataset open(Path file, boolean rowNumbers) throws DataException {
     if (!Files.isRegularFile(file)) {
       throw new DataException(file + ": no such file");
     }
     Connection conn = null;
     try {
       conn = DriverManager.getConnection("jdbc:duckdb:");
-      loadInto(conn, file, "data");
-      return new Dataset(file, conn, describe(conn, "data"), count(conn, "data"));
+      if (rowNumbers) {
+        loadInto(conn, file, "data", true);
+        return new Dataset(file, conn, describe(conn, "data"), count(conn, "data"));
+      }
+      try (Statement st = conn.createStatement()) {
+        st.execute("create view data as select * from " + source(file));
+      }
+      return new Dataset(file, conn, describe(conn, "data"), -1);
     } catch (SQLException e) {
       closeQuietly(conn, e);
       String ragged = RaggedRows.find(file);
@@ -59,7 +76,7 @@ public final class Dataset implements AutoCloseable {
       throw new DataException(other + ": no such file");
     }
     try {
-      loadInto(conn, other, table);
+      loadInto(conn, other, table, true);
       if (count(conn, table) == 0) {
         throw new DataException(other + ": the data set has no rows");
       }
@@ -71,17 +88,21 @@ public final class Dataset implements AutoCloseable {
     }
   }
 
-  private static void loadInto(Connection conn, Path file, String table) throws SQLException {
+  private static void loadInto(Connection conn, Path file, String table, boolean rowNumbers)
+      throws SQLException {
+    try (Statement st = conn.createStatement()) {
+      st.execute("create table " + table + " as select "
+          + (rowNumbers ? "row_number() over () as __row, " : "") + "* from " + source(file));
+    }
+  }
+
+  private static String source(Path file) {
     String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
     String literal = "'" + file.toAbsolutePath().toString().replace("'", "''") + "'";
-    String source = name.endsWith(".parquet") || name.endsWith(".pq")
+    return name.endsWith(".parquet") || name.endsWith(".pq")
         ? "read_parquet(" + literal + ")"
         : "read_csv(" + literal + ", header = true, delim = '" + (name.endsWith(".tsv") ? "\t" : ",")
             + "')";
-    try (Statement st = conn.createStatement()) {
-      st.execute("create table " + table + " as select row_number() over () as __row, * from "
-          + source);
-    }
   }
 
   private static List<Column> describe(Connection conn, String table) throws SQLException {
@@ -118,7 +139,15 @@ public final class Dataset implements AutoCloseable {
     return columns.stream().filter(c -> c.name().equals(name)).findFirst();
   }
 
-  public long rows() {
+  /** The number of rows; for a data set opened without row numbers this may scan the file. */
+  public long rows() throws DataException {
+    if (rows < 0) {
+      try {
+        rows = count(conn, "data");
+      } catch (SQLException e) {
+        throw new DataException(file + ": cannot read: " + firstLine(e.getMessage()), e);
+      }
+    }
     return rows;
   }
 
@@ -127,41 +156,66 @@ public final class Dataset implements AutoCloseable {
     return conn;
   }
 
-  /** The non-null values of a numeric column; a value that is not a number is an error. */
-  public double[] numbers(String column) throws DataException {
-    String q = quote(column);
-    String sql = "select try_cast(" + q + " as double), " + q + ", __row from data where " + q
-        + " is not null";
-    try (Statement st = conn.createStatement(); ResultSet rs = st.executeQuery(sql)) {
-      double[] out = new double[(int) rows];
-      int n = 0;
-      while (rs.next()) {
-        double v = rs.getDouble(1);
-        if (rs.wasNull()) {
-          throw new DataException(file + ": column '" + column + "', row " + rs.getLong(3)
-              + ": '" + rs.getString(2) + "' is not a number");
-        }
-        out[n++] = v;
-      }
-      return n == out.length ? out : java.util.Arrays.copyOf(out, n);
-    } catch (SQLException e) {
-      throw new DataException(file + ": column '" + column + "': " + firstLine(e.getMessage()), e);
-    }
-  }
+  /** What one {@link #scan} read: the row count and the non-null values of each column. */
+  public record Columns(long rows, Map<String, double[]> numbers, Map<String, List<String>> texts) {}
 
-  /** The non-null values of a column as text. */
-  public List<String> texts(String column) throws DataException {
-    String q = quote(column);
-    String sql = "select cast(" + q + " as varchar) from data where " + q + " is not null";
-    try (Statement st = conn.createStatement(); ResultSet rs = st.executeQuery(sql)) {
-      List<String> out = new ArrayList<>();
-      while (rs.next()) {
-        out.add(rs.getString(1));
-      }
-      return out;
-    } catch (SQLException e) {
-      throw new DataException(file + ": column '" + column + "': " + firstLine(e.getMessage()), e);
+  /**
+   * Reads the non-null values of numeric columns (DuckDB numeric types) and of text columns in
+   * one pass over the data, streamed: the file is parsed once and never held as a table.
+   */
+  public Columns scan(List<String> numeric, List<String> text) throws DataException {
+    int k = numeric.size();
+    int t = text.size();
+    double[][] nums = new double[k][rows >= 0 ? (int) rows : 1 << 16];
+    int[] n = new int[k];
+    List<List<String>> texts = new ArrayList<>();
+    for (int i = 0; i < t; i++) {
+      texts.add(new ArrayList<>());
     }
+    List<String> exprs = new ArrayList<>();
+    numeric.forEach(c -> exprs.add("cast(" + quote(c) + " as double)"));
+    text.forEach(c -> exprs.add("cast(" + quote(c) + " as varchar)"));
+    String sql = exprs.isEmpty() ? "select count(*) from data"
+        : "select " + String.join(", ", exprs) + " from data";
+    long count = 0;
+    try (Statement st = conn.createStatement(); ResultSet rs = st.executeQuery(sql)) {
+      if (exprs.isEmpty()) {
+        rs.next();
+        count = rs.getLong(1);
+      }
+      while (!exprs.isEmpty() && rs.next()) {
+        count++;
+        for (int i = 0; i < k; i++) {
+          double v = rs.getDouble(i + 1);
+          if (!rs.wasNull()) {
+            if (n[i] == nums[i].length) {
+              nums[i] = Arrays.copyOf(nums[i], nums[i].length * 2);
+            }
+            nums[i][n[i]++] = v;
+          }
+        }
+        for (int i = 0; i < t; i++) {
+          String v = rs.getString(k + i + 1);
+          if (v != null) {
+            texts.get(i).add(v);
+          }
+        }
+      }
+    } catch (SQLException e) {
+      String ragged = RaggedRows.find(file);
+      throw new DataException(file + ": cannot read: "
+          + (ragged != null ? ragged : firstLine(e.getMessage())), e);
+    }
+    rows = count;
+    Map<String, double[]> outNums = new LinkedHashMap<>();
+    for (int i = 0; i < k; i++) {
+      outNums.put(numeric.get(i), n[i] == nums[i].length ? nums[i] : Arrays.copyOf(nums[i], n[i]));
+    }
+    Map<String, List<String>> outTexts = new LinkedHashMap<>();
+    for (int i = 0; i < t; i++) {
+      outTexts.put(text.get(i), texts.get(i));
+    }
+    return new Columns(count, outNums, outTexts);
   }
 
   /** A column name as a SQL identifier; names come from the file itself, quotes are doubled. */

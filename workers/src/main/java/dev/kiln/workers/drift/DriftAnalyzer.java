@@ -5,13 +5,15 @@ import dev.kiln.workers.data.DataException;
 import dev.kiln.workers.data.Dataset;
 import java.math.BigDecimal;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.stream.IntStream;
 
 /** Compares a current data set with a reference, column by column. */
 public final class DriftAnalyzer {
@@ -29,12 +31,6 @@ public final class DriftAnalyzer {
    * empty data set, an unknown column asked for) are a {@link DataException}.
    */
   public static DriftReport compare(Dataset ref, Dataset cur, DriftOptions o) throws DataException {
-    if (ref.rows() == 0) {
-      throw new DataException(ref.file() + ": the reference data set has no rows");
-    }
-    if (cur.rows() == 0) {
-      throw new DataException(cur.file() + ": the current data set has no rows");
-    }
     Set<String> names = new LinkedHashSet<>();
     if (o.columns().isEmpty()) {
       ref.columns().forEach(c -> names.add(c.name()));
@@ -48,16 +44,60 @@ public final class DriftAnalyzer {
         names.add(c);
       }
     }
-    List<ColumnDrift> out = new ArrayList<>();
-    for (String name : names) {
-      out.add(column(ref, cur, name, o));
+    List<String> order = List.copyOf(names);
+    ColumnDrift[] out = new ColumnDrift[order.size()];
+    List<String> numeric = new ArrayList<>();
+    List<String> categorical = new ArrayList<>();
+    for (int i = 0; i < out.length; i++) {
+      String name = order.get(i);
+      out[i] = problem(ref, cur, name);
+      if (out[i] == null) {
+        (ref.column(name).orElseThrow().kind().numeric() ? numeric : categorical).add(name);
+      }
     }
-    return new DriftReport(ref.file().toString(), cur.file().toString(), ref.rows(), cur.rows(),
-        o.driftShare(), out);
+    // Both files are read at once, each in one streamed pass; then the columns are compared in
+    // parallel, each column's sort and test being independent of the others.
+    Dataset.Columns[] scanned = scanBoth(ref, cur, numeric, categorical);
+    Dataset.Columns r = scanned[0];
+    Dataset.Columns c = scanned[1];
+    if (r.rows() == 0) {
+      throw new DataException(ref.file() + ": the reference data set has no rows");
+    }
+    if (c.rows() == 0) {
+      throw new DataException(cur.file() + ": the current data set has no rows");
+    }
+    IntStream.range(0, out.length).parallel().filter(i -> out[i] == null).forEach(i -> {
+      String name = order.get(i);
+      out[i] = r.numbers().containsKey(name)
+          ? numeric(name, r.rows(), r.numbers().get(name), c.numbers().get(name), o)
+          : categorical(name, r.rows(), r.texts().get(name), c.texts().get(name), o);
+    });
+    return new DriftReport(ref.file().toString(), cur.file().toString(), r.rows(), c.rows(),
+        o.driftShare(), List.of(out));
   }
 
-  private static ColumnDrift column(Dataset ref, Dataset cur, String name, DriftOptions o)
-      throws DataException {
+  private static Dataset.Columns[] scanBoth(Dataset ref, Dataset cur, List<String> numeric,
+      List<String> categorical) throws DataException {
+    CompletableFuture<Dataset.Columns> refScan = CompletableFuture.supplyAsync(() -> {
+      try {
+        return ref.scan(numeric, categorical);
+      } catch (DataException e) {
+        throw new CompletionException(e);
+      }
+    });
+    Dataset.Columns c = cur.scan(numeric, categorical);
+    try {
+      return new Dataset.Columns[] {refScan.join(), c};
+    } catch (CompletionException e) {
+      if (e.getCause() instanceof DataException d) {
+        throw d;
+      }
+      throw e;
+    }
+  }
+
+  /** Why a column cannot be compared (missing on one side, types differ), or null. */
+  private static ColumnDrift problem(Dataset ref, Dataset cur, String name) {
     var rc = ref.column(name);
     var cc = cur.column(name);
     if (rc.isEmpty()) {
@@ -71,44 +111,46 @@ public final class DriftAnalyzer {
     if (rk == ColumnKind.TIMESTAMP || ck == ColumnKind.TIMESTAMP) {
       return ColumnDrift.error(name, "timestamp", "timestamp columns are not checked for drift");
     }
-    boolean numeric = rk.numeric() && ck.numeric();
     if (rk.numeric() != ck.numeric()) {
       return ColumnDrift.error(name, null, "numeric in one data set, not in the other ("
           + rc.get().duckType() + " in the reference, " + cc.get().duckType() + " in the current)");
     }
-    String type = numeric ? "numeric" : "categorical";
-    if (numeric) {
-      double[] r = ref.numbers(name);
-      double[] c = cur.numbers(name);
-      if (r.length == 0 || c.length == 0) {
-        return ColumnDrift.error(name, type, "all values are null in the "
-            + (r.length == 0 ? "reference" : "current") + " data set");
-      }
-      Arrays.parallelSort(r);
-      Arrays.parallelSort(c);
-      Method m = o.method();
-      if (m == Method.AUTO) {
-        boolean many = distinctMoreThan(r, c, AUTO_MAX_CATEGORIES);
-        boolean small = ref.rows() <= AUTO_SMALL_ROWS;
-        m = small ? (many ? Method.KS : Method.CHISQUARE)
-            : (many ? Method.WASSERSTEIN : Method.JENSENSHANNON);
-      }
-      return numericColumn(name, r, c, m, o);
-    }
-    List<String> r = ref.texts(name);
-    List<String> c = cur.texts(name);
+    return null;
+  }
+
+  private static ColumnDrift categorical(String name, long refRows, List<String> r,
+      List<String> c, DriftOptions o) {
+    String type = "categorical";
     if (r.isEmpty() || c.isEmpty()) {
       return ColumnDrift.error(name, type, "all values are null in the "
           + (r.isEmpty() ? "reference" : "current") + " data set");
     }
     Method m = o.method();
     if (m == Method.AUTO) {
-      m = ref.rows() <= AUTO_SMALL_ROWS ? Method.CHISQUARE : Method.JENSENSHANNON;
+      m = refRows <= AUTO_SMALL_ROWS ? Method.CHISQUARE : Method.JENSENSHANNON;
     }
     if (m.numericOnly()) {
       return ColumnDrift.error(name, type, m.id() + " needs numbers; this column is categorical");
     }
     return categorical(name, type, count(r), count(c), m, o);
+  }
+
+  private static ColumnDrift numeric(String name, long refRows, double[] r, double[] c,
+      DriftOptions o) {
+    if (r.length == 0 || c.length == 0) {
+      return ColumnDrift.error(name, "numeric", "all values are null in the "
+          + (r.length == 0 ? "reference" : "current") + " data set");
+    }
+    java.util.Arrays.sort(r);
+    java.util.Arrays.sort(c);
+    Method m = o.method();
+    if (m == Method.AUTO) {
+      boolean many = distinctMoreThan(r, c, AUTO_MAX_CATEGORIES);
+      boolean small = refRows <= AUTO_SMALL_ROWS;
+      m = small ? (many ? Method.KS : Method.CHISQUARE)
+          : (many ? Method.WASSERSTEIN : Method.JENSENSHANNON);
+    }
+    return numericColumn(name, r, c, m, o);
   }
 
   private static ColumnDrift numericColumn(String name, double[] r, double[] c, Method m,

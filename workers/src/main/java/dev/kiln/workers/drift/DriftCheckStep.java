@@ -48,7 +48,8 @@ public final class DriftCheckStep implements BuiltinStep {
       return Completion.failed(e.getMessage());
     }
     DriftReport report;
-    try (Dataset ref = Dataset.open(refPath); Dataset cur = Dataset.open(curPath)) {
+    try (Dataset ref = Dataset.open(refPath, false);
+        Dataset cur = Dataset.open(curPath, false)) {
       report = DriftAnalyzer.compare(ref, cur, options);
     } catch (DataException e) {
       return Completion.failed(name() + ": " + e.getMessage());

@@ -81,7 +81,8 @@ public final class DriftCommand implements Callable<Integer> {
       return 2;
     }
     DriftReport report;
-    try (Dataset ref = Dataset.open(reference); Dataset cur = Dataset.open(current)) {
+    try (Dataset ref = Dataset.open(reference, false);
+        Dataset cur = Dataset.open(current, false)) {
       report = DriftAnalyzer.compare(ref, cur, options);
     } catch (DataException e) {
       err.println("kiln: " + e.getMessage());

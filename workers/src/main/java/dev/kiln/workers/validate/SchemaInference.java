@@ -1,6 +1,7 @@
 package dev.kiln.workers.validate;
 
 import dev.kiln.workers.data.ColumnKind;
+import dev.kiln.workers.data.DataException;
 import dev.kiln.workers.data.Dataset;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -22,7 +23,7 @@ public final class SchemaInference {
 
   private SchemaInference() {}
 
-  public static String infer(Dataset data) throws SQLException {
+  public static String infer(Dataset data) throws SQLException, DataException {
     Map<String, Object> columns = new LinkedHashMap<>();
     for (Dataset.Column c : data.columns()) {
       String q = Dataset.quote(c.name());

@@ -36,7 +36,7 @@ public final class Validator {
     return new ValidationReport(data.file().toString(), schema.file(), data.rows(), v.checks);
   }
 
-  private void run() throws SQLException {
+  private void run() throws SQLException, DataException {
     if (schema.rows() != null) {
       boolean ok = schema.rows().contains(data.rows());
       checks.add(new ValidationReport.Check(null, "rows", ok, 0,
