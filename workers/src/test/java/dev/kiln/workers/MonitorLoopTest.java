@@ -50,6 +50,7 @@ class MonitorLoopTest {
   HttpServer receiver;
   final List<String> received = new CopyOnWriteArrayList<>();
   final AtomicInteger failFirst = new AtomicInteger();
+  final AtomicInteger refused = new AtomicInteger();
 
   @BeforeEach
   void open() throws IOException {
@@ -66,6 +67,11 @@ class MonitorLoopTest {
         received.add(body);
       }
       ex.sendResponseHeaders(status, -1);
+      ex.close();
+    });
+    receiver.createContext("/refuse", ex -> {
+      refused.incrementAndGet();
+      ex.sendResponseHeaders(400, -1);
       ex.close();
     });
     receiver.start();
@@ -159,6 +165,15 @@ class MonitorLoopTest {
 
   @Test
   void slackBodyAndPipelineByNameAndRefusedWebhookFailsWithoutRetrying() throws Exception {
+    // 'chained' is then found by name, because Kiln has run it before.
+    Pipeline chainedPipeline = Pipelines.parse("""
+        name: chained
+        params: { who: { type: string, default: nobody } }
+        steps:
+          hello: { run: 'echo "hi=${{ params.who }}" >> "$KILN_OUTPUTS"' }
+        """);
+    awaitEnd(engine, engine.runs().createRun(chainedPipeline, Params.bind(chainedPipeline, Map.of()),
+        "manual", null), WITHIN);
     long run = Pipelines.start(engine, """
         name: notify-and-chain
         steps:
@@ -172,18 +187,12 @@ class MonitorLoopTest {
           chain:
             uses: pipeline/run
             with: { pipeline: chained, wait: true, params: { who: kiln } }
-        """.formatted(hook(), hook().replace("/hook", "/nothing-here")), Map.of());
-    // 'chained' is found by name because Kiln has run it before.
-    Pipelines.start(engine, """
-        name: chained
-        params: { who: { type: string, default: nobody } }
-        steps:
-          hello: { run: 'echo "hi=${{ params.who }}" >> "$KILN_OUTPUTS"' }
-        """, Map.of());
+        """.formatted(hook(), hook().replace("/hook", "/refuse")), Map.of());
     RunRecord r = awaitEnd(engine, run, WITHIN);
     assertThat(received).contains("{\"text\":\"model drifted\"}");
     assertThat(step(run, "refused").status()).isEqualTo(StepStatus.FAILED);
-    assertThat(step(run, "refused").error()).contains("HTTP 404");
+    assertThat(step(run, "refused").error()).endsWith("/refuse failed: HTTP 400");
+    assertThat(refused.get()).as("a 4xx is not retried").isEqualTo(1);
     assertThat(engine.store().runs("chained", 10)).hasSize(2);
     assertThat(step(run, "chain").status()).as(step(run, "chain").error()).isEqualTo(StepStatus.SUCCEEDED);
     long chained = Long.parseLong(step(run, "chain").outputs().get("run_id"));
