@@ -164,7 +164,7 @@ class MonitorLoopTest {
   }
 
   @Test
-  void slackBodyAndPipelineByNameAndRefusedWebhookFailsWithoutRetrying() throws Exception {
+  void slackBodyPipelineByNameAndBadInputsFailTheirStepWithOneLine() throws Exception {
     // 'chained' is then found by name, because Kiln has run it before.
     Pipeline chainedPipeline = Pipelines.parse("""
         name: chained
@@ -174,7 +174,7 @@ class MonitorLoopTest {
         """);
     awaitEnd(engine, engine.runs().createRun(chainedPipeline, Params.bind(chainedPipeline, Map.of()),
         "manual", null), WITHIN);
-    long run = Pipelines.start(engine, """
+    long run = engine.runs().createRun(Pipelines.parse("""
         name: notify-and-chain
         steps:
           slack:
@@ -187,8 +187,21 @@ class MonitorLoopTest {
           chain:
             uses: pipeline/run
             with: { pipeline: chained, wait: true, params: { who: kiln } }
-        """.formatted(hook(), hook().replace("/hook", "/refuse")), Map.of());
+          no-batch:
+            uses: drift/check
+            continue_on_error: true
+            with: { reference: pipelines/monitor/data/reference.csv, current: no/such.csv }
+          no-pipeline:
+            uses: pipeline/run
+            continue_on_error: true
+            with: { pipeline: retrain-everything }
+        """.formatted(hook(), hook().replace("/hook", "/refuse"))), Map.of(), "manual",
+        REPO.toString());
     RunRecord r = awaitEnd(engine, run, WITHIN);
+    assertThat(step(run, "no-batch").error()).isEqualTo("drift/check: " + REPO.resolve("no/such.csv")
+        + ": no such file");
+    assertThat(step(run, "no-pipeline").error()).startsWith("pipeline/run: with.pipeline: "
+        + "'retrain-everything' is neither a file");
     assertThat(received).contains("{\"text\":\"model drifted\"}");
     assertThat(step(run, "refused").status()).isEqualTo(StepStatus.FAILED);
     assertThat(step(run, "refused").error()).endsWith("/refuse failed: HTTP 400");
