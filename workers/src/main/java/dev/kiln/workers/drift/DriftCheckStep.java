@@ -66,12 +66,14 @@ public final class DriftCheckStep implements BuiltinStep {
           : c.method() + " " + c.statistic() + (c.pValue() == null ? "" : " p=" + c.pValue())
               + (c.drifted() ? " DRIFT" : "")));
     }
-    MonitorStore.Recorded rec = new MonitorStore(ctx.engine().db()).record(new MonitorStore.Check(
-        monitor, "drift", ctx.task().runId(), ctx.task().stepId(), report.drifted(),
-        report.shareDrifted(), report.toMap(), values));
+    // The artifact first: once the report is recorded the incident has moved, and a retry of
+    // this step would no longer see it open.
     Path html = ctx.workDir().resolve("drift-report.html");
     Files.writeString(html, DriftHtml.render(report), StandardCharsets.UTF_8);
     ArtifactStore.Stored stored = ctx.engine().artifacts().put(html);
+    MonitorStore.Recorded rec = new MonitorStore(ctx.engine().db()).record(new MonitorStore.Check(
+        monitor, "drift", ctx.task().runId(), ctx.task().stepId(), report.drifted(),
+        report.shareDrifted(), report.toMap(), values));
 
     Map<String, String> out = new LinkedHashMap<>();
     out.put("drifted", String.valueOf(report.drifted()));
