@@ -103,7 +103,7 @@ class MonitorLoopTest {
   }
 
   List<RunRecord> retrainRuns() {
-    return engine.store().runs("breast-cancer-retrain", 10);
+    return engine.store().runs("breast-cancer", 10);
   }
 
   @Test

@@ -15,6 +15,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import org.postgresql.PGConnection;
 
@@ -99,6 +100,28 @@ final class RunFollower {
     return summary(runId, pipeline, t0);
   }
 
+  /** What the run produced that a person looks at next: its metrics and registered models. */
+  private void printResults(long runId) {
+    Map<String, Double> metrics = engine.models().runMetrics(runId);
+    if (!metrics.isEmpty()) {
+      List<String> m = new ArrayList<>();
+      metrics.forEach((k, v) -> m.add(k + "=" + (v == Math.rint(v) && Math.abs(v) < 1e15
+          ? String.valueOf(v.longValue()) : String.format(java.util.Locale.ROOT, "%.4g", v))));
+      progress.println("metrics: " + String.join("  ", m));
+    }
+    List<String[]> models = engine.db().tx().inTransaction(c -> dev.kiln.engine.store.Sql.query(c, """
+        select v.name, v.version,
+               (select string_agg(a.alias, ', ' order by a.alias) from model_aliases a
+                 where a.name = v.name and a.version = v.version)
+          from model_versions v where v.run_id = ? order by v.name, v.version""",
+        rs -> new String[] {rs.getString(1), rs.getString(2), rs.getString(3)}, runId));
+    for (String[] mv : models) {
+      progress.println("model: " + mv[0] + " version " + mv[1]
+          + (mv[2] == null ? " (no alias)" : " (" + mv[2] + ")")
+          + "    next: kiln models show " + mv[0] + "; kiln lineage " + mv[0] + "@" + mv[1]);
+    }
+  }
+
   private boolean noneRunning(long runId) {
     return engine.store().tasks(runId).stream()
         .noneMatch(t -> t.status() == dev.kiln.engine.run.StepStatus.RUNNING);
@@ -135,6 +158,7 @@ final class RunFollower {
     List<String> parts = new ArrayList<>();
     counts.forEach((k, v) -> parts.add(v + " " + k));
     progress.printf("run %d %s in %.2fs: %s%n", runId, run.status().db(), s, String.join(", ", parts));
+    printResults(runId);
     if (run.status() != RunStatus.SUCCEEDED) {
       for (TaskRecord t : tasks) {
         if (t.status() == dev.kiln.engine.run.StepStatus.FAILED) {
