@@ -139,6 +139,22 @@ class CliTest {
   }
 
   @Test
+  void matrixStepIsRefusedUpFrontWithItsLocationUntilTheEngineRunsMatrices() throws Exception {
+    Path p = dir.resolve("matrix.yaml");
+    Files.writeString(p, """
+        name: sweep
+        steps:
+          train:
+            matrix: { lr: [0.1, 0.01] }
+            run: echo ${{ matrix.lr }}
+        """);
+    var r = kiln.run("run", p.toString());
+    assertThat(r.exit()).isEqualTo(2);
+    assertThat(r.err()).startsWith(p + ":3:3: step 'train' uses 'matrix'");
+    assertThat(count("runs")).isZero();
+  }
+
+  @Test
   void hostileFilesGetOneClearErrorEach() throws Exception {
     Path empty = dir.resolve("empty.yaml");
     Files.writeString(empty, "");

@@ -18,6 +18,7 @@ class RegistryCliTest {
   static final Path REPO = Path.of("..").toAbsolutePath().normalize();
   static final Path FLAGSHIP = REPO.resolve("pipelines/flagship/flagship.yaml");
   static final Path DATA = REPO.resolve("pipelines/flagship/breast_cancer.csv");
+  static final Path SCHEMA = REPO.resolve("pipelines/flagship/schema.yaml");
 
   @BeforeEach
   void setUp() {
@@ -41,7 +42,7 @@ class RegistryCliTest {
 
   @Test
   void flagshipThenListShowLineageReproducePromoteRollbackHistoryAndCompare() throws Exception {
-    ok("run", FLAGSHIP.toString(), "-p", "data=" + DATA);
+    ok("run", FLAGSHIP.toString(), "-p", "data=" + DATA, "-p", "schema=" + SCHEMA);
 
     assertThat(ok("models", "list").out()).contains("breast-cancer").contains("production=1");
     assertThat(ok("datasets", "list").out()).contains("breast-cancer").contains("569");

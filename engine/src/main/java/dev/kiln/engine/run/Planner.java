@@ -25,6 +25,21 @@ public final class Planner {
 
   private Planner() {}
 
+  /**
+   * What this engine cannot run yet, one line per step ({@code FILE:LINE:COL: ...}): a run is
+   * refused up front rather than failing halfway.
+   */
+  public static List<String> unsupported(Pipeline pipeline) {
+    List<String> out = new ArrayList<>();
+    for (Step s : pipeline.steps().values()) {
+      if (!s.matrix().isEmpty()) {
+        out.add(s.location() + ": step '" + s.id()
+            + "' uses 'matrix', which this version of the engine does not run yet");
+      }
+    }
+    return out;
+  }
+
   public static Plan plan(Pipeline pipeline, Dag dag, RunSnapshot run) {
     Map<String, StepState> states = new HashMap<>(run.steps());
     List<Plan.Start> start = new ArrayList<>();
