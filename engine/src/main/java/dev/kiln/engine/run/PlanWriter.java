@@ -15,6 +15,11 @@ import java.util.Map;
 final class PlanWriter {
 
   void apply(Connection c, long runId, Plan plan) throws SQLException {
+    apply(c, runId, plan, false);
+  }
+
+  /** @param notified whether this transaction already notified the run's watchers */
+  void apply(Connection c, long runId, Plan plan, boolean notified) throws SQLException {
     if (!plan.start().isEmpty()) {
       int n = plan.start().size();
       String[] ids = new String[n];
@@ -88,7 +93,11 @@ final class PlanWriter {
         String.valueOf(delay), String.valueOf(runId));
   }
 
-  void finishTask(Connection c, ClaimedTask t, Completion r) throws SQLException {
+  /**
+   * Settles a running task with its result, compare-and-set on (id, attempt, worker, running).
+   * Returns false, writing nothing, when the attempt is no longer the task's current one.
+   */
+  boolean finishTask(Connection c, ClaimedTask t, Completion r) throws SQLException {
     StepStatus status = switch (r.outcome()) {
       case SUCCEEDED -> StepStatus.SUCCEEDED;
       case CANCELLED -> StepStatus.CANCELLED;
@@ -98,20 +107,26 @@ final class PlanWriter {
     if (detail == null && r.exitCode() != null && r.exitCode() != 0) {
       detail = "exit code " + r.exitCode();
     }
-    // Task, attempt and event in one round trip: this is on every step's critical path.
-    Sql.query(c, """
+    // Task, attempt, event and wake-up in one round trip: this is on every step's critical path.
+    boolean settled = Sql.query(c, """
         with t as (
           update tasks set status = ?, outputs = ?, exit_code = ?, error = ?, finished_at = now(),
                  lease_until = null, image_digest = ?
-           where id = ? returning run_id, step_id),
+           where id = ? and attempt = ? and worker = ? and status = 'running'
+          returning run_id, step_id),
         a as (
           update task_attempts set status = ?, finished_at = now(), exit_code = ?, error = ?
-           where task_id = ? and attempt = ?)
-        insert into run_events (run_id, step_id, status, detail)
-        select run_id, step_id, ?, ? from t returning id""", rs -> null,
+           where task_id = ? and attempt = ? and exists (select 1 from t)),
+        e as (
+          insert into run_events (run_id, step_id, status, detail)
+          select run_id, step_id, ?, ? from t returning run_id)
+        select pg_notify('kiln_events', run_id::text) from e""", rs -> true,
         status.db(), Jsonb.of(r.outputs()), r.exitCode(), r.error(), r.imageDigest(), t.id(),
-        status.db(), r.exitCode(), r.error(), t.id(),
-        t.attempt(), status.db(), detail);
+        t.attempt(), t.worker(), status.db(), r.exitCode(), r.error(), t.id(), t.attempt(),
+        status.db(), detail).size() == 1;
+    if (!settled) {
+      return false;
+    }
     // A task is settled once (running -> final, under the fence), so it has no metrics or
     // artifacts yet: nothing to delete first.
     if (!r.metrics().isEmpty()) {
@@ -132,6 +147,7 @@ final class PlanWriter {
           values (?, ?, ?, ?, ?, ?)""", t.runId(), t.stepId(), a.name(), a.sha256(), a.size(),
           a.kind());
     }
+    return true;
   }
 
   /** Settles a running task without a result from its worker (lease lost for good). */

@@ -103,34 +103,45 @@ public final class RunService {
    * the task's current one (its lease expired and another worker took it, or it was settled).
    */
   public boolean complete(ClaimedTask t, Completion result) {
+    boolean failed = result.outcome() == Completion.Outcome.FAILED
+        || result.outcome() == Completion.Outcome.TIMED_OUT;
     return db.tx().inTransaction(c -> {
-      lockRun(c, t.runId());
-      var row = Sql.one(c, """
-          select max_attempts, backoff_ms, cancel_requested from tasks
-           where id = ? and attempt = ? and worker = ? and status = 'running' for update""",
-          rs -> new long[] {rs.getInt(1), rs.getLong(2), rs.getBoolean(3) ? 1 : 0},
-          t.id(), t.attempt(), t.worker());
-      if (row.isEmpty()) {
-        log.warn("refused the result of {} attempt {} from {}: the task is no longer theirs",
-            t.stepId(), t.attempt(), t.worker());
-        return false;
+      String[] run = lockRun(c, t.runId());
+      if (failed) {
+        var row = Sql.one(c, """
+            select max_attempts, backoff_ms, cancel_requested from tasks
+             where id = ? and attempt = ? and worker = ? and status = 'running' for update""",
+            rs -> new long[] {rs.getInt(1), rs.getLong(2), rs.getBoolean(3) ? 1 : 0},
+            t.id(), t.attempt(), t.worker());
+        if (row.isEmpty()) {
+          return refused(t);
+        }
+        boolean cancelRequested = row.get()[2] == 1;
+        if (!cancelRequested && t.attempt() < row.get()[0]) {
+          Sql.update(c, """
+              update task_attempts set status = 'failed', finished_at = now(), exit_code = ?,
+                     error = ?
+               where task_id = ? and attempt = ?""", result.exitCode(), result.error(), t.id(),
+              t.attempt());
+          writer.requeue(c, t.runId(), t.id(), t.stepId(), t.attempt(),
+              Duration.ofMillis(row.get()[1]), result.error(), result.exitCode());
+          return true;
+        }
       }
-      boolean cancelRequested = row.get()[2] == 1;
-      boolean failed = result.outcome() == Completion.Outcome.FAILED
-          || result.outcome() == Completion.Outcome.TIMED_OUT;
-      if (failed && !cancelRequested && t.attempt() < row.get()[0]) {
-        Sql.update(c, """
-            update task_attempts set status = 'failed', finished_at = now(), exit_code = ?, error = ?
-             where task_id = ? and attempt = ?""", result.exitCode(), result.error(), t.id(),
-            t.attempt());
-        writer.requeue(c, t.runId(), t.id(), t.stepId(), t.attempt(),
-            Duration.ofMillis(row.get()[1]), result.error(), result.exitCode());
-        return true;
+      // Settling is itself the compare-and-set on (id, attempt, worker, running): a success
+      // needs no separate read first.
+      if (!writer.finishTask(c, t, result)) {
+        return refused(t);
       }
-      writer.finishTask(c, t, result);
-      advance(c, t.runId());
+      advance(c, t.runId(), run, true);
       return true;
     });
+  }
+
+  private static boolean refused(ClaimedTask t) {
+    log.warn("refused the result of {} attempt {} from {}: the task is no longer theirs",
+        t.stepId(), t.attempt(), t.worker());
+    return false;
   }
 
   /** A task taken from a worker that stopped renewing its lease (or is known to be dead). */
@@ -331,25 +342,36 @@ public final class RunService {
     });
   }
 
-  private static void lockRun(Connection c, long runId) throws SQLException {
+  private static final String RUN_ROW = """
+      select r.status, r.params::text, r.trigger, r.base_dir, r.pipeline_file, r.pipeline_version,
+             r.scheduled_at
+        from runs r where r.id = ?""";
+
+  private static String[] runRow(java.sql.ResultSet rs) throws SQLException {
+    java.time.Instant at = Sql.instant(rs, "scheduled_at");
+    return new String[] {rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4),
+        rs.getString(5), rs.getString(6), at == null ? null : at.toString()};
+  }
+
+  /** Locks the run row and returns what {@link #advance} needs of it. */
+  private static String[] lockRun(Connection c, long runId) throws SQLException {
     // NO KEY UPDATE, not UPDATE: inserts that reference the run (events, tasks) take KEY SHARE
     // locks on it and must not wait for, or deadlock with, this one.
-    if (Sql.one(c, "select 1 from runs where id = ? for no key update", rs -> 1, runId).isEmpty()) {
-      throw new RunNotFoundException(runId);
-    }
+    return Sql.one(c, RUN_ROW + " for no key update", RunService::runRow, runId)
+        .orElseThrow(() -> new RunNotFoundException(runId));
   }
 
   /** Plans the run from its current state and applies the plan. The run row must be locked. */
   private void advance(Connection c, long runId) throws SQLException {
-    var run = Sql.one(c, """
-        select r.status, r.params::text, r.trigger, r.base_dir, r.pipeline_file, r.pipeline_version,
-               r.scheduled_at
-          from runs r where r.id = ?""",
-        rs -> {
-          java.time.Instant at = Sql.instant(rs, "scheduled_at");
-          return new String[] {rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4),
-              rs.getString(5), rs.getString(6), at == null ? null : at.toString()};
-        }, runId).orElseThrow();
+    advance(c, runId, Sql.one(c, RUN_ROW, RunService::runRow, runId).orElseThrow(), false);
+  }
+
+  /**
+   * As above with the run's row already read under the lock (nothing changed it since), and
+   * whether this transaction already woke the run's watchers.
+   */
+  private void advance(Connection c, long runId, String[] run, boolean notified)
+      throws SQLException {
     var parsed = pipelines.get(run[5], v -> {
       try {
         return Sql.one(c, "select source from pipeline_versions where version = ?",
@@ -358,33 +380,49 @@ public final class RunService {
         throw new StoreException(e);
       }
     });
-    // One round trip. Outputs and artifacts matter only while some step is undecided; once
-    // every step has a task only the run's status can change, so a wide fan-out does not
-    // re-read every output on each completion.
+    // One round trip. Outputs and artifacts matter only while some step is undecided. Once every
+    // step has a task, only the run's status can change, and only when none is active: until
+    // then the query returns a single empty row and there is nothing to plan, so a wide fan-out
+    // does not re-read its tasks on each completion.
     Map<String, StepState> steps = new HashMap<>();
     int total = parsed.pipeline().steps().size();
+    boolean[] idle = {false};
     Sql.query(c, """
-        select step_id, status,
-               case when decided < ? then outputs::text end,
-               case when decided < ? then (select json_object_agg(a.name, a.sha256)
-                                             from artifacts a
-                                            where a.run_id = t.run_id and a.step_id = t.step_id)::text
+        with s as (
+          select count(*) as decided,
+                 count(*) filter (where status in ('queued', 'running')) as active
+            from tasks where run_id = ?)
+        select t.step_id, t.status,
+               case when s.decided < ? then t.outputs::text end,
+               case when s.decided < ? then (select json_object_agg(a.name, a.sha256)
+                                               from artifacts a
+                                              where a.run_id = t.run_id
+                                                and a.step_id = t.step_id)::text
                end
-          from (select t.*, count(*) over () as decided from tasks t where t.run_id = ?) t""",
+          from s left join tasks t on t.run_id = ? and (s.decided < ? or s.active = 0)""",
         rs -> {
+          if (rs.getString(1) == null) {
+            idle[0] = true;
+            return null;
+          }
           Map<String, String> arts = new LinkedHashMap<>();
           dev.kiln.engine.store.Json.readStringMap(rs.getString(4))
               .forEach((name, sha) -> arts.put(name, artifacts.path(sha).toString()));
           steps.put(rs.getString(1), new StepState(StepStatus.of(rs.getString(2)),
               dev.kiln.engine.store.Json.readStringMap(rs.getString(3)), arts));
           return null;
-        }, total, total, runId);
+        }, runId, total, total, runId, total);
+    if (idle[0] && RunStatus.of(run[0]) != RunStatus.QUEUED) {
+      // Every step decided and some still active: nothing can start and the run goes on.
+      writer.apply(c, runId, new Plan(List.of(), List.of(), null), notified);
+      return;
+    }
     String file = run[4];
     String pipelineDir = file == null ? null
         : java.nio.file.Path.of(file).toAbsolutePath().getParent().toString();
     RunSnapshot snap = new RunSnapshot(runId, run[2], RunStatus.of(run[0]),
         dev.kiln.engine.store.Json.readMap(run[1]), steps, pipelineDir, run[3], run[6]);
     Plan plan = Planner.plan(parsed.pipeline(), parsed.dag(), snap);
-    writer.apply(c, runId, plan);
+    writer.apply(c, runId, plan, notified);
   }
 }
