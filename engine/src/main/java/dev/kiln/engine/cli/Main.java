@@ -52,6 +52,14 @@ public final class Main implements Runnable {
   }
 
   public static void main(String[] args) {
+    // Steps are child processes: on Linux, vfork starts one faster than the default
+    // posix_spawn through jspawnhelper (measured in `kiln bench`: about 15 % more fan-out steps
+    // per second). Newer JDKs deprecate it, so only where it is the plain, supported choice.
+    if (System.getProperty("jdk.lang.Process.launchMechanism") == null
+        && Runtime.version().feature() < 21
+        && System.getProperty("os.name", "").toLowerCase(java.util.Locale.ROOT).contains("linux")) {
+      System.setProperty("jdk.lang.Process.launchMechanism", "VFORK");
+    }
     System.exit(execute(args));
   }
 
