@@ -10,10 +10,10 @@ import java.util.Map;
 import java.util.function.BooleanSupplier;
 
 /** Test helpers: parse inline pipelines, wait for conditions with a deadline. */
-final class Pipelines {
+public final class Pipelines {
   private Pipelines() {}
 
-  static Pipeline parse(String yaml) {
+  public static Pipeline parse(String yaml) {
     try {
       return PipelineParser.parse("test.yaml", yaml).orThrow();
     } catch (Exception e) {
@@ -21,11 +21,11 @@ final class Pipelines {
     }
   }
 
-  static long start(Engine engine, String yaml, Map<String, Object> params) {
+  public static long start(Engine engine, String yaml, Map<String, Object> params) {
     return engine.runs().createRun(parse(yaml), params, "manual", null);
   }
 
-  static RunRecord awaitEnd(Engine engine, long runId, Duration within) {
+  public static RunRecord awaitEnd(Engine engine, long runId, Duration within) {
     await(() -> engine.store().run(runId).orElseThrow().status().terminal()
         && engine.store().tasks(runId).stream()
             .noneMatch(t -> t.status() == dev.kiln.engine.run.StepStatus.RUNNING),
@@ -33,7 +33,7 @@ final class Pipelines {
     return engine.store().run(runId).orElseThrow();
   }
 
-  static void await(BooleanSupplier condition, Duration within, String what) {
+  public static void await(BooleanSupplier condition, Duration within, String what) {
     long deadline = System.nanoTime() + within.toNanos();
     while (!condition.getAsBoolean()) {
       if (System.nanoTime() > deadline) {
@@ -49,7 +49,7 @@ final class Pipelines {
     }
   }
 
-  static boolean succeeded(RunRecord r) {
+  public static boolean succeeded(RunRecord r) {
     return r.status() == RunStatus.SUCCEEDED;
   }
 }

@@ -4,19 +4,17 @@ import dev.kiln.dsl.dag.Dag;
 import dev.kiln.dsl.model.Pipeline;
 import dev.kiln.dsl.parse.PipelineParser;
 import dev.kiln.engine.Engine;
+import dev.kiln.engine.bench.BenchRuns;
 import dev.kiln.engine.config.KilnConfig;
 import dev.kiln.engine.run.Planner;
 import dev.kiln.engine.run.RunSnapshot;
 import dev.kiln.engine.run.RunStatus;
 import dev.kiln.engine.spi.WorkerRuntime;
-import dev.kiln.engine.store.RunRecord;
 import dev.kiln.engine.store.TaskRecord;
 import java.io.File;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -24,7 +22,6 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import org.postgresql.PGConnection;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -51,25 +48,25 @@ final class BenchCommand implements Callable<Integer> {
     double cmdMs = commandMillis(50);
     System.out.printf("command 'true' as a child process: %.2f ms median (%d samples)%n", cmdMs, 50);
 
-    Pipeline chain = parse(chainYaml("bench-chain", steps));
-    Pipeline fanout = parse(fanoutYaml("bench-fanout", steps));
+    Pipeline chain = BenchRuns.parse(BenchRuns.chainYaml("bench-chain", steps, null));
+    Pipeline fanout = BenchRuns.parse(BenchRuns.fanoutYaml("bench-fanout", steps));
     try (Engine engine = Engine.open(KilnConfig.fromEnvironment(), slots + 6)) {
       WorkerRuntime.Handle workers = WorkerRuntime.load().start(engine, new WorkerRuntime.Options(
           "bench-" + ManagementFactory.getRuntimeMXBean().getName(), List.of("default"), slots,
           Duration.ofSeconds(30), "process"));
       try {
-        runToEnd(engine, parse(chainYaml("bench-warmup", 20)));
+        runToEnd(engine, BenchRuns.parse(BenchRuns.chainYaml("bench-warmup", 20, null)));
         List<Double> chainWall = new ArrayList<>();
         List<Double> chainMedianOverhead = new ArrayList<>();
         List<Double> fanWall = new ArrayList<>();
         for (int i = 0; i < repeat; i++) {
           Measured m = runToEnd(engine, chain);
           chainWall.add(m.wallMs);
-          chainMedianOverhead.add(median(gaps(m.tasks)) - cmdMs);
+          chainMedianOverhead.add(BenchRuns.median(gaps(m.tasks)) - cmdMs);
           fanWall.add(runToEnd(engine, fanout).wallMs);
         }
-        double cw = median(chainWall);
-        double fw = median(fanWall);
+        double cw = BenchRuns.median(chainWall);
+        double fw = BenchRuns.median(fanWall);
         double makeChain = makeMillis(true);
         double makeFan = makeMillis(false);
         System.out.println();
@@ -77,7 +74,7 @@ final class BenchCommand implements Callable<Integer> {
         System.out.printf("%-34s %12.0f %11.2f ms %12.0f%n", "kiln chain of " + steps, cw,
             (cw - steps * cmdMs) / steps, steps / (cw / 1000));
         System.out.printf("%-34s %12s %11.2f ms %12s%n", "  median per-step overhead", "",
-            median(chainMedianOverhead), "");
+            BenchRuns.median(chainMedianOverhead), "");
         if (makeChain >= 0) {
           System.out.printf("%-34s %12.0f %11.2f ms %12.0f%n", "make -j2 chain of " + steps, makeChain,
               (makeChain - steps * cmdMs) / steps, steps / (makeChain / 1000));
@@ -100,7 +97,7 @@ final class BenchCommand implements Callable<Integer> {
   }
 
   private static void planBench() throws Exception {
-    String yaml = chainYaml("bench-big", 10_000);
+    String yaml = BenchRuns.chainYaml("bench-big", 10_000, null);
     List<Double> ms = new ArrayList<>();
     for (int i = 0; i < 5; i++) {
       long t0 = System.nanoTime();
@@ -111,33 +108,14 @@ final class BenchCommand implements Callable<Integer> {
       ms.add((System.nanoTime() - t0) / 1e6);
     }
     System.out.printf("validate + plan a 10,000-step chain: %.0f ms median of 5 (first %.0f ms)%n",
-        median(ms), ms.get(0));
+        BenchRuns.median(ms), ms.get(0));
   }
 
   private record Measured(double wallMs, List<TaskRecord> tasks) {}
 
   private static Measured runToEnd(Engine engine, Pipeline p) throws Exception {
-    try (Connection listen = engine.db().dedicatedConnection()) {
-      try (Statement st = listen.createStatement()) {
-        // Only run status changes: waking on every step event would compete for the CPU.
-        st.execute("LISTEN kiln_runs");
-      }
-      long t0 = System.nanoTime();
-      long runId = engine.runs().createRun(p, Map.of(), "bench", null);
-      PGConnection pg = listen.unwrap(PGConnection.class);
-      while (true) {
-        RunRecord r = engine.store().run(runId).orElseThrow();
-        if (r.status().terminal()) {
-          if (r.status() != RunStatus.SUCCEEDED) {
-            throw new IllegalStateException("bench run " + runId + " " + r.status().db());
-          }
-          break;
-        }
-        pg.getNotifications(1000);
-      }
-      double wall = (System.nanoTime() - t0) / 1e6;
-      return new Measured(wall, engine.store().tasks(runId));
-    }
+    BenchRuns.Timed t = BenchRuns.runToEnd(engine, p);
+    return new Measured(t.millis(), engine.store().tasks(t.runId()));
   }
 
   /** Time between consecutive step completions in a chain, in ms. */
@@ -159,7 +137,7 @@ final class BenchCommand implements Callable<Integer> {
           .start().waitFor();
       ms.add((System.nanoTime() - t0) / 1e6);
     }
-    return median(ms);
+    return BenchRuns.median(ms);
   }
 
   /** Wall time of make -j2 over the same DAG, or -1 when make is not installed. */
@@ -199,35 +177,6 @@ final class BenchCommand implements Callable<Integer> {
       System.out.println("make is not installed: no baseline");
       return -1;
     }
-    return median(ms);
-  }
-
-  static String chainYaml(String name, int n) {
-    StringBuilder y = new StringBuilder("name: " + name + "\nsteps:\n");
-    for (int i = 0; i < n; i++) {
-      y.append("  s").append(i).append(":\n    run: \"true\"\n");
-      if (i > 0) {
-        y.append("    needs: [s").append(i - 1).append("]\n");
-      }
-    }
-    return y.toString();
-  }
-
-  static String fanoutYaml(String name, int n) {
-    StringBuilder y = new StringBuilder("name: " + name + "\nsteps:\n");
-    for (int i = 0; i < n; i++) {
-      y.append("  s").append(i).append(":\n    run: \"true\"\n");
-    }
-    return y.toString();
-  }
-
-  private static Pipeline parse(String yaml) throws Exception {
-    return PipelineParser.parse("bench.yaml", yaml).orThrow();
-  }
-
-  static double median(List<Double> xs) {
-    List<Double> s = xs.stream().sorted().toList();
-    int n = s.size();
-    return n % 2 == 1 ? s.get(n / 2) : (s.get(n / 2 - 1) + s.get(n / 2)) / 2;
+    return BenchRuns.median(ms);
   }
 }

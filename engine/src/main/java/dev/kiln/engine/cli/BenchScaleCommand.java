@@ -3,21 +3,18 @@ package dev.kiln.engine.cli;
 import dev.kiln.dsl.model.Pipeline;
 import dev.kiln.dsl.parse.PipelineParser;
 import dev.kiln.engine.Engine;
+import dev.kiln.engine.bench.BenchRuns;
 import dev.kiln.engine.config.KilnConfig;
-import dev.kiln.engine.run.RunStatus;
 import dev.kiln.engine.store.Sql;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
-import org.postgresql.PGConnection;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -45,16 +42,12 @@ final class BenchScaleCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     KilnConfig config = KilnConfig.fromEnvironment();
     try (Engine engine = Engine.open(config, 4)) {
-      Pipeline fan = PipelineParser.parse("bench.yaml",
-          BenchCommand.fanoutYaml("bench-scale", steps)).orThrow();
+      Pipeline fan = BenchRuns.parse(BenchRuns.fanoutYaml("bench-scale", steps));
       System.out.printf("%-10s %12s %10s%n", "workers", "wall (ms)", "steps/s");
       for (int n : workers) {
         List<Process> procs = startWorkers(engine, config, n);
         try {
-          long t0 = System.nanoTime();
-          long run = engine.runs().createRun(fan, Map.of(), "bench", null);
-          awaitEnd(engine, run);
-          double ms = (System.nanoTime() - t0) / 1e6;
+          double ms = BenchRuns.runToEnd(engine, fan).millis();
           System.out.printf("%-10d %12.0f %10.0f%n", n, ms, steps / (ms / 1000));
         } finally {
           for (Process p : procs) {
@@ -110,23 +103,8 @@ final class BenchScaleCommand implements Callable<Integer> {
     return procs;
   }
 
-  private static void awaitEnd(Engine engine, long runId) throws Exception {
-    try (Connection listen = engine.db().dedicatedConnection()) {
-      try (Statement st = listen.createStatement()) {
-        st.execute("LISTEN kiln_runs");
-      }
-      PGConnection pg = listen.unwrap(PGConnection.class);
-      while (!engine.store().run(runId).orElseThrow().status().terminal()) {
-        pg.getNotifications(1000);
-      }
-      if (engine.store().run(runId).orElseThrow().status() != RunStatus.SUCCEEDED) {
-        throw new IllegalStateException("bench run " + runId + " did not succeed");
-      }
-    }
-  }
-
   private void explain(Engine engine) throws Exception {
-    Pipeline one = PipelineParser.parse("bench.yaml", BenchCommand.fanoutYaml("bench-claim", 1))
+    Pipeline one = PipelineParser.parse("bench.yaml", BenchRuns.fanoutYaml("bench-claim", 1))
         .orThrow();
     long run = engine.runs().createRun(one, Map.of(), "bench", null);
     // Enough queued tasks in another queue that no worker serves, so they stay queued.

@@ -8,7 +8,6 @@ import dev.kiln.engine.store.RunEvent;
 import dev.kiln.engine.store.RunRecord;
 import dev.kiln.engine.store.TaskRecord;
 import java.io.PrintStream;
-import java.lang.management.ManagementFactory;
 import java.sql.Connection;
 import java.sql.Statement;
 import java.time.Duration;
@@ -52,7 +51,7 @@ final class RunFollower {
     Set<String> queues = new LinkedHashSet<>();
     queues.add("default");
     pipeline.steps().values().forEach(s -> queues.add(s.queueOr(pipeline.defaults())));
-    String name = driver != null ? driver : "run-" + ManagementFactory.getRuntimeMXBean().getName();
+    String name = driver != null ? driver : dev.kiln.engine.run.ProcessNames.of("run");
     long t0 = System.nanoTime();
     progress.println("run " + runId + " of " + pipeline.name() + " ("
         + pipeline.steps().size() + " steps)");

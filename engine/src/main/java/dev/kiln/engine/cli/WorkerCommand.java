@@ -3,7 +3,6 @@ package dev.kiln.engine.cli;
 import dev.kiln.engine.Engine;
 import dev.kiln.engine.config.KilnConfig;
 import dev.kiln.engine.spi.WorkerRuntime;
-import java.lang.management.ManagementFactory;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -39,7 +38,7 @@ final class WorkerCommand implements Callable<Integer> {
     Duration leaseD = Durations.parse("--lease", lease);
     Duration graceD = Durations.parse("--grace", grace);
     Engine engine = Engine.open(KilnConfig.fromEnvironment(), slots + 4);
-    String name = "worker-" + ManagementFactory.getRuntimeMXBean().getName();
+    String name = dev.kiln.engine.run.ProcessNames.of("worker");
     WorkerRuntime.Handle handle = WorkerRuntime.load().start(engine,
         new WorkerRuntime.Options(name, queues, slots, leaseD, executor));
     CountDownLatch stopped = new CountDownLatch(1);

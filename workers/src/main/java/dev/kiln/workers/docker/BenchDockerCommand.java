@@ -1,23 +1,17 @@
 package dev.kiln.workers.docker;
 
 import com.github.dockerjava.api.exception.NotFoundException;
-import dev.kiln.dsl.parse.PipelineParser;
 import dev.kiln.engine.Engine;
+import dev.kiln.engine.bench.BenchRuns;
 import dev.kiln.engine.config.ConfigException;
 import dev.kiln.engine.config.KilnConfig;
-import dev.kiln.engine.run.RunStatus;
 import dev.kiln.engine.spi.WorkerRuntime;
-import dev.kiln.engine.store.RunRecord;
 import java.io.File;
 import java.lang.management.ManagementFactory;
-import java.sql.Connection;
-import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Callable;
-import org.postgresql.PGConnection;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -58,8 +52,8 @@ final class BenchDockerCommand implements Callable<Integer> {
     } catch (NotFoundException e) {
       throw new ConfigException("image " + image + " is missing; build it with deploy/images/build.sh");
     }
-    var chain = PipelineParser.parse("bench-docker.yaml", chainYaml(steps)).orThrow();
-    var warmup = PipelineParser.parse("bench-docker.yaml", chainYaml(5)).orThrow();
+    var chain = BenchRuns.parse(chainYaml(steps));
+    var warmup = BenchRuns.parse(chainYaml(5));
     List<Double> kiln = new ArrayList<>();
     List<Double> loop = new ArrayList<>();
     List<Double> cpu = new ArrayList<>();
@@ -69,12 +63,12 @@ final class BenchDockerCommand implements Callable<Integer> {
           "bench-docker-" + ManagementFactory.getRuntimeMXBean().getName(), List.of("default"), 1,
           Duration.ofSeconds(30), null));
       try {
-        runToEnd(engine, warmup);
+        BenchRuns.runToEnd(engine, warmup);
         loopMillis(3);
         // Interleaved, so a slow phase of the machine hits both sides alike.
         for (int i = 0; i < repeat; i++) {
           long cpu0 = os.getProcessCpuTime();
-          kiln.add(runToEnd(engine, chain));
+          kiln.add(BenchRuns.runToEnd(engine, chain).millis());
           cpu.add((os.getProcessCpuTime() - cpu0) / 1e6);
           loop.add(loopMillis(steps));
         }
@@ -82,8 +76,8 @@ final class BenchDockerCommand implements Callable<Integer> {
         worker.close();
       }
     }
-    double k = median(kiln);
-    double l = median(loop);
+    double k = BenchRuns.median(kiln);
+    double l = BenchRuns.median(loop);
     double kBest = kiln.stream().min(Double::compare).orElseThrow();
     double lBest = loop.stream().min(Double::compare).orElseThrow();
     System.out.printf("kiln chain of %d container steps:     %8.0f ms  (%.0f ms/step; best %.0f ms)%n",
@@ -91,22 +85,14 @@ final class BenchDockerCommand implements Callable<Integer> {
     System.out.printf("shell loop of %d 'docker run --rm':   %8.0f ms  (%.0f ms/run; best %.0f ms)%n",
         steps, l, l / steps, lBest);
     System.out.printf("kiln JVM cpu during the chain:        %8.0f ms  (%.1f ms/step)%n",
-        median(cpu), median(cpu) / steps);
+        BenchRuns.median(cpu), BenchRuns.median(cpu) / steps);
     System.out.printf("ratio kiln/loop: %.2f (median of %d; best-to-best %.2f; target at most 1.15)%n",
         k / l, repeat, kBest / lBest);
     return 0;
   }
 
   private String chainYaml(int n) {
-    StringBuilder y = new StringBuilder("name: bench-docker\ndefaults: { image: \"" + image
-        + "\" }\nsteps:\n");
-    for (int i = 0; i < n; i++) {
-      y.append("  s").append(i).append(":\n    run: \"true\"\n");
-      if (i > 0) {
-        y.append("    needs: [s").append(i - 1).append("]\n");
-      }
-    }
-    return y.toString();
+    return BenchRuns.chainYaml("bench-docker", n, image);
   }
 
   private double loopMillis(int n) throws Exception {
@@ -122,33 +108,5 @@ final class BenchDockerCommand implements Callable<Integer> {
       throw new ConfigException("the 'docker run' loop failed (is the docker CLI installed?)");
     }
     return (System.nanoTime() - t0) / 1e6;
-  }
-
-  private static double runToEnd(Engine engine, dev.kiln.dsl.model.Pipeline p) throws Exception {
-    try (Connection listen = engine.db().dedicatedConnection()) {
-      try (Statement st = listen.createStatement()) {
-        st.execute("LISTEN kiln_runs");
-      }
-      long t0 = System.nanoTime();
-      long runId = engine.runs().createRun(p, Map.of(), "bench", null);
-      PGConnection pg = listen.unwrap(PGConnection.class);
-      while (true) {
-        RunRecord r = engine.store().run(runId).orElseThrow();
-        if (r.status().terminal()) {
-          if (r.status() != RunStatus.SUCCEEDED) {
-            throw new IllegalStateException("bench run " + runId + " " + r.status().db()
-                + ": see kiln logs " + runId);
-          }
-          return (System.nanoTime() - t0) / 1e6;
-        }
-        pg.getNotifications(1000);
-      }
-    }
-  }
-
-  private static double median(List<Double> xs) {
-    List<Double> s = xs.stream().sorted().toList();
-    int n = s.size();
-    return n % 2 == 1 ? s.get(n / 2) : (s.get(n / 2 - 1) + s.get(n / 2)) / 2;
   }
 }

@@ -6,6 +6,7 @@ import dev.kiln.dsl.model.Pipeline;
 import dev.kiln.dsl.parse.Params;
 import dev.kiln.dsl.parse.PipelineParser;
 import dev.kiln.engine.Engine;
+import dev.kiln.workers.Pipelines;
 import dev.kiln.engine.config.KilnConfig;
 import dev.kiln.engine.registry.DatasetVersion;
 import dev.kiln.engine.registry.ModelVersion;
@@ -54,7 +55,7 @@ class FlagshipTest {
   RunRecord run(Map<String, String> params) throws Exception {
     Pipeline p = pipeline();
     long id = engine.runs().createRun(p, Params.bind(p, params), "manual", REPO.toString());
-    return Runs.awaitEnd(engine, id, Duration.ofSeconds(120));
+    return Pipelines.awaitEnd(engine, id, Duration.ofSeconds(120));
   }
 
   String tasks(long run) {

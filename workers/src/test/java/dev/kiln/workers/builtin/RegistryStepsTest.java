@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.kiln.dsl.model.Pipeline;
 import dev.kiln.dsl.parse.PipelineParser;
 import dev.kiln.engine.Engine;
+import dev.kiln.workers.Pipelines;
 import dev.kiln.engine.config.KilnConfig;
 import dev.kiln.engine.registry.DatasetVersion;
 import dev.kiln.engine.registry.Reproduction;
@@ -47,7 +48,7 @@ class RegistryStepsTest {
   RunRecord run(String yaml) throws Exception {
     Pipeline p = PipelineParser.parse(base.resolve("test.yaml").toString(), yaml).orThrow();
     long id = engine.runs().createRun(p, Map.of(), "manual", base.toString());
-    return Runs.awaitEnd(engine, id, Duration.ofSeconds(60));
+    return Pipelines.awaitEnd(engine, id, Duration.ofSeconds(60));
   }
 
   TaskRecord task(RunRecord r, String step) {
@@ -343,7 +344,7 @@ class RegistryStepsTest {
     Files.writeString(base.resolve("data/iris.csv"), "sepal,species\n1.0,other\n");
 
     Reproduction.Started s = Reproduction.start(engine, engine.models().get("m", 1).orElseThrow());
-    RunRecord again = Runs.awaitEnd(engine, s.runId(), Duration.ofSeconds(60));
+    RunRecord again = Pipelines.awaitEnd(engine, s.runId(), Duration.ofSeconds(60));
     assertThat(again.status()).isEqualTo(RunStatus.SUCCEEDED);
     assertThat(again.trigger()).isEqualTo("reproduce");
     assertThat(task(again, "snap").outputs()).containsEntry("version", "1").containsEntry("rows", "2");
@@ -363,7 +364,7 @@ class RegistryStepsTest {
     assertThat(failed.status()).isEqualTo(RunStatus.FAILED);
     Files.createFile(ready);
     long retry = engine.runs().retry(failed.id());
-    RunRecord r = Runs.awaitEnd(engine, retry, Duration.ofSeconds(60));
+    RunRecord r = Pipelines.awaitEnd(engine, retry, Duration.ofSeconds(60));
     assertThat(r.status()).isEqualTo(RunStatus.SUCCEEDED);
     assertThat(task(r, "snap").reusedFrom()).isNotNull();
     assertThat(engine.models().get("m", 1).orElseThrow().runId()).isEqualTo(retry);

@@ -1,6 +1,6 @@
 package dev.kiln.workers.docker;
 
-import static dev.kiln.workers.docker.DockerSupport.awaitEnd;
+import static dev.kiln.workers.Pipelines.awaitEnd;
 import static dev.kiln.workers.docker.DockerSupport.containersOf;
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -1,8 +1,8 @@
 package dev.kiln.workers.docker;
 
 import static dev.kiln.workers.docker.DockerSupport.BUSYBOX;
-import static dev.kiln.workers.docker.DockerSupport.await;
-import static dev.kiln.workers.docker.DockerSupport.awaitEnd;
+import static dev.kiln.workers.Pipelines.await;
+import static dev.kiln.workers.Pipelines.awaitEnd;
 import static dev.kiln.workers.docker.DockerSupport.containersOf;
 import static dev.kiln.workers.docker.DockerSupport.start;
 import static org.assertj.core.api.Assertions.assertThat;

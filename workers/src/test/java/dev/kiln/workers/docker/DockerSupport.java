@@ -5,14 +5,11 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.github.dockerjava.api.exception.NotFoundException;
 import com.github.dockerjava.api.model.Container;
-import dev.kiln.dsl.parse.PipelineParser;
 import dev.kiln.engine.Engine;
-import dev.kiln.engine.store.RunRecord;
+import dev.kiln.workers.Pipelines;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.function.BooleanSupplier;
 
 /**
  * What the container tests share: the Docker engine (required when KILN_REQUIRE_DOCKER=1,
@@ -61,34 +58,6 @@ final class DockerSupport {
   }
 
   static long start(Engine engine, String yaml) {
-    try {
-      return engine.runs().createRun(PipelineParser.parse("test.yaml", yaml).orThrow(), Map.of(),
-          "manual", null);
-    } catch (Exception e) {
-      throw new AssertionError(e.getMessage(), e);
-    }
-  }
-
-  static RunRecord awaitEnd(Engine engine, long runId, Duration within) {
-    await(() -> engine.store().run(runId).orElseThrow().status().terminal()
-        && engine.store().tasks(runId).stream()
-            .noneMatch(t -> t.status() == dev.kiln.engine.run.StepStatus.RUNNING),
-        within, "run " + runId + " to end");
-    return engine.store().run(runId).orElseThrow();
-  }
-
-  static void await(BooleanSupplier condition, Duration within, String what) {
-    long deadline = System.nanoTime() + within.toNanos();
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("timed out after " + within + " waiting for " + what);
-      }
-      try {
-        Thread.sleep(20);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new AssertionError("interrupted");
-      }
-    }
+    return Pipelines.start(engine, yaml, Map.of());
   }
 }

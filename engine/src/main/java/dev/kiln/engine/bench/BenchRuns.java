@@ -1,0 +1,84 @@
+package dev.kiln.engine.bench;
+
+import dev.kiln.dsl.model.Pipeline;
+import dev.kiln.dsl.parse.PipelineException;
+import dev.kiln.dsl.parse.PipelineParser;
+import dev.kiln.engine.Engine;
+import dev.kiln.engine.run.RunStatus;
+import dev.kiln.engine.store.RunRecord;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.List;
+import java.util.Map;
+import org.postgresql.PGConnection;
+
+/** What the benchmark commands share: generated DAGs, timing a run to its end, medians. */
+public final class BenchRuns {
+  private BenchRuns() {}
+
+  /** A run that ended, and how long it took from creation to its end. */
+  public record Timed(long runId, double millis) {}
+
+  /**
+   * Creates a run of {@code p} and waits for it to end, woken by run status changes only
+   * (waking on every step event would compete for the CPU being measured). Fails unless it
+   * succeeded.
+   */
+  public static Timed runToEnd(Engine engine, Pipeline p) throws SQLException {
+    try (Connection listen = engine.db().dedicatedConnection()) {
+      try (Statement st = listen.createStatement()) {
+        st.execute("LISTEN kiln_runs");
+      }
+      long t0 = System.nanoTime();
+      long runId = engine.runs().createRun(p, Map.of(), "bench", null);
+      PGConnection pg = listen.unwrap(PGConnection.class);
+      while (true) {
+        RunRecord r = engine.store().run(runId).orElseThrow();
+        if (r.status().terminal()) {
+          if (r.status() != RunStatus.SUCCEEDED) {
+            throw new IllegalStateException("bench run " + runId + " " + r.status().db()
+                + ": see kiln logs " + runId);
+          }
+          return new Timed(runId, (System.nanoTime() - t0) / 1e6);
+        }
+        pg.getNotifications(1000);
+      }
+    }
+  }
+
+  /** A chain s0 -> s1 -> ... of {@code n} steps running {@code true}, in {@code image} if given. */
+  public static String chainYaml(String name, int n, String image) {
+    StringBuilder y = new StringBuilder("name: " + name + "\n");
+    if (image != null) {
+      y.append("defaults: { image: \"").append(image).append("\" }\n");
+    }
+    y.append("steps:\n");
+    for (int i = 0; i < n; i++) {
+      y.append("  s").append(i).append(":\n    run: \"true\"\n");
+      if (i > 0) {
+        y.append("    needs: [s").append(i - 1).append("]\n");
+      }
+    }
+    return y.toString();
+  }
+
+  /** {@code n} independent steps running {@code true}. */
+  public static String fanoutYaml(String name, int n) {
+    StringBuilder y = new StringBuilder("name: " + name + "\nsteps:\n");
+    for (int i = 0; i < n; i++) {
+      y.append("  s").append(i).append(":\n    run: \"true\"\n");
+    }
+    return y.toString();
+  }
+
+  public static Pipeline parse(String yaml) throws PipelineException {
+    return PipelineParser.parse("bench.yaml", yaml).orThrow();
+  }
+
+  public static double median(List<Double> xs) {
+    List<Double> s = xs.stream().sorted().toList();
+    int n = s.size();
+    return n % 2 == 1 ? s.get(n / 2) : (s.get(n / 2 - 1) + s.get(n / 2)) / 2;
+  }
+}
