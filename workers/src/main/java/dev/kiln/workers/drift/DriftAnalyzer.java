@@ -3,6 +3,7 @@ package dev.kiln.workers.drift;
 import dev.kiln.workers.data.ColumnKind;
 import dev.kiln.workers.data.DataException;
 import dev.kiln.workers.data.Dataset;
+import it.unimi.dsi.fastutil.doubles.DoubleArrays;
 import java.math.BigDecimal;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -141,8 +142,8 @@ public final class DriftAnalyzer {
       return ColumnDrift.error(name, "numeric", "all values are null in the "
           + (r.length == 0 ? "reference" : "current") + " data set");
     }
-    java.util.Arrays.sort(r);
-    java.util.Arrays.sort(c);
+    DoubleArrays.radixSort(r);
+    DoubleArrays.radixSort(c);
     Method m = o.method();
     if (m == Method.AUTO) {
       boolean many = distinctMoreThan(r, c, AUTO_MAX_CATEGORIES);
