@@ -89,7 +89,7 @@ class CrashTest {
           last: { needs: [slow], run: 'echo "n=${{ steps.first.outputs.n }}" >> "$KILN_OUTPUTS"' }
         """.formatted(marker, marker, pid));
     Process first = kiln.start("run", p.toString(), "--json");
-    await(() -> Files.exists(pid), Duration.ofSeconds(60), "the slow step to start");
+    await(() -> Pipelines.pidWritten(pid), Duration.ofSeconds(60), "the slow step to start");
     long orphan = Long.parseLong(Files.readString(pid).trim());
     first.destroyForcibly();
     assertThat(first.waitFor(30, TimeUnit.SECONDS)).isTrue();

@@ -49,6 +49,15 @@ public final class Pipelines {
     }
   }
 
+  /** A pid a step wrote into a file: the shell creates the file before it writes into it. */
+  public static boolean pidWritten(java.nio.file.Path file) {
+    try {
+      return !java.nio.file.Files.readString(file).isBlank();
+    } catch (java.io.IOException notYet) {
+      return false;
+    }
+  }
+
   public static boolean succeeded(RunRecord r) {
     return r.status() == RunStatus.SUCCEEDED;
   }

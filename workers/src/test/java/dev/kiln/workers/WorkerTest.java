@@ -114,6 +114,7 @@ class WorkerTest {
   @Test
   void timeoutKillsTheWholeProcessTree() throws Exception {
     Path pidFile = scratch.resolve("child.pid");
+    Path escaped = scratch.resolve("escaped.pid");
     long run = start(engine, """
         name: slow
         steps:
@@ -122,14 +123,19 @@ class WorkerTest {
             run: |
               sleep 300 &
               echo $! > "%s"
+              setsid sh -c 'echo $$ > "%s"; exec sleep 301' > /dev/null 2>&1 &
               wait
-        """.formatted(pidFile), Map.of());
+        """.formatted(pidFile, escaped), Map.of());
     var r = awaitEnd(engine, run, WITHIN);
     assertThat(r.status()).isEqualTo(RunStatus.FAILED);
     assertThat(task(run, "slow").error()).contains("timed out after 1s");
     long child = Long.parseLong(Files.readString(pidFile).trim());
     await(() -> ProcessHandle.of(child).map(h -> !h.isAlive()).orElse(true),
         Duration.ofSeconds(10), "the background child to be gone");
+    // A child in a session of its own is found by the attempt's KILN_TASK tag.
+    long own = Long.parseLong(Files.readString(escaped).trim());
+    await(() -> ProcessHandle.of(own).map(h -> !h.isAlive()).orElse(true),
+        Duration.ofSeconds(10), "the child that called setsid to be gone");
   }
 
   @Test
@@ -144,7 +150,7 @@ class WorkerTest {
               sleep 300
           after: { needs: [long], run: echo never }
         """.formatted(pidFile), Map.of());
-    await(() -> Files.exists(pidFile) && task(run, "long").status() == StepStatus.RUNNING,
+    await(() -> Pipelines.pidWritten(pidFile) && task(run, "long").status() == StepStatus.RUNNING,
         WITHIN, "the long step to start");
     engine.runs().cancel(run);
     var r = awaitEnd(engine, run, WITHIN);

@@ -10,6 +10,7 @@ import dev.kiln.engine.spi.ExecutionResult;
 import dev.kiln.engine.spi.Executor;
 import dev.kiln.engine.spi.Invocation;
 import dev.kiln.engine.store.ClaimedTask;
+import dev.kiln.workers.process.LocalProcesses;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -36,13 +37,15 @@ final class TaskRunner {
   private final Map<String, Executor> executors;
   private final Map<String, BuiltinStep> builtins;
   private final String forceExecutor;
+  private final String worker;
 
   TaskRunner(Engine engine, Map<String, Executor> executors, Map<String, BuiltinStep> builtins,
-      String forceExecutor) {
+      String forceExecutor, String worker) {
     this.engine = engine;
     this.executors = executors;
     this.builtins = builtins;
     this.forceExecutor = forceExecutor;
+    this.worker = worker;
   }
 
   Completion run(ClaimedTask task, LogBuffer logs, Cancellation cancel) throws InterruptedException {
@@ -74,8 +77,9 @@ final class TaskRunner {
     env.put("KILN_RUN_ID", String.valueOf(task.runId()));
     env.put("KILN_STEP", task.stepId());
     env.put("KILN_ATTEMPT", String.valueOf(task.attempt()));
-    // Lets a later worker on this host find and stop this attempt's processes if we die.
-    env.put("KILN_TASK", dev.kiln.workers.process.LocalProcesses.taskTag(task.id(), task.attempt()));
+    // How this attempt's processes are found: to stop them on timeout or cancel, and by a later
+    // worker on this host if this one dies.
+    env.put("KILN_TASK", LocalProcesses.taskTag(task.id(), task.attempt(), worker));
     if (spec.pipelineDir() != null) {
       env.put("KILN_PIPELINE_DIR", spec.pipelineDir());
     }

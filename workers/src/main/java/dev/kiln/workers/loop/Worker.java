@@ -79,7 +79,8 @@ final class Worker implements WorkerRuntime.Handle {
       throw new IllegalArgumentException("unknown executor '" + options.forceExecutor()
           + "'; available: " + String.join(", ", executors.keySet()));
     }
-    this.runner = new TaskRunner(engine, executors, BuiltinStep.all(), options.forceExecutor());
+    this.runner = new TaskRunner(engine, executors, BuiltinStep.all(), options.forceExecutor(),
+        options.name());
     this.poller = new Thread(this::pollLoop, "kiln-poller-" + options.name());
     this.poller.setDaemon(true);
   }
@@ -199,7 +200,8 @@ final class Worker implements WorkerRuntime.Handle {
   private void reap() {
     List<String> dead = ProcessNames.deadOnThisHost(engine.runs().busyWorkers());
     for (RunService.Reaped r : engine.runs().reapLostTasks(dead)) {
-      int killed = LocalProcesses.killTagged(LocalProcesses.taskTag(r.taskId(), r.attempt()));
+      int killed = LocalProcesses.killTagged(
+          LocalProcesses.taskTag(r.taskId(), r.attempt(), r.worker()));
       log.warn("took back task {} attempt {} from {}{}", r.taskId(), r.attempt(), r.worker(),
           killed > 0 ? "; killed " + killed + " processes it left behind" : "");
     }

@@ -12,21 +12,23 @@ import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
 /**
  * Runs a step's command as a local child process: {@code sh -c COMMAND} in the attempt's work
  * folder, stdin from /dev/null, stdout and stderr streamed line by line. On timeout or
- * cancellation the whole process tree is stopped: SIGTERM, then SIGKILL after a grace period.
+ * cancellation everything the step started is stopped: SIGTERM, then SIGKILL after a grace
+ * period. "Everything" is the shell's descendants plus every process carrying the attempt's
+ * {@code KILN_TASK} in its environment ({@link LocalProcesses}), which also finds background
+ * children that were re-parented or started a session of their own.
  */
 public final class ProcessExecutor implements Executor {
   static final Duration GRACE = Duration.ofSeconds(5);
   /** Longest line kept; a longer one is cut so one runaway line cannot fill the store. */
   static final int MAX_LINE = 16 * 1024;
-  /** Run each command in its own session so everything it starts can be found and stopped. */
-  static final boolean SETSID = java.nio.file.Files.isExecutable(java.nio.file.Path.of("/usr/bin/setsid"))
-      && java.nio.file.Files.isDirectory(java.nio.file.Path.of("/proc/self"));
 
   @Override
   public String name() {
@@ -35,12 +37,14 @@ public final class ProcessExecutor implements Executor {
 
   @Override
   public ExecutionResult execute(Invocation inv) throws InterruptedException {
-    List<String> cmd = SETSID ? List.of("setsid", "sh", "-c", inv.command())
-        : List.of("sh", "-c", inv.command());
-    ProcessBuilder pb = new ProcessBuilder(cmd)
+    // No setsid(1) in front: it cost an extra exec, 0.6 to 0.9 ms a step; the tag finds what a
+    // session would have (docs/benchmarks.md, "Engine overhead").
+    ProcessBuilder pb = new ProcessBuilder("sh", "-c", inv.command())
         .directory(inv.workDir().toFile())
         .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
     pb.environment().putAll(inv.env());
+    String tag = pb.environment().computeIfAbsent("KILN_TASK",
+        k -> "process/" + java.util.UUID.randomUUID());
     Process p;
     try {
       p = pb.start();
@@ -49,24 +53,24 @@ public final class ProcessExecutor implements Executor {
     }
     Thread out = pump(p.getInputStream(), "stdout", inv.logs(), inv.task().stepId());
     Thread err = pump(p.getErrorStream(), "stderr", inv.logs(), inv.task().stepId());
-    inv.cancellation().onCancel(() -> killTree(p.toHandle()));
+    inv.cancellation().onCancel(() -> killTree(p.toHandle(), tag));
     Long timeoutMs = inv.task().spec().timeoutMs();
     boolean exited;
     try {
       exited = timeoutMs == null ? waitFor(p) : p.waitFor(timeoutMs, TimeUnit.MILLISECONDS);
     } catch (InterruptedException e) {
-      killTree(p.toHandle());
+      killTree(p.toHandle(), tag);
       throw e;
     }
     if (!exited) {
-      killTree(p.toHandle());
+      killTree(p.toHandle(), tag);
     }
     // Background children that outlive the shell hold the pipes open; they were re-parented when
-    // the shell exited, so find them by session, not by parent, and stop them too.
+    // the shell exited, so find them by their tag, not by parent, and stop them too.
     out.join(50);
     err.join(50);
     if (out.isAlive() || err.isAlive()) {
-      inSession(p.pid()).forEach(ProcessHandle::destroyForcibly);
+      LocalProcesses.killTagged(tag);
       out.join(GRACE.toMillis());
       err.join(GRACE.toMillis());
     }
@@ -86,14 +90,14 @@ public final class ProcessExecutor implements Executor {
   }
 
   /**
-   * SIGTERM to the process, its descendants and every process of its session (the command runs
-   * under setsid, so that is everything it started), then SIGKILL to whatever is left after GRACE.
+   * SIGTERM to the process, its descendants and every process tagged with {@code tag}, then
+   * SIGKILL to whatever is left after GRACE.
    */
-  static void killTree(ProcessHandle root) {
-    java.util.Set<ProcessHandle> set = new java.util.LinkedHashSet<>();
+  static void killTree(ProcessHandle root, String tag) {
+    Set<ProcessHandle> set = new LinkedHashSet<>();
     set.add(root);
     root.descendants().forEach(set::add);
-    set.addAll(inSession(root.pid()));
+    set.addAll(LocalProcesses.tagged(tag));
     List<ProcessHandle> all = List.copyOf(set);
     all.forEach(ProcessHandle::destroy);
     long deadline = System.nanoTime() + GRACE.toNanos();
@@ -107,32 +111,7 @@ public final class ProcessExecutor implements Executor {
     }
     // Children forked during the grace period.
     root.descendants().forEach(ProcessHandle::destroyForcibly);
-    inSession(root.pid()).forEach(ProcessHandle::destroyForcibly);
-  }
-
-  /** Processes whose session id is {@code sid} (Linux /proc; empty elsewhere). */
-  static List<ProcessHandle> inSession(long sid) {
-    if (!SETSID) {
-      return List.of();
-    }
-    List<ProcessHandle> out = new java.util.ArrayList<>();
-    try (var dirs = java.nio.file.Files.newDirectoryStream(java.nio.file.Path.of("/proc"), "[0-9]*")) {
-      for (java.nio.file.Path d : dirs) {
-        try {
-          String stat = java.nio.file.Files.readString(d.resolve("stat"));
-          // Fields after the parenthesised command: state ppid pgrp session ...
-          String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-          if (Long.parseLong(f[3]) == sid) {
-            ProcessHandle.of(Long.parseLong(d.getFileName().toString())).ifPresent(out::add);
-          }
-        } catch (IOException | RuntimeException gone) {
-          // The process exited while we looked: nothing to stop.
-        }
-      }
-    } catch (IOException e) {
-      return out;
-    }
-    return out;
+    LocalProcesses.killTagged(tag);
   }
 
   private static Thread pump(InputStream in, String stream, LogSink sink, String step) {
