@@ -2,6 +2,8 @@ package dev.kiln.workers;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.kiln.engine.store.Json;
 import dev.kiln.engine.testing.TestDb;
 import java.nio.file.Path;
 import java.util.Map;
@@ -42,7 +44,7 @@ class RegistryCliTest {
 
   @Test
   void flagshipThenListShowLineageReproducePromoteRollbackHistoryAndCompare() throws Exception {
-    ok("run", FLAGSHIP.toString(), "-p", "data=" + DATA, "-p", "schema=" + SCHEMA);
+    ok("run", FLAGSHIP.toString(), "-p", "data=" + DATA, "-p", "schema=" + SCHEMA, "--tag", "team=ml");
 
     assertThat(ok("models", "list").out()).contains("breast-cancer").contains("production=1");
     assertThat(ok("datasets", "list").out()).contains("breast-cancer").contains("569");
@@ -79,6 +81,15 @@ class RegistryCliTest {
         .contains("note=baseline owner=carol");
     assertThat(ok("runs", "tag", "1", "--remove", "note").out()).contains("tags: owner=carol");
     assertThat(bad("runs", "tag", "99", "a=b").err()).contains("no run 99");
+    // Tags given to kiln run: in the summary, in the list, and as a filter.
+    JsonNode tagged = Json.MAPPER.readTree(ok("runs", "--tag", "team=ml", "--json").out());
+    assertThat(tagged).hasSize(1);
+    assertThat(tagged.get(0).get("run_id").asLong()).isEqualTo(1);
+    assertThat(tagged.get(0).get("tags").get("owner").asText()).isEqualTo("carol");
+    assertThat(ok("runs").out()).contains("owner=carol team=ml");
+    assertThat(ok("runs", "--tag", "team=nlp").out()).contains("no runs match");
+    assertThat(bad("run", FLAGSHIP.toString(), "--tag", "oops").err())
+        .contains("--tag expects KEY=VALUE, got 'oops'");
     String compare = ok("runs", "compare", "1", "2").out();
     assertThat(compare).contains("run 1").contains("run 2").containsPattern("param seed\\s+7\\s+7").containsPattern("tag owner\\s+carol\\s+-")
         .containsPattern("metric accuracy\\s+0\\.9\\d*\\s+0\\.9");

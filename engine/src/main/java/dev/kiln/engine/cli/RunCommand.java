@@ -39,6 +39,11 @@ final class RunCommand implements Callable<Integer> {
       description = "set a pipeline param (repeatable)")
   List<String> params = List.of();
 
+  @Option(names = "--tag", paramLabel = "KEY=VALUE",
+      description = {"tag the run (repeatable), as 'kiln runs tag' does;",
+          "'kiln runs --tag' finds runs by tag"})
+  List<String> tags = List.of();
+
   @Option(names = "--json", description = "print the run summary as JSON on stdout")
   boolean json;
 
@@ -57,6 +62,10 @@ final class RunCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     if (server != null) {
+      if (!tags.isEmpty()) {
+        throw new UserError("--tag is not supported with --server yet; tag the run afterwards"
+            + " with 'kiln runs tag RUN KEY=VALUE'");
+      }
       return new RemoteRun(server, json).run(file.toString(), parseParams(params));
     }
     ParseResult parsed = PipelineParser.parse(file);
@@ -82,6 +91,7 @@ final class RunCommand implements Callable<Integer> {
     if (slots < 1) {
       throw new UserError("--slots must be at least 1, got " + slots);
     }
+    Map<String, String> runTags = pairs(tags, "--tag");
     KilnConfig config = KilnConfig.fromEnvironment();
     try (Engine engine = Engine.open(config, slots + 4)) {
       String driver = ProcessNames.of("run");
@@ -93,22 +103,30 @@ final class RunCommand implements Callable<Integer> {
         if (runId != null) {
           (json ? System.err : System.out).println("continuing run " + runId
               + ": the kiln run process that drove it stopped (use --new for a fresh run)");
+          if (!runTags.isEmpty()) {
+            engine.experiments().tag(runId, runTags, List.of());
+          }
         }
       }
       if (runId == null) {
         runId = engine.runs().createRun(pipeline, bound, "manual",
-            Path.of("").toAbsolutePath().toString(), driver);
+            Path.of("").toAbsolutePath().toString(), driver, runTags);
       }
       return new RunFollower(engine, json, executor, slots).follow(runId, pipeline, driver);
     }
   }
 
   static Map<String, String> parseParams(List<String> given) {
+    return pairs(given, "-p");
+  }
+
+  /** KEY=VALUE arguments of {@code option}, in the order given; a later KEY wins. */
+  static Map<String, String> pairs(List<String> given, String option) {
     Map<String, String> out = new LinkedHashMap<>();
     for (String kv : given) {
       int eq = kv.indexOf('=');
       if (eq <= 0) {
-        throw new UserError("-p expects KEY=VALUE, got '" + kv + "'");
+        throw new UserError(option + " expects KEY=VALUE, got '" + kv + "'");
       }
       out.put(kv.substring(0, eq), kv.substring(eq + 1));
     }

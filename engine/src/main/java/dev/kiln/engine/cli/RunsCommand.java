@@ -25,6 +25,10 @@ final class RunsCommand implements Callable<Integer> {
   @Option(names = "--pipeline", paramLabel = "NAME", description = "only runs of this pipeline")
   String pipeline;
 
+  @Option(names = "--tag", paramLabel = "KEY=VALUE",
+      description = "only runs with this tag (repeatable: all of them)")
+  List<String> tags = List.of();
+
   @Option(names = "--limit", defaultValue = "20", description = "how many (default ${DEFAULT-VALUE})")
   int limit;
 
@@ -53,7 +57,7 @@ final class RunsCommand implements Callable<Integer> {
       if (metric != null) {
         return ranked(engine);
       }
-      List<RunRecord> runs = engine.store().runs(pipeline, limit);
+      List<RunRecord> runs = engine.store().runs(pipeline, RunCommand.pairs(tags, "--tag"), limit);
       if (json) {
         List<Map<String, Object>> out = new ArrayList<>();
         for (RunRecord r : runs) {
@@ -63,16 +67,19 @@ final class RunsCommand implements Callable<Integer> {
         return Main.OK;
       }
       if (runs.isEmpty()) {
-        System.out.println("no runs yet: start one with 'kiln run FILE'");
+        System.out.println(pipeline == null && tags.isEmpty()
+            ? "no runs yet: start one with 'kiln run FILE'" : "no runs match");
         return Main.OK;
       }
-      System.out.printf("%-6s %-24s %-10s %-8s %-19s %s%n", "RUN", "PIPELINE", "STATUS", "TRIGGER",
-          "STARTED", "DURATION");
+      boolean tagged = runs.stream().anyMatch(r -> !r.tags().isEmpty());
+      System.out.printf("%-6s %-24s %-10s %-8s %-19s %-9s%s%n", "RUN", "PIPELINE", "STATUS",
+          "TRIGGER", "STARTED", "DURATION", tagged ? " TAGS" : "");
       for (RunRecord r : runs) {
         String dur = r.createdAt() == null || r.finishedAt() == null ? "-"
             : String.format("%.1fs", Duration.between(r.createdAt(), r.finishedAt()).toMillis() / 1000.0);
-        System.out.printf("%-6d %-24s %-10s %-8s %-19s %s%n", r.id(), r.pipeline(), r.status().db(),
-            r.trigger(), TIME.format(r.createdAt()), dur);
+        System.out.printf("%-6d %-24s %-10s %-8s %-19s %-9s%s%n", r.id(), r.pipeline(),
+            r.status().db(), r.trigger(), TIME.format(r.createdAt()), dur,
+            r.tags().isEmpty() ? "" : " " + Refs.map(r.tags()));
       }
       return Main.OK;
     }

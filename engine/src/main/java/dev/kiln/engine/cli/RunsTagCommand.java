@@ -1,7 +1,6 @@
 package dev.kiln.engine.cli;
 
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -22,14 +21,7 @@ final class RunsTagCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    Map<String, String> set = new LinkedHashMap<>();
-    for (String p : pairs) {
-      int eq = p.indexOf('=');
-      if (eq <= 0) {
-        throw new UserError("tag '" + p + "' is not KEY=VALUE");
-      }
-      set.put(p.substring(0, eq), p.substring(eq + 1));
-    }
+    Map<String, String> set = RunCommand.pairs(pairs, "a tag");
     try (var e = ModelsCommand.open()) {
       if (!e.experiments().tag(runId, set, remove)) {
         throw new UserError("no run " + runId + " (see 'kiln runs')");

@@ -47,6 +47,7 @@ public final class Summary {
     m.put("pipeline_version", run.pipelineVersion());
     m.put("params", run.params());
     m.put("trigger", run.trigger());
+    m.put("tags", run.tags());
     m.put("created_at", run.createdAt() == null ? null : run.createdAt().toString());
     m.put("finished_at", run.finishedAt() == null ? null : run.finishedAt().toString());
     m.put("steps", steps);

@@ -43,11 +43,12 @@ public final class RunService {
     return createRun(p, params, trigger, baseDir, (c, runId) -> { });
   }
 
-  /** A new run driven by {@code driver} (a kiln run process that heartbeats it). */
+  /** A new run driven by {@code driver} (a kiln run process that heartbeats it), with tags. */
   public long createRun(Pipeline p, Map<String, Object> params, String trigger, String baseDir,
-      String driver) {
+      String driver, Map<String, String> tags) {
     return createRun(p, params, trigger, baseDir, (c, runId) -> Sql.update(c,
-        "update runs set driver = ?, driver_seen = now() where id = ?", driver, runId));
+        "update runs set driver = ?, driver_seen = now(), tags = ? where id = ?", driver,
+        Sql.Jsonb.of(tags), runId));
   }
 
   /** Rows a caller adds to a new run before its first steps are queued, in the same transaction. */

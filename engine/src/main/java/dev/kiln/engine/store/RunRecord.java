@@ -16,4 +16,5 @@ public record RunRecord(
     Long retryOf,
     Instant createdAt,
     Instant startedAt,
-    Instant finishedAt) {}
+    Instant finishedAt,
+    Map<String, String> tags) {}

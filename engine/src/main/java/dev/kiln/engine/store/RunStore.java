@@ -2,6 +2,7 @@ package dev.kiln.engine.store;
 
 import dev.kiln.engine.run.RunStatus;
 import dev.kiln.engine.run.StepStatus;
+import dev.kiln.engine.store.Sql.Jsonb;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -20,7 +21,7 @@ public final class RunStore {
 
   static final String RUN_COLUMNS =
       "id, pipeline, pipeline_version, params, trigger, base_dir, status, retry_of, created_at,"
-          + " started_at, finished_at";
+          + " started_at, finished_at, tags";
 
   static final String TASK_COLUMNS =
       "id, run_id, step_id, status, queue, attempt, max_attempts, worker, outputs, exit_code,"
@@ -35,11 +36,15 @@ public final class RunStore {
   }
 
   public List<RunRecord> runs(String pipeline, int limit) {
-    return db.tx().inTransaction(c -> pipeline == null
-        ? Sql.query(c, "select " + RUN_COLUMNS + " from runs order by id desc limit ?",
-            RunStore::mapRun, limit)
-        : Sql.query(c, "select " + RUN_COLUMNS + " from runs where pipeline = ? order by id desc limit ?",
-            RunStore::mapRun, pipeline, limit));
+    return runs(pipeline, Map.of(), limit);
+  }
+
+  /** The newest runs, of one pipeline when {@code pipeline} is not null, having all {@code tags}. */
+  public List<RunRecord> runs(String pipeline, Map<String, String> tags, int limit) {
+    return db.tx().inTransaction(c -> Sql.query(c, "select " + RUN_COLUMNS + " from runs"
+            + " where (?::text is null or pipeline = ?) and tags @> ?"
+            + " order by id desc limit ?",
+        RunStore::mapRun, pipeline, pipeline, Jsonb.of(tags), limit));
   }
 
   public List<TaskRecord> tasks(long runId) {
@@ -102,7 +107,8 @@ public final class RunStore {
         Sql.longOrNull(rs, "retry_of"),
         Sql.instant(rs, "created_at"),
         Sql.instant(rs, "started_at"),
-        Sql.instant(rs, "finished_at"));
+        Sql.instant(rs, "finished_at"),
+        Json.readStringMap(rs.getString("tags")));
   }
 
   static TaskRecord mapTask(ResultSet rs) throws SQLException {
