@@ -51,7 +51,7 @@ final class FileTriggers {
         camel.removeRoute(id);
       }
     }
-    List<Trigger.Files> files = files(current);
+    List<Trigger.Files> files = current == null ? List.of() : files(current);
     for (int i = 0; i < files.size(); i++) {
       Trigger.Files t = files.get(i);
       Path dir = Path.of(t.dir()).toAbsolutePath().normalize();

@@ -65,7 +65,17 @@ public final class KilnServer implements AutoCloseable {
     http.setMaxBodySize((long) HttpApi.MAX_BODY);
     camel.addService(new VertxPlatformHttpServer(http));
     cron = new CronScheduler(engine.db().dataSource(), "kiln", this::fire);
-    registry = new PipelineRegistry(options.pipelines(), report, this::changed);
+    registry = new PipelineRegistry(options.pipelines(), report, new PipelineRegistry.Listener() {
+      @Override
+      public void changed(Pipeline previous, Pipeline current) {
+        KilnServer.this.changed(previous, current);
+      }
+
+      @Override
+      public void removed(Pipeline previous) {
+        KilnServer.this.removed(previous);
+      }
+    });
     files = new FileTriggers(camel, starter, registry, baseDir);
     camel.addRoutes(new HttpApi(engine, registry, starter, options.env(), baseDir));
     camel.start();
@@ -75,18 +85,23 @@ public final class KilnServer implements AutoCloseable {
     watchPipelines();
     cron.start();
     if (options.slots() > 0) {
-      Set<String> queues = new LinkedHashSet<>();
-      queues.add("default");
-      for (Pipeline p : registry.all().values()) {
-        p.steps().values().forEach(s -> queues.add(s.queueOr(p.defaults())));
-      }
       String name = "server-" + ManagementFactory.getRuntimeMXBean().getName();
       workers = WorkerRuntime.load().start(engine, new WorkerRuntime.Options(name,
-          List.copyOf(queues), options.slots(), Duration.ofSeconds(30), null));
+          queues(), options.slots(), Duration.ofSeconds(30), null));
     }
     report.println("kiln server listening on http://" + options.host() + ":" + options.port()
         + " with " + loaded + " pipelines from " + registry.root() + ", " + options.slots()
         + " worker slots");
+  }
+
+  /** The queues of the hosted pipelines' steps, which the in-process workers serve. */
+  private List<String> queues() {
+    Set<String> queues = new LinkedHashSet<>();
+    queues.add("default");
+    for (Pipeline p : registry.all().values()) {
+      p.steps().values().forEach(s -> queues.add(s.queueOr(p.defaults())));
+    }
+    return List.copyOf(queues);
   }
 
   /** Errors Vert.x answers itself (before a route runs) in the same JSON shape as the API's. */
@@ -102,7 +117,10 @@ public final class KilnServer implements AutoCloseable {
     }));
   }
 
-  /** Reloads a pipeline file when it appears or its modification time or size changes. */
+  /**
+   * Reloads a pipeline file when it appears or its modification time or size changes, and
+   * unloads the pipeline of a file that was deleted (checked every second).
+   */
   private void watchPipelines() throws Exception {
     String uri = "file:" + registry.root() + "?noop=true&recursive=true&delay=500"
         + "&include=.*\\.ya?ml&exclude=^\\..*"
@@ -112,6 +130,8 @@ public final class KilnServer implements AutoCloseable {
       public void configure() {
         from(uri).routeId("pipelines").process(e -> registry.load(
             Path.of(e.getIn().getHeader("CamelFileAbsolutePath", String.class))));
+        from("timer:kiln-pipelines-deleted?period=1000").routeId("pipelines-deleted")
+            .process(e -> registry.unloadDeleted());
       }
     });
   }
@@ -127,6 +147,23 @@ public final class KilnServer implements AutoCloseable {
       report.println("kiln server: cannot register the triggers of " + current.name() + ": "
           + e.getMessage());
       log.error("registering triggers of {}", current.name(), e);
+    }
+    if (workers != null) {
+      workers.serve(queues());
+    }
+  }
+
+  private void removed(Pipeline previous) {
+    try {
+      cron.remove(previous.name());
+      files.sync(previous, null);
+    } catch (Exception e) {
+      report.println("kiln server: cannot remove the triggers of " + previous.name() + ": "
+          + e.getMessage());
+      log.error("removing triggers of {}", previous.name(), e);
+    }
+    if (workers != null) {
+      workers.serve(queues());
     }
   }
 

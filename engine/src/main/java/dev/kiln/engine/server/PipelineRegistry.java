@@ -17,15 +17,18 @@ import java.util.stream.Stream;
 
 /**
  * The pipelines a server hosts: the last valid version of every pipeline file under its folder.
- * An invalid edit is reported and the last good version stays active.
+ * An invalid edit is reported and the last good version stays active; a deleted file takes its
+ * pipeline (and its triggers) away.
  */
 final class PipelineRegistry {
   /** A webhook path and the pipeline it starts. */
   record Hook(String pipeline, Trigger.Webhook trigger) {}
 
-  /** Told about every pipeline that appeared or changed. */
+  /** Told about every pipeline that appeared, changed or went away. */
   interface Listener {
     void changed(Pipeline previous, Pipeline current);
+
+    void removed(Pipeline previous);
   }
 
   private static final Pattern NAME_KEY = Pattern.compile("(?m)^name\\s*:");
@@ -116,6 +119,28 @@ final class PipelineRegistry {
       names.remove(previous.name());
     }
     names.put(p.name(), p);
+    publish(names);
+    report.println("kiln server: " + (previous == null ? "loaded " : "reloaded ") + p.name()
+        + " from " + abs + " (" + p.steps().size() + " steps, " + p.triggers().size() + " triggers)");
+    listener.changed(previous, p);
+  }
+
+  /** Unloads the pipelines whose files are gone; returns how many. */
+  synchronized int unloadDeleted() {
+    List<Path> gone = byFile.keySet().stream().filter(f -> !Files.exists(f)).sorted().toList();
+    for (Path f : gone) {
+      Pipeline previous = byFile.remove(f);
+      Map<String, Pipeline> names = new HashMap<>(byName);
+      names.remove(previous.name());
+      publish(names);
+      report.println("kiln server: unloaded " + previous.name() + ": " + f + " was deleted"
+          + " (runs already started go on)");
+      listener.removed(previous);
+    }
+    return gone.size();
+  }
+
+  private void publish(Map<String, Pipeline> names) {
     Map<String, Hook> paths = new HashMap<>();
     for (Pipeline each : names.values()) {
       for (Trigger t : each.triggers()) {
@@ -126,9 +151,6 @@ final class PipelineRegistry {
     }
     byName = Map.copyOf(names);
     hooks = Map.copyOf(paths);
-    report.println("kiln server: " + (previous == null ? "loaded " : "reloaded ") + p.name()
-        + " from " + abs + " (" + p.steps().size() + " steps, " + p.triggers().size() + " triggers)");
-    listener.changed(previous, p);
   }
 
   Pipeline pipeline(String name) {

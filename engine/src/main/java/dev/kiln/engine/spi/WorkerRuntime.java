@@ -21,6 +21,9 @@ public interface WorkerRuntime {
 
   /** A running worker. */
   interface Handle extends AutoCloseable {
+    /** From now on claims tasks of these queues (a server hosting a pipeline with a new queue). */
+    void serve(List<String> queues);
+
     /** Stops claiming, lets running tasks finish (up to the grace period), then returns. */
     void drain(Duration grace) throws InterruptedException;
 

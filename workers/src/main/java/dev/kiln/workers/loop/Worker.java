@@ -64,12 +64,15 @@ final class Worker implements WorkerRuntime.Handle {
   private final TaskRunner runner;
   private final Thread poller;
   private volatile State state = State.RUNNING;
+  /** The queues it claims from; a server changes them when a pipeline brings a new queue. */
+  private volatile List<String> queues;
   /** When (epoch ms) the earliest task in backoff becomes claimable; MAX_VALUE when none. */
   private long nextReadyAt = Long.MAX_VALUE;
 
   Worker(Engine engine, WorkerRuntime.Options options) {
     this.engine = engine;
     this.options = options;
+    this.queues = List.copyOf(options.queues());
     this.slots = new Semaphore(options.slots());
     this.pool = Executors.newFixedThreadPool(options.slots(), r -> daemon(r, "kiln-task"));
     this.timers = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "kiln-timers"));
@@ -83,6 +86,15 @@ final class Worker implements WorkerRuntime.Handle {
         options.name());
     this.poller = new Thread(this::pollLoop, "kiln-poller-" + options.name());
     this.poller.setDaemon(true);
+  }
+
+  @Override
+  public void serve(List<String> queues) {
+    if (!this.queues.equals(queues)) {
+      log.info("worker {}: now serving queues {}", options.name(), queues);
+      this.queues = List.copyOf(queues);
+      // The poller claims at least once a second (MAX_WAIT_MS), also without a notification.
+    }
   }
 
   void start() {
@@ -103,7 +115,7 @@ final class Worker implements WorkerRuntime.Handle {
         PGConnection pg = listen.unwrap(PGConnection.class);
         backoff = 100;
         // Retries wait out a backoff: learn when the next one is due, then from notifications.
-        nextReadyAt = engine.queue().millisUntilNextReady(options.queues())
+        nextReadyAt = engine.queue().millisUntilNextReady(queues)
             .map(ms -> System.currentTimeMillis() + ms).orElse(Long.MAX_VALUE);
         boolean claimNow = true;
         while (state == State.RUNNING) {
@@ -115,7 +127,7 @@ final class Worker implements WorkerRuntime.Handle {
           if (now >= nextReadyAt) {
             claimNow = true;
             nextReadyAt = Long.MAX_VALUE;
-            Optional<Long> next = engine.queue().millisUntilNextReady(options.queues());
+            Optional<Long> next = engine.queue().millisUntilNextReady(queues);
             // A task due right now is claimed below; only a later one sets the next wake-up.
             next.filter(ms -> ms > 0).ifPresent(ms -> nextReadyAt = now + ms);
           }
@@ -215,7 +227,7 @@ final class Worker implements WorkerRuntime.Handle {
     }
     List<ClaimedTask> claimed;
     try {
-      claimed = engine.queue().claim(options.name(), options.queues(), free, options.lease());
+      claimed = engine.queue().claim(options.name(), queues, free, options.lease());
     } catch (RuntimeException e) {
       slots.release(free);
       throw e;

@@ -301,4 +301,46 @@ class WebhookServerTest {
         .isIn("queued", "running");
     servers.kiln.run("cancel", String.valueOf(secondId));
   }
+
+  @Test
+  void deletingAPipelineFileUnloadsItAndItsWebhook() throws Exception {
+    Path file = dir.resolve("pipelines/gone.yaml");
+    Files.writeString(file, """
+        name: gone
+        triggers:
+          - webhook: { path: gone }
+        steps:
+          a: { run: echo here }
+        """);
+    awaitTrue("the new pipeline's webhook to answer", Duration.ofSeconds(20),
+        () -> servers.post(server.url() + "/hooks/gone", bytes("{}")).statusCode() == 202);
+
+    Files.delete(file);
+    awaitTrue("the deleted pipeline's webhook to be gone", Duration.ofSeconds(20),
+        () -> servers.post(server.url() + "/hooks/gone", bytes("{}")).statusCode() == 404);
+    assertThat(servers.post(server.url() + "/api/pipelines/gone/runs", bytes("{}")).statusCode())
+        .isEqualTo(404);
+    assertThat(serverErr()).containsPattern("unloaded gone: \\S*/pipelines/gone.yaml was deleted");
+  }
+
+  @Test
+  void aPipelineAddedWithANewQueueIsServedByTheInProcessWorkers() throws Exception {
+    Files.writeString(dir.resolve("pipelines/late.yaml"), """
+        name: late-queue
+        steps:
+          a: { queue: added-later, run: echo "q=$KILN_STEP" >> "$KILN_OUTPUTS" }
+        """);
+    java.util.concurrent.atomic.AtomicLong started = new java.util.concurrent.atomic.AtomicLong();
+    awaitTrue("the pipeline to load", Duration.ofSeconds(20), () -> {
+      var r = servers.post(server.url() + "/api/pipelines/late-queue/runs", bytes("{}"));
+      if (r.statusCode() == 202) {
+        started.set(json(r).get("run_id").asLong());
+      }
+      return r.statusCode() == 202;
+    });
+    long run = started.get();
+    awaitTrue("the run on the new queue to succeed", Duration.ofSeconds(20),
+        () -> json(servers.get(server.url() + "/api/runs/" + run)).get("status").asText()
+            .equals("succeeded"));
+  }
 }
