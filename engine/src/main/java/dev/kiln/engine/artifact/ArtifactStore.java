@@ -2,7 +2,6 @@ package dev.kiln.engine.artifact;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -125,18 +124,15 @@ public final class ArtifactStore {
     }
   }
 
-  static void deleteTree(Path p) throws IOException {
+  /** Removes a file or a folder with everything in it; nothing when it does not exist. */
+  public static void deleteTree(Path p) throws IOException {
     if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
       return;
     }
     try (Stream<Path> walk = Files.walk(p)) {
-      walk.sorted(java.util.Comparator.reverseOrder()).forEach(x -> {
-        try {
-          Files.delete(x);
-        } catch (IOException e) {
-          throw new UncheckedIOException(e);
-        }
-      });
+      for (Path x : (Iterable<Path>) walk.sorted(java.util.Comparator.reverseOrder())::iterator) {
+        Files.deleteIfExists(x);
+      }
     }
   }
 }

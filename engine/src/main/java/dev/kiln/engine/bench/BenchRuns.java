@@ -81,4 +81,15 @@ public final class BenchRuns {
     int n = s.size();
     return n % 2 == 1 ? s.get(n / 2) : (s.get(n / 2 - 1) + s.get(n / 2)) / 2;
   }
+
+  public static double median(double[] xs) {
+    return median(java.util.Arrays.stream(xs).boxed().toList());
+  }
+
+  /** The nearest-rank percentile: the smallest value with at least p % of the values at or below it. */
+  public static double percentile(List<Double> xs, double p) {
+    List<Double> s = xs.stream().sorted().toList();
+    int idx = (int) Math.ceil(p / 100.0 * s.size()) - 1;
+    return s.get(Math.max(0, Math.min(idx, s.size() - 1)));
+  }
 }

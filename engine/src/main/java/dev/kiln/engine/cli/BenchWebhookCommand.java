@@ -1,6 +1,7 @@
 package dev.kiln.engine.cli;
 
 import dev.kiln.engine.Engine;
+import dev.kiln.engine.bench.BenchRuns;
 import dev.kiln.engine.config.KilnConfig;
 import dev.kiln.engine.server.KilnServer;
 import dev.kiln.engine.store.Json;
@@ -16,7 +17,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -91,10 +91,10 @@ final class BenchWebhookCommand implements Callable<Integer> {
         }
       }
       System.out.printf("webhook -> first step running, %d deliveries: median %.1f ms, p90 %.1f ms,"
-              + " p99 %.1f ms, max %.1f ms%n", deliveries, pct(toRunning, 50), pct(toRunning, 90),
-          pct(toRunning, 99), pct(toRunning, 100));
+              + " p99 %.1f ms, max %.1f ms%n", deliveries, BenchRuns.percentile(toRunning, 50), BenchRuns.percentile(toRunning, 90),
+          BenchRuns.percentile(toRunning, 99), BenchRuns.percentile(toRunning, 100));
       System.out.printf("HTTP round trip (202 received): median %.1f ms, p99 %.1f ms%n",
-          pct(roundTrip, 50), pct(roundTrip, 99));
+          BenchRuns.percentile(roundTrip, 50), BenchRuns.percentile(roundTrip, 99));
     }
     return Main.OK;
   }
@@ -111,12 +111,5 @@ final class BenchWebhookCommand implements Callable<Integer> {
       Thread.sleep(1);
     }
     throw new IllegalStateException("run " + runId + " did not start its step within 30s");
-  }
-
-  private static double pct(List<Double> values, int p) {
-    List<Double> sorted = new ArrayList<>(values);
-    Collections.sort(sorted);
-    int idx = (int) Math.ceil(p / 100.0 * sorted.size()) - 1;
-    return sorted.get(Math.max(0, Math.min(idx, sorted.size() - 1)));
   }
 }

@@ -4,6 +4,7 @@ import dev.kiln.dsl.model.Pipeline;
 import dev.kiln.dsl.parse.PipelineParser;
 import dev.kiln.engine.Engine;
 import dev.kiln.engine.artifact.ArtifactStore;
+import dev.kiln.engine.bench.BenchRuns;
 import dev.kiln.engine.config.KilnConfig;
 import dev.kiln.engine.registry.ModelRegistry;
 import dev.kiln.engine.run.RunStatus;
@@ -85,17 +86,17 @@ public final class RegistryBenchCommand implements Callable<Integer> {
         System.out.printf(Locale.ROOT, "round %d: sha256sum %.3fs, dataset/version %.3fs (step %.3fs)%n",
             i + 1, sum.seconds(), kiln.seconds(), kiln.stepSeconds());
       }
-      double sum = median(sums);
-      double kiln = median(kilns);
+      double sum = BenchRuns.median(sums);
+      double kiln = BenchRuns.median(kilns);
       System.out.printf(Locale.ROOT, "sha256sum          median %.3fs  %.0f MiB/s%n", sum, mib / sum);
       System.out.printf(Locale.ROOT, "dataset/version    median %.3fs  %.0f MiB/s (whole run; the step itself %.3fs)%n",
-          kiln, mib / kiln, median(steps));
+          kiln, mib / kiln, BenchRuns.median(steps));
       System.out.printf(Locale.ROOT, "speed vs sha256sum %.2fx (target >= 0.80)%n", sum / kiln);
 
       lookupLatency(engine, scratch);
       return 0;
     } finally {
-      deleteTree(scratch);
+      ArtifactStore.deleteTree(scratch);
     }
   }
 
@@ -189,30 +190,12 @@ public final class RegistryBenchCommand implements Callable<Integer> {
       registry.lookup("bench-registry", "production").orElseThrow();
       ns[i] = System.nanoTime() - t0;
     }
-    Arrays.sort(ns);
+    List<Double> ms = Arrays.stream(ns).mapToDouble(x -> x / 1e6).boxed().toList();
     System.out.printf(Locale.ROOT, "alias lookup       median %.3f ms, p99 %.3f ms, max %.3f ms over %d lookups%n",
-        ns[ns.length / 2] / 1e6, ns[(int) Math.ceil(ns.length * 0.99) - 1] / 1e6, ns[ns.length - 1] / 1e6,
-        lookups);
-  }
-
-  private static double median(double[] xs) {
-    double[] c = xs.clone();
-    Arrays.sort(c);
-    return c.length % 2 == 1 ? c[c.length / 2] : (c[c.length / 2 - 1] + c[c.length / 2]) / 2;
+        BenchRuns.median(ms), BenchRuns.percentile(ms, 99), BenchRuns.percentile(ms, 100), lookups);
   }
 
   private static double secs(long t0) {
     return (System.nanoTime() - t0) / 1e9;
-  }
-
-  private static void deleteTree(Path p) throws IOException {
-    if (!Files.exists(p)) {
-      return;
-    }
-    try (var walk = Files.walk(p)) {
-      for (Path x : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
-        Files.delete(x);
-      }
-    }
   }
 }

@@ -57,7 +57,7 @@ final class TaskRunner {
     Path artifacts = work.resolve("kiln/artifacts");
     Path inputs = work.resolve("kiln/inputs");
     try {
-      deleteTree(work);
+      ArtifactStore.deleteTree(work);
       Files.createDirectories(artifacts);
       Files.createDirectories(inputs);
       Files.createFile(outputs);
@@ -114,7 +114,7 @@ final class TaskRunner {
     }
     if (!Boolean.parseBoolean(System.getenv().getOrDefault("KILN_KEEP_WORK", "false"))) {
       try {
-        deleteTree(work);
+        ArtifactStore.deleteTree(work);
       } catch (IOException e) {
         logs.line("system", "could not remove the work folder " + work + ": " + e.getMessage());
       }
@@ -263,16 +263,5 @@ final class TaskRunner {
 
   private static String abbreviate(String s) {
     return s.length() > 80 ? s.substring(0, 77) + "..." : s;
-  }
-
-  static void deleteTree(Path p) throws IOException {
-    if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
-      return;
-    }
-    try (Stream<Path> walk = Files.walk(p)) {
-      for (Path x : (Iterable<Path>) walk.sorted(java.util.Comparator.reverseOrder())::iterator) {
-        Files.deleteIfExists(x);
-      }
-    }
   }
 }
