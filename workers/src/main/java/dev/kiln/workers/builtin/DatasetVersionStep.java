@@ -31,7 +31,7 @@ public final class DatasetVersionStep implements BuiltinStep {
 
   @Override
   public Completion run(Context ctx) throws Exception {
-    StepInput in = new StepInput(NAME, ctx.with());
+    With in = new With(NAME, ctx.with(), ctx.baseDir());
     try {
       String name = in.string("name");
       long runId = ctx.task().runId();
@@ -75,7 +75,7 @@ public final class DatasetVersionStep implements BuiltinStep {
           + " (sha256 " + stored.sha256().substring(0, 12) + ", " + stored.size() + " bytes"
           + (rows == null ? "" : ", " + rows + " rows") + ")");
       return done(ctx, r.version());
-    } catch (StepInput.BadInput | RegistryException e) {
+    } catch (With.BadInput | RegistryException e) {
       return Completion.failed(e.getMessage());
     }
   }

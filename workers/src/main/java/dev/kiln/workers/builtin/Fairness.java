@@ -17,16 +17,14 @@ import java.util.Map;
 final class Fairness {
   private Fairness() {}
 
+  /** What {@code with.fairness} holds. */
+  static final String FIELDS = "data, sensitive, label, prediction, positive and"
+      + " max_demographic_parity / max_equal_opportunity";
+
   /** Adds what held to notes and returns what did not. */
-  static List<String> check(String step, Object raw, Path baseDir, Path artifactsDir,
-      List<String> notes) throws StepInput.BadInput {
-    if (!(raw instanceof Map<?, ?> m)) {
-      throw new StepInput.BadInput(step + ": 'with.fairness' must be a map with data, sensitive,"
-          + " label, prediction, positive and max_demographic_parity / max_equal_opportunity");
-    }
-    @SuppressWarnings("unchecked")
-    StepInput in = new StepInput(step + " fairness", (Map<String, Object>) m);
-    Path data = in.containedPath("data", baseDir, artifactsDir);
+  static List<String> check(String step, With in, Path artifactsDir, List<String> notes)
+      throws With.BadInput {
+    Path data = in.containedPath("data", artifactsDir);
     String sensitive = in.string("sensitive");
     String label = in.string("label", "label");
     String prediction = in.string("prediction", "prediction");
@@ -34,7 +32,7 @@ final class Fairness {
     Double maxDp = in.number("max_demographic_parity");
     Double maxEo = in.number("max_equal_opportunity");
     if (maxDp == null && maxEo == null) {
-      throw new StepInput.BadInput(step + ": fairness needs max_demographic_parity or max_equal_opportunity");
+      throw new With.BadInput(step + ": fairness needs max_demographic_parity or max_equal_opportunity");
     }
     List<String> reasons = new ArrayList<>();
     try (Tables t = Tables.open()) {
@@ -42,7 +40,7 @@ final class Fairness {
       List<String> cols = t.schema(src).stream().map(c -> c.name()).toList();
       for (String col : List.of(sensitive, label, prediction)) {
         if (!cols.contains(col)) {
-          throw new StepInput.BadInput(step + ": fairness data has no column '" + col + "' (it has: "
+          throw new With.BadInput(step + ": fairness data has no column '" + col + "' (it has: "
               + String.join(", ", cols) + ")");
         }
       }
@@ -78,7 +76,7 @@ final class Fairness {
         }
       }
       if (groups < 2) {
-        throw new StepInput.BadInput(step + ": fairness column '" + sensitive + "' has " + groups
+        throw new With.BadInput(step + ": fairness column '" + sensitive + "' has " + groups
             + " group(s); at least 2 are needed");
       }
       double dp = selMax - selMin;
@@ -86,7 +84,7 @@ final class Fairness {
       judge("demographic parity difference", dp, maxDp, reasons, notes);
       judge("equal opportunity difference", eo, maxEo, reasons, notes);
     } catch (SQLException e) {
-      throw new StepInput.BadInput(step + ": cannot read fairness data '" + in.string("data") + "': "
+      throw new With.BadInput(step + ": cannot read fairness data '" + in.string("data") + "': "
           + DatasetVersionStep.firstLine(e.getMessage()));
     }
     return reasons;

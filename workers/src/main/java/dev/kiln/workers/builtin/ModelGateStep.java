@@ -31,13 +31,13 @@ public final class ModelGateStep implements BuiltinStep {
 
   @Override
   public Completion run(Context ctx) throws Exception {
-    StepInput in = new StepInput(NAME, ctx.with());
+    With in = new With(NAME, ctx.with(), ctx.baseDir());
     try {
       List<Condition> conditions = conditions(in);
       boolean beat = in.has("beat");
       boolean fair = in.raw("fairness") != null;
       if (conditions.isEmpty() && !beat && !fair) {
-        throw new StepInput.BadInput(NAME + ": nothing to check: give 'metric' with 'min'/'max',"
+        throw new With.BadInput(NAME + ": nothing to check: give 'metric' with 'min'/'max',"
             + " 'conditions', 'beat' or 'fairness'");
       }
       Map<String, Double> metrics = ctx.engine().models().runMetrics(ctx.task().runId());
@@ -57,7 +57,7 @@ public final class ModelGateStep implements BuiltinStep {
         checkBeat(ctx, in, conditions, metrics, reasons, notes);
       }
       if (fair) {
-        reasons.addAll(Fairness.check(NAME, in.raw("fairness"), ctx.baseDir(),
+        reasons.addAll(Fairness.check(NAME, in.nested("fairness", Fairness.FIELDS),
             ctx.engine().config().artifactsDir(), notes));
       }
       notes.forEach(n -> ctx.logs().line("system", "gate: " + n));
@@ -66,14 +66,14 @@ public final class ModelGateStep implements BuiltinStep {
       out.put("passed", String.valueOf(reasons.isEmpty()));
       out.put("reasons", String.join("; ", reasons));
       return new Completion(Completion.Outcome.SUCCEEDED, null, null, out, List.of(), List.of());
-    } catch (StepInput.BadInput | RegistryException e) {
+    } catch (With.BadInput | RegistryException e) {
       return Completion.failed(e.getMessage());
     }
   }
 
-  private static void checkBeat(Context ctx, StepInput in, List<Condition> conditions,
+  private static void checkBeat(Context ctx, With in, List<Condition> conditions,
       Map<String, Double> metrics, List<String> reasons, List<String> notes)
-      throws StepInput.BadInput {
+      throws With.BadInput {
     String alias = Names.alias(in.string("beat"));
     String model = in.has("model") ? in.string("model") : registeredModel(ctx);
     String metric = in.has("beat_metric") ? in.string("beat_metric")
@@ -119,7 +119,7 @@ public final class ModelGateStep implements BuiltinStep {
    * Without 'model', the model this pipeline registers (DESIGN's example gates with just
    * {@code beat: production}): the name of its one model/register step, when it is a literal.
    */
-  private static String registeredModel(Context ctx) throws StepInput.BadInput {
+  private static String registeredModel(Context ctx) throws With.BadInput {
     java.util.Set<String> names = new java.util.TreeSet<>();
     var run = ctx.engine().store().run(ctx.task().runId()).orElseThrow();
     String source = ctx.engine().store().pipelineSource(run.pipelineVersion()).orElseThrow();
@@ -133,10 +133,10 @@ public final class ModelGateStep implements BuiltinStep {
         }
       }
     } catch (dev.kiln.dsl.parse.PipelineException e) {
-      throw new StepInput.BadInput(NAME + ": cannot read this run's pipeline: " + e.getMessage());
+      throw new With.BadInput(NAME + ": cannot read this run's pipeline: " + e.getMessage());
     }
     if (names.size() != 1) {
-      throw new StepInput.BadInput(NAME + ": 'with.model' is required with 'beat' (which model's "
+      throw new With.BadInput(NAME + ": with.model: required with 'beat' (which model's "
           + alias(ctx) + " to beat)" + (names.isEmpty() ? "" : "; this pipeline registers " + names));
     }
     return names.iterator().next();
@@ -146,17 +146,17 @@ public final class ModelGateStep implements BuiltinStep {
     return String.valueOf(ctx.with().get("beat"));
   }
 
-  private static double metric(Map<String, Double> metrics, String key) throws StepInput.BadInput {
+  private static double metric(Map<String, Double> metrics, String key) throws With.BadInput {
     Double v = metrics.get(key);
     if (v == null) {
-      throw new StepInput.BadInput(NAME + ": metric '" + key + "' was never written by this run"
+      throw new With.BadInput(NAME + ": metric '" + key + "' was never written by this run"
           + (metrics.isEmpty() ? " (it wrote no metrics)" : " (it has: "
               + String.join(", ", new java.util.TreeSet<>(metrics.keySet())) + ")"));
     }
     return v;
   }
 
-  static List<Condition> conditions(StepInput in) throws StepInput.BadInput {
+  static List<Condition> conditions(With in) throws With.BadInput {
     List<Condition> out = new ArrayList<>();
     if (in.has("metric") && (in.has("min") || in.has("max"))) {
       out.add(new Condition(in.string("metric"), in.number("min"), in.number("max")));
@@ -164,18 +164,17 @@ public final class ModelGateStep implements BuiltinStep {
     Object list = in.raw("conditions");
     if (list != null) {
       if (!(list instanceof List<?> l)) {
-        throw new StepInput.BadInput(NAME + ": 'with.conditions' must be a list of {metric, min, max}");
+        throw in.bad("conditions", "must be a list of {metric, min, max}");
       }
       int i = 0;
       for (Object o : l) {
         if (!(o instanceof Map<?, ?> m) || m.get("metric") == null
             || (m.get("min") == null && m.get("max") == null)) {
-          throw new StepInput.BadInput(NAME + ": 'with.conditions[" + i
-              + "]' needs 'metric' and 'min' or 'max'");
+          throw in.bad("conditions[" + i + "]", "needs 'metric' and 'min' or 'max'");
         }
         out.add(new Condition(String.valueOf(m.get("metric")),
-            StepInput.number(NAME, "with.conditions[" + i + "].min", m.get("min")),
-            StepInput.number(NAME, "with.conditions[" + i + "].max", m.get("max"))));
+            With.number(NAME, "with.conditions[" + i + "].min", m.get("min")),
+            With.number(NAME, "with.conditions[" + i + "].max", m.get("max"))));
         i++;
       }
     }

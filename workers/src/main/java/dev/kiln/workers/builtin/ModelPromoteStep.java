@@ -19,12 +19,12 @@ public final class ModelPromoteStep implements BuiltinStep {
 
   @Override
   public Completion run(Context ctx) throws Exception {
-    StepInput in = new StepInput(NAME, ctx.with());
+    With in = new With(NAME, ctx.with(), ctx.baseDir());
     try {
       String name = in.string("name");
       long version = in.integer("version", -1);
       if (version < 1) {
-        throw new StepInput.BadInput(NAME + ": 'with.version' is required (a version number)");
+        throw in.bad("version", "required (a version number)");
       }
       String alias = Names.alias(in.string("alias"));
       ModelRegistry.Move m = ctx.engine().models().promote(name, (int) version, alias, Names.who(),
@@ -34,7 +34,7 @@ public final class ModelPromoteStep implements BuiltinStep {
           : name + " " + alias + " already at version " + m.to());
       return new Completion(Completion.Outcome.SUCCEEDED, null, null,
           Map.of("version", String.valueOf(m.to())), List.of(), List.of());
-    } catch (StepInput.BadInput | RegistryException e) {
+    } catch (With.BadInput | RegistryException e) {
       return Completion.failed(e.getMessage());
     }
   }

@@ -31,12 +31,12 @@ public final class ModelRegisterStep implements BuiltinStep {
 
   @Override
   public Completion run(Context ctx) throws Exception {
-    StepInput in = new StepInput(NAME, ctx.with());
+    With in = new With(NAME, ctx.with(), ctx.baseDir());
     try {
       String name = Names.model(in.string("name"));
       String alias = in.has("alias") ? Names.alias(in.string("alias")) : null;
       Map<String, String> tags = tags(in.raw("tags"));
-      Path artifact = in.containedPath("artifact", ctx.baseDir(), ctx.engine().config().artifactsDir());
+      Path artifact = in.containedPath("artifact", ctx.engine().config().artifactsDir());
       ArtifactStore.Stored stored = ctx.engine().artifacts().put(artifact);
       String pipelineDir = ctx.task().spec().pipelineDir();
       ModelVersion v = ctx.engine().models().register(new ModelRegistry.NewVersion(name,
@@ -50,20 +50,20 @@ public final class ModelRegisterStep implements BuiltinStep {
       out.put("version", String.valueOf(v.version()));
       out.put("uri", "model:" + v.ref());
       return new Completion(Completion.Outcome.SUCCEEDED, null, null, out, List.of(), List.of());
-    } catch (StepInput.BadInput | RegistryException e) {
+    } catch (With.BadInput | RegistryException e) {
       return Completion.failed(e.getMessage());
     } catch (IOException e) {
       return Completion.failed(NAME + ": cannot store the artifact: " + e.getMessage());
     }
   }
 
-  private static Map<String, String> tags(Object raw) throws StepInput.BadInput {
+  private static Map<String, String> tags(Object raw) throws With.BadInput {
     Map<String, String> out = new LinkedHashMap<>();
     if (raw == null) {
       return out;
     }
     if (!(raw instanceof Map<?, ?> m)) {
-      throw new StepInput.BadInput(NAME + ": 'with.tags' must be a map of key: value");
+      throw new With.BadInput(NAME + ": with.tags: must be a map of key: value");
     }
     m.forEach((k, v) -> out.put(String.valueOf(k), String.valueOf(v)));
     return out;

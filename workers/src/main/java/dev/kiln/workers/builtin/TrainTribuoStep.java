@@ -64,23 +64,23 @@ public final class TrainTribuoStep implements BuiltinStep {
 
   @Override
   public Completion run(Context ctx) throws Exception {
-    StepInput in = new StepInput(NAME, ctx.with());
+    With in = new With(NAME, ctx.with(), ctx.baseDir());
     try {
-      Path data = in.containedPath("data", ctx.baseDir(), ctx.engine().config().artifactsDir());
+      Path data = in.containedPath("data", ctx.engine().config().artifactsDir());
       String target = in.string("target");
       String positive = in.string("positive");
       long seed = in.integer("seed", 42);
       long epochs = in.integer("epochs", 10);
       double testFraction = in.number("test_fraction") == null ? 0.25 : in.number("test_fraction");
       if (testFraction <= 0 || testFraction >= 1) {
-        throw new StepInput.BadInput(NAME + ": 'with.test_fraction' must be between 0 and 1, got "
+        throw in.bad("test_fraction", "must be between 0 and 1, got "
             + testFraction);
       }
       String groupBy = in.string("group_by", null);
       LabelFactory factory = new LabelFactory();
       List<Example<Label>> examples = load(data, target, groupBy, factory);
       if (examples.stream().noneMatch(e -> e.getOutput().getLabel().equals(positive))) {
-        throw new StepInput.BadInput(NAME + ": no row has " + target + " = '" + positive + "'");
+        throw new With.BadInput(NAME + ": no row has " + target + " = '" + positive + "'");
       }
       TrainTestSplitter<Label> split = new TrainTestSplitter<>(new ListDataSource<>(examples, factory,
           new SimpleDataSourceProvenance(data.getFileName().toString(), factory)), 1 - testFraction, seed);
@@ -117,20 +117,20 @@ public final class TrainTribuoStep implements BuiltinStep {
       return new Completion(Completion.Outcome.SUCCEEDED, 0, null,
           Map.of("train_rows", String.valueOf(train.size()), "test_rows", String.valueOf(test.size())),
           metrics, artifacts);
-    } catch (StepInput.BadInput e) {
+    } catch (With.BadInput e) {
       return Completion.failed(e.getMessage());
     }
   }
 
   private static List<Example<Label>> load(Path data, String target, String groupBy,
-      LabelFactory factory) throws StepInput.BadInput {
+      LabelFactory factory) throws With.BadInput {
     try (Tables t = Tables.open(); Statement st = t.connection().createStatement()) {
       String src = Tables.source(data, Tables.Format.CSV);
       Set<String> cols = new java.util.HashSet<>();
       t.schema(src).forEach(c -> cols.add(c.name()));
       for (String c : groupBy == null ? List.of(target) : List.of(target, groupBy)) {
         if (!cols.contains(c)) {
-          throw new StepInput.BadInput(NAME + ": data has no column '" + c + "' (it has: "
+          throw new With.BadInput(NAME + ": data has no column '" + c + "' (it has: "
               + String.join(", ", new java.util.TreeSet<>(cols)) + ")");
         }
       }
@@ -157,7 +157,7 @@ public final class TrainTribuoStep implements BuiltinStep {
             groupCol = i;
           }
           if (!numeric(md.getColumnType(i))) {
-            throw new StepInput.BadInput(NAME + ": column '" + name + "' is " + md.getColumnTypeName(i)
+            throw new With.BadInput(NAME + ": column '" + name + "' is " + md.getColumnTypeName(i)
                 + "; every column but the target must be numeric");
           }
           featureCols.add(i);
@@ -175,12 +175,12 @@ public final class TrainTribuoStep implements BuiltinStep {
         }
       }
       if (out.size() < 10) {
-        throw new StepInput.BadInput(NAME + ": '" + data.getFileName() + "' has " + out.size()
+        throw new With.BadInput(NAME + ": '" + data.getFileName() + "' has " + out.size()
             + " rows; at least 10 are needed to train and test");
       }
       return out;
     } catch (SQLException e) {
-      throw new StepInput.BadInput(NAME + ": cannot read '" + data + "' as CSV: "
+      throw new With.BadInput(NAME + ": cannot read '" + data + "' as CSV: "
           + DatasetVersionStep.firstLine(e.getMessage()));
     }
   }
