@@ -53,6 +53,11 @@ public final class Kiln {
     return new Result(p.exitValue(), read(p, "out"), read(p, "err"));
   }
 
+  /** What a started process has printed on stdout so far. */
+  public String outSoFar(Process p) throws IOException {
+    return read(p, "out");
+  }
+
   private String read(Process p, String which) throws IOException {
     return Files.readString(dir.resolve(which + "-" + outputs.get(p) + ".txt"), StandardCharsets.UTF_8);
   }

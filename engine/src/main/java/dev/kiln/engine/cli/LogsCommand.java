@@ -3,40 +3,93 @@ package dev.kiln.engine.cli;
 import dev.kiln.engine.Engine;
 import dev.kiln.engine.config.KilnConfig;
 import dev.kiln.engine.store.LogLine;
-import java.util.List;
+import dev.kiln.engine.run.StepStatus;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashSet;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 @Command(name = "logs", mixinStandardHelpOptions = true,
-    description = "Print what a run's steps printed (stdout and stderr), in order.")
+    description = {"Print what a run's steps printed (stdout and stderr), in order.",
+        "--follow keeps printing new lines until the run has ended."})
 final class LogsCommand implements Callable<Integer> {
+  /** How often --follow looks for new lines. */
+  static final Duration POLL = Duration.ofMillis(250);
+  /**
+   * Lines get their ids when written but become visible when their transaction commits, so a
+   * line with a smaller id can appear after a larger one; --follow looks this far back.
+   */
+  static final Duration LATE_COMMIT = Duration.ofSeconds(5);
+
   @Parameters(index = "0", paramLabel = "RUN") long runId;
 
   @Parameters(index = "1", arity = "0..1", paramLabel = "STEP", description = "only this step")
   String step;
 
+  @Option(names = {"-f", "--follow"}, description = "keep printing new lines until the run ends")
+  boolean follow;
+
   @Override
-  public Integer call() {
+  public Integer call() throws InterruptedException {
     try (Engine engine = Engine.open(KilnConfig.fromEnvironment(), 2)) {
       if (engine.store().run(runId).isEmpty()) {
         throw new UserError("no run " + runId + " (see 'kiln runs')");
       }
-      if (step != null && engine.store().tasks(runId).stream().noneMatch(t -> t.stepId().equals(step))) {
-        throw new UserError("run " + runId + " has no step '" + step + "' that started");
+      if (!follow) {
+        if (step != null && !started(engine)) {
+          throw new UserError("run " + runId + " has no step '" + step + "' that started");
+        }
+        engine.store().logs(runId, step).forEach(this::print);
+        return Main.OK;
       }
-      List<LogLine> lines = engine.store().logs(runId, step);
-      for (LogLine l : lines) {
-        String prefix = step == null ? "[" + l.stepId() + "] " : "";
-        if (l.stream().equals("stderr")) {
-          System.out.println(prefix + l.line());
-        } else if (l.stream().equals("system")) {
-          System.out.println(prefix + "# " + l.line());
-        } else {
-          System.out.println(prefix + l.line());
+      return follow(engine);
+    }
+  }
+
+  private int follow(Engine engine) throws InterruptedException {
+    long safe = 0;
+    Set<Long> printed = new HashSet<>();
+    while (true) {
+      // Whether the run had ended is read before the lines, so the last read sees every line.
+      boolean ended = ended(engine);
+      long newSafe = safe;
+      Instant settled = Instant.now().minus(LATE_COMMIT);
+      for (LogLine l : engine.store().logs(runId, step, safe)) {
+        if (printed.add(l.id())) {
+          print(l);
+        }
+        if (l.at() != null && l.at().isBefore(settled)) {
+          newSafe = Math.max(newSafe, l.id());
         }
       }
-      return Main.OK;
+      long floor = newSafe;
+      printed.removeIf(id -> id <= floor);
+      safe = newSafe;
+      if (ended) {
+        if (step != null && !started(engine)) {
+          throw new UserError("run " + runId + " ended; its step '" + step + "' never started");
+        }
+        return Main.OK;
+      }
+      Thread.sleep(POLL.toMillis());
     }
+  }
+
+  private boolean ended(Engine engine) {
+    return engine.store().run(runId).orElseThrow().status().terminal()
+        && engine.store().tasks(runId).stream().noneMatch(t -> t.status() == StepStatus.RUNNING);
+  }
+
+  private boolean started(Engine engine) {
+    return engine.store().tasks(runId).stream().anyMatch(t -> t.stepId().equals(step));
+  }
+
+  private void print(LogLine l) {
+    String prefix = step == null ? "[" + l.stepId() + "] " : "";
+    System.out.println(prefix + (l.stream().equals("system") ? "# " : "") + l.line());
   }
 }

@@ -67,13 +67,19 @@ public final class RunStore {
 
   /** Log lines of a run, or of one step of it, in the order they were written. */
   public List<LogLine> logs(long runId, String stepId) {
+    return logs(runId, stepId, 0);
+  }
+
+  /** The log lines written after line {@code afterId} (a {@link LogLine#id()}). */
+  public List<LogLine> logs(long runId, String stepId, long afterId) {
     return db.tx().inTransaction(c -> Sql.query(c,
-        "select t.step_id, l.attempt, l.stream, l.line, l.at from task_logs l"
+        "select t.step_id, l.attempt, l.stream, l.line, l.at, l.id from task_logs l"
             + " join tasks t on t.id = l.task_id"
-            + " where t.run_id = ? and (?::text is null or t.step_id = ?) order by l.id",
+            + " where t.run_id = ? and (?::text is null or t.step_id = ?) and l.id > ?"
+            + " order by l.id",
         rs -> new LogLine(rs.getString(1), rs.getInt(2), rs.getString(3), rs.getString(4),
-            Sql.instant(rs, "at")),
-        runId, stepId, stepId));
+            Sql.instant(rs, "at"), rs.getLong(6)),
+        runId, stepId, stepId, afterId));
   }
 
   public Optional<String> pipelineSource(String version) {
