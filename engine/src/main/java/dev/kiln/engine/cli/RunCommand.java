@@ -50,6 +50,10 @@ final class RunCommand implements Callable<Integer> {
       "the same pipeline version and params whose kiln run process died is continued"})
   boolean forceNew;
 
+  @Option(names = "--no-cache", description = {"steps with cache: true run instead of taking a",
+      "cached result; their successes are recorded as the newest entries"})
+  boolean noCache;
+
   @Option(names = "--executor", paramLabel = "NAME",
       description = "run every step with this executor (process), e.g. on machines without Docker")
   String executor;
@@ -97,9 +101,13 @@ final class RunCommand implements Callable<Integer> {
       }
       if (runId == null) {
         runId = engine.runs().createRun(pipeline, bound, "manual",
-            Path.of("").toAbsolutePath().toString(), driver);
+            Path.of("").toAbsolutePath().toString(), driver, noCache);
+      } else if (noCache) {
+        long continued = runId;
+        engine.db().tx().run(c -> dev.kiln.engine.run.RunService.bypassCache(c, continued));
       }
-      return new RunFollower(engine, json, executor, slots).follow(runId, pipeline, driver);
+      return new RunFollower(engine, json, executor, slots, noCache)
+          .follow(runId, pipeline, driver);
     }
   }
 

@@ -46,8 +46,26 @@ public final class RunService {
   /** A new run driven by {@code driver} (a kiln run process that heartbeats it). */
   public long createRun(Pipeline p, Map<String, Object> params, String trigger, String baseDir,
       String driver) {
-    return createRun(p, params, trigger, baseDir, (c, runId) -> Sql.update(c,
-        "update runs set driver = ?, driver_seen = now() where id = ?", driver, runId));
+    return createRun(p, params, trigger, baseDir, driver, false);
+  }
+
+  /** As above; with {@code noCache} its {@code cache: true} steps run without reading the cache. */
+  public long createRun(Pipeline p, Map<String, Object> params, String trigger, String baseDir,
+      String driver, boolean noCache) {
+    return createRun(p, params, trigger, baseDir, (c, runId) -> {
+      Sql.update(c, "update runs set driver = ?, driver_seen = now() where id = ?", driver, runId);
+      if (noCache) {
+        bypassCache(c, runId);
+      }
+    });
+  }
+
+  /**
+   * Makes the run's {@code cache: true} steps run instead of taking a cached result; their
+   * successes are still recorded, so they become the newest entries.
+   */
+  public static void bypassCache(Connection c, long runId) throws SQLException {
+    Sql.update(c, "update runs set no_cache = true where id = ?", runId);
   }
 
   /** Rows a caller adds to a new run before its first steps are queued, in the same transaction. */
