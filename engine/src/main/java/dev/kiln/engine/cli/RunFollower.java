@@ -93,6 +93,11 @@ final class RunFollower {
         }
         RunRecord run = engine.store().run(runId).orElseThrow();
         if (run.status().terminal() && noneRunning(runId)) {
+          // The last steps' events may have landed after the read above.
+          for (RunEvent e : engine.store().events(runId, lastEvent)) {
+            lastEvent = e.id();
+            print(e, t0);
+          }
           break;
         }
         pg.getNotifications(1000);
