@@ -83,6 +83,10 @@ class CacheCliTest {
   void helpDescribesNoCache() throws Exception {
     var help = kiln.run("run", "--help");
     assertThat(help.out()).contains("--no-cache");
+    var remote = kiln.run("run", "--server", "http://localhost:1", "hello", "--no-cache");
+    assertThat(remote.exit()).isEqualTo(2);
+    assertThat(remote.err().strip()).isEqualTo(
+        "kiln: --no-cache is not supported with --server: the server starts the run");
     var cache = kiln.run("cache", "--help");
     assertThat(cache.out()).contains("list").contains("clear");
   }

@@ -61,6 +61,9 @@ final class RunCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     if (server != null) {
+      if (noCache) {
+        throw new UserError("--no-cache is not supported with --server: the server starts the run");
+      }
       return new RemoteRun(server, json).run(file.toString(), parseParams(params));
     }
     ParseResult parsed = PipelineParser.parse(file);
