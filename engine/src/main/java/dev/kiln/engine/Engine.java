@@ -1,6 +1,7 @@
 package dev.kiln.engine;
 
 import dev.kiln.engine.artifact.ArtifactStore;
+import dev.kiln.engine.cache.ResultCache;
 import dev.kiln.engine.config.KilnConfig;
 import dev.kiln.engine.registry.DatasetRegistry;
 import dev.kiln.engine.registry.Experiments;
@@ -21,6 +22,7 @@ public final class Engine implements AutoCloseable {
   private final DatasetRegistry datasets;
   private final ModelRegistry models;
   private final Experiments experiments;
+  private final ResultCache cache;
 
   public Engine(KilnConfig config, Database db) {
     this.config = config;
@@ -32,6 +34,7 @@ public final class Engine implements AutoCloseable {
     this.datasets = new DatasetRegistry(db);
     this.models = new ModelRegistry(db);
     this.experiments = new Experiments(db);
+    this.cache = new ResultCache(db, artifacts);
   }
 
   public static Engine open(KilnConfig config, int poolSize) {
@@ -68,6 +71,10 @@ public final class Engine implements AutoCloseable {
 
   public ModelRegistry models() {
     return models;
+  }
+
+  public ResultCache cache() {
+    return cache;
   }
 
   public Experiments experiments() {

@@ -33,6 +33,7 @@ import picocli.CommandLine.Command;
       BenchScaleCommand.class,
       ModelsCommand.class,
       DatasetsCommand.class,
+      CacheCommand.class,
       LineageCommand.class,
       ReproduceCommand.class,
       CommandLine.HelpCommand.class

@@ -55,6 +55,10 @@ final class RunCommand implements Callable<Integer> {
       "the same pipeline version and params whose kiln run process died is continued"})
   boolean forceNew;
 
+  @Option(names = "--no-cache", description = {"steps with cache: true run instead of taking a",
+      "cached result; their successes are recorded as the newest entries"})
+  boolean noCache;
+
   @Option(names = "--executor", paramLabel = "NAME",
       description = "run every step with this executor (process), e.g. on machines without Docker")
   String executor;
@@ -65,6 +69,9 @@ final class RunCommand implements Callable<Integer> {
       if (!tags.isEmpty()) {
         throw new UserError("--tag is not supported with --server yet; tag the run afterwards"
             + " with 'kiln runs tag RUN KEY=VALUE'");
+      }
+      if (noCache) {
+        throw new UserError("--no-cache is not supported with --server: the server starts the run");
       }
       return new RemoteRun(server, json).run(file.toString(), parseParams(params));
     }
@@ -110,9 +117,13 @@ final class RunCommand implements Callable<Integer> {
       }
       if (runId == null) {
         runId = engine.runs().createRun(pipeline, bound, "manual",
-            Path.of("").toAbsolutePath().toString(), driver, runTags);
+            Path.of("").toAbsolutePath().toString(), driver, runTags, noCache);
+      } else if (noCache) {
+        long continued = runId;
+        engine.db().tx().run(c -> dev.kiln.engine.run.RunService.bypassCache(c, continued));
       }
-      return new RunFollower(engine, json, executor, slots).follow(runId, pipeline, driver);
+      return new RunFollower(engine, json, executor, slots, noCache)
+          .follow(runId, pipeline, driver);
     }
   }
 

@@ -28,14 +28,20 @@ final class RunFollower {
   private final boolean json;
   private final String executor;
   private final int slots;
+  private final boolean noCache;
   private final PrintStream progress;
   private final boolean tty = System.console() != null;
 
   RunFollower(Engine engine, boolean json, String executor, int slots) {
+    this(engine, json, executor, slots, false);
+  }
+
+  RunFollower(Engine engine, boolean json, String executor, int slots, boolean noCache) {
     this.engine = engine;
     this.json = json;
     this.executor = executor;
     this.slots = slots;
+    this.noCache = noCache;
     this.progress = json ? System.err : System.out;
   }
 
@@ -57,6 +63,9 @@ final class RunFollower {
         + pipeline.steps().size() + " steps)");
     if (executor != null) {
       progress.println("every step runs with the '" + executor + "' executor (--executor)");
+    }
+    if (noCache) {
+      progress.println("steps with cache: true run without reading the cache (--no-cache)");
     }
     WorkerRuntime.Handle workers = WorkerRuntime.load().start(engine,
         new WorkerRuntime.Options(name, List.copyOf(queues), slots, Duration.ofSeconds(30), executor));
@@ -84,6 +93,11 @@ final class RunFollower {
         }
         RunRecord run = engine.store().run(runId).orElseThrow();
         if (run.status().terminal() && noneRunning(runId)) {
+          // The last steps' events may have landed after the read above.
+          for (RunEvent e : engine.store().events(runId, lastEvent)) {
+            lastEvent = e.id();
+            print(e, t0);
+          }
           break;
         }
         pg.getNotifications(1000);
@@ -126,6 +140,8 @@ final class RunFollower {
         .noneMatch(t -> t.status() == dev.kiln.engine.run.StepStatus.RUNNING);
   }
 
+  private static final String CACHED = dev.kiln.engine.run.Completion.CachedFrom.PREFIX;
+
   private void print(RunEvent e, long t0) {
     if (e.stepId() == null) {
       return;
@@ -134,6 +150,12 @@ final class RunFollower {
       return;
     }
     double s = (System.nanoTime() - t0) / 1e9;
+    if (e.status().equals("succeeded") && e.detail() != null && e.detail().startsWith(CACHED)) {
+      // A cache hit did not run: say so rather than show a success that took no time.
+      progress.printf("%8.2fs %s %-24s cached  (%s)%n", s, tty ? "\u001b[36m≡\u001b[0m" : "== ",
+          e.stepId(), e.detail().substring(CACHED.length()));
+      return;
+    }
     String mark = switch (e.status()) {
       case "succeeded" -> tty ? "\u001b[32m✓\u001b[0m" : "ok ";
       case "failed" -> tty ? "\u001b[31m✗\u001b[0m" : "ERR";

@@ -38,6 +38,9 @@ public final class Summary {
       if (t != null && t.reusedFrom() != null) {
         s.put("reused", true);
       }
+      if (t != null && t.cached()) {
+        s.put("cached", true);
+      }
       steps.add(s);
     }
     Map<String, Object> m = new LinkedHashMap<>();

@@ -42,7 +42,11 @@ public final class Reproduction {
     Map<String, Object> params = dev.kiln.engine.store.Json.readMap(run[0]);
     List<DatasetVersion> reads = engine.datasets().readsOf(original);
     long id = engine.runs().createRun(p, params, "reproduce", run[1],
-        (c, runId) -> DatasetRegistry.pin(c, runId, reads));
+        (c, runId) -> {
+          DatasetRegistry.pin(c, runId, reads);
+          // A reproduction that took cached results would prove nothing.
+          dev.kiln.engine.run.RunService.bypassCache(c, runId);
+        });
     return new Started(id, p, reads);
   }
 }

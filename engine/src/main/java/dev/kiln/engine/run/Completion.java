@@ -3,7 +3,11 @@ package dev.kiln.engine.run;
 import java.util.List;
 import java.util.Map;
 
-/** What a worker reports when an attempt ends; imageDigest is the container image's, if any. */
+/**
+ * What a worker reports when an attempt ends; imageDigest is the container image's, if any.
+ * cacheKey is the step's input key when it has {@code cache: true} (recorded only on success);
+ * cachedFrom is the earlier task whose result this is, when the step did not run (a cache hit).
+ */
 public record Completion(
     Outcome outcome,
     Integer exitCode,
@@ -11,7 +15,14 @@ public record Completion(
     Map<String, String> outputs,
     List<Metric> metrics,
     List<Artifact> artifacts,
-    String imageDigest) {
+    String imageDigest,
+    String cacheKey,
+    CachedFrom cachedFrom) {
+
+  public Completion(Outcome outcome, Integer exitCode, String error, Map<String, String> outputs,
+      List<Metric> metrics, List<Artifact> artifacts, String imageDigest) {
+    this(outcome, exitCode, error, outputs, metrics, artifacts, imageDigest, null, null);
+  }
 
   public Completion(Outcome outcome, Integer exitCode, String error, Map<String, String> outputs,
       List<Metric> metrics, List<Artifact> artifacts) {
@@ -23,6 +34,22 @@ public record Completion(
     FAILED,
     TIMED_OUT,
     CANCELLED
+  }
+
+  /** The task a cached result comes from. */
+  public record CachedFrom(long taskId, long runId, String stepId) {
+    /** How the event of a hit begins, so progress can show it as cached. */
+    public static final String PREFIX = "cached: ";
+
+    /** The line the run's events and the step's log show for a hit. */
+    public String describe() {
+      return PREFIX + "result of run " + runId + " step " + stepId;
+    }
+  }
+
+  public Completion withCacheKey(String key) {
+    return new Completion(outcome, exitCode, error, outputs, metrics, artifacts, imageDigest, key,
+        cachedFrom);
   }
 
   /** One {@code key=value} line of KILN_METRICS; a key written again extends a series. */

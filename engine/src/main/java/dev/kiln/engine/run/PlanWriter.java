@@ -107,11 +107,18 @@ final class PlanWriter {
     if (detail == null && r.exitCode() != null && r.exitCode() != 0) {
       detail = "exit code " + r.exitCode();
     }
+    if (r.cachedFrom() != null) {
+      detail = r.cachedFrom().describe();
+    }
+    // Only a success records its cache key; a hit keeps it too, with reused_from set, so it is
+    // told from a retry's copy and is never an entry itself.
+    String cacheKey = status == StepStatus.SUCCEEDED ? r.cacheKey() : null;
+    Long reusedFrom = r.cachedFrom() == null ? null : r.cachedFrom().taskId();
     // Task, attempt, event and wake-up in one round trip: this is on every step's critical path.
     boolean settled = Sql.query(c, """
         with t as (
           update tasks set status = ?, outputs = ?, exit_code = ?, error = ?, finished_at = now(),
-                 lease_until = null, image_digest = ?
+                 lease_until = null, image_digest = ?, cache_key = ?, reused_from = ?
            where id = ? and attempt = ? and worker = ? and status = 'running'
           returning run_id, step_id),
         a as (
@@ -121,7 +128,8 @@ final class PlanWriter {
           insert into run_events (run_id, step_id, status, detail)
           select run_id, step_id, ?, ? from t returning run_id)
         select pg_notify('kiln_events', run_id::text) from e""", rs -> true,
-        status.db(), Jsonb.of(r.outputs()), r.exitCode(), r.error(), r.imageDigest(), t.id(),
+        status.db(), Jsonb.of(r.outputs()), r.exitCode(), r.error(), r.imageDigest(), cacheKey,
+        reusedFrom, t.id(),
         t.attempt(), t.worker(), status.db(), r.exitCode(), r.error(), t.id(), t.attempt(),
         status.db(), detail).size() == 1;
     if (!settled) {

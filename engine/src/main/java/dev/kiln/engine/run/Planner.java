@@ -179,13 +179,13 @@ public final class Planner {
       String command = Template.parse(r.command()).render(resolver);
       return new TaskSpec("run", command, null, Map.of(), step.imageOr(pipeline.defaults()), env,
           timeoutMs, cpus, mem, step.user(), step.network(), inputs, run.pipelineDir(),
-          run.baseDir());
+          run.baseDir(), step.cache());
     }
     Action.Uses u = (Action.Uses) step.action();
     @SuppressWarnings("unchecked")
     Map<String, Object> with = (Map<String, Object>) renderValue(u.with(), resolver);
     return new TaskSpec("uses", null, u.name(), with, null, env, timeoutMs, cpus, mem, null, null,
-        inputs, run.pipelineDir(), run.baseDir());
+        inputs, run.pipelineDir(), run.baseDir(), step.cache());
   }
 
   private static Object renderValue(Object v, Resolver resolver)

@@ -43,12 +43,27 @@ public final class RunService {
     return createRun(p, params, trigger, baseDir, (c, runId) -> { });
   }
 
-  /** A new run driven by {@code driver} (a kiln run process that heartbeats it), with tags. */
+  /**
+   * A new run driven by {@code driver} (a kiln run process that heartbeats it), with tags; with
+   * {@code noCache} its {@code cache: true} steps run without reading the cache.
+   */
   public long createRun(Pipeline p, Map<String, Object> params, String trigger, String baseDir,
-      String driver, Map<String, String> tags) {
-    return createRun(p, params, trigger, baseDir, (c, runId) -> Sql.update(c,
-        "update runs set driver = ?, driver_seen = now(), tags = ? where id = ?", driver,
-        Sql.Jsonb.of(tags), runId));
+      String driver, Map<String, String> tags, boolean noCache) {
+    return createRun(p, params, trigger, baseDir, (c, runId) -> {
+      Sql.update(c, "update runs set driver = ?, driver_seen = now(), tags = ? where id = ?",
+          driver, Sql.Jsonb.of(tags), runId);
+      if (noCache) {
+        bypassCache(c, runId);
+      }
+    });
+  }
+
+  /**
+   * Makes the run's {@code cache: true} steps run instead of taking a cached result; their
+   * successes are still recorded, so they become the newest entries.
+   */
+  public static void bypassCache(Connection c, long runId) throws SQLException {
+    Sql.update(c, "update runs set no_cache = true where id = ?", runId);
   }
 
   /** Rows a caller adds to a new run before its first steps are queued, in the same transaction. */

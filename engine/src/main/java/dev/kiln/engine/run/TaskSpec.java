@@ -12,6 +12,7 @@ import java.util.Map;
  * @param inputs artifacts of the steps this one needs: step id -> artifact name -> stored path
  * @param pipelineDir folder of the pipeline file, when it came from a file
  * @param baseDir folder the run was started from; relative paths in built-in steps resolve here
+ * @param cache the step has {@code cache: true}: the worker looks its result up by input key
  */
 public record TaskSpec(
     String kind,
@@ -27,7 +28,8 @@ public record TaskSpec(
     String network,
     Map<String, Map<String, String>> inputs,
     String pipelineDir,
-    String baseDir) {
+    String baseDir,
+    boolean cache) {
 
   public boolean isRun() {
     return "run".equals(kind);

@@ -25,7 +25,7 @@ public final class RunStore {
 
   static final String TASK_COLUMNS =
       "id, run_id, step_id, status, queue, attempt, max_attempts, worker, outputs, exit_code,"
-          + " error, reused_from, created_at, started_at, finished_at";
+          + " error, reused_from, created_at, started_at, finished_at, cache_key";
 
   public Optional<RunRecord> run(long id) {
     return db.tx().inTransaction(c -> run(c, id));
@@ -133,6 +133,7 @@ public final class RunStore {
         Sql.longOrNull(rs, "reused_from"),
         Sql.instant(rs, "created_at"),
         Sql.instant(rs, "started_at"),
-        Sql.instant(rs, "finished_at"));
+        Sql.instant(rs, "finished_at"),
+        rs.getString("cache_key") != null && Sql.longOrNull(rs, "reused_from") != null);
   }
 }

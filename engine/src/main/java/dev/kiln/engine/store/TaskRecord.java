@@ -4,7 +4,10 @@ import dev.kiln.engine.run.StepStatus;
 import java.time.Instant;
 import java.util.Map;
 
-/** One step of a run as stored: its latest attempt's state and, when finished, its result. */
+/**
+ * One step of a run as stored: its latest attempt's state and, when finished, its result.
+ * {@code reusedFrom} is the task whose result it took (kiln retry, or a cache hit: {@code cached}).
+ */
 public record TaskRecord(
     long id,
     long runId,
@@ -20,4 +23,5 @@ public record TaskRecord(
     Long reusedFrom,
     Instant createdAt,
     Instant startedAt,
-    Instant finishedAt) {}
+    Instant finishedAt,
+    boolean cached) {}

@@ -68,6 +68,26 @@ public final class DockerExecutor implements Executor {
     return engine().problem() == null;
   }
 
+  /**
+   * The same look-up the run makes right after, whose answer is remembered for a few seconds, so
+   * the key names the image the container is created from.
+   */
+  @Override
+  public String imageId(TaskSpec spec, LogSink logs) throws InterruptedException {
+    DockerEngine docker = engine();
+    if (spec.image() == null || docker.problem() != null) {
+      return null;
+    }
+    try {
+      return Images.resolve(docker.client(), spec.image(), PULL_TIMEOUT, logs).id();
+    } catch (Images.ImageException e) {
+      return null;
+    } catch (RuntimeException e) {
+      docker.invalidate();
+      return null;
+    }
+  }
+
   @Override
   public ExecutionResult execute(Invocation inv) throws InterruptedException {
     TaskSpec spec = inv.task().spec();

@@ -2,6 +2,8 @@ package dev.kiln.workers.loop;
 
 import dev.kiln.engine.Engine;
 import dev.kiln.engine.artifact.ArtifactStore;
+import dev.kiln.engine.cache.CacheKey;
+import dev.kiln.engine.cache.ResultCache;
 import dev.kiln.engine.run.Completion;
 import dev.kiln.engine.run.TaskSpec;
 import dev.kiln.engine.spi.BuiltinStep;
@@ -49,6 +51,51 @@ final class TaskRunner {
   }
 
   Completion run(ClaimedTask task, LogBuffer logs, Cancellation cancel) throws InterruptedException {
+    if (!task.spec().cache()) {
+      return execute(task, logs, cancel);
+    }
+    ResultCache.RunContext context = engine.cache().context(task.runId());
+    String cacheKey = cacheKey(task, context.pipeline(), logs);
+    if (cacheKey != null) {
+      if (context.noCache()) {
+        logs.line("system", "cache not read (--no-cache); a success is recorded under key "
+            + cacheKey);
+      } else {
+        var hit = engine.cache().lookup(cacheKey);
+        if (hit.isPresent()) {
+          logs.line("system", hit.get().cachedFrom().describe() + " (key " + cacheKey + ")");
+          return hit.get();
+        }
+        logs.line("system", "cache miss (key " + cacheKey + ")");
+      }
+    }
+    Completion result = execute(task, logs, cancel);
+    return cacheKey == null ? result : result.withCacheKey(cacheKey);
+  }
+
+  /**
+   * The step's cache key, or null when it cannot have one: its container image cannot be found
+   * now (it then fails to run with the reason) or no executor here can run it.
+   */
+  private String cacheKey(ClaimedTask task, String pipeline, LogBuffer logs)
+      throws InterruptedException {
+    TaskSpec spec = task.spec();
+    String imageId = null;
+    if (spec.isRun()) {
+      Executor ex = chooseExecutor(spec);
+      if (ex == null) {
+        return null;
+      }
+      imageId = ex.imageId(spec, logs);
+      if (imageId == null && spec.image() != null && !"process".equals(ex.name())) {
+        return null;
+      }
+    }
+    return CacheKey.of(pipeline, task.stepId(), spec, imageId);
+  }
+
+  private Completion execute(ClaimedTask task, LogBuffer logs, Cancellation cancel)
+      throws InterruptedException {
     TaskSpec spec = task.spec();
     Path work = engine.config().workDir()
         .resolve("run-" + task.runId()).resolve(task.stepId() + "-" + task.attempt());
