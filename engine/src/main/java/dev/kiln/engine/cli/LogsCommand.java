@@ -13,7 +13,8 @@ import picocli.CommandLine.Parameters;
 final class LogsCommand implements Callable<Integer> {
   @Parameters(index = "0", paramLabel = "RUN") long runId;
 
-  @Parameters(index = "1", arity = "0..1", paramLabel = "STEP", description = "only this step")
+  @Parameters(index = "1", arity = "0..1", paramLabel = "STEP",
+      description = "only this step (all tasks of a matrix step), or one task: 'train[lr=0.1]'")
   String step;
 
   @Override
@@ -22,12 +23,16 @@ final class LogsCommand implements Callable<Integer> {
       if (engine.store().run(runId).isEmpty()) {
         throw new UserError("no run " + runId + " (see 'kiln runs')");
       }
-      if (step != null && engine.store().tasks(runId).stream().noneMatch(t -> t.stepId().equals(step))) {
+      // A matrix step's id names all its tasks (step[k=v,...]); a task name, one of them.
+      List<String> tasks = engine.store().tasks(runId).stream().map(t -> t.stepId())
+          .filter(t -> step == null || t.equals(step) || t.startsWith(step + "[")).toList();
+      if (step != null && tasks.isEmpty()) {
         throw new UserError("run " + runId + " has no step '" + step + "' that started");
       }
+      boolean oneTask = step != null && tasks.equals(List.of(step));
       List<LogLine> lines = engine.store().logs(runId, step);
       for (LogLine l : lines) {
-        String prefix = step == null ? "[" + l.stepId() + "] " : "";
+        String prefix = oneTask ? "" : "[" + l.stepId() + "] ";
         if (l.stream().equals("stderr")) {
           System.out.println(prefix + l.line());
         } else if (l.stream().equals("system")) {

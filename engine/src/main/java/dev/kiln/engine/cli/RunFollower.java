@@ -53,8 +53,10 @@ final class RunFollower {
     pipeline.steps().values().forEach(s -> queues.add(s.queueOr(pipeline.defaults())));
     String name = driver != null ? driver : dev.kiln.engine.run.ProcessNames.of("run");
     long t0 = System.nanoTime();
+    int tasks = pipeline.steps().values().stream().mapToInt(dev.kiln.engine.run.Matrix::size).sum();
     progress.println("run " + runId + " of " + pipeline.name() + " ("
-        + pipeline.steps().size() + " steps)");
+        + pipeline.steps().size() + " steps"
+        + (tasks == pipeline.steps().size() ? "" : ", " + tasks + " tasks") + ")");
     if (executor != null) {
       progress.println("every step runs with the '" + executor + "' executor (--executor)");
     }

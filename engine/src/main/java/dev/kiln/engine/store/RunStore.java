@@ -60,15 +60,19 @@ public final class RunStore {
         runId, afterId));
   }
 
-  /** Log lines of a run, or of one step of it, in the order they were written. */
+  /**
+   * Log lines of a run, or of one step or task of it, in the order they were written. A matrix
+   * step's id selects all its tasks ({@code step[...]}); a task name, that task.
+   */
   public List<LogLine> logs(long runId, String stepId) {
     return db.tx().inTransaction(c -> Sql.query(c,
         "select t.step_id, l.attempt, l.stream, l.line, l.at from task_logs l"
             + " join tasks t on t.id = l.task_id"
-            + " where t.run_id = ? and (?::text is null or t.step_id = ?) order by l.id",
+            + " where t.run_id = ? and (?::text is null or t.step_id = ?"
+            + " or left(t.step_id, length(?) + 1) = ? || '[') order by l.id",
         rs -> new LogLine(rs.getString(1), rs.getInt(2), rs.getString(3), rs.getString(4),
             Sql.instant(rs, "at")),
-        runId, stepId, stepId));
+        runId, stepId, stepId, stepId, stepId));
   }
 
   public Optional<String> pipelineSource(String version) {
