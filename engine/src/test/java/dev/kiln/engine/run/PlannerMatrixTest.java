@@ -1,11 +1,13 @@
 package dev.kiln.engine.run;
 
+import static dev.kiln.engine.run.PlannerTest.ok;
+import static dev.kiln.engine.run.PlannerTest.parse;
+import static dev.kiln.engine.run.PlannerTest.plan;
+import static dev.kiln.engine.run.PlannerTest.state;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.groups.Tuple.tuple;
 
-import dev.kiln.dsl.dag.Dag;
 import dev.kiln.dsl.model.Pipeline;
-import dev.kiln.dsl.parse.PipelineParser;
 import dev.kiln.engine.run.RunSnapshot.StepState;
 import java.util.HashMap;
 import java.util.List;
@@ -33,23 +35,6 @@ class PlannerMatrixTest {
   private static final List<String> TRAIN_TASKS = List.of(
       "train[lr=0.1,seed=1]", "train[lr=0.1,seed=2]", "train[lr=0.01,seed=1]",
       "train[lr=0.01,seed=2]");
-
-  private static Pipeline parse(String yaml) throws Exception {
-    return PipelineParser.parse("test.yaml", yaml).orThrow();
-  }
-
-  private static Plan plan(Pipeline p, RunStatus status, Map<String, StepState> tasks) {
-    return Planner.plan(p, Dag.of(p), new RunSnapshot(7, "manual", status, Map.of(), tasks,
-        "/pipes", "/base", null));
-  }
-
-  private static StepState ok(Map<String, String> outputs) {
-    return new StepState(StepStatus.SUCCEEDED, outputs, Map.of());
-  }
-
-  private static StepState state(StepStatus s) {
-    return new StepState(s, Map.of(), Map.of());
-  }
 
   private static Map<String, StepState> prepDoneTrain(StepState... train) {
     Map<String, StepState> s = new HashMap<>();
