@@ -80,12 +80,14 @@ final class RunFollower {
           engine.runs().touchDriver(runId, driver);
           nextBeat = System.nanoTime() + DRIVER_BEAT.toNanos();
         }
+        // The end is read before the events, so the events that led to it are printed too.
+        RunRecord run = engine.store().run(runId).orElseThrow();
+        boolean ended = run.status().terminal() && noneRunning(runId);
         for (RunEvent e : engine.store().events(runId, lastEvent)) {
           lastEvent = e.id();
           print(e, t0);
         }
-        RunRecord run = engine.store().run(runId).orElseThrow();
-        if (run.status().terminal() && noneRunning(runId)) {
+        if (ended) {
           break;
         }
         pg.getNotifications(1000);
