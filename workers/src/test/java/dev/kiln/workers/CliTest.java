@@ -139,19 +139,61 @@ class CliTest {
   }
 
   @Test
-  void matrixStepIsRefusedUpFrontWithItsLocationUntilTheEngineRunsMatrices() throws Exception {
+  void matrixRunPrintsEveryCombinationAndRetryRerunsOnlyTheFailedOne() throws Exception {
+    Path marker = dir.resolve("fixed");
     Path p = dir.resolve("matrix.yaml");
     Files.writeString(p, """
         name: sweep
         steps:
           train:
-            matrix: { lr: [0.1, 0.01] }
-            run: echo ${{ matrix.lr }}
-        """);
-    var r = kiln.run("run", p.toString());
-    assertThat(r.exit()).isEqualTo(2);
-    assertThat(r.err()).startsWith(p + ":3:3: step 'train' uses 'matrix'");
-    assertThat(count("runs")).isZero();
+            matrix: { lr: [0.1, 0.01], seed: [1, 2] }
+            run: |
+              if [ "${{ matrix.lr }}/${{ matrix.seed }}" = 0.01/2 ] && [ ! -f "%s" ]; then
+                echo "diverged" >&2; exit 5
+              fi
+              echo "trained ${{ matrix.lr }}/${{ matrix.seed }}"
+              echo "acc=${{ matrix.seed }}" >> "$KILN_OUTPUTS"
+          report:
+            needs: [train]
+            run: echo 'accs=${{ steps.train.outputs.acc }}' >> "$KILN_OUTPUTS"
+        """.formatted(marker));
+    var first = kiln.run("run", p.toString());
+    assertThat(first.exit()).as(first.err()).isEqualTo(1);
+    assertThat(first.out()).contains("(2 steps, 5 tasks)");
+    for (String t : new String[] {"train[lr=0.1,seed=1]", "train[lr=0.1,seed=2]",
+        "train[lr=0.01,seed=1]"}) {
+      assertThat(first.out()).containsPattern("(?m)^.*\\Q" + t + "\\E\\s+succeeded$");
+    }
+    assertThat(first.out())
+        .containsPattern("(?m)^.*\\Qtrain[lr=0.01,seed=2]\\E\\s+failed\\s+\\(exit code 5\\)")
+        .containsPattern("(?m)^.*report\\s+skipped\\s+\\(needs 'train', which failed\\)");
+    var m = java.util.regex.Pattern.compile("^run (\\d+) of sweep").matcher(first.out());
+    assertThat(m.find()).isTrue();
+    String runId = m.group(1);
+
+    var logs = kiln.run("logs", runId, "train");
+    assertThat(logs.exit()).isEqualTo(0);
+    assertThat(logs.out()).contains("[train[lr=0.1,seed=2]] trained 0.1/2")
+        .contains("[train[lr=0.01,seed=2]] diverged");
+
+    Files.writeString(marker, "");
+    var retry = kiln.run("retry", runId, "--json");
+    assertThat(retry.exit()).as(retry.err()).isEqualTo(0);
+    JsonNode train = Json.MAPPER.readTree(retry.out()).get("steps").get(0);
+    assertThat(train.get("status").asText()).isEqualTo("succeeded");
+    assertThat(train.get("outputs").get("acc").toString()).isEqualTo("[\"1\",\"2\",\"1\",\"2\"]");
+    JsonNode tasks = train.get("tasks");
+    assertThat(tasks).hasSize(4);
+    for (int i = 0; i < 3; i++) {
+      assertThat(tasks.get(i).has("reused")).as(tasks.get(i).toString()).isTrue();
+    }
+    assertThat(tasks.get(3).get("name").asText()).isEqualTo("train[lr=0.01,seed=2]");
+    assertThat(tasks.get(3).has("reused")).isFalse();
+    assertThat(tasks.get(3).get("matrix").toString()).isEqualTo("{\"lr\":0.01,\"seed\":2}");
+    assertThat(Json.MAPPER.readTree(retry.out()).get("steps").get(1).get("outputs").get("accs")
+        .asText()).isEqualTo("[\"1\",\"2\",\"1\",\"2\"]");
+    assertThat(retry.err()).containsPattern("\\Qtrain[lr=0.01,seed=2]\\E\\s+running")
+        .doesNotContainPattern("\\Qtrain[lr=0.1,seed=1]\\E\\s+running");
   }
 
   @Test

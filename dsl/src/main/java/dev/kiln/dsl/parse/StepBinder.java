@@ -191,7 +191,9 @@ final class StepBinder {
         continue;
       }
       List<Object> values = new ArrayList<>();
-      Set<Object> seen = new HashSet<>();
+      // By rendered text: 1 and 1.0, or 0.1 and "0.1", read the same through ${{ matrix.KEY }}
+      // and would make two tasks of one name.
+      Set<String> seen = new HashSet<>();
       for (YNode item : seq.items()) {
         if (!(item instanceof YNode.Scalar s) || s.isNull()) {
           problems.add(item, "matrix '" + key + "' values must be strings, numbers or booleans, got "
@@ -199,7 +201,7 @@ final class StepBinder {
           continue;
         }
         f.literal(s, "matrix values");
-        if (!seen.add(s.value())) {
+        if (!seen.add(dev.kiln.dsl.expr.Values.toText(s.value()))) {
           problems.add(s, "matrix '" + key + "' lists " + s.describe() + " twice");
         }
         values.add(s.value());

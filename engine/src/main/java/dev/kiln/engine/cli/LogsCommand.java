@@ -7,6 +7,7 @@ import dev.kiln.engine.run.StepStatus;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -27,7 +28,8 @@ final class LogsCommand implements Callable<Integer> {
 
   @Parameters(index = "0", paramLabel = "RUN") long runId;
 
-  @Parameters(index = "1", arity = "0..1", paramLabel = "STEP", description = "only this step")
+  @Parameters(index = "1", arity = "0..1", paramLabel = "STEP",
+      description = "only this step (all tasks of a matrix step), or one task: 'train[lr=0.1]'")
   String step;
 
   @Option(names = {"-f", "--follow"}, description = "keep printing new lines until the run ends")
@@ -40,10 +42,11 @@ final class LogsCommand implements Callable<Integer> {
         throw new UserError("no run " + runId + " (see 'kiln runs')");
       }
       if (!follow) {
-        if (step != null && !started(engine)) {
+        if (step != null && tasks(engine).isEmpty()) {
           throw new UserError("run " + runId + " has no step '" + step + "' that started");
         }
-        engine.store().logs(runId, step).forEach(this::print);
+        boolean oneTask = oneTask(engine);
+        engine.store().logs(runId, step).forEach(l -> print(l, oneTask));
         return Main.OK;
       }
       return follow(engine);
@@ -56,11 +59,12 @@ final class LogsCommand implements Callable<Integer> {
     while (true) {
       // Whether the run had ended is read before the lines, so the last read sees every line.
       boolean ended = ended(engine);
+      boolean oneTask = oneTask(engine);
       long newSafe = safe;
       Instant settled = Instant.now().minus(LATE_COMMIT);
       for (LogLine l : engine.store().logs(runId, step, safe)) {
         if (printed.add(l.id())) {
-          print(l);
+          print(l, oneTask);
         }
         if (l.at() != null && l.at().isBefore(settled)) {
           newSafe = Math.max(newSafe, l.id());
@@ -70,7 +74,7 @@ final class LogsCommand implements Callable<Integer> {
       printed.removeIf(id -> id <= floor);
       safe = newSafe;
       if (ended) {
-        if (step != null && !started(engine)) {
+        if (step != null && tasks(engine).isEmpty()) {
           throw new UserError("run " + runId + " ended; its step '" + step + "' never started");
         }
         return Main.OK;
@@ -84,12 +88,19 @@ final class LogsCommand implements Callable<Integer> {
         && engine.store().tasks(runId).stream().noneMatch(t -> t.status() == StepStatus.RUNNING);
   }
 
-  private boolean started(Engine engine) {
-    return engine.store().tasks(runId).stream().anyMatch(t -> t.stepId().equals(step));
+  /** The run's tasks STEP names: a matrix step's id names all its tasks (step[k=v,...]). */
+  private List<String> tasks(Engine engine) {
+    return engine.store().tasks(runId).stream().map(t -> t.stepId())
+        .filter(t -> step == null || t.equals(step) || t.startsWith(step + "[")).toList();
   }
 
-  private void print(LogLine l) {
-    String prefix = step == null ? "[" + l.stepId() + "] " : "";
+  /** Lines of a single task need no prefix saying whose they are. */
+  private boolean oneTask(Engine engine) {
+    return step != null && tasks(engine).equals(List.of(step));
+  }
+
+  private static void print(LogLine l, boolean oneTask) {
+    String prefix = oneTask ? "" : "[" + l.stepId() + "] ";
     System.out.println(prefix + (l.stream().equals("system") ? "# " : "") + l.line());
   }
 }

@@ -81,11 +81,6 @@ final class RunCommand implements Callable<Integer> {
       return Main.USAGE;
     }
     Pipeline pipeline = parsed.pipeline();
-    var unsupported = dev.kiln.engine.run.Planner.unsupported(pipeline);
-    if (!unsupported.isEmpty()) {
-      unsupported.forEach(System.err::println);
-      return Main.USAGE;
-    }
     Map<String, Object> bound;
     try {
       bound = Params.bind(pipeline, parseParams(params));

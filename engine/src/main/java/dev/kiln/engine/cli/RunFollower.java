@@ -59,8 +59,10 @@ final class RunFollower {
     pipeline.steps().values().forEach(s -> queues.add(s.queueOr(pipeline.defaults())));
     String name = driver != null ? driver : dev.kiln.engine.run.ProcessNames.of("run");
     long t0 = System.nanoTime();
+    int tasks = pipeline.steps().values().stream().mapToInt(dev.kiln.engine.run.Matrix::size).sum();
     progress.println("run " + runId + " of " + pipeline.name() + " ("
-        + pipeline.steps().size() + " steps)");
+        + pipeline.steps().size() + " steps"
+        + (tasks == pipeline.steps().size() ? "" : ", " + tasks + " tasks") + ")");
     if (executor != null) {
       progress.println("every step runs with the '" + executor + "' executor (--executor)");
     }
@@ -87,17 +89,14 @@ final class RunFollower {
           engine.runs().touchDriver(runId, driver);
           nextBeat = System.nanoTime() + DRIVER_BEAT.toNanos();
         }
+        // The end is read before the events, so the events that led to it are printed too.
+        RunRecord run = engine.store().run(runId).orElseThrow();
+        boolean ended = run.status().terminal() && noneRunning(runId);
         for (RunEvent e : engine.store().events(runId, lastEvent)) {
           lastEvent = e.id();
           print(e, t0);
         }
-        RunRecord run = engine.store().run(runId).orElseThrow();
-        if (run.status().terminal() && noneRunning(runId)) {
-          // The last steps' events may have landed after the read above.
-          for (RunEvent e : engine.store().events(runId, lastEvent)) {
-            lastEvent = e.id();
-            print(e, t0);
-          }
+        if (ended) {
           break;
         }
         pg.getNotifications(1000);

@@ -26,80 +26,138 @@ public final class Planner {
   private Planner() {}
 
   /**
-   * What this engine cannot run yet, one line per step ({@code FILE:LINE:COL: ...}): a run is
-   * refused up front rather than failing halfway.
+   * What dependents and expressions see of a decided step, over all its tasks. For a matrix step
+   * an output or artifact is a list with one entry per combination, in combination order (null
+   * where a combination has none), and {@code inputs} holds one folder per task,
+   * {@code step/task-name}.
    */
-  public static List<String> unsupported(Pipeline pipeline) {
-    List<String> out = new ArrayList<>();
-    for (Step s : pipeline.steps().values()) {
-      if (!s.matrix().isEmpty()) {
-        out.add(s.location() + ": step '" + s.id()
-            + "' uses 'matrix', which this version of the engine does not run yet");
-      }
-    }
-    return out;
-  }
+  record View(StepStatus status, Map<String, Object> outputs, Map<String, Object> artifacts,
+      Map<String, Map<String, String>> inputs) {}
 
   public static Plan plan(Pipeline pipeline, Dag dag, RunSnapshot run) {
-    Map<String, StepState> states = new HashMap<>(run.steps());
+    Map<String, StepState> tasks = new HashMap<>(run.steps());
+    Map<String, View> views = new HashMap<>();
     List<Plan.Start> start = new ArrayList<>();
     List<Plan.Finish> finish = new ArrayList<>();
-    boolean cancelled = run.status() == RunStatus.CANCELLED;
-
+    Decider d = new Decider(pipeline, dag, run, tasks, views, start, finish);
     for (String id : dag.order()) {
-      if (states.containsKey(id)) {
-        continue;
-      }
       Step step = pipeline.step(id);
-      if (cancelled) {
-        settle(states, finish, id, StepStatus.CANCELLED, "run cancelled");
-        continue;
+      List<Matrix.Task> all = Matrix.tasks(step);
+      List<Matrix.Task> missing = tasks.containsKey(id) ? List.of()
+          : all.stream().filter(t -> !tasks.containsKey(t.name())).toList();
+      if (!missing.isEmpty()) {
+        d.decide(step, all, missing);
       }
-      boolean ready = true;
+      View v = view(step, all, tasks);
+      if (v != null) {
+        views.put(id, v);
+      }
+    }
+    return new Plan(start, finish, runStatus(pipeline, run, views));
+  }
+
+  /** Decides the undecided tasks of one step, adding what it decides to the plan and the state. */
+  private record Decider(Pipeline pipeline, Dag dag, RunSnapshot run,
+      Map<String, StepState> tasks, Map<String, View> views, List<Plan.Start> start,
+      List<Plan.Finish> finish) {
+
+    void decide(Step step, List<Matrix.Task> all, List<Matrix.Task> missing) {
+      String id = step.id();
+      // A step none of whose tasks exists yet is settled as a whole, in one row named as the
+      // step; one whose other combinations were reused by a retry, task by task.
+      List<String> whole = missing.size() == all.size() ? List.of(id)
+          : missing.stream().map(Matrix.Task::name).toList();
+      if (run.status() == RunStatus.CANCELLED) {
+        settle(whole, StepStatus.CANCELLED, "run cancelled");
+        return;
+      }
       String blockedBy = null;
       for (String need : dag.needs(id)) {
-        StepState s = states.get(need);
+        View s = views.get(need);
         if (s == null || !s.status().terminal()) {
-          ready = false;
-          break;
+          return;
         }
         if (!satisfies(pipeline.step(need), s.status()) && blockedBy == null) {
           blockedBy = "needs '" + need + "', which " + verb(s.status());
         }
       }
-      if (!ready) {
-        continue;
-      }
-      Resolver resolver = resolver(run, states);
       if (blockedBy != null && !conditionReadsStatus(step)) {
-        settle(states, finish, id, StepStatus.SKIPPED, blockedBy);
-        continue;
+        settle(whole, StepStatus.SKIPPED, blockedBy);
+        return;
       }
+      // A condition that reads matrix.* is decided per combination; any other once per step.
+      boolean perTask = conditionReads(step, "matrix");
       try {
-        if (step.condition() != null && !Condition.parse(step.condition()).test(resolver)) {
-          settle(states, finish, id, StepStatus.SKIPPED, "condition is false: " + step.condition());
-          continue;
+        if (step.condition() != null && !perTask
+            && !Condition.parse(step.condition()).test(resolver(run, views, Map.of()))) {
+          settle(whole, StepStatus.SKIPPED, "condition is false: " + step.condition());
+          return;
         }
-        TaskSpec spec = resolve(pipeline, step, run, states, resolver);
-        start.add(
-            new Plan.Start(
-                id,
-                spec,
-                step.queueOr(pipeline.defaults()),
-                step.retriesOr(pipeline.defaults()).max() + 1,
-                step.retriesOr(pipeline.defaults()).backoff().toMillis()));
-        states.put(id, new StepState(StepStatus.QUEUED, Map.of(), Map.of()));
       } catch (EvalException | ExprException e) {
-        settle(states, finish, id, StepStatus.FAILED, "cannot resolve inputs: " + e.getMessage());
+        settle(whole, StepStatus.FAILED, "cannot resolve inputs: " + e.getMessage());
+        return;
+      }
+      for (Matrix.Task t : missing) {
+        Resolver resolver = resolver(run, views, t.combination());
+        try {
+          if (perTask && !Condition.parse(step.condition()).test(resolver)) {
+            settle(List.of(t.name()), StepStatus.SKIPPED, "condition is false: " + step.condition());
+            continue;
+          }
+          TaskSpec spec = resolve(pipeline, step, run, views, resolver, t.combination());
+          start.add(
+              new Plan.Start(
+                  t.name(),
+                  spec,
+                  step.queueOr(pipeline.defaults()),
+                  step.retriesOr(pipeline.defaults()).max() + 1,
+                  step.retriesOr(pipeline.defaults()).backoff().toMillis()));
+          tasks.put(t.name(), new StepState(StepStatus.QUEUED, Map.of(), Map.of()));
+        } catch (EvalException | ExprException e) {
+          settle(List.of(t.name()), StepStatus.FAILED, "cannot resolve inputs: " + e.getMessage());
+        }
       }
     }
-    return new Plan(start, finish, runStatus(pipeline, run, states));
+
+    private void settle(List<String> names, StepStatus status, String reason) {
+      for (String name : names) {
+        finish.add(new Plan.Finish(name, status, reason));
+        tasks.put(name, new StepState(status, Map.of(), Map.of()));
+      }
+    }
   }
 
-  private static RunStatus runStatus(
-      Pipeline pipeline, RunSnapshot run, Map<String, StepState> states) {
-    boolean done = states.size() == pipeline.steps().size()
-        && states.values().stream().allMatch(s -> s.status().terminal());
+  /** The step's view when every task of it has a row, else null (it is not decided yet). */
+  private static View view(Step step, List<Matrix.Task> all, Map<String, StepState> tasks) {
+    StepState whole = tasks.get(step.id());
+    if (whole != null) {
+      return new View(whole.status(), new LinkedHashMap<>(whole.outputs()),
+          new LinkedHashMap<>(whole.artifacts()),
+          whole.artifacts().isEmpty() ? Map.of() : Map.of(step.id(), whole.artifacts()));
+    }
+    List<StepStatus> statuses = new ArrayList<>(all.size());
+    List<Map<String, String>> outputs = new ArrayList<>(all.size());
+    List<Map<String, String>> artifacts = new ArrayList<>(all.size());
+    Map<String, Map<String, String>> inputs = new LinkedHashMap<>();
+    for (Matrix.Task t : all) {
+      StepState s = tasks.get(t.name());
+      if (s == null) {
+        return null;
+      }
+      statuses.add(s.status());
+      outputs.add(s.outputs());
+      artifacts.add(s.artifacts());
+      if (!s.artifacts().isEmpty()) {
+        inputs.put(step.id() + "/" + t.name(), s.artifacts());
+      }
+    }
+    return new View(Matrix.status(statuses), Matrix.lists(outputs), Matrix.lists(artifacts),
+        inputs);
+  }
+
+  private static RunStatus runStatus(Pipeline pipeline, RunSnapshot run, Map<String, View> views) {
+    boolean done = views.size() == pipeline.steps().size()
+        && views.values().stream().allMatch(s -> s.status().terminal());
     if (!done) {
       return run.status() == RunStatus.QUEUED ? RunStatus.RUNNING : null;
     }
@@ -107,7 +165,7 @@ public final class Planner {
     if (run.status() == RunStatus.CANCELLED) {
       result = RunStatus.CANCELLED;
     } else {
-      boolean failed = states.entrySet().stream()
+      boolean failed = views.entrySet().stream()
           .anyMatch(e -> e.getValue().status() == StepStatus.FAILED
               && !pipeline.step(e.getKey()).continueOnError());
       result = failed ? RunStatus.FAILED : RunStatus.SUCCEEDED;
@@ -135,27 +193,28 @@ public final class Planner {
    * a failure (a cleanup or alert step), instead of being skipped with its failed need.
    */
   private static boolean conditionReadsStatus(Step step) {
-    if (step.condition() == null) {
-      return false;
-    }
-    try {
-      return Condition.parse(step.condition()).references().stream()
-          .anyMatch(p -> p.size() == 3 && p.get(0).equals("steps") && p.get(2).equals("status"));
-    } catch (ExprException e) {
-      return false;
-    }
+    return conditionRefs(step).stream()
+        .anyMatch(p -> p.size() == 3 && p.get(0).equals("steps") && p.get(2).equals("status"));
   }
 
-  private static void settle(
-      Map<String, StepState> states, List<Plan.Finish> finish, String id, StepStatus status,
-      String reason) {
-    finish.add(new Plan.Finish(id, status, reason));
-    states.put(id, new StepState(status, Map.of(), Map.of()));
+  private static boolean conditionReads(Step step, String root) {
+    return conditionRefs(step).stream().anyMatch(p -> p.get(0).equals(root));
+  }
+
+  private static List<List<String>> conditionRefs(Step step) {
+    if (step.condition() == null) {
+      return List.of();
+    }
+    try {
+      return List.copyOf(Condition.parse(step.condition()).references());
+    } catch (ExprException e) {
+      return List.of();
+    }
   }
 
   private static TaskSpec resolve(
-      Pipeline pipeline, Step step, RunSnapshot run, Map<String, StepState> states,
-      Resolver resolver) throws EvalException, ExprException {
+      Pipeline pipeline, Step step, RunSnapshot run, Map<String, View> views, Resolver resolver,
+      Map<String, Object> combination) throws EvalException, ExprException {
     Map<String, String> env = new LinkedHashMap<>();
     for (var e : pipeline.defaults().env().entrySet()) {
       env.put(e.getKey(), Template.parse(e.getValue()).render(resolver));
@@ -163,11 +222,14 @@ public final class Planner {
     for (var e : step.env().entrySet()) {
       env.put(e.getKey(), Template.parse(e.getValue()).render(resolver));
     }
+    if (!combination.isEmpty()) {
+      env.put("KILN_MATRIX", dev.kiln.engine.store.Json.write(combination));
+    }
     Map<String, Map<String, String>> inputs = new LinkedHashMap<>();
     for (String need : step.needs()) {
-      StepState s = states.get(need);
-      if (s != null && !s.artifacts().isEmpty()) {
-        inputs.put(need, s.artifacts());
+      View s = views.get(need);
+      if (s != null) {
+        inputs.putAll(s.inputs());
       }
     }
     var timeout = step.timeoutOr(pipeline.defaults());
@@ -210,10 +272,17 @@ public final class Planner {
     return v;
   }
 
-  static Resolver resolver(RunSnapshot run, Map<String, StepState> states) {
+  /** Reads references for one task; {@code combination} is its matrix values (empty: none). */
+  static Resolver resolver(RunSnapshot run, Map<String, View> views,
+      Map<String, Object> combination) {
     return path -> {
       String root = path.get(0);
       switch (root) {
+        case "matrix" -> {
+          if (path.size() == 2 && combination.containsKey(path.get(1))) {
+            return combination.get(path.get(1));
+          }
+        }
         case "params" -> {
           if (path.size() == 2 && run.params().containsKey(path.get(1))) {
             return run.params().get(path.get(1));
@@ -242,14 +311,14 @@ public final class Planner {
           }
         }
         case "steps" -> {
-          StepState s = path.size() >= 3 ? states.get(path.get(1)) : null;
+          View s = path.size() >= 3 ? views.get(path.get(1)) : null;
           if (s != null) {
             String part = path.get(2);
             if (part.equals("status") && path.size() == 3) {
               return s.status().db();
             }
             if (part.equals("outputs") && path.size() == 4) {
-              String v = s.outputs().get(path.get(3));
+              Object v = s.outputs().get(path.get(3));
               if (v != null) {
                 return v;
               }
@@ -257,7 +326,7 @@ public final class Planner {
                   "step '" + path.get(1) + "' wrote no output '" + path.get(3) + "'");
             }
             if (part.equals("artifacts") && path.size() == 4) {
-              String v = artifact(s.artifacts(), path.get(3));
+              Object v = artifact(s.artifacts(), path.get(3));
               if (v != null) {
                 return v;
               }
@@ -273,12 +342,12 @@ public final class Planner {
   }
 
   /** An artifact by its file name, or by its name without extension when that is unambiguous. */
-  static String artifact(Map<String, String> artifacts, String name) {
-    String exact = artifacts.get(name);
+  static <V> V artifact(Map<String, V> artifacts, String name) {
+    V exact = artifacts.get(name);
     if (exact != null) {
       return exact;
     }
-    String found = null;
+    V found = null;
     for (var e : artifacts.entrySet()) {
       String k = e.getKey();
       int dot = k.lastIndexOf('.');

@@ -397,11 +397,12 @@ public final class RunService {
       }
     });
     // One round trip. Outputs and artifacts matter only while some step is undecided. Once every
-    // step has a task, only the run's status can change, and only when none is active: until
+    // step has all its tasks, only the run's status can change, and only when none is active: until
     // then the query returns a single empty row and there is nothing to plan, so a wide fan-out
     // does not re-read its tasks on each completion.
     Map<String, StepState> steps = new HashMap<>();
-    int total = parsed.pipeline().steps().size();
+    // Counted in tasks: a matrix step has one per combination once it runs.
+    int total = parsed.pipeline().steps().values().stream().mapToInt(Matrix::size).sum();
     boolean[] idle = {false};
     Sql.query(c, """
         with s as (

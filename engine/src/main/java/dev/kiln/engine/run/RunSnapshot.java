@@ -3,8 +3,10 @@ package dev.kiln.engine.run;
 import java.util.Map;
 
 /**
- * What the planner sees of a run: its identity, params and the state of every step that has a
- * task. Steps absent from {@code steps} have not been decided yet.
+ * What the planner sees of a run: its identity, params and the state of every task it has, by
+ * task name: the step id, or {@code step[k=v,...]} for a combination of a matrix step (see
+ * {@link Matrix}). A matrix step settled as a whole before it ran (skipped, cancelled) has one
+ * task named as the step. Steps without tasks have not been decided yet.
  */
 public record RunSnapshot(
     long runId,
@@ -16,7 +18,7 @@ public record RunSnapshot(
     String baseDir,
     String scheduledAt) {
 
-  /** A decided step: its status, the outputs it wrote and its artifacts (name -> stored path). */
+  /** A decided task: its status, the outputs it wrote and its artifacts (name -> stored path). */
   public record StepState(
       StepStatus status, Map<String, String> outputs, Map<String, String> artifacts) {}
 }

@@ -65,7 +65,10 @@ public final class RunStore {
         runId, afterId));
   }
 
-  /** Log lines of a run, or of one step of it, in the order they were written. */
+  /**
+   * Log lines of a run, or of one step or task of it, in the order they were written. A matrix
+   * step's id selects all its tasks ({@code step[...]}); a task name, that task.
+   */
   public List<LogLine> logs(long runId, String stepId) {
     return logs(runId, stepId, 0);
   }
@@ -75,11 +78,11 @@ public final class RunStore {
     return db.tx().inTransaction(c -> Sql.query(c,
         "select t.step_id, l.attempt, l.stream, l.line, l.at, l.id from task_logs l"
             + " join tasks t on t.id = l.task_id"
-            + " where t.run_id = ? and (?::text is null or t.step_id = ?) and l.id > ?"
-            + " order by l.id",
+            + " where t.run_id = ? and (?::text is null or t.step_id = ?"
+            + " or left(t.step_id, length(?) + 1) = ? || '[') and l.id > ? order by l.id",
         rs -> new LogLine(rs.getString(1), rs.getInt(2), rs.getString(3), rs.getString(4),
             Sql.instant(rs, "at"), rs.getLong(6)),
-        runId, stepId, stepId, afterId));
+        runId, stepId, stepId, stepId, stepId, afterId));
   }
 
   public Optional<String> pipelineSource(String version) {

@@ -13,20 +13,20 @@ import org.junit.jupiter.api.Test;
 
 class PlannerTest {
 
-  private static Pipeline parse(String yaml) throws Exception {
+  static Pipeline parse(String yaml) throws Exception {
     return PipelineParser.parse("test.yaml", yaml).orThrow();
   }
 
-  private static Plan plan(Pipeline p, RunStatus status, Map<String, StepState> steps) {
+  static Plan plan(Pipeline p, RunStatus status, Map<String, StepState> steps) {
     return Planner.plan(p, Dag.of(p), new RunSnapshot(1, "manual", status,
         Map.of("who", "world", "flag", false), steps, "/pipes", "/base", null));
   }
 
-  private static StepState ok(Map<String, String> outputs) {
+  static StepState ok(Map<String, String> outputs) {
     return new StepState(StepStatus.SUCCEEDED, outputs, Map.of());
   }
 
-  private static StepState state(StepStatus s) {
+  static StepState state(StepStatus s) {
     return new StepState(s, Map.of(), Map.of());
   }
 
