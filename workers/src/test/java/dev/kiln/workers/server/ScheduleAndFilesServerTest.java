@@ -47,8 +47,9 @@ class ScheduleAndFilesServerTest {
           "select count(*) from runs where trigger = 'cron' and scheduled_at > '" + bothUp + "'") >= 6);
 
       assertThat(servers.count("select count(*) from qrtz_scheduler_state")).isEqualTo(2);
-      assertThat(servers.count("select count(*) from runs"))
-          .isEqualTo(servers.count("select count(distinct scheduled_at) from runs"));
+      // One query: the schedule keeps ticking, so two counts read apart could differ by a run.
+      assertThat(servers.count("select count(*) - count(distinct scheduled_at) from runs"))
+          .as("runs that share a scheduled time, or have none").isZero();
       List<String> ticks = servers.strings("select to_char(scheduled_at at time zone 'UTC', 'MS') "
           + "from runs where scheduled_at > '" + bothUp + "'");
       assertThat(ticks).allSatisfy(ms -> assertThat(ms).isEqualTo("000"));
@@ -97,8 +98,9 @@ class ScheduleAndFilesServerTest {
         }
         default -> assertThat(missedRuns).isGreaterThanOrEqualTo(3);
       }
-      assertThat(servers.count("select count(*) from runs"))
-          .isEqualTo(servers.count("select count(distinct scheduled_at) from runs"));
+      // One query: the schedule keeps ticking, so two counts read apart could differ by a run.
+      assertThat(servers.count("select count(*) - count(distinct scheduled_at) from runs"))
+          .as("runs that share a scheduled time, or have none").isZero();
     }
   }
 
