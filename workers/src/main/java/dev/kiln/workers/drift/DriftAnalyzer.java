@@ -27,6 +27,33 @@ public final class DriftAnalyzer {
   private DriftAnalyzer() {}
 
   /**
+   * Opens both files (at once: each open starts a DuckDB instance and sniffs the CSV dialect)
+   * and compares them.
+   */
+  public static DriftReport compare(java.nio.file.Path reference, java.nio.file.Path current,
+      DriftOptions o) throws DataException {
+    CompletableFuture<Dataset> refOpen = CompletableFuture.supplyAsync(() -> {
+      try {
+        return Dataset.open(reference, false);
+      } catch (DataException e) {
+        throw new CompletionException(e);
+      }
+    });
+    Dataset ref = null;
+    try (Dataset cur = Dataset.open(current, false)) {
+      ref = join(refOpen);
+      return compare(ref, cur, o);
+    } finally {
+      if (ref != null) {
+        ref.close();
+      } else {
+        // The current file failed to open: close the reference once it is open, if it opens.
+        refOpen.thenAccept(Dataset::close);
+      }
+    }
+  }
+
+  /**
    * A report for every selected column. Problems with one column (missing on one side, all
    * null, types that differ) are reported on that column; problems with the whole input (an
    * empty data set, an unknown column asked for) are a {@link DataException}.
@@ -87,8 +114,13 @@ public final class DriftAnalyzer {
       }
     });
     Dataset.Columns c = cur.scan(numeric, categorical);
+    return new Dataset.Columns[] {join(refScan), c};
+  }
+
+  /** The value of work done on another thread, its DataException thrown here. */
+  private static <T> T join(CompletableFuture<T> f) throws DataException {
     try {
-      return new Dataset.Columns[] {refScan.join(), c};
+      return f.join();
     } catch (CompletionException e) {
       if (e.getCause() instanceof DataException d) {
         throw d;

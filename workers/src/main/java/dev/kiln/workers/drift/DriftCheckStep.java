@@ -5,7 +5,6 @@ import dev.kiln.engine.run.Completion;
 import dev.kiln.engine.spi.BuiltinStep;
 import dev.kiln.workers.builtin.With;
 import dev.kiln.workers.data.DataException;
-import dev.kiln.workers.data.Dataset;
 import dev.kiln.workers.monitor.MonitorStore;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -48,9 +47,8 @@ public final class DriftCheckStep implements BuiltinStep {
       return Completion.failed(e.getMessage());
     }
     DriftReport report;
-    try (Dataset ref = Dataset.open(refPath, false);
-        Dataset cur = Dataset.open(curPath, false)) {
-      report = DriftAnalyzer.compare(ref, cur, options);
+    try {
+      report = DriftAnalyzer.compare(refPath, curPath, options);
     } catch (DataException e) {
       return Completion.failed(name() + ": " + e.getMessage());
     }

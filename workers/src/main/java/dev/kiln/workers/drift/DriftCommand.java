@@ -2,7 +2,6 @@ package dev.kiln.workers.drift;
 
 import dev.kiln.engine.store.Json;
 import dev.kiln.workers.data.DataException;
-import dev.kiln.workers.data.Dataset;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -81,9 +80,8 @@ public final class DriftCommand implements Callable<Integer> {
       return 2;
     }
     DriftReport report;
-    try (Dataset ref = Dataset.open(reference, false);
-        Dataset cur = Dataset.open(current, false)) {
-      report = DriftAnalyzer.compare(ref, cur, options);
+    try {
+      report = DriftAnalyzer.compare(reference, current, options);
     } catch (DataException e) {
       err.println("kiln: " + e.getMessage());
       return 2;
