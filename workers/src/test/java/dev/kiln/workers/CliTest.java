@@ -153,6 +153,7 @@ class CliTest {
               fi
               echo "trained ${{ matrix.lr }}/${{ matrix.seed }}"
               echo "acc=${{ matrix.seed }}" >> "$KILN_OUTPUTS"
+              echo "loss=${{ matrix.lr }}" >> "$KILN_METRICS"
           report:
             needs: [train]
             run: echo 'accs=${{ steps.train.outputs.acc }}' >> "$KILN_OUTPUTS"
@@ -166,7 +167,9 @@ class CliTest {
     }
     assertThat(first.out())
         .containsPattern("(?m)^.*\\Qtrain[lr=0.01,seed=2]\\E\\s+failed\\s+\\(exit code 5\\)")
-        .containsPattern("(?m)^.*report\\s+skipped\\s+\\(needs 'train', which failed\\)");
+        .containsPattern("(?m)^.*report\\s+skipped\\s+\\(needs 'train', which failed\\)")
+        // The metric three combinations wrote, as the range of their values.
+        .contains("metrics: loss=0.01..0.1 (3 tasks)");
     var m = java.util.regex.Pattern.compile("^run (\\d+) of sweep").matcher(first.out());
     assertThat(m.find()).isTrue();
     String runId = m.group(1);

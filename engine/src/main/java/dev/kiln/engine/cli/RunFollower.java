@@ -112,13 +112,31 @@ final class RunFollower {
     return summary(runId, pipeline, t0);
   }
 
+  /** Whole numbers as they are; others to four significant digits, without trailing zeros. */
+  static String number(double v) {
+    if (Double.isNaN(v) || Double.isInfinite(v)) {
+      return String.valueOf(v);
+    }
+    if (v == Math.rint(v) && Math.abs(v) < 1e15) {
+      return String.valueOf((long) v);
+    }
+    return new java.math.BigDecimal(v).round(new java.math.MathContext(4))
+        .stripTrailingZeros().toPlainString();
+  }
+
   /** What the run produced that a person looks at next: its metrics and registered models. */
   private void printResults(long runId) {
-    Map<String, Double> metrics = engine.models().runMetrics(runId);
-    if (!metrics.isEmpty()) {
-      List<String> m = new ArrayList<>();
-      metrics.forEach((k, v) -> m.add(k + "=" + (v == Math.rint(v) && Math.abs(v) < 1e15
-          ? String.valueOf(v.longValue()) : String.format(java.util.Locale.ROOT, "%.4g", v))));
+    // Each task's last value of a key; a key several tasks wrote (the combinations of a matrix
+    // step) is shown as the range of their values.
+    List<String> m = engine.db().tx().inTransaction(c -> dev.kiln.engine.store.Sql.query(c, """
+        with last as (
+          select distinct on (step_id, key) step_id, key, value from metrics where run_id = ?
+           order by step_id, key, at desc, idx desc)
+        select key, count(*), min(value), max(value) from last group by key order by key""",
+        rs -> rs.getInt(2) == 1 ? rs.getString(1) + "=" + number(rs.getDouble(3))
+            : rs.getString(1) + "=" + number(rs.getDouble(3)) + ".." + number(rs.getDouble(4))
+                + " (" + rs.getInt(2) + " tasks)", runId));
+    if (!m.isEmpty()) {
       progress.println("metrics: " + String.join("  ", m));
     }
     List<String[]> models = engine.db().tx().inTransaction(c -> dev.kiln.engine.store.Sql.query(c, """

@@ -72,14 +72,14 @@ final class RunsCommand implements Callable<Integer> {
         return Main.OK;
       }
       boolean tagged = runs.stream().anyMatch(r -> !r.tags().isEmpty());
-      System.out.printf("%-6s %-24s %-10s %-8s %-19s %-9s%s%n", "RUN", "PIPELINE", "STATUS",
-          "TRIGGER", "STARTED", "DURATION", tagged ? " TAGS" : "");
+      String row = "%-6s %-24s %-10s %-8s %-19s " + (tagged ? "%-9s %s" : "%s%s") + "%n";
+      System.out.printf(row, "RUN", "PIPELINE", "STATUS", "TRIGGER", "STARTED", "DURATION",
+          tagged ? "TAGS" : "");
       for (RunRecord r : runs) {
         String dur = r.createdAt() == null || r.finishedAt() == null ? "-"
             : String.format("%.1fs", Duration.between(r.createdAt(), r.finishedAt()).toMillis() / 1000.0);
-        System.out.printf("%-6d %-24s %-10s %-8s %-19s %-9s%s%n", r.id(), r.pipeline(),
-            r.status().db(), r.trigger(), TIME.format(r.createdAt()), dur,
-            r.tags().isEmpty() ? "" : " " + Refs.map(r.tags()));
+        System.out.printf(row, r.id(), r.pipeline(), r.status().db(), r.trigger(),
+            TIME.format(r.createdAt()), dur, r.tags().isEmpty() ? "" : Refs.map(r.tags()));
       }
       return Main.OK;
     }
