@@ -67,6 +67,30 @@ class DockerExecutorTest {
   }
 
   @Test
+  void matrixCombinationsRunInTheirOwnContainersAndTheirArtifactsReachTheNextStep() {
+    long run = start(engine, """
+        name: grid-in-containers
+        defaults: { image: kiln/busybox:1 }
+        steps:
+          sq:
+            matrix: { n: [2, 3] }
+            run: |
+              echo "sq=$(( ${{ matrix.n }} * ${{ matrix.n }} ))" >> "$KILN_OUTPUTS"
+              echo "$KILN_MATRIX" > "$KILN_ARTIFACTS/combination.json"
+          sum:
+            needs: [sq]
+            run: |
+              echo 'squares=${{ steps.sq.outputs.sq }}' >> "$KILN_OUTPUTS"
+              echo "seen=$(cat "$KILN_INPUTS"/sq/*/combination.json | tr -d '\\n')" >> "$KILN_OUTPUTS"
+        """);
+    var r = awaitEnd(engine, run, WITHIN);
+    assertThat(r.status()).as("%s", engine.store().tasks(run)).isEqualTo(RunStatus.SUCCEEDED);
+    assertThat(task(run, "sum").outputs()).containsEntry("squares", "[\"4\",\"9\"]")
+        .containsEntry("seen", "{\"n\":2}{\"n\":3}");
+    assertThat(imageDigest(run, "sq[n=2]")).startsWith("sha256:");
+  }
+
+  @Test
   void envOutputsMetricsArtifactsAndLogsFlowBetweenContainerSteps() {
     long run = start(engine, """
         name: flow
