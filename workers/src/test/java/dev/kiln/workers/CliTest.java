@@ -197,6 +197,10 @@ class CliTest {
         .asText()).isEqualTo("[\"1\",\"2\",\"1\",\"2\"]");
     assertThat(retry.err()).containsPattern("\\Qtrain[lr=0.01,seed=2]\\E\\s+running")
         .doesNotContainPattern("\\Qtrain[lr=0.1,seed=1]\\E\\s+running");
+    // kiln runs --json gives each run the same summary: the matrix step once, with its tasks.
+    JsonNode listed = Json.MAPPER.readTree(kiln.run("runs", "--json").out()).get(0);
+    assertThat(listed.get("steps")).hasSize(2);
+    assertThat(listed.get("steps").get(0).get("tasks")).hasSize(4);
   }
 
   @Test

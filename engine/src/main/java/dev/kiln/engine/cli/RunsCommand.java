@@ -61,7 +61,8 @@ final class RunsCommand implements Callable<Integer> {
       if (json) {
         List<Map<String, Object>> out = new ArrayList<>();
         for (RunRecord r : runs) {
-          out.add(Summary.map(r, engine.store().tasks(r.id()), null));
+          out.add(Summary.map(r, engine.store().tasks(r.id()),
+              engine.runs().pipeline(r.pipelineVersion())));
         }
         System.out.println(Json.write(out));
         return Main.OK;

@@ -66,6 +66,13 @@ public final class RunService {
     Sql.update(c, "update runs set no_cache = true where id = ?", runId);
   }
 
+  /** A stored pipeline version, parsed (once per version and process). */
+  public Pipeline pipeline(String version) {
+    return pipelines.get(version, v -> db.tx().inTransaction(c -> Sql.one(c,
+        "select source from pipeline_versions where version = ?", rs -> rs.getString(1), v))
+        .orElseThrow(() -> new IllegalStateException("no pipeline version " + v))).pipeline();
+  }
+
   /** Rows a caller adds to a new run before its first steps are queued, in the same transaction. */
   @FunctionalInterface
   public interface RunSetup {
