@@ -137,30 +137,34 @@ public final class KilnServer implements AutoCloseable {
   }
 
   private void changed(Pipeline previous, Pipeline current) {
-    try {
+    retrigger("register", current.name(), () -> {
       if (previous != null && !previous.name().equals(current.name())) {
         cron.remove(previous.name());
       }
       cron.sync(current);
       files.sync(previous, current);
-    } catch (Exception e) {
-      report.println("kiln server: cannot register the triggers of " + current.name() + ": "
-          + e.getMessage());
-      log.error("registering triggers of {}", current.name(), e);
-    }
-    if (workers != null) {
-      workers.serve(queues());
-    }
+    });
   }
 
   private void removed(Pipeline previous) {
-    try {
+    retrigger("remove", previous.name(), () -> {
       cron.remove(previous.name());
       files.sync(previous, null);
+    });
+  }
+
+  private interface TriggerChange {
+    void apply() throws Exception;
+  }
+
+  /** Applies a change to a pipeline's triggers, then lets the workers follow the queues. */
+  private void retrigger(String verb, String pipeline, TriggerChange change) {
+    try {
+      change.apply();
     } catch (Exception e) {
-      report.println("kiln server: cannot remove the triggers of " + previous.name() + ": "
+      report.println("kiln server: cannot " + verb + " the triggers of " + pipeline + ": "
           + e.getMessage());
-      log.error("removing triggers of {}", previous.name(), e);
+      log.error("{} triggers of {}", verb, pipeline, e);
     }
     if (workers != null) {
       workers.serve(queues());
