@@ -1,7 +1,5 @@
 package dev.kiln.engine.cli;
 
-import dev.kiln.dsl.model.Pipeline;
-import dev.kiln.dsl.parse.PipelineParser;
 import dev.kiln.engine.Engine;
 import dev.kiln.engine.config.KilnConfig;
 import dev.kiln.engine.run.RunNotFoundException;
@@ -39,9 +37,8 @@ final class RetryCommand implements Callable<Integer> {
         throw new UserError(e.getMessage());
       }
       RunRecord run = engine.store().run(newId).orElseThrow();
-      String source = engine.store().pipelineSource(run.pipelineVersion()).orElseThrow();
-      Pipeline p = PipelineParser.parse(run.pipeline() + ".yaml", source).orThrow();
-      return new RunFollower(engine, json, executor, slots).follow(newId, p);
+      return new RunFollower(engine, json, executor, slots)
+          .follow(newId, engine.runs().pipeline(run.pipelineVersion()));
     }
   }
 }

@@ -122,18 +122,12 @@ public final class ModelGateStep implements BuiltinStep {
   private static String registeredModel(Context ctx) throws With.BadInput {
     java.util.Set<String> names = new java.util.TreeSet<>();
     var run = ctx.engine().store().run(ctx.task().runId()).orElseThrow();
-    String source = ctx.engine().store().pipelineSource(run.pipelineVersion()).orElseThrow();
-    try {
-      for (var step : dev.kiln.dsl.parse.PipelineParser.parse("pipeline.yaml", source).orThrow()
-          .steps().values()) {
-        if (step.action() instanceof dev.kiln.dsl.model.Action.Uses u
-            && u.name().equals(ModelRegisterStep.NAME) && u.with().get("name") instanceof String n
-            && !n.contains("${{")) {
-          names.add(n);
-        }
+    for (var step : ctx.engine().runs().pipeline(run.pipelineVersion()).steps().values()) {
+      if (step.action() instanceof dev.kiln.dsl.model.Action.Uses u
+          && u.name().equals(ModelRegisterStep.NAME) && u.with().get("name") instanceof String n
+          && !n.contains("${{")) {
+        names.add(n);
       }
-    } catch (dev.kiln.dsl.parse.PipelineException e) {
-      throw new With.BadInput(NAME + ": cannot read this run's pipeline: " + e.getMessage());
     }
     if (names.size() != 1) {
       throw new With.BadInput(NAME + ": with.model: required with 'beat' (which model's "
