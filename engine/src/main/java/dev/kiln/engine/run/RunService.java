@@ -359,6 +359,10 @@ public final class RunService {
       Pipeline withFile = p.withSource(new dev.kiln.dsl.model.Source(file, p.source().text(),
           p.source().version()));
       long newId = insertRun(c, withFile, params, "retry", old[3], runId, null);
+      // A retry carries on the run it retries: same tags, and --no-cache still holds.
+      Sql.update(c, """
+          update runs n set tags = o.tags, no_cache = o.no_cache from runs o
+           where n.id = ? and o.id = ?""", newId, runId);
       writer.copySucceeded(c, runId, newId);
       advance(c, newId);
       return newId;

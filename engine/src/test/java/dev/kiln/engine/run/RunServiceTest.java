@@ -188,13 +188,20 @@ class RunServiceTest {
 
   @Test
   void retryReusesSucceededStepsAndRunsTheRest() throws Exception {
-    long run = engine.runs().createRun(parse(CHAIN), Map.of(), "manual", null);
+    long run = engine.runs().createRun(parse(CHAIN), Map.of(), "manual", null, "run-1@test",
+        Map.of("team", "ml"), true);
     engine.runs().complete(claimOne("w1"), ok(Map.of("n", "5")));
     engine.runs().complete(claimOne("w1"), Completion.failed("boom"));
     assertThat(engine.store().run(run).orElseThrow().status()).isEqualTo(RunStatus.FAILED);
 
     long again = engine.runs().retry(run);
     assertThat(engine.store().run(again).orElseThrow().retryOf()).isEqualTo(run);
+    // The retry keeps the run's tags and its --no-cache.
+    assertThat(engine.store().run(again).orElseThrow().tags()).containsEntry("team", "ml");
+    java.util.Optional<Boolean> noCache = engine.db().tx().inTransaction(c ->
+        dev.kiln.engine.store.Sql.one(c, "select no_cache from runs where id = ?",
+            rs -> rs.getBoolean(1), again));
+    assertThat(noCache).contains(true);
     TaskRecord a = task(again, "a");
     assertThat(a.status()).isEqualTo(StepStatus.SUCCEEDED);
     assertThat(a.reusedFrom()).isNotNull();
