@@ -1,6 +1,7 @@
 package dev.kiln.dsl.parse;
 
 import dev.kiln.dsl.model.Action;
+import dev.kiln.dsl.model.MatrixTasks;
 import dev.kiln.dsl.model.Resources;
 import dev.kiln.dsl.model.RetryPolicy;
 import dev.kiln.dsl.model.Step;
@@ -70,7 +71,7 @@ final class StepBinder {
     RetryPolicy retries = f.retries(m.get("retries"));
     Duration timeout = f.duration(m.get("timeout"), "'timeout'", false);
     Boolean continueOnError = f.bool(m.get("continue_on_error"), "'continue_on_error'");
-    Map<String, List<Object>> matrix = matrix(m.get("matrix"));
+    Map<String, List<Object>> matrix = matrix(m.get("matrix"), id);
     Boolean cache = f.bool(m.get("cache"), "'cache'");
     String queue = f.queue(m.get("queue"));
     Map<String, String> env = f.env(m.get("env"));
@@ -168,7 +169,7 @@ final class StepBinder {
     return s.text();
   }
 
-  private Map<String, List<Object>> matrix(YNode n) {
+  private Map<String, List<Object>> matrix(YNode n, String id) {
     Map<String, List<Object>> out = new LinkedHashMap<>();
     YNode.Mapping m = f.map(n, "'matrix'");
     if (m == null) {
@@ -211,6 +212,16 @@ final class StepBinder {
     }
     if (combinations > MAX_MATRIX) {
       problems.add(m, "'matrix' expands to " + combinations + " combinations; the limit is " + MAX_MATRIX);
+    } else if (combinations > 0) {
+      // A task's name is also a folder name: refuse here what the file system would refuse later.
+      String longest = MatrixTasks.combinations(out).stream()
+          .map(c -> MatrixTasks.name(id, c))
+          .max(java.util.Comparator.comparingInt(String::length)).orElse("");
+      if (longest.length() > MatrixTasks.MAX_NAME) {
+        problems.add(m, "'matrix' makes task names of up to " + longest.length()
+            + " characters, like " + longest.substring(0, 40) + "...; the limit is "
+            + MatrixTasks.MAX_NAME + ": use shorter keys or values");
+      }
     }
     return out;
   }
