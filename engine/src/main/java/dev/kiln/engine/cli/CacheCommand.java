@@ -13,8 +13,9 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 @Command(name = "cache", mixinStandardHelpOptions = true,
-    description = {"The results of 'cache: true' steps that later runs may take instead of",
-        "running the step (see docs/dsl.md). 'kiln run --no-cache' bypasses them for one run."},
+    description = {"The step cache: results later runs take for 'cache: true' steps.",
+        "A step whose inputs hash the same takes the result instead of running (see",
+        "docs/dsl.md). 'kiln run --no-cache' bypasses the cache for one run."},
     subcommands = {CacheCommand.ListEntries.class, CacheCommand.Clear.class})
 final class CacheCommand implements Runnable {
   @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;

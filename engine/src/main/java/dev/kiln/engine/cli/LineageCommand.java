@@ -12,9 +12,9 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
 
 @Command(name = "lineage", mixinStandardHelpOptions = true,
-    description = {"Print what a model version was made from: its artifact, run, pipeline",
-        "version, git commit, params, the dataset versions the run read and the image",
-        "digests of its steps."})
+    description = {"Print what a model version was made from.",
+        "Its artifact, run, pipeline version, git commit, params, the dataset versions the",
+        "run read and the image digests of its steps."})
 final class LineageCommand implements Callable<Integer> {
   @Parameters(index = "0", paramLabel = "NAME@VERSION") String ref;
 

@@ -15,9 +15,10 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 @Command(name = "reproduce", mixinStandardHelpOptions = true,
-    description = {"Run the pipeline version that made a model version again, with the same",
-        "params and the same dataset versions (pinned: the files on disk are not read),",
-        "in this process, then compare the new run's metrics with the registered ones.",
+    description = {"Run again what made a model version, and compare the metrics.",
+        "Runs the same pipeline version with the same params and dataset versions (pinned:",
+        "the files on disk are not read) in this process, then compares the new run's",
+        "metrics with the registered ones.",
         "Exit 0 when the run succeeded and every metric matches, 1 otherwise.",
         "The new run is a real run: its register steps add a model version."})
 final class ReproduceCommand implements Callable<Integer> {

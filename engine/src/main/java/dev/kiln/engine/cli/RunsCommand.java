@@ -15,8 +15,8 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 @Command(name = "runs", mixinStandardHelpOptions = true,
-    description = {"List recent runs, newest first; with --metric, the runs that wrote that",
-        "metric, best (highest; --lowest: lowest) first."},
+    description = {"List recent runs, newest first.",
+        "With --metric, the runs that wrote that metric, best (highest; --lowest: lowest) first."},
     subcommands = {RunsCompareCommand.class, RunsTagCommand.class})
 final class RunsCommand implements Callable<Integer> {
   @Option(names = "--json", description = "print the runs as a JSON array")

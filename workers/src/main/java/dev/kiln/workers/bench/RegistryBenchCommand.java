@@ -38,9 +38,10 @@ import picocli.CommandLine.Option;
  * the name bench-registry.
  */
 @Command(name = "bench-registry", mixinStandardHelpOptions = true,
-    description = {"Benchmark: 'uses: dataset/version' of a generated file against 'sha256sum'",
-        "of the same file (same invocation), and the median and p99 latency of looking",
-        "up the model version under an alias. See docs/benchmarks.md."})
+    description = {"Measure dataset/version against sha256sum, and alias lookups.",
+        "'uses: dataset/version' of a generated file against 'sha256sum' of the same file",
+        "(same invocation), and the median and p99 latency of looking up the model version",
+        "under an alias. See docs/benchmarks.md."})
 public final class RegistryBenchCommand implements Callable<Integer> {
   @Option(names = "--mib", defaultValue = "1024", description = "size of the generated file in MiB (default ${DEFAULT-VALUE})")
   int mib;
