@@ -84,6 +84,7 @@ final class RunFollower {
       PGConnection pg = listen.unwrap(PGConnection.class);
       long lastEvent = 0;
       long nextBeat = 0;
+      java.util.Set<Long> printed = new java.util.HashSet<>();
       while (true) {
         if (driver != null && System.nanoTime() >= nextBeat) {
           engine.runs().touchDriver(runId, driver);
@@ -92,9 +93,14 @@ final class RunFollower {
         // The end is read before the events, so the events that led to it are printed too.
         RunRecord run = engine.store().run(runId).orElseThrow();
         boolean ended = run.status().terminal() && noneRunning(runId);
-        for (RunEvent e : engine.store().events(runId, lastEvent)) {
-          lastEvent = e.id();
-          print(e, t0);
+        for (RunEvent e : engine.store().events(runId, ended ? 0 : lastEvent)) {
+          // Event ids are taken when written but seen when committed: one with a smaller id can
+          // commit after a larger one was read. The last read, once the run has ended, reads
+          // them all and prints what was missed.
+          lastEvent = Math.max(lastEvent, e.id());
+          if (printed.add(e.id())) {
+            print(e, t0);
+          }
         }
         if (ended) {
           break;
