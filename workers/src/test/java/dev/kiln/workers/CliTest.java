@@ -69,6 +69,15 @@ class CliTest {
     assertThat(logs.out()).contains("HELLO, WORLD");
     var runs = kiln.run("runs", "--json");
     assertThat(Json.MAPPER.readTree(runs.out()).get(0).get("run_id").asLong()).isEqualTo(runId);
+    var show = kiln.run("runs", "show", String.valueOf(runId));
+    assertThat(show.exit()).isEqualTo(0);
+    assertThat(show.out()).startsWith("run " + runId + " of hello: succeeded (manual, started ")
+        .contains("params: shout=true")
+        .containsPattern("(?m)^report\\s+succeeded\\s+1\\s+\\d+\\.\\ds$")
+        .containsPattern("(?m)^shout\\s+succeeded\\s+1\\s+\\d+\\.\\ds$");
+    var missing = kiln.run("runs", "show", "999");
+    assertThat(missing.exit()).isEqualTo(2);
+    assertThat(missing.err().strip()).isEqualTo("kiln: no run 999 (see 'kiln runs')");
   }
 
   @Test

@@ -17,7 +17,7 @@ import picocli.CommandLine.Option;
 @Command(name = "runs", mixinStandardHelpOptions = true,
     description = {"List recent runs, newest first.",
         "With --metric, the runs that wrote that metric, best (highest; --lowest: lowest) first."},
-    subcommands = {RunsCompareCommand.class, RunsTagCommand.class})
+    subcommands = {RunsShowCommand.class, RunsCompareCommand.class, RunsTagCommand.class})
 final class RunsCommand implements Callable<Integer> {
   @Option(names = "--json", description = "print the runs as a JSON array")
   boolean json;
@@ -42,7 +42,7 @@ final class RunsCommand implements Callable<Integer> {
   @Option(names = "--lowest", description = "with --metric: lowest first (for losses and errors)")
   boolean lowest;
 
-  private static final DateTimeFormatter TIME =
+  static final DateTimeFormatter TIME =
       DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss").withZone(ZoneId.systemDefault());
 
   @Override
