@@ -90,6 +90,10 @@ public final class EmbeddedServer {
             .setRegisterShutdownHook(false)
             .setPGStartupWait(Duration.ofSeconds(60))
             .setServerConfig("max_connections", "300")
+            // zonky's default is off, which can lose the last commits if PostgreSQL or the
+            // machine crashes: a claimed step could then run twice. Here a commit costs an
+            // fsync of about 0.13 ms, below what kiln bench can tell apart (docs/benchmarks.md).
+            .setServerConfig("synchronous_commit", "on")
             .setOutputRedirector(Redirect.appendTo(logFile.toFile()))
             .setErrorRedirector(Redirect.appendTo(logFile.toFile()))
             .start();
