@@ -299,6 +299,12 @@ final class Worker implements WorkerRuntime.Handle {
         log.debug("claim after completion failed; the poller will retry: {}", e.getMessage());
       }
     }
+    try {
+      runner.cleanUp(t);
+    } catch (java.io.IOException e) {
+      log.warn("could not remove the work folder of {} (run {}): {}", t.stepId(), t.runId(),
+          e.getMessage());
+    }
   }
 
   private void flushLogs() {
