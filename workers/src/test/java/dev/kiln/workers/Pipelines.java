@@ -26,10 +26,7 @@ public final class Pipelines {
   }
 
   public static RunRecord awaitEnd(Engine engine, long runId, Duration within) {
-    await(() -> engine.store().run(runId).orElseThrow().status().terminal()
-        && engine.store().tasks(runId).stream()
-            .noneMatch(t -> t.status() == dev.kiln.engine.run.StepStatus.RUNNING),
-        within, "run " + runId + " to end");
+    await(() -> engine.store().ended(runId), within, "run " + runId + " to end");
     return engine.store().run(runId).orElseThrow();
   }
 

@@ -3,7 +3,6 @@ package dev.kiln.engine.cli;
 import dev.kiln.engine.Engine;
 import dev.kiln.engine.config.KilnConfig;
 import dev.kiln.engine.store.LogLine;
-import dev.kiln.engine.run.StepStatus;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HashSet;
@@ -58,7 +57,7 @@ final class LogsCommand implements Callable<Integer> {
     Set<Long> printed = new HashSet<>();
     while (true) {
       // Whether the run had ended is read before the lines, so the last read sees every line.
-      boolean ended = ended(engine);
+      boolean ended = engine.store().ended(runId);
       boolean oneTask = oneTask(engine);
       long newSafe = safe;
       Instant settled = Instant.now().minus(LATE_COMMIT);
@@ -81,11 +80,6 @@ final class LogsCommand implements Callable<Integer> {
       }
       Thread.sleep(POLL.toMillis());
     }
-  }
-
-  private boolean ended(Engine engine) {
-    return engine.store().run(runId).orElseThrow().status().terminal()
-        && engine.store().tasks(runId).stream().noneMatch(t -> t.status() == StepStatus.RUNNING);
   }
 
   /** The run's tasks STEP names: a matrix step's id names all its tasks (step[k=v,...]). */

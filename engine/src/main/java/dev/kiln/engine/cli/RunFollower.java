@@ -91,8 +91,7 @@ final class RunFollower {
           nextBeat = System.nanoTime() + DRIVER_BEAT.toNanos();
         }
         // The end is read before the events, so the events that led to it are printed too.
-        RunRecord run = engine.store().run(runId).orElseThrow();
-        boolean ended = run.status().terminal() && noneRunning(runId);
+        boolean ended = engine.store().ended(runId);
         for (RunEvent e : engine.store().events(runId, ended ? 0 : lastEvent)) {
           // Event ids are taken when written but seen when committed: one with a smaller id can
           // commit after a larger one was read. The last read, once the run has ended, reads
@@ -156,11 +155,6 @@ final class RunFollower {
           + (mv[2] == null ? " (no alias)" : " (" + mv[2] + ")")
           + "    next: kiln models show " + mv[0] + "; kiln lineage " + mv[0] + "@" + mv[1]);
     }
-  }
-
-  private boolean noneRunning(long runId) {
-    return engine.store().tasks(runId).stream()
-        .noneMatch(t -> t.status() == dev.kiln.engine.run.StepStatus.RUNNING);
   }
 
   private static final String CACHED = dev.kiln.engine.run.Completion.CachedFrom.PREFIX;

@@ -47,6 +47,17 @@ public final class RunStore {
         RunStore::mapRun, pipeline, pipeline, Jsonb.of(tags), limit));
   }
 
+  /**
+   * Whether the run is over: its status is final and none of its tasks still runs (the steps of a
+   * cancelled run may still be stopping). False for a run that does not exist.
+   */
+  public boolean ended(long runId) {
+    return db.tx().inTransaction(c -> Sql.one(c, """
+        select r.status in ('succeeded', 'failed', 'cancelled')
+               and not exists (select 1 from tasks t where t.run_id = r.id and t.status = 'running')
+          from runs r where r.id = ?""", rs -> rs.getBoolean(1), runId).orElse(false));
+  }
+
   public List<TaskRecord> tasks(long runId) {
     return db.tx().inTransaction(c -> tasks(c, runId));
   }

@@ -8,7 +8,6 @@ import dev.kiln.engine.bench.BenchRuns;
 import dev.kiln.engine.config.KilnConfig;
 import dev.kiln.engine.registry.ModelRegistry;
 import dev.kiln.engine.run.RunStatus;
-import dev.kiln.engine.run.StepStatus;
 import dev.kiln.engine.spi.WorkerRuntime;
 import dev.kiln.engine.store.Database;
 import dev.kiln.engine.store.RunRecord;
@@ -163,10 +162,8 @@ public final class RegistryBenchCommand implements Callable<Integer> {
   private static RunRecord awaitEnd(Engine engine, long run) throws InterruptedException {
     long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(10);
     while (System.nanoTime() < deadline) {
-      RunRecord r = engine.store().run(run).orElseThrow();
-      if (r.status().terminal()
-          && engine.store().tasks(run).stream().noneMatch(t -> t.status() == StepStatus.RUNNING)) {
-        return r;
+      if (engine.store().ended(run)) {
+        return engine.store().run(run).orElseThrow();
       }
       Thread.sleep(5);
     }
