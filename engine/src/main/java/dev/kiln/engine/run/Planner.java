@@ -11,6 +11,7 @@ import dev.kiln.dsl.model.Pipeline;
 import dev.kiln.dsl.model.Step;
 import dev.kiln.engine.run.RunSnapshot.StepState;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -131,8 +132,9 @@ public final class Planner {
   private static View view(Step step, List<Matrix.Task> all, Map<String, StepState> tasks) {
     StepState whole = tasks.get(step.id());
     if (whole != null) {
-      return new View(whole.status(), new LinkedHashMap<>(whole.outputs()),
-          new LinkedHashMap<>(whole.artifacts()),
+      // Views, not copies: this runs for every decided step on every completion.
+      return new View(whole.status(), Collections.unmodifiableMap(whole.outputs()),
+          Collections.unmodifiableMap(whole.artifacts()),
           whole.artifacts().isEmpty() ? Map.of() : Map.of(step.id(), whole.artifacts()));
     }
     List<StepStatus> statuses = new ArrayList<>(all.size());
