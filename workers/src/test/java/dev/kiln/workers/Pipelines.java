@@ -5,6 +5,7 @@ import dev.kiln.dsl.parse.PipelineParser;
 import dev.kiln.engine.Engine;
 import dev.kiln.engine.run.RunStatus;
 import dev.kiln.engine.store.RunRecord;
+import dev.kiln.engine.testing.Await;
 import java.time.Duration;
 import java.util.Map;
 import java.util.function.BooleanSupplier;
@@ -31,20 +32,18 @@ public final class Pipelines {
   }
 
   public static void await(BooleanSupplier condition, Duration within, String what) {
-    long deadline = System.nanoTime() + within.toNanos();
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("timed out after " + within + " waiting for " + what);
-      }
-      Thread.onSpinWait();
-      try {
-        Thread.sleep(10);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new AssertionError("interrupted");
-      }
+    try {
+      Await.until(what, within, condition::getAsBoolean);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError("interrupted");
+    } catch (RuntimeException e) {
+      throw e;
+    } catch (Exception cannotHappen) {
+      throw new IllegalStateException(cannotHappen); // a BooleanSupplier throws nothing checked
     }
   }
+
 
   /** A pid a step wrote into a file: the shell creates the file before it writes into it. */
   public static boolean pidWritten(java.nio.file.Path file) {

@@ -11,6 +11,7 @@ import dev.kiln.engine.config.KilnConfig;
 import dev.kiln.engine.store.ClaimedTask;
 import dev.kiln.engine.store.Sql;
 import dev.kiln.engine.store.TaskRecord;
+import dev.kiln.engine.testing.Await;
 import dev.kiln.engine.testing.TestDb;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -145,18 +146,10 @@ class RunServiceTest {
     assertThat(Collections.frequency(attemptStatuses(stale.id()), "lost")).isEqualTo(1);
   }
 
-  private void waitUntilLeaseExpired(long taskId) throws InterruptedException {
-    long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
-    while (System.nanoTime() < deadline) {
-      boolean expired = engine.db().tx().inTransaction(c -> Sql.one(c,
-          "select lease_until < now() from tasks where id = ?", rs -> rs.getBoolean(1), taskId))
-          .orElseThrow();
-      if (expired) {
-        return;
-      }
-      Thread.sleep(1);
-    }
-    throw new AssertionError("lease did not expire");
+  private void waitUntilLeaseExpired(long taskId) throws Exception {
+    Await.until("the lease to expire", Duration.ofSeconds(5), () -> engine.db().tx()
+        .inTransaction(c -> Sql.one(c, "select lease_until < now() from tasks where id = ?",
+            rs -> rs.getBoolean(1), taskId)).orElseThrow());
   }
 
   private List<String> attemptStatuses(long taskId) {

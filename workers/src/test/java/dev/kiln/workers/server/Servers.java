@@ -2,6 +2,7 @@ package dev.kiln.workers.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.kiln.engine.store.Json;
+import dev.kiln.engine.testing.Await;
 import dev.kiln.engine.testing.TestDb;
 import dev.kiln.workers.Kiln;
 import java.io.IOException;
@@ -112,20 +113,8 @@ final class Servers implements AutoCloseable {
     return out;
   }
 
-  /** Polls with a deadline; no sleeping as synchronisation beyond the poll interval. */
-  static void awaitTrue(String what, Duration timeout, Check check) throws Exception {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    while (!check.ok()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("timed out after " + timeout + " waiting until " + what);
-      }
-      Thread.sleep(50);
-    }
-  }
-
-  @FunctionalInterface
-  interface Check {
-    boolean ok() throws Exception;
+  static void awaitTrue(String what, Duration timeout, Await.Check check) throws Exception {
+    Await.until(what, timeout, check);
   }
 
   static int freePort() throws IOException {
