@@ -23,11 +23,16 @@ class CacheCliTest {
   @BeforeEach
   void setUp() throws Exception {
     TestDb.Url db = TestDb.freshUrl();
-    kiln = new Kiln(Map.of("KILN_HOME", home.toString(), "KILN_DB_URL", db.url(),
-        "KILN_DB_USER", db.user()), dir);
+    kiln =
+        new Kiln(
+            Map.of(
+                "KILN_HOME", home.toString(), "KILN_DB_URL", db.url(), "KILN_DB_USER", db.user()),
+            dir);
     counter = dir.resolve("ran");
     pipeline = dir.resolve("cached.yaml");
-    Files.writeString(pipeline, """
+    Files.writeString(
+        pipeline,
+        """
         name: cached-cli
         steps:
           make:
@@ -38,7 +43,8 @@ class CacheCliTest {
           use:
             needs: [make]
             run: echo "got=${{ steps.make.outputs.answer }}" >> "$KILN_OUTPUTS"
-        """.formatted(counter));
+        """
+            .formatted(counter));
   }
 
   @Test
@@ -53,8 +59,15 @@ class CacheCliTest {
     JsonNode make = Json.MAPPER.readTree(second.out()).get("steps").get(0);
     assertThat(make.get("cached").asBoolean()).isTrue();
     assertThat(make.get("outputs").get("answer").asText()).isEqualTo("42");
-    assertThat(Json.MAPPER.readTree(second.out()).get("steps").get(1).get("outputs").get("got")
-        .asText()).isEqualTo("42");
+    assertThat(
+            Json.MAPPER
+                .readTree(second.out())
+                .get("steps")
+                .get(1)
+                .get("outputs")
+                .get("got")
+                .asText())
+        .isEqualTo("42");
     assertThat(Files.readAllLines(counter)).hasSize(1);
 
     var logs = kiln.run("logs", "2", "make");
@@ -85,8 +98,8 @@ class CacheCliTest {
     assertThat(help.out()).contains("--no-cache");
     var remote = kiln.run("run", "--server", "http://localhost:1", "hello", "--no-cache");
     assertThat(remote.exit()).isEqualTo(2);
-    assertThat(remote.err().strip()).isEqualTo(
-        "kiln: --no-cache is not supported with --server: the server starts the run");
+    assertThat(remote.err().strip())
+        .isEqualTo("kiln: --no-cache is not supported with --server: the server starts the run");
     var cache = kiln.run("cache", "--help");
     assertThat(cache.out()).contains("list").contains("clear");
   }

@@ -25,8 +25,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * cache: true through the real worker loop and process executor on a real PostgreSQL. Every
- * cached command appends a line to a counter file, so the file says how often it really ran.
+ * cache: true through the real worker loop and process executor on a real PostgreSQL. Every cached
+ * command appends a line to a counter file, so the file says how often it really ran.
  */
 class CacheTest {
   @TempDir Path home;
@@ -40,8 +40,12 @@ class CacheTest {
   @BeforeEach
   void open() {
     engine = new Engine(KilnConfig.from(Map.of("KILN_HOME", home.toString())), TestDb.fresh());
-    worker = WorkerRuntime.load().start(engine, new WorkerRuntime.Options("test-worker",
-        List.of("default"), 4, Duration.ofSeconds(10), null));
+    worker =
+        WorkerRuntime.load()
+            .start(
+                engine,
+                new WorkerRuntime.Options(
+                    "test-worker", List.of("default"), 4, Duration.ofSeconds(10), null));
     counter = scratch.resolve("ran");
   }
 
@@ -56,8 +60,9 @@ class CacheTest {
   }
 
   private long run(String yaml, Map<String, String> params) throws Exception {
-    long id = start(yaml, params, (c, runId) -> { });
-    assertThat(awaitEnd(engine, id, WITHIN).status()).as("%s", engine.store().tasks(id))
+    long id = start(yaml, params, (c, runId) -> {});
+    assertThat(awaitEnd(engine, id, WITHIN).status())
+        .as("%s", engine.store().tasks(id))
         .isEqualTo(RunStatus.SUCCEEDED);
     return id;
   }
@@ -69,13 +74,21 @@ class CacheTest {
   }
 
   private TaskRecord task(long run, String step) {
-    return engine.store().tasks(run).stream().filter(t -> t.stepId().equals(step)).findFirst()
+    return engine.store().tasks(run).stream()
+        .filter(t -> t.stepId().equals(step))
+        .findFirst()
         .orElseThrow();
   }
 
   private String cacheKey(long taskId) {
-    return engine.db().tx().inTransaction(c -> Sql.query(c,
-        "select cache_key from tasks where id = ?", rs -> rs.getString(1), taskId)).get(0);
+    return engine
+        .db()
+        .tx()
+        .inTransaction(
+            c ->
+                Sql.query(
+                    c, "select cache_key from tasks where id = ?", rs -> rs.getString(1), taskId))
+        .get(0);
   }
 
   private String flow() {
@@ -98,7 +111,8 @@ class CacheTest {
             run: |
               test "$(cat "$KILN_INPUTS/make/model.bin")" = model-bytes
               echo "got=${{ steps.make.outputs.greeting }}" >> "$KILN_OUTPUTS"
-        """.formatted(counter);
+        """
+        .formatted(counter);
   }
 
   @Test
@@ -116,18 +130,29 @@ class CacheTest {
     assertThat(task(second, "use").outputs()).containsEntry("got", "hello world");
     assertThat(engine.store().metrics(second).get("make"))
         .containsEntry("loss", List.of(0.5, 0.25));
-    List<String> arts = engine.db().tx().inTransaction(c -> Sql.query(c,
-        "select run_id || ':' || name || ':' || sha256 from artifacts where step_id = 'make'"
-            + " order by run_id", rs -> rs.getString(1)));
+    List<String> arts =
+        engine
+            .db()
+            .tx()
+            .inTransaction(
+                c ->
+                    Sql.query(
+                        c,
+                        "select run_id || ':' || name || ':' || sha256 from artifacts where step_id = 'make'"
+                            + " order by run_id",
+                        rs -> rs.getString(1)));
     assertThat(arts).hasSize(2);
     assertThat(arts.get(1).substring(arts.get(1).indexOf(':')))
         .isEqualTo(arts.get(0).substring(arts.get(0).indexOf(':')));
-    assertThat(engine.store().events(second, 0)).anySatisfy(e -> {
-      assertThat(e.stepId()).isEqualTo("make");
-      assertThat(e.status()).isEqualTo("succeeded");
-      assertThat(e.detail()).isEqualTo("cached: result of run " + first + " step make");
-    });
-    assertThat(engine.store().logs(second, "make")).extracting(LogLine::line)
+    assertThat(engine.store().events(second, 0))
+        .anySatisfy(
+            e -> {
+              assertThat(e.stepId()).isEqualTo("make");
+              assertThat(e.status()).isEqualTo("succeeded");
+              assertThat(e.detail()).isEqualTo("cached: result of run " + first + " step make");
+            });
+    assertThat(engine.store().logs(second, "make"))
+        .extracting(LogLine::line)
         .anySatisfy(l -> assertThat(l).startsWith("cached: result of run " + first + " step make"));
     // The uncached dependent ran both times.
     assertThat(task(second, "use").reusedFrom()).isNull();
@@ -135,7 +160,8 @@ class CacheTest {
 
   @Test
   void aChangeOfParamCommandEnvOrInputArtifactIsAMiss() throws Exception {
-    String yaml = """
+    String yaml =
+        """
         name: cached-inputs
         params:
           p: { type: string, default: a }
@@ -148,7 +174,8 @@ class CacheTest {
             cache: true
             env: { E: "1" }
             run: echo "${{ params.p }} $E $(cat "$KILN_INPUTS/src/in.txt")" >> "%s"
-        """.formatted(counter);
+        """
+            .formatted(counter);
     run(yaml, Map.of());
     run(yaml, Map.of());
     assertThat(ran()).as("same inputs: a hit").isEqualTo(1);
@@ -158,7 +185,8 @@ class CacheTest {
     assertThat(ran()).as("an input artifact's content changed").isEqualTo(3);
     run(yaml.replace("E: \"1\"", "E: \"2\""), Map.of());
     assertThat(ran()).as("the env changed").isEqualTo(4);
-    run(yaml.replace("run: echo \"${{ params.p }}", "run: echo \"${{ params.p }} changed"),
+    run(
+        yaml.replace("run: echo \"${{ params.p }}", "run: echo \"${{ params.p }} changed"),
         Map.of());
     assertThat(ran()).as("the command changed").isEqualTo(5);
     long back = run(yaml, Map.of());
@@ -170,7 +198,8 @@ class CacheTest {
 
   @Test
   void aFailedStepIsNotCached() throws Exception {
-    String yaml = """
+    String yaml =
+        """
         name: cached-failure
         steps:
           fails:
@@ -178,9 +207,10 @@ class CacheTest {
             run: |
               echo x >> "%s"
               exit 3
-        """.formatted(counter);
+        """
+            .formatted(counter);
     for (int i = 1; i <= 2; i++) {
-      long id = start(yaml, Map.of(), (c, runId) -> { });
+      long id = start(yaml, Map.of(), (c, runId) -> {});
       assertThat(awaitEnd(engine, id, WITHIN).status()).isEqualTo(RunStatus.FAILED);
       assertThat(cacheKey(task(id, "fails").id())).isNull();
       assertThat(ran()).isEqualTo(i);
@@ -204,23 +234,34 @@ class CacheTest {
   @Test
   void anEntryWhoseArtifactIsGoneIsDroppedAndTheStepRuns() throws Exception {
     long first = run(flow(), Map.of());
-    String sha = engine.db().tx().inTransaction(c -> Sql.one(c,
-        "select sha256 from artifacts where run_id = ? and step_id = 'make'",
-        rs -> rs.getString(1), first)).orElseThrow();
+    String sha =
+        engine
+            .db()
+            .tx()
+            .inTransaction(
+                c ->
+                    Sql.one(
+                        c,
+                        "select sha256 from artifacts where run_id = ? and step_id = 'make'",
+                        rs -> rs.getString(1),
+                        first))
+            .orElseThrow();
     Files.delete(engine.artifacts().path(sha));
 
     long second = run(flow(), Map.of());
     assertThat(ran()).isEqualTo(2);
     assertThat(task(second, "make").cached()).isFalse();
     assertThat(cacheKey(task(first, "make").id())).as("the broken entry is dropped").isNull();
-    assertThat(Files.exists(engine.artifacts().path(sha))).as("the new run stored it again")
+    assertThat(Files.exists(engine.artifacts().path(sha)))
+        .as("the new run stored it again")
         .isTrue();
   }
 
   @Test
   void twoRunsMissingOnTheSameKeyAtOnceBothRunAndBothBecomeEntries() throws Exception {
     // Each attempt waits until both have started, so neither can find the other's result.
-    String yaml = """
+    String yaml =
+        """
         name: cached-race
         steps:
           both:
@@ -229,9 +270,10 @@ class CacheTest {
               echo x >> "%s"
               for i in $(seq 1 600); do [ "$(wc -l < "%s")" -ge 2 ] && break; sleep 0.05; done
               echo "n=$(wc -l < "%s")" >> "$KILN_OUTPUTS"
-        """.formatted(counter, counter, counter);
-    long a = start(yaml, Map.of(), (c, runId) -> { });
-    long b = start(yaml, Map.of(), (c, runId) -> { });
+        """
+            .formatted(counter, counter, counter);
+    long a = start(yaml, Map.of(), (c, runId) -> {});
+    long b = start(yaml, Map.of(), (c, runId) -> {});
     assertThat(awaitEnd(engine, a, WITHIN).status()).isEqualTo(RunStatus.SUCCEEDED);
     assertThat(awaitEnd(engine, b, WITHIN).status()).isEqualTo(RunStatus.SUCCEEDED);
     assertThat(ran()).isEqualTo(2);
@@ -240,7 +282,8 @@ class CacheTest {
     assertThat(ta.cached() || tb.cached()).isFalse();
     assertThat(cacheKey(ta.id())).isNotNull().isEqualTo(cacheKey(tb.id()));
     long third = run(yaml, Map.of());
-    assertThat(task(third, "both").reusedFrom()).as("the newest entry")
+    assertThat(task(third, "both").reusedFrom())
+        .as("the newest entry")
         .isEqualTo(Math.max(ta.id(), tb.id()));
   }
 }

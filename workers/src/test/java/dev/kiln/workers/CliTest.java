@@ -22,19 +22,27 @@ class CliTest {
   TestDb.Url db;
   Kiln kiln;
 
-  static final Path HELLO = Path.of("..", "pipelines", "hello", "hello.yaml").toAbsolutePath().normalize();
+  static final Path HELLO =
+      Path.of("..", "pipelines", "hello", "hello.yaml").toAbsolutePath().normalize();
 
   @BeforeEach
   void setUp() {
     db = TestDb.freshUrl();
-    kiln = new Kiln(Map.of("KILN_HOME", home.toString(), "KILN_DB_URL", db.url(),
-        "KILN_DB_USER", db.user()), dir);
+    kiln =
+        new Kiln(
+            Map.of(
+                "KILN_HOME", home.toString(), "KILN_DB_URL", db.url(), "KILN_DB_USER", db.user()),
+            dir);
   }
 
   private long count(String table) throws Exception {
     try (Connection c = DriverManager.getConnection(db.url(), db.user(), db.password());
-        ResultSet rs = c.createStatement().executeQuery(
-            "select count(*) from information_schema.tables where table_name = '" + table + "'")) {
+        ResultSet rs =
+            c.createStatement()
+                .executeQuery(
+                    "select count(*) from information_schema.tables where table_name = '"
+                        + table
+                        + "'")) {
       rs.next();
       if (rs.getLong(1) == 0) {
         return 0;
@@ -71,7 +79,8 @@ class CliTest {
     assertThat(Json.MAPPER.readTree(runs.out()).get(0).get("run_id").asLong()).isEqualTo(runId);
     var show = kiln.run("runs", "show", String.valueOf(runId));
     assertThat(show.exit()).isEqualTo(0);
-    assertThat(show.out()).startsWith("run " + runId + " of hello: succeeded (manual, started ")
+    assertThat(show.out())
+        .startsWith("run " + runId + " of hello: succeeded (manual, started ")
         .contains("params: shout=true")
         .containsPattern("(?m)^report\\s+succeeded\\s+1\\s+\\d+\\.\\ds$")
         .containsPattern("(?m)^shout\\s+succeeded\\s+1\\s+\\d+\\.\\ds$");
@@ -92,14 +101,17 @@ class CliTest {
   void failedRunExitsOneAndRetryRunsOnlyWhatFailed() throws Exception {
     Path marker = dir.resolve("fixed");
     Path p = dir.resolve("fail.yaml");
-    Files.writeString(p, """
+    Files.writeString(
+        p,
+        """
         name: fail-once
         steps:
           prepare: { run: 'echo "n=1" >> "$KILN_OUTPUTS"' }
           train:
             needs: [prepare]
             run: 'test -f "%s" || { echo "no data yet" >&2; exit 4; }'
-        """.formatted(marker));
+        """
+            .formatted(marker));
     var first = kiln.run("run", p.toString(), "--json");
     assertThat(first.exit()).isEqualTo(1);
     long runId = Json.MAPPER.readTree(first.out()).get("run_id").asLong();
@@ -116,7 +128,9 @@ class CliTest {
   @Test
   void invalidPipelineExitsTwoWithEveryErrorAndWritesNothing() throws Exception {
     Path p = dir.resolve("bad.yaml");
-    Files.writeString(p, """
+    Files.writeString(
+        p,
+        """
         name: Bad Name
         steps:
           a: { run: echo, need: [b] }
@@ -124,7 +138,8 @@ class CliTest {
         """);
     var v = kiln.run("validate", p.toString());
     assertThat(v.exit()).isEqualTo(2);
-    assertThat(v.err().lines()).hasSizeGreaterThanOrEqualTo(3)
+    assertThat(v.err().lines())
+        .hasSizeGreaterThanOrEqualTo(3)
         .allSatisfy(l -> assertThat(l).startsWith(p + ":"));
     assertThat(v.err()).contains("did you mean 'needs'");
     var r = kiln.run("run", p.toString());
@@ -151,7 +166,9 @@ class CliTest {
   void matrixRunPrintsEveryCombinationAndRetryRerunsOnlyTheFailedOne() throws Exception {
     Path marker = dir.resolve("fixed");
     Path p = dir.resolve("matrix.yaml");
-    Files.writeString(p, """
+    Files.writeString(
+        p,
+        """
         name: sweep
         steps:
           train:
@@ -166,12 +183,13 @@ class CliTest {
           report:
             needs: [train]
             run: echo 'accs=${{ steps.train.outputs.acc }}' >> "$KILN_OUTPUTS"
-        """.formatted(marker));
+        """
+            .formatted(marker));
     var first = kiln.run("run", p.toString());
     assertThat(first.exit()).as(first.err()).isEqualTo(1);
     assertThat(first.out()).contains("(2 steps, 5 tasks)");
-    for (String t : new String[] {"train[lr=0.1,seed=1]", "train[lr=0.1,seed=2]",
-        "train[lr=0.01,seed=1]"}) {
+    for (String t :
+        new String[] {"train[lr=0.1,seed=1]", "train[lr=0.1,seed=2]", "train[lr=0.01,seed=1]"}) {
       assertThat(first.out()).containsPattern("(?m)^.*\\Q" + t + "\\E\\s+succeeded$");
     }
     assertThat(first.out())
@@ -185,7 +203,8 @@ class CliTest {
 
     var logs = kiln.run("logs", runId, "train");
     assertThat(logs.exit()).isEqualTo(0);
-    assertThat(logs.out()).contains("[train[lr=0.1,seed=2]] trained 0.1/2")
+    assertThat(logs.out())
+        .contains("[train[lr=0.1,seed=2]] trained 0.1/2")
         .contains("[train[lr=0.01,seed=2]] diverged");
 
     Files.writeString(marker, "");
@@ -202,9 +221,17 @@ class CliTest {
     assertThat(tasks.get(3).get("name").asText()).isEqualTo("train[lr=0.01,seed=2]");
     assertThat(tasks.get(3).has("reused")).isFalse();
     assertThat(tasks.get(3).get("matrix").toString()).isEqualTo("{\"lr\":0.01,\"seed\":2}");
-    assertThat(Json.MAPPER.readTree(retry.out()).get("steps").get(1).get("outputs").get("accs")
-        .asText()).isEqualTo("[\"1\",\"2\",\"1\",\"2\"]");
-    assertThat(retry.err()).containsPattern("\\Qtrain[lr=0.01,seed=2]\\E\\s+running")
+    assertThat(
+            Json.MAPPER
+                .readTree(retry.out())
+                .get("steps")
+                .get(1)
+                .get("outputs")
+                .get("accs")
+                .asText())
+        .isEqualTo("[\"1\",\"2\",\"1\",\"2\"]");
+    assertThat(retry.err())
+        .containsPattern("\\Qtrain[lr=0.01,seed=2]\\E\\s+running")
         .doesNotContainPattern("\\Qtrain[lr=0.1,seed=1]\\E\\s+running");
     // kiln runs --json gives each run the same summary: the matrix step once, with its tasks.
     JsonNode listed = Json.MAPPER.readTree(kiln.run("runs", "--json").out()).get(0);
@@ -228,8 +255,11 @@ class CliTest {
     for (Path p : new Path[] {empty, binary, bomb, dir.resolve("missing.yaml")}) {
       var r = kiln.run("validate", p.toString());
       assertThat(r.exit()).as(p.toString()).isEqualTo(2);
-      assertThat(r.err()).as(p.toString()).contains(p.getFileName().toString())
-          .doesNotContain("Exception").doesNotContain("\tat ");
+      assertThat(r.err())
+          .as(p.toString())
+          .contains(p.getFileName().toString())
+          .doesNotContain("Exception")
+          .doesNotContain("\tat ");
     }
   }
 

@@ -47,8 +47,8 @@ public final class Kiln {
   public Result finish(Process p, long timeoutSeconds) throws Exception {
     if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
       p.destroyForcibly();
-      throw new AssertionError("kiln did not finish within " + timeoutSeconds + "s: "
-          + read(p, "err"));
+      throw new AssertionError(
+          "kiln did not finish within " + timeoutSeconds + "s: " + read(p, "err"));
     }
     return new Result(p.exitValue(), read(p, "out"), read(p, "err"));
   }
@@ -59,7 +59,8 @@ public final class Kiln {
   }
 
   private String read(Process p, String which) throws IOException {
-    return Files.readString(dir.resolve(which + "-" + outputs.get(p) + ".txt"), StandardCharsets.UTF_8);
+    return Files.readString(
+        dir.resolve(which + "-" + outputs.get(p) + ".txt"), StandardCharsets.UTF_8);
   }
 
   public Result run(String... args) throws Exception {

@@ -22,8 +22,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * metrics/check scores predictions against labels that arrived later. Expected values worked out
- * by hand (and equal to sklearn's: the regression data is sklearn's r2_score example).
+ * metrics/check scores predictions against labels that arrived later. Expected values worked out by
+ * hand (and equal to sklearn's: the regression data is sklearn's r2_score example).
  */
 class MetricsCheckTest {
   @TempDir Path home;
@@ -34,9 +34,15 @@ class MetricsCheckTest {
   @BeforeEach
   void open() throws Exception {
     engine = new Engine(KilnConfig.from(Map.of("KILN_HOME", home.toString())), TestDb.fresh());
-    worker = WorkerRuntime.load().start(engine, new WorkerRuntime.Options("test-worker",
-        List.of("default"), 4, Duration.ofSeconds(10), null));
-    Files.writeString(dir.resolve("predictions.csv"), """
+    worker =
+        WorkerRuntime.load()
+            .start(
+                engine,
+                new WorkerRuntime.Options(
+                    "test-worker", List.of("default"), 4, Duration.ofSeconds(10), null));
+    Files.writeString(
+        dir.resolve("predictions.csv"),
+        """
         id,prediction,score
         1,1,0.9
         2,1,0.8
@@ -59,7 +65,9 @@ class MetricsCheckTest {
   }
 
   private TaskRecord task(long run, String step) {
-    return engine.store().tasks(run).stream().filter(t -> t.stepId().equals(step)).findFirst()
+    return engine.store().tasks(run).stream()
+        .filter(t -> t.stepId().equals(step))
+        .findFirst()
         .orElseThrow();
   }
 
@@ -69,7 +77,12 @@ class MetricsCheckTest {
 
   @Test
   void scoresLateLabelsAndFlagsMetricsThatFellBelowTheirReference() {
-    long run = engine.runs().createRun(Pipelines.parse("""
+    long run =
+        engine
+            .runs()
+            .createRun(
+                Pipelines.parse(
+                    """
         name: perf
         steps:
           cls:
@@ -94,7 +107,10 @@ class MetricsCheckTest {
             uses: metrics/check
             continue_on_error: true
             with: { predictions: predictions.csv, labels: labels.csv, label: truth }
-        """), Map.of(), "manual", dir.toString());
+        """),
+                Map.of(),
+                "manual",
+                dir.toString());
     awaitEnd(engine, run, Duration.ofSeconds(60));
 
     TaskRecord cls = task(run, "cls");
@@ -104,8 +120,11 @@ class MetricsCheckTest {
     assertThat(num(cls, "recall")).isCloseTo(2.0 / 3, within(1e-12));
     assertThat(num(cls, "f1")).isCloseTo(4.0 / 7, within(1e-12));
     assertThat(num(cls, "roc_auc")).isCloseTo(10.0 / 12, within(1e-12));
-    assertThat(cls.outputs()).containsEntry("matched", "7").containsEntry("unlabeled", "1")
-        .containsEntry("degraded", "true").containsEntry("degraded_metrics", "accuracy")
+    assertThat(cls.outputs())
+        .containsEntry("matched", "7")
+        .containsEntry("unlabeled", "1")
+        .containsEntry("degraded", "true")
+        .containsEntry("degraded_metrics", "accuracy")
         .containsEntry("incident_opened", "true");
 
     TaskRecord reg = task(run, "reg");
@@ -117,15 +136,19 @@ class MetricsCheckTest {
 
     TaskRecord missing = task(run, "missing");
     assertThat(missing.status()).isEqualTo(StepStatus.FAILED);
-    assertThat(missing.error()).isEqualTo("metrics/check: with.label: column 'truth' is missing from "
-        + dir.resolve("labels.csv"));
+    assertThat(missing.error())
+        .isEqualTo(
+            "metrics/check: with.label: column 'truth' is missing from "
+                + dir.resolve("labels.csv"));
 
     MonitorStore store = new MonitorStore(engine.db());
     List<MonitorStore.HistoryRow> h = store.history("churn-model", 10);
     assertThat(h).hasSize(1);
     assertThat(h.get(0).kind()).isEqualTo("metrics");
-    assertThat(h.get(0).values()).filteredOn(MonitorStore.Value::alarm)
-        .extracting(MonitorStore.Value::name).containsExactly("accuracy");
+    assertThat(h.get(0).values())
+        .filteredOn(MonitorStore.Value::alarm)
+        .extracting(MonitorStore.Value::name)
+        .containsExactly("accuracy");
     assertThat(store.incidents("price-model")).hasSize(1);
   }
 }

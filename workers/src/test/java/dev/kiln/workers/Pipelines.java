@@ -44,7 +44,6 @@ public final class Pipelines {
     }
   }
 
-
   /** A pid a step wrote into a file: the shell creates the file before it writes into it. */
   public static boolean pidWritten(java.nio.file.Path file) {
     try {

@@ -37,8 +37,12 @@ class WorkerTest {
   @BeforeEach
   void open() {
     engine = new Engine(KilnConfig.from(Map.of("KILN_HOME", home.toString())), TestDb.fresh());
-    worker = WorkerRuntime.load().start(engine, new WorkerRuntime.Options("test-worker",
-        List.of("default"), 4, Duration.ofSeconds(10), null));
+    worker =
+        WorkerRuntime.load()
+            .start(
+                engine,
+                new WorkerRuntime.Options(
+                    "test-worker", List.of("default"), 4, Duration.ofSeconds(10), null));
   }
 
   @AfterEach
@@ -48,13 +52,18 @@ class WorkerTest {
   }
 
   private TaskRecord task(long run, String step) {
-    return engine.store().tasks(run).stream().filter(t -> t.stepId().equals(step)).findFirst()
+    return engine.store().tasks(run).stream()
+        .filter(t -> t.stepId().equals(step))
+        .findFirst()
         .orElseThrow();
   }
 
   @Test
   void outputsMetricsArtifactsAndLogsFlowBetweenSteps() {
-    long run = start(engine, """
+    long run =
+        start(
+            engine,
+            """
         name: flow
         params:
           who: { type: string, default: world }
@@ -76,24 +85,38 @@ class WorkerTest {
               test "$(cat "$KILN_INPUTS/make/report/a.txt")" = a
               test "$(cat "${{ steps.make.artifacts.model }}")" = model-bytes
               echo "got=${{ steps.make.outputs.greeting }}" >> "$KILN_OUTPUTS"
-        """, Map.of("who", "kiln"));
+        """,
+            Map.of("who", "kiln"));
     var r = awaitEnd(engine, run, WITHIN);
     assertThat(r.status()).as("%s", engine.store().tasks(run)).isEqualTo(RunStatus.SUCCEEDED);
     assertThat(task(run, "use").outputs()).containsEntry("got", "hello kiln");
     assertThat(engine.store().metrics(run).get("make")).containsEntry("loss", List.of(0.5, 0.25));
-    assertThat(engine.store().logs(run, "make")).extracting(LogLine::stream, LogLine::line)
-        .contains(org.assertj.core.groups.Tuple.tuple("stdout", "making for kiln"),
+    assertThat(engine.store().logs(run, "make"))
+        .extracting(LogLine::stream, LogLine::line)
+        .contains(
+            org.assertj.core.groups.Tuple.tuple("stdout", "making for kiln"),
             org.assertj.core.groups.Tuple.tuple("stderr", "oops"));
-    List<String> kinds = engine.db().tx().inTransaction(c -> Sql.query(c,
-        "select name || ':' || kind from artifacts where run_id = ? order by name",
-        rs -> rs.getString(1), run));
+    List<String> kinds =
+        engine
+            .db()
+            .tx()
+            .inTransaction(
+                c ->
+                    Sql.query(
+                        c,
+                        "select name || ':' || kind from artifacts where run_id = ? order by name",
+                        rs -> rs.getString(1),
+                        run));
     assertThat(kinds).containsExactly("model.bin:file", "report:dir");
   }
 
   @Test
   void failingStepIsRetriedAndCanSucceedOnALaterAttempt() throws Exception {
     Path marker = scratch.resolve("tried");
-    long run = start(engine, """
+    long run =
+        start(
+            engine,
+            """
         name: flaky
         steps:
           flaky:
@@ -101,22 +124,29 @@ class WorkerTest {
             run: |
               if [ ! -f "%s" ]; then touch "%s"; echo "first try fails"; exit 7; fi
               echo "second try works"
-        """.formatted(marker, marker), Map.of());
+        """
+                .formatted(marker, marker),
+            Map.of());
     var r = awaitEnd(engine, run, WITHIN);
     assertThat(r.status()).isEqualTo(RunStatus.SUCCEEDED);
     TaskRecord t = task(run, "flaky");
     assertThat(t.attempt()).isEqualTo(2);
-    assertThat(engine.store().events(run, 0)).anySatisfy(e -> {
-      assertThat(e.status()).isEqualTo("retrying");
-      assertThat(e.detail()).contains("exit code 7");
-    });
+    assertThat(engine.store().events(run, 0))
+        .anySatisfy(
+            e -> {
+              assertThat(e.status()).isEqualTo("retrying");
+              assertThat(e.detail()).contains("exit code 7");
+            });
   }
 
   @Test
   void timeoutKillsTheWholeProcessTree() throws Exception {
     Path pidFile = scratch.resolve("child.pid");
     Path escaped = scratch.resolve("escaped.pid");
-    long run = start(engine, """
+    long run =
+        start(
+            engine,
+            """
         name: slow
         steps:
           slow:
@@ -126,23 +156,32 @@ class WorkerTest {
               echo $! > "%s"
               setsid sh -c 'echo $$ > "%s"; exec sleep 301' > /dev/null 2>&1 &
               wait
-        """.formatted(pidFile, escaped), Map.of());
+        """
+                .formatted(pidFile, escaped),
+            Map.of());
     var r = awaitEnd(engine, run, WITHIN);
     assertThat(r.status()).isEqualTo(RunStatus.FAILED);
     assertThat(task(run, "slow").error()).contains("timed out after 1s");
     long child = Long.parseLong(Files.readString(pidFile).trim());
-    await(() -> ProcessHandle.of(child).map(h -> !h.isAlive()).orElse(true),
-        Duration.ofSeconds(10), "the background child to be gone");
+    await(
+        () -> ProcessHandle.of(child).map(h -> !h.isAlive()).orElse(true),
+        Duration.ofSeconds(10),
+        "the background child to be gone");
     // A child in a session of its own is found by the attempt's KILN_TASK tag.
     long own = Long.parseLong(Files.readString(escaped).trim());
-    await(() -> ProcessHandle.of(own).map(h -> !h.isAlive()).orElse(true),
-        Duration.ofSeconds(10), "the child that called setsid to be gone");
+    await(
+        () -> ProcessHandle.of(own).map(h -> !h.isAlive()).orElse(true),
+        Duration.ofSeconds(10),
+        "the child that called setsid to be gone");
   }
 
   @Test
   void cancelStopsARunningStepAndSettlesTheRest() throws Exception {
     Path pidFile = scratch.resolve("cancel.pid");
-    long run = start(engine, """
+    long run =
+        start(
+            engine,
+            """
         name: cancel-me
         steps:
           long:
@@ -150,27 +189,38 @@ class WorkerTest {
               echo $$ > "%s"
               sleep 300
           after: { needs: [long], run: echo never }
-        """.formatted(pidFile), Map.of());
-    await(() -> Pipelines.pidWritten(pidFile) && task(run, "long").status() == StepStatus.RUNNING,
-        WITHIN, "the long step to start");
+        """
+                .formatted(pidFile),
+            Map.of());
+    await(
+        () -> Pipelines.pidWritten(pidFile) && task(run, "long").status() == StepStatus.RUNNING,
+        WITHIN,
+        "the long step to start");
     engine.runs().cancel(run);
     var r = awaitEnd(engine, run, WITHIN);
     assertThat(r.status()).isEqualTo(RunStatus.CANCELLED);
-    assertThat(engine.store().tasks(run)).extracting(TaskRecord::status)
+    assertThat(engine.store().tasks(run))
+        .extracting(TaskRecord::status)
         .containsOnly(StepStatus.CANCELLED);
     long shell = Long.parseLong(Files.readString(pidFile).trim());
-    await(() -> ProcessHandle.of(shell).map(h -> !h.isAlive()).orElse(true),
-        Duration.ofSeconds(10), "the step's shell to be gone");
+    await(
+        () -> ProcessHandle.of(shell).map(h -> !h.isAlive()).orElse(true),
+        Duration.ofSeconds(10),
+        "the step's shell to be gone");
   }
 
   @Test
   void continueOnErrorKeepsTheRunGoing() {
-    long run = start(engine, """
+    long run =
+        start(
+            engine,
+            """
         name: coe
         steps:
           lint: { run: exit 3, continue_on_error: true }
           build: { needs: [lint], run: echo built }
-        """, Map.of());
+        """,
+            Map.of());
     var r = awaitEnd(engine, run, WITHIN);
     assertThat(r.status()).isEqualTo(RunStatus.SUCCEEDED);
     assertThat(task(run, "lint").status()).isEqualTo(StepStatus.FAILED);
@@ -180,11 +230,15 @@ class WorkerTest {
 
   @Test
   void symbolicLinkArtifactIsRefused() {
-    long run = start(engine, """
+    long run =
+        start(
+            engine,
+            """
         name: escape
         steps:
           sneaky: { run: 'ln -s /etc/passwd "$KILN_ARTIFACTS/passwd"' }
-        """, Map.of());
+        """,
+            Map.of());
     var r = awaitEnd(engine, run, WITHIN);
     assertThat(r.status()).isEqualTo(RunStatus.FAILED);
     assertThat(task(run, "sneaky").error()).contains("symbolic link");
@@ -192,28 +246,47 @@ class WorkerTest {
 
   @Test
   void badOutputsLineFailsTheStepWithALineNumber() {
-    long run = start(engine, """
+    long run =
+        start(
+            engine,
+            """
         name: bad-outputs
         steps:
           a: { run: 'printf "ok=1\\nnot a pair\\n" >> "$KILN_OUTPUTS"' }
-        """, Map.of());
+        """,
+            Map.of());
     var r = awaitEnd(engine, run, WITHIN);
     assertThat(r.status()).isEqualTo(RunStatus.FAILED);
-    assertThat(task(run, "a").error()).isEqualTo("KILN_OUTPUTS line 2 is not key=value: 'not a pair'");
+    assertThat(task(run, "a").error())
+        .isEqualTo("KILN_OUTPUTS line 2 is not key=value: 'not a pair'");
   }
 
   @Test
   void secretsComeFromTheWorkersEnvironmentAndNeverReachTheStore() {
     // PATH is in every environment; a real deployment would set KILN_SECRET_<NAME>.
-    long run = start(engine, """
+    long run =
+        start(
+            engine,
+            """
         name: secret
         steps:
           a: { run: 'test -n "${{ secrets.PATH }}" && echo "len=${#X}" >> "$KILN_OUTPUTS"', env: { X: "${{ secrets.PATH }}" } }
-        """, Map.of());
+        """,
+            Map.of());
     var r = awaitEnd(engine, run, WITHIN);
     assertThat(r.status()).isEqualTo(RunStatus.SUCCEEDED);
-    String spec = engine.db().tx().inTransaction(c -> Sql.one(c,
-        "select spec::text from tasks where run_id = ?", rs -> rs.getString(1), run)).orElseThrow();
+    String spec =
+        engine
+            .db()
+            .tx()
+            .inTransaction(
+                c ->
+                    Sql.one(
+                        c,
+                        "select spec::text from tasks where run_id = ?",
+                        rs -> rs.getString(1),
+                        run))
+            .orElseThrow();
     assertThat(spec).contains("secrets.PATH").doesNotContain(System.getenv("PATH"));
   }
 
@@ -222,7 +295,10 @@ class WorkerTest {
   class MatrixSteps {
     @Test
     void eachCombinationRunsWithItsOwnValuesAndTheDependentGetsListsAndInputs() {
-      long run = start(engine, """
+      long run =
+          start(
+              engine,
+              """
           name: grid
           steps:
             train:
@@ -245,30 +321,42 @@ class WorkerTest {
                 echo "status=${{ steps.train.status }}" >> "$KILN_OUTPUTS"
                 echo "inputs=$(cat "$KILN_INPUTS/train/train[lr=0.01,seed=2]/params.json")" \\
                   >> "$KILN_OUTPUTS"
-          """.formatted(scratch), Map.of());
+          """
+                  .formatted(scratch),
+              Map.of());
       var r = awaitEnd(engine, run, WITHIN);
       assertThat(r.status()).as("%s", engine.store().tasks(run)).isEqualTo(RunStatus.SUCCEEDED);
-      assertThat(engine.store().tasks(run)).extracting(TaskRecord::stepId).containsExactlyInAnyOrder(
-          "train[lr=0.1,seed=1]", "train[lr=0.1,seed=2]", "train[lr=0.01,seed=1]",
-          "train[lr=0.01,seed=2]", "pick");
+      assertThat(engine.store().tasks(run))
+          .extracting(TaskRecord::stepId)
+          .containsExactlyInAnyOrder(
+              "train[lr=0.1,seed=1]",
+              "train[lr=0.1,seed=2]",
+              "train[lr=0.01,seed=1]",
+              "train[lr=0.01,seed=2]",
+              "pick");
       assertThat(task(run, "train[lr=0.01,seed=1]").attempt()).isEqualTo(2);
       assertThat(task(run, "train[lr=0.1,seed=1]").attempt()).isEqualTo(1);
-      assertThat(task(run, "pick").outputs()).containsEntry("scores",
-          "[\"0.1/1\",\"0.1/2\",\"0.01/1\",\"0.01/2\"]")
+      assertThat(task(run, "pick").outputs())
+          .containsEntry("scores", "[\"0.1/1\",\"0.1/2\",\"0.01/1\",\"0.01/2\"]")
           .containsEntry("status", "succeeded")
           .containsEntry("inputs", "{\"lr\":0.01,\"seed\":2}");
-      assertThat(engine.store().metrics(run)).containsEntry("train[lr=0.1,seed=2]",
-          Map.of("loss", List.of(2.0)));
+      assertThat(engine.store().metrics(run))
+          .containsEntry("train[lr=0.1,seed=2]", Map.of("loss", List.of(2.0)));
       List<LogLine> logs = engine.store().logs(run, "train");
-      assertThat(logs).extracting(LogLine::line).contains(
-          "training train[lr=0.1,seed=2] with {\"lr\":0.1,\"seed\":2}");
-      assertThat(engine.store().logs(run, "train[lr=0.1,seed=2]")).extracting(LogLine::line)
+      assertThat(logs)
+          .extracting(LogLine::line)
+          .contains("training train[lr=0.1,seed=2] with {\"lr\":0.1,\"seed\":2}");
+      assertThat(engine.store().logs(run, "train[lr=0.1,seed=2]"))
+          .extracting(LogLine::line)
           .containsExactly("training train[lr=0.1,seed=2] with {\"lr\":0.1,\"seed\":2}");
     }
 
     @Test
     void cancelStopsEveryRunningCombination() throws Exception {
-      long run = start(engine, """
+      long run =
+          start(
+              engine,
+              """
           name: cancel-grid
           steps:
             long:
@@ -277,19 +365,25 @@ class WorkerTest {
                 echo $$ > "%s/${{ matrix.n }}.pid"
                 sleep 300
             after: { needs: [long], run: echo never }
-          """.formatted(scratch), Map.of());
-      List<Path> pids = List.of(scratch.resolve("1.pid"), scratch.resolve("2.pid"),
-          scratch.resolve("3.pid"));
+          """
+                  .formatted(scratch),
+              Map.of());
+      List<Path> pids =
+          List.of(scratch.resolve("1.pid"), scratch.resolve("2.pid"), scratch.resolve("3.pid"));
       await(() -> pids.stream().allMatch(Pipelines::pidWritten), WITHIN, "all three to start");
       engine.runs().cancel(run);
       var r = awaitEnd(engine, run, WITHIN);
       assertThat(r.status()).isEqualTo(RunStatus.CANCELLED);
-      assertThat(engine.store().tasks(run)).hasSize(4).extracting(TaskRecord::status)
+      assertThat(engine.store().tasks(run))
+          .hasSize(4)
+          .extracting(TaskRecord::status)
           .containsOnly(StepStatus.CANCELLED);
       for (Path pid : pids) {
         long shell = Long.parseLong(Files.readString(pid).trim());
-        await(() -> ProcessHandle.of(shell).map(h -> !h.isAlive()).orElse(true),
-            Duration.ofSeconds(10), "the shell of " + pid.getFileName() + " to be gone");
+        await(
+            () -> ProcessHandle.of(shell).map(h -> !h.isAlive()).orElse(true),
+            Duration.ofSeconds(10),
+            "the shell of " + pid.getFileName() + " to be gone");
       }
     }
   }

@@ -14,19 +14,24 @@ import java.util.PriorityQueue;
 import java.util.Set;
 
 /**
- * The step graph of a validated pipeline. Immutable; built in O((steps + edges) log steps) and
- * each query costs what it returns.
+ * The step graph of a validated pipeline. Immutable; built in O((steps + edges) log steps) and each
+ * query costs what it returns.
  */
 public final class Dag {
-  private final List<String> ids;            // file order
+  private final List<String> ids; // file order
   private final Map<String, Integer> index;
   private final List<List<String>> needs;
   private final List<List<String>> dependents;
   private final List<String> order;
   private final List<String> roots;
 
-  private Dag(List<String> ids, Map<String, Integer> index, List<List<String>> needs,
-      List<List<String>> dependents, List<String> order, List<String> roots) {
+  private Dag(
+      List<String> ids,
+      Map<String, Integer> index,
+      List<List<String>> needs,
+      List<List<String>> dependents,
+      List<String> order,
+      List<String> roots) {
     this.ids = ids;
     this.index = index;
     this.needs = needs;
@@ -56,7 +61,8 @@ public final class Dag {
       for (String need : step.needs()) {
         Integer j = index.get(need);
         if (j == null) {
-          throw new IllegalArgumentException("step '" + step.id() + "' needs unknown step '" + need + "'");
+          throw new IllegalArgumentException(
+              "step '" + step.id() + "' needs unknown step '" + need + "'");
         }
         dependents.get(j).add(step.id()); // steps are visited in file order, so this list is too
         waiting[i]++;
@@ -90,8 +96,13 @@ public final class Dag {
     for (List<String> d : dependents) {
       frozen.add(Collections.unmodifiableList(d));
     }
-    return new Dag(List.copyOf(ids), Collections.unmodifiableMap(index), List.copyOf(needs),
-        List.copyOf(frozen), List.copyOf(order), List.copyOf(roots));
+    return new Dag(
+        List.copyOf(ids),
+        Collections.unmodifiableMap(index),
+        List.copyOf(needs),
+        List.copyOf(frozen),
+        List.copyOf(order),
+        List.copyOf(roots));
   }
 
   /** Every step, each after all it needs; ties go to the step written first. */

@@ -10,7 +10,9 @@ public final class EvalException extends Exception {
     super(message);
   }
 
-  /** The standard message for a path the resolver does not know: {@code unknown reference 'a.b'}. */
+  /**
+   * The standard message for a path the resolver does not know: {@code unknown reference 'a.b'}.
+   */
   public static EvalException unknownReference(List<String> path) {
     return new EvalException("unknown reference '" + String.join(".", path) + "'");
   }

@@ -6,10 +6,10 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Recursive-descent parser for expressions, one method per precedence level:
- * {@code ||} < {@code &&} < {@code == !=} < {@code < <= > >=} < {@code !} < primary.
- * Comparisons do not chain ({@code a == b == c} is an error) because no reading of it is obvious.
- * Nesting is capped so a hostile {@code ((((...} fails with a message, not a stack overflow.
+ * Recursive-descent parser for expressions, one method per precedence level: {@code ||} < {@code
+ * &&} < {@code == !=} < {@code < <= > >=} < {@code !} < primary. Comparisons do not chain ({@code a
+ * == b == c} is an error) because no reading of it is obvious. Nesting is capped so a hostile
+ * {@code ((((...} fails with a message, not a stack overflow.
  */
 final class ExprParser {
   static final int MAX_DEPTH = 32;
@@ -30,7 +30,9 @@ final class ExprParser {
     this.lexer = new Lexer(src, start, open);
   }
 
-  /** Parses the expression after a {@code ${{} at {@code open}, up to and including its {@code }}}. */
+  /**
+   * Parses the expression after a {@code ${{} at {@code open}, up to and including its {@code }}}.
+   */
   static Parsed inTemplate(String src, int open) throws ExprException {
     ExprParser p = new ExprParser(src, open + 3, open);
     Expr e = p.parseWhole();
@@ -152,17 +154,17 @@ final class ExprParser {
         advance();
         Expr inner = parseOr();
         if (tok.kind() != Kind.RPAREN) {
-          throw new ExprException(
-              "expected ')' to close '('" + describeFound(tok),
-              tok.start());
+          throw new ExprException("expected ')' to close '('" + describeFound(tok), tok.start());
         }
         depth--;
         advance();
         return inner;
       }
       case CLOSE, EOF -> {
-        String after = prev != null && (prev.kind() == Kind.OP || prev.kind() == Kind.NOT)
-            ? " after '" + text(prev) + "'" : "";
+        String after =
+            prev != null && (prev.kind() == Kind.OP || prev.kind() == Kind.NOT)
+                ? " after '" + text(prev) + "'"
+                : "";
         throw new ExprException("expected a value" + after, t.start());
       }
       default -> throw unexpected(t);
@@ -201,8 +203,9 @@ final class ExprParser {
     return switch (t.kind()) {
       case EOF -> new ExprException("unexpected end of expression", t.start());
       case CLOSE -> new ExprException("unexpected '}}'", t.start());
-      case PATH, LITERAL -> new ExprException(
-          "unexpected '" + text(t) + "': expected an operator such as '==' or '&&'", t.start());
+      case PATH, LITERAL ->
+          new ExprException(
+              "unexpected '" + text(t) + "': expected an operator such as '==' or '&&'", t.start());
       default -> new ExprException("unexpected '" + text(t) + "'", t.start());
     };
   }
@@ -219,5 +222,4 @@ final class ExprParser {
     prev = tok;
     tok = lexer.next();
   }
-
 }

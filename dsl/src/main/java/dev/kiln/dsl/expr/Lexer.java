@@ -9,7 +9,16 @@ import java.util.List;
  * are into the whole text, so errors point at the right column.
  */
 final class Lexer {
-  enum Kind { PATH, LITERAL, OP, NOT, LPAREN, RPAREN, CLOSE, EOF }
+  enum Kind {
+    PATH,
+    LITERAL,
+    OP,
+    NOT,
+    LPAREN,
+    RPAREN,
+    CLOSE,
+    EOF
+  }
 
   /** {@code value}: the path segments, the literal's value, or the operator's symbol. */
   record Token(Kind kind, int start, int end, Object value) {}
@@ -103,8 +112,9 @@ final class Lexer {
     if (first == '.') {
       return i < n && isDigit(src.charAt(i));
     }
-    return i < n && (isDigit(src.charAt(i))
-        || (src.charAt(i) == '.' && i + 1 < n && isDigit(src.charAt(i + 1))));
+    return i < n
+        && (isDigit(src.charAt(i))
+            || (src.charAt(i) == '.' && i + 1 < n && isDigit(src.charAt(i + 1))));
   }
 
   private Token string(int start, char quote) throws ExprException {
@@ -119,12 +129,13 @@ final class Lexer {
       }
       if (ch == '\\' && i + 1 < n) {
         char esc = src.charAt(i + 1);
-        sb.append(switch (esc) {
-          case 'n' -> '\n';
-          case 't' -> '\t';
-          case 'r' -> '\r';
-          default -> esc;
-        });
+        sb.append(
+            switch (esc) {
+              case 'n' -> '\n';
+              case 't' -> '\t';
+              case 'r' -> '\r';
+              default -> esc;
+            });
         i += 2;
         continue;
       }
@@ -191,12 +202,13 @@ final class Lexer {
     }
     String first = src.substring(start, i);
     if (i >= n || src.charAt(i) != '.') {
-      Object literal = switch (first) {
-        case "true" -> Boolean.TRUE;
-        case "false" -> Boolean.FALSE;
-        case "null" -> NullValue.NULL;
-        default -> null;
-      };
+      Object literal =
+          switch (first) {
+            case "true" -> Boolean.TRUE;
+            case "false" -> Boolean.FALSE;
+            case "null" -> NullValue.NULL;
+            default -> null;
+          };
       if (literal != null) {
         pos = i;
         return new Token(Kind.LITERAL, start, pos, literal == NullValue.NULL ? null : literal);
@@ -218,7 +230,9 @@ final class Lexer {
   }
 
   /** Marks the null literal while scanning; tokens carry the plain null. */
-  private enum NullValue { NULL }
+  private enum NullValue {
+    NULL
+  }
 
   private static boolean isDigit(char c) {
     return c >= '0' && c <= '9';

@@ -9,8 +9,8 @@ public interface Resolver {
   Object resolve(List<String> path) throws EvalException;
 
   /**
-   * A resolver over nested maps: {@code params.data} is {@code values.get("params").get("data")}.
-   * A missing key anywhere on the path is an unknown reference; a present key with a null value
+   * A resolver over nested maps: {@code params.data} is {@code values.get("params").get("data")}. A
+   * missing key anywhere on the path is an unknown reference; a present key with a null value
    * resolves to null.
    */
   static Resolver of(Map<String, ?> values) {

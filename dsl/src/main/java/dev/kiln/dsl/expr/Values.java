@@ -23,7 +23,9 @@ public final class Values {
 
   private Values() {}
 
-  /** null, false, "", "false" (any case), "0" and numeric zero are false; everything else is true. */
+  /**
+   * null, false, "", "false" (any case), "0" and numeric zero are false; everything else is true.
+   */
   public static boolean truthy(Object value) {
     if (value == null) {
       return false;
@@ -62,7 +64,9 @@ public final class Values {
     if (value instanceof BigDecimal bd) {
       return bd.signum() == 0 ? "0" : bd.stripTrailingZeros().toPlainString();
     }
-    if (value instanceof Collection<?> || value instanceof Map<?, ?> || value.getClass().isArray()) {
+    if (value instanceof Collection<?>
+        || value instanceof Map<?, ?>
+        || value.getClass().isArray()) {
       try {
         return Json.MAPPER.writeValueAsString(value);
       } catch (JsonProcessingException e) {
@@ -97,7 +101,9 @@ public final class Values {
 
   /** The numeric value of a number or numeric-looking string, or null. */
   static BigDecimal number(Object value) {
-    if (value instanceof Long || value instanceof Integer || value instanceof Short
+    if (value instanceof Long
+        || value instanceof Integer
+        || value instanceof Short
         || value instanceof Byte) {
       return BigDecimal.valueOf(((Number) value).longValue());
     }

@@ -7,6 +7,9 @@ public sealed interface Action {
   /** {@code run:} a shell command run with {@code sh -c}. */
   record Run(String command) implements Action {}
 
-  /** {@code uses:} a built-in step by name with its {@code with:} inputs (strings, numbers, booleans, lists, maps). */
+  /**
+   * {@code uses:} a built-in step by name with its {@code with:} inputs (strings, numbers,
+   * booleans, lists, maps).
+   */
   record Uses(String name, Map<String, Object> with) implements Action {}
 }

@@ -9,14 +9,14 @@ import java.util.Map;
 import java.util.regex.Pattern;
 
 /**
- * The combinations of a {@code matrix} and the names of their tasks: in file order with the
- * first key outermost, named {@code step[k1=v1,k2=v2]}. Pure, so the validator, the planner and
- * the CLI agree on names and order.
+ * The combinations of a {@code matrix} and the names of their tasks: in file order with the first
+ * key outermost, named {@code step[k1=v1,k2=v2]}. Pure, so the validator, the planner and the CLI
+ * agree on names and order.
  */
 public final class MatrixTasks {
   /**
-   * The longest task name: it is also a folder name (work folder, KILN_INPUTS), which a file
-   * system keeps under 255 bytes, with room for the attempt number.
+   * The longest task name: it is also a folder name (work folder, KILN_INPUTS), which a file system
+   * keeps under 255 bytes, with room for the attempt number.
    */
   public static final int MAX_NAME = 200;
 
@@ -56,7 +56,9 @@ public final class MatrixTasks {
     String sep = "";
     for (var e : combination.entrySet()) {
       String text = Values.toText(e.getValue());
-      b.append(sep).append(e.getKey()).append('=')
+      b.append(sep)
+          .append(e.getKey())
+          .append('=')
           .append(BARE.matcher(text).matches() ? text : quote(text));
       sep = ",";
     }
@@ -68,7 +70,9 @@ public final class MatrixTasks {
     StringBuilder b = new StringBuilder("\"");
     for (int i = 0; i < text.length(); i++) {
       char ch = text.charAt(i);
-      if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9')
+      if ((ch >= 'a' && ch <= 'z')
+          || (ch >= 'A' && ch <= 'Z')
+          || (ch >= '0' && ch <= '9')
           || " _.+@=,-".indexOf(ch) >= 0) {
         b.append(ch);
       } else {

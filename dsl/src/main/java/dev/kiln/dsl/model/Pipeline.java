@@ -4,8 +4,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A validated pipeline. {@code steps} and {@code params} keep the file's order. The source text
- * and its version hash travel with the model.
+ * A validated pipeline. {@code steps} and {@code params} keep the file's order. The source text and
+ * its version hash travel with the model.
  */
 public record Pipeline(
     String name,

@@ -6,12 +6,17 @@ import java.util.Map;
 public sealed interface Trigger {
   Location location();
 
-  /** {@code cron:} Quartz (6-7 fields) or Unix (5 fields) cron; timezone an IANA id or null (UTC). */
+  /**
+   * {@code cron:} Quartz (6-7 fields) or Unix (5 fields) cron; timezone an IANA id or null (UTC).
+   */
   record Cron(String expression, String timezone, String catchup, Location location)
       implements Trigger {}
 
-  /** {@code webhook:} POST /hooks/{path}; the secret or token is read from the named env variable. */
-  record Webhook(String path, String secretEnv, String tokenEnv, Map<String, String> params, Location location)
+  /**
+   * {@code webhook:} POST /hooks/{path}; the secret or token is read from the named env variable.
+   */
+  record Webhook(
+      String path, String secretEnv, String tokenEnv, Map<String, String> params, Location location)
       implements Trigger {}
 
   /** {@code files:} a run per new file matching glob in dir, passed as the param 'file'. */

@@ -10,13 +10,13 @@ import java.util.HexFormat;
 import java.util.List;
 
 /**
- * The pipeline version: sha256 of the document as compact JSON with map keys sorted at every
- * level. Comments, formatting, quoting style and key order do not change it; any value does.
+ * The pipeline version: sha256 of the document as compact JSON with map keys sorted at every level.
+ * Comments, formatting, quoting style and key order do not change it; any value does.
  *
- * <p>The text is byte for byte what Jackson's ObjectMapper writes with ORDER_MAP_ENTRIES_BY_KEYS
- * (a test holds it to that), written here straight from the tree: a 10,000-step pipeline is
- * validated on the command line in a cold JVM, where this small loop costs a fraction of
- * Jackson's start-up and generic serialisers.
+ * <p>The text is byte for byte what Jackson's ObjectMapper writes with ORDER_MAP_ENTRIES_BY_KEYS (a
+ * test holds it to that), written here straight from the tree: a 10,000-step pipeline is validated
+ * on the command line in a cold JVM, where this small loop costs a fraction of Jackson's start-up
+ * and generic serialisers.
  */
 final class Canonical {
   private static final char[] HEX = "0123456789ABCDEF".toCharArray();

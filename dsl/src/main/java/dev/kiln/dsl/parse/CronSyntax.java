@@ -8,15 +8,17 @@ import org.quartz.CronExpression;
 
 /**
  * Cron expressions as the DSL accepts them: Quartz (6-7 fields, with seconds) as is, and Unix (5
- * fields) converted to Quartz. Quartz then validates the result, so the scheduler and
- * {@code kiln validate} agree on what is valid.
+ * fields) converted to Quartz. Quartz then validates the result, so the scheduler and {@code kiln
+ * validate} agree on what is valid.
  */
 public final class CronSyntax {
   private static final Pattern NUMBER = Pattern.compile("(?<![/#\\d])(\\d+)");
 
   private CronSyntax() {}
 
-  /** The Quartz form of a 5, 6 or 7-field expression; IllegalArgumentException says what is wrong. */
+  /**
+   * The Quartz form of a 5, 6 or 7-field expression; IllegalArgumentException says what is wrong.
+   */
   public static String toQuartz(String expression) {
     String[] f = expression.trim().split("\\s+");
     String quartz;
@@ -25,15 +27,24 @@ public final class CronSyntax {
     } else if (f.length == 6 || f.length == 7) {
       quartz = String.join(" ", f);
     } else {
-      throw new IllegalArgumentException("cron expression '" + expression + "' has " + f.length
-          + (f.length == 1 ? " field" : " fields")
-          + "; expected 5 (minute hour day month weekday) or 6-7 (Quartz, with seconds and year)");
+      throw new IllegalArgumentException(
+          "cron expression '"
+              + expression
+              + "' has "
+              + f.length
+              + (f.length == 1 ? " field" : " fields")
+              + "; expected 5 (minute hour day month weekday) or 6-7 (Quartz, with seconds and year)");
     }
     try {
       CronExpression.validateExpression(quartz);
     } catch (ParseException e) {
-      throw new IllegalArgumentException("invalid cron expression '" + expression + "'"
-          + (f.length == 5 ? " (as Quartz: '" + quartz + "')" : "") + ": " + e.getMessage());
+      throw new IllegalArgumentException(
+          "invalid cron expression '"
+              + expression
+              + "'"
+              + (f.length == 5 ? " (as Quartz: '" + quartz + "')" : "")
+              + ": "
+              + e.getMessage());
     }
     return quartz;
   }
@@ -58,9 +69,11 @@ public final class CronSyntax {
     boolean domAny = dom.equals("*") || dom.equals("?");
     boolean dowAny = dow.equals("*") || dow.equals("?");
     if (!domAny && !dowAny) {
-      throw new IllegalArgumentException("cron expression '" + String.join(" ", f)
-          + "' restricts both day of month and day of week; Quartz cannot match either one:"
-          + " use '*' for one of them, or two triggers");
+      throw new IllegalArgumentException(
+          "cron expression '"
+              + String.join(" ", f)
+              + "' restricts both day of month and day of week; Quartz cannot match either one:"
+              + " use '*' for one of them, or two triggers");
     }
     if (dowAny) {
       dow = "?";

@@ -74,7 +74,9 @@ final class ExpressionCheck {
     sites.add(new Site(node, true, Scope.STEP, stepId));
   }
 
-  void check(Map<String, ParamSpec> params, List<StepBinder.StepDraft> drafts,
+  void check(
+      Map<String, ParamSpec> params,
+      List<StepBinder.StepDraft> drafts,
       Map<String, List<String>> needs) {
     Map<String, StepBinder.StepDraft> steps = new LinkedHashMap<>();
     for (StepBinder.StepDraft d : drafts) {
@@ -84,11 +86,13 @@ final class ExpressionCheck {
     for (Site site : sites) {
       List<Expr.Ref> refs;
       try {
-        refs = site.condition
-            ? Condition.parse(site.node.text()).referenceSites()
-            : Template.parse(site.node.text()).referenceSites();
+        refs =
+            site.condition
+                ? Condition.parse(site.node.text()).referenceSites()
+                : Template.parse(site.node.text()).referenceSites();
       } catch (ExprException e) {
-        problems.add(sourceMap.locate(site.node, e.column()), "invalid expression: " + e.getMessage());
+        problems.add(
+            sourceMap.locate(site.node, e.column()), "invalid expression: " + e.getMessage());
         continue;
       }
       for (Expr.Ref ref : refs) {
@@ -98,8 +102,12 @@ final class ExpressionCheck {
     checkReachable(byTarget, needs);
   }
 
-  private void reference(Site site, Expr.Ref ref, Map<String, ParamSpec> params,
-      Map<String, StepBinder.StepDraft> steps, Map<String, List<Pending>> byTarget) {
+  private void reference(
+      Site site,
+      Expr.Ref ref,
+      Map<String, ParamSpec> params,
+      Map<String, StepBinder.StepDraft> steps,
+      Map<String, List<Pending>> byTarget) {
     List<String> path = ref.path();
     String root = path.get(0);
     if (!site.scope.roots.contains(root)) {
@@ -107,14 +115,27 @@ final class ExpressionCheck {
       if (root.equals("body")) {
         report(site, ref, "'" + dotted + "': 'body' is only available in webhook trigger params");
       } else if (ALL_ROOTS.contains(root)) {
-        report(site, ref, "'" + dotted + "' is not available in " + site.scope.label
-            + ", which can read " + String.join(", ", site.scope.roots));
+        report(
+            site,
+            ref,
+            "'"
+                + dotted
+                + "' is not available in "
+                + site.scope.label
+                + ", which can read "
+                + String.join(", ", site.scope.roots));
       } else {
         String best = problems.closest(root, site.scope.roots);
         String rest = dotted.substring(root.length());
-        report(site, ref, "unknown reference '" + dotted + "'" + (best == null
-            ? " (expressions here can read " + String.join(", ", site.scope.roots) + ")"
-            : " — did you mean '" + best + rest + "'?"));
+        report(
+            site,
+            ref,
+            "unknown reference '"
+                + dotted
+                + "'"
+                + (best == null
+                    ? " (expressions here can read " + String.join(", ", site.scope.roots) + ")"
+                    : " — did you mean '" + best + rest + "'?"));
       }
       return;
     }
@@ -124,16 +145,28 @@ final class ExpressionCheck {
           report(site, ref, "'" + ref.dotted() + "': use params.<name>");
         } else if (!params.containsKey(path.get(1))) {
           String hint = problems.suggest(path.get(1), params.keySet());
-          report(site, ref, "unknown param '" + path.get(1) + "'" + (!hint.isEmpty() ? hint
-              : params.isEmpty() ? " (the pipeline declares no params)"
-              : " (declared: " + String.join(", ", params.keySet()) + ")"));
+          report(
+              site,
+              ref,
+              "unknown param '"
+                  + path.get(1)
+                  + "'"
+                  + (!hint.isEmpty()
+                      ? hint
+                      : params.isEmpty()
+                          ? " (the pipeline declares no params)"
+                          : " (declared: " + String.join(", ", params.keySet()) + ")"));
         }
       }
       case "steps" -> step(site, ref, steps, byTarget);
       case "run" -> {
         if (path.size() != 2 || !RUN_FIELDS.contains(path.get(1))) {
-          report(site, ref, "unknown reference '" + ref.dotted()
-              + "': use run.id, run.trigger or run.scheduled_at");
+          report(
+              site,
+              ref,
+              "unknown reference '"
+                  + ref.dotted()
+                  + "': use run.id, run.trigger or run.scheduled_at");
         }
       }
       case "matrix" -> {
@@ -143,8 +176,10 @@ final class ExpressionCheck {
         } else if (keys.isEmpty()) {
           report(site, ref, "'" + ref.dotted() + "': step '" + site.stepId + "' has no matrix");
         } else if (!keys.contains(path.get(1))) {
-          report(site, ref, "unknown matrix key '" + path.get(1) + "'"
-              + problems.suggest(path.get(1), keys));
+          report(
+              site,
+              ref,
+              "unknown matrix key '" + path.get(1) + "'" + problems.suggest(path.get(1), keys));
         }
       }
       case "secrets" -> {
@@ -160,37 +195,62 @@ final class ExpressionCheck {
     }
   }
 
-  private void step(Site site, Expr.Ref ref, Map<String, StepBinder.StepDraft> steps,
+  private void step(
+      Site site,
+      Expr.Ref ref,
+      Map<String, StepBinder.StepDraft> steps,
       Map<String, List<Pending>> byTarget) {
     List<String> path = ref.path();
-    boolean shaped = (path.size() == 3 && path.get(2).equals("status"))
-        || (path.size() == 4 && (path.get(2).equals("outputs") || path.get(2).equals("artifacts")));
+    boolean shaped =
+        (path.size() == 3 && path.get(2).equals("status"))
+            || (path.size() == 4
+                && (path.get(2).equals("outputs") || path.get(2).equals("artifacts")));
     String target = path.size() > 1 ? path.get(1) : "<id>";
     if (!shaped) {
-      report(site, ref, "'" + ref.dotted() + "': use steps." + target + ".outputs.<name>, steps." + target
-          + ".artifacts.<name> or steps." + target + ".status");
+      report(
+          site,
+          ref,
+          "'"
+              + ref.dotted()
+              + "': use steps."
+              + target
+              + ".outputs.<name>, steps."
+              + target
+              + ".artifacts.<name> or steps."
+              + target
+              + ".status");
       return;
     }
     if (!steps.containsKey(target)) {
-      report(site, ref, "unknown step '" + target + "' in '" + ref.dotted() + "'"
-          + problems.suggest(target, steps.keySet()));
+      report(
+          site,
+          ref,
+          "unknown step '"
+              + target
+              + "' in '"
+              + ref.dotted()
+              + "'"
+              + problems.suggest(target, steps.keySet()));
       return;
     }
     if (target.equals(site.stepId)) {
-      report(site, ref, "step '" + target + "' reads '" + ref.dotted()
-          + "': a step cannot read its own results");
+      report(
+          site,
+          ref,
+          "step '" + target + "' reads '" + ref.dotted() + "': a step cannot read its own results");
       return;
     }
     Map<String, YNode.Scalar> direct = steps.get(site.stepId).needNodes();
     if (!direct.containsKey(target) && !needOfNeed(direct.keySet(), target, steps)) {
-      byTarget.computeIfAbsent(target, k -> new ArrayList<>())
+      byTarget
+          .computeIfAbsent(target, k -> new ArrayList<>())
           .add(new Pending(site.stepId, target, site, ref));
     }
   }
 
   /** Reading a grandparent is common enough to settle without a graph search. */
-  private static boolean needOfNeed(Set<String> direct, String target,
-      Map<String, StepBinder.StepDraft> steps) {
+  private static boolean needOfNeed(
+      Set<String> direct, String target, Map<String, StepBinder.StepDraft> steps) {
     for (String need : direct) {
       StepBinder.StepDraft d = steps.get(need);
       if (d != null && d.needNodes().containsKey(target)) {
@@ -203,11 +263,12 @@ final class ExpressionCheck {
   /**
    * Each read of a step that is not a direct need must be of a transitive one. Reachability is
    * answered for 64 read steps at a time: one pass in topological order pushes a 64-bit mask of
-   * "descends from target k" along the edges. That is O((steps + edges) x targets / 64) however
-   * the reads are spread, where a search per read can be quadratic. Steps on or after a cycle
-   * have no topological place; the cycle is reported and their reads are checked once it is gone.
+   * "descends from target k" along the edges. That is O((steps + edges) x targets / 64) however the
+   * reads are spread, where a search per read can be quadratic. Steps on or after a cycle have no
+   * topological place; the cycle is reported and their reads are checked once it is gone.
    */
-  private void checkReachable(Map<String, List<Pending>> byTarget, Map<String, List<String>> needs) {
+  private void checkReachable(
+      Map<String, List<Pending>> byTarget, Map<String, List<String>> needs) {
     if (byTarget.isEmpty()) {
       return;
     }
@@ -241,8 +302,16 @@ final class ExpressionCheck {
         for (Pending p : targets.get(batch + k).getValue()) {
           int s = index.get(p.source);
           if (ordered[s] && (mask[s] & (1L << k)) == 0) {
-            report(p.site, p.ref, "step '" + p.source + "' reads '" + p.ref.dotted()
-                + "' but does not need '" + p.target + "' (add it to 'needs')");
+            report(
+                p.site,
+                p.ref,
+                "step '"
+                    + p.source
+                    + "' reads '"
+                    + p.ref.dotted()
+                    + "' but does not need '"
+                    + p.target
+                    + "' (add it to 'needs')");
           }
         }
       }

@@ -12,8 +12,8 @@ import java.util.regex.Pattern;
 
 /**
  * Typed reads of YAML nodes. Each read either returns a value or adds one problem naming the key
- * and what was found, and returns null; callers carry on so that every problem is reported.
- * An empty value ({@code key:} with nothing after it) reads as absent.
+ * and what was found, and returns null; callers carry on so that every problem is reported. An
+ * empty value ({@code key:} with nothing after it) reads as absent.
  */
 final class Fields {
   static final Pattern ENV_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
@@ -62,7 +62,10 @@ final class Fields {
     return null;
   }
 
-  /** Any non-empty scalar as text (a number where a string is expected is fine); maps and lists are not. */
+  /**
+   * Any non-empty scalar as text (a number where a string is expected is fine); maps and lists are
+   * not.
+   */
   String string(YNode n, String what) {
     if (absent(n)) {
       return null;
@@ -108,14 +111,17 @@ final class Fields {
     if (absent(n)) {
       return null;
     }
-    Duration d = n instanceof YNode.Scalar s && s.value() instanceof String t ? Units.parseDuration(t) : null;
+    Duration d =
+        n instanceof YNode.Scalar s && s.value() instanceof String t
+            ? Units.parseDuration(t)
+            : null;
     if (d != null && (d.isNegative() || (!allowZero && d.isZero()))) {
       problems.add(n, what + " must be longer than zero, got " + n.describe());
       return null;
     }
     if (d == null) {
-      problems.add(n, what + " must be a duration like 30s, 5m, 1h30m, 500ms or PT5M, got "
-          + n.describe());
+      problems.add(
+          n, what + " must be a duration like 30s, 5m, 1h30m, 500ms or PT5M, got " + n.describe());
       return null;
     }
     return d;
@@ -134,8 +140,9 @@ final class Fields {
       }
     }
     if (bytes == null || bytes <= 0) {
-      problems.add(n, what + " must be a size like 512m, 2g, 1024k or a number of bytes, got "
-          + n.describe());
+      problems.add(
+          n,
+          what + " must be a size like 512m, 2g, 1024k or a number of bytes, got " + n.describe());
       return null;
     }
     return bytes;
@@ -146,7 +153,10 @@ final class Fields {
     if (absent(n)) {
       return null;
     }
-    if (n instanceof YNode.Scalar s && s.value() instanceof Long l && l >= 0 && l <= Integer.MAX_VALUE) {
+    if (n instanceof YNode.Scalar s
+        && s.value() instanceof Long l
+        && l >= 0
+        && l <= Integer.MAX_VALUE) {
       return l.intValue();
     }
     problems.add(n, what + " must be a whole number >= 0, got " + n.describe());
@@ -168,11 +178,11 @@ final class Fields {
   }
 
   /**
-   * A map of scalars to strings (numbers and booleans as written), e.g. {@code env}; an item
-   * that is empty, a list or a map is an error. {@code eachKey} checks the keys.
+   * A map of scalars to strings (numbers and booleans as written), e.g. {@code env}; an item that
+   * is empty, a list or a map is an error. {@code eachKey} checks the keys.
    */
-  Map<String, String> stringMap(YNode n, String what, String itemWhat,
-      Consumer<YNode.Scalar> eachKey) {
+  Map<String, String> stringMap(
+      YNode n, String what, String itemWhat, Consumer<YNode.Scalar> eachKey) {
     Map<String, String> out = new LinkedHashMap<>();
     YNode.Mapping m = map(n, what);
     if (m == null) {
@@ -183,8 +193,13 @@ final class Fields {
       if (e.value() instanceof YNode.Scalar s && !s.isNull()) {
         out.put(e.key().text(), s.text());
       } else {
-        problems.add(absent(e.value()) ? e.key() : e.value(), itemWhat + " '" + e.key().text()
-            + "' must be a string, number or boolean, got " + e.value().describe());
+        problems.add(
+            absent(e.value()) ? e.key() : e.value(),
+            itemWhat
+                + " '"
+                + e.key().text()
+                + "' must be a string, number or boolean, got "
+                + e.value().describe());
       }
     }
     return out;
@@ -202,25 +217,38 @@ final class Fields {
       }
       Integer max = count(m.get("max"), "'max'");
       Duration backoff = duration(m.get("backoff"), "'backoff'", true);
-      return max == null ? null
+      return max == null
+          ? null
           : new RetryPolicy(max, backoff != null ? backoff : RetryPolicy.NONE.backoff());
     }
-    if (n instanceof YNode.Scalar s && s.value() instanceof Long l && l >= 0 && l <= Integer.MAX_VALUE) {
+    if (n instanceof YNode.Scalar s
+        && s.value() instanceof Long l
+        && l >= 0
+        && l <= Integer.MAX_VALUE) {
       return new RetryPolicy(l.intValue(), RetryPolicy.NONE.backoff());
     }
-    problems.add(n, "'retries' must be a whole number >= 0 or a map like { max: 2, backoff: 5s }, got "
-        + n.describe());
+    problems.add(
+        n,
+        "'retries' must be a whole number >= 0 or a map like { max: 2, backoff: 5s }, got "
+            + n.describe());
     return null;
   }
 
   /** {@code env}: variable names as the shell accepts them, values scalars. */
   Map<String, String> env(YNode n) {
-    return stringMap(n, "'env'", "env", key -> {
-      if (!ENV_NAME.matcher(key.text()).matches()) {
-        problems.add(key, "invalid env name '" + key.text()
-            + "': use letters, digits and '_', not starting with a digit");
-      }
-    });
+    return stringMap(
+        n,
+        "'env'",
+        "env",
+        key -> {
+          if (!ENV_NAME.matcher(key.text()).matches()) {
+            problems.add(
+                key,
+                "invalid env name '"
+                    + key.text()
+                    + "': use letters, digits and '_', not starting with a digit");
+          }
+        });
   }
 
   /** A worker pool name, as {@code kiln worker --queue NAME} takes it. */

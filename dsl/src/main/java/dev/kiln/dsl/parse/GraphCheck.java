@@ -10,7 +10,9 @@ import java.util.Map;
 final class GraphCheck {
   private GraphCheck() {}
 
-  /** The needs that name real steps, by step id in file order; problems for the rest and for cycles. */
+  /**
+   * The needs that name real steps, by step id in file order; problems for the rest and for cycles.
+   */
   static Map<String, List<String>> check(List<StepBinder.StepDraft> drafts, Problems problems) {
     Map<String, Integer> index = new HashMap<>(drafts.size() * 2);
     for (StepBinder.StepDraft d : drafts) {
@@ -28,22 +30,26 @@ final class GraphCheck {
           edges[known.size()] = j;
           known.add(n.text());
         } else {
-          problems.add(n, "needs unknown step '" + n.text() + "'" + problems.suggest(n.text(), index.keySet()));
+          problems.add(
+              n,
+              "needs unknown step '" + n.text() + "'" + problems.suggest(n.text(), index.keySet()));
         }
       }
       needs.put(d.step().id(), known);
-      adjacency[i] = known.size() == edges.length ? edges : java.util.Arrays.copyOf(edges, known.size());
+      adjacency[i] =
+          known.size() == edges.length ? edges : java.util.Arrays.copyOf(edges, known.size());
     }
     reportCycles(drafts, adjacency, problems);
     return needs;
   }
 
   /**
-   * Depth-first search without recursion (a 10,000-step chain would overflow the stack). Every
-   * back edge closes one cycle, reported once, starting at its earliest step in the file and
-   * reading "a -> b" as "a needs b".
+   * Depth-first search without recursion (a 10,000-step chain would overflow the stack). Every back
+   * edge closes one cycle, reported once, starting at its earliest step in the file and reading "a
+   * -> b" as "a needs b".
    */
-  private static void reportCycles(List<StepBinder.StepDraft> drafts, int[][] adjacency, Problems problems) {
+  private static void reportCycles(
+      List<StepBinder.StepDraft> drafts, int[][] adjacency, Problems problems) {
     int n = adjacency.length;
     byte[] state = new byte[n]; // 0 unvisited, 1 on the current path, 2 done
     int[] stack = new int[n];
@@ -76,7 +82,8 @@ final class GraphCheck {
     }
   }
 
-  private static void report(List<StepBinder.StepDraft> drafts, int[] stack, int from, int to, Problems problems) {
+  private static void report(
+      List<StepBinder.StepDraft> drafts, int[] stack, int from, int to, Problems problems) {
     int earliest = from;
     for (int i = from; i < to; i++) {
       if (stack[i] < stack[earliest]) {

@@ -31,12 +31,19 @@ final class ParamBinder {
     for (YNode.Entry e : m.entries().values()) {
       String name = e.key().text();
       if (!NAME.matcher(name).matches()) {
-        problems.add(e.key(), "invalid param name '" + name
-            + "': use letters, digits and '_', not starting with a digit");
+        problems.add(
+            e.key(),
+            "invalid param name '"
+                + name
+                + "': use letters, digits and '_', not starting with a digit");
       }
       if (!(e.value() instanceof YNode.Mapping spec)) {
-        problems.add(Fields.absent(e.value()) ? e.key() : e.value(), "param '" + name
-            + "' must be a map like { type: string, default: ... }, got " + e.value().describe());
+        problems.add(
+            Fields.absent(e.value()) ? e.key() : e.value(),
+            "param '"
+                + name
+                + "' must be a map like { type: string, default: ... }, got "
+                + e.value().describe());
         continue;
       }
       f.checkKeys(spec, KEYS);
@@ -47,25 +54,38 @@ final class ParamBinder {
           type = ParamType.valueOf(typeName.toUpperCase(Locale.ROOT));
         } else {
           String hint = problems.suggest(typeName, typeNames);
-          problems.add(spec.get("type"), "unknown param type '" + typeName + "'"
-              + (hint.isEmpty() ? ": use " + String.join(", ", typeNames) : hint));
+          problems.add(
+              spec.get("type"),
+              "unknown param type '"
+                  + typeName
+                  + "'"
+                  + (hint.isEmpty() ? ": use " + String.join(", ", typeNames) : hint));
           type = null;
         }
       }
       Object defaultValue = null;
       YNode def = spec.get("default");
       if (type != null && !Fields.absent(def)) {
-        defaultValue = Params.convert(type, def instanceof YNode.Scalar s ? s.value() : Fields.plain(def));
+        defaultValue =
+            Params.convert(type, def instanceof YNode.Scalar s ? s.value() : Fields.plain(def));
         if (defaultValue == null) {
           ParamSpec probe = new ParamSpec(name, type, null, null, e.key().location());
-          problems.add(def, Params.mismatch(probe, def instanceof YNode.Scalar s ? s.text() : Fields.plain(def))
-              .replace("expected", "default must be"));
+          problems.add(
+              def,
+              Params.mismatch(probe, def instanceof YNode.Scalar s ? s.text() : Fields.plain(def))
+                  .replace("expected", "default must be"));
         }
       }
       String description = f.string(spec.get("description"), "'description'");
       // A param with an unknown type is still declared, so its uses are not reported as well.
-      out.put(name, new ParamSpec(name, type != null ? type : ParamType.STRING, defaultValue,
-          description, e.key().location()));
+      out.put(
+          name,
+          new ParamSpec(
+              name,
+              type != null ? type : ParamType.STRING,
+              defaultValue,
+              description,
+              e.key().location()));
     }
     return Collections.unmodifiableMap(out);
   }

@@ -24,9 +24,9 @@ public final class Params {
   private Params() {}
 
   /**
-   * Every declared param in declared order, converted to its type (String, Long, Double,
-   * Boolean): the given value, else the default. Unknown, missing and malformed params are all
-   * reported together.
+   * Every declared param in declared order, converted to its type (String, Long, Double, Boolean):
+   * the given value, else the default. Unknown, missing and malformed params are all reported
+   * together.
    */
   public static Map<String, Object> bind(Pipeline pipeline, Map<String, String> given)
       throws PipelineException {
@@ -37,9 +37,13 @@ public final class Params {
     for (String name : new TreeSet<>(given.keySet())) {
       if (!declared.containsKey(name)) {
         String hint = declared.isEmpty() ? "" : suggestion(name, declared.keySet());
-        String list = declared.isEmpty()
-            ? "pipeline '" + pipeline.name() + "' declares no params"
-            : "pipeline '" + pipeline.name() + "' declares: " + String.join(", ", declared.keySet());
+        String list =
+            declared.isEmpty()
+                ? "pipeline '" + pipeline.name() + "' declares no params"
+                : "pipeline '"
+                    + pipeline.name()
+                    + "' declares: "
+                    + String.join(", ", declared.keySet());
         problems.add(Problem.ofFile(file, "unknown param '" + name + "' (" + list + ")" + hint));
       }
     }
@@ -93,17 +97,21 @@ public final class Params {
   }
 
   static String mismatch(ParamSpec spec, Object value) {
-    String expected = switch (spec.type()) {
-      case STRING -> "a string";
-      case NUMBER -> "a number";
-      case INTEGER -> "an integer";
-      case BOOLEAN -> "a boolean (true or false)";
-    };
+    String expected =
+        switch (spec.type()) {
+          case STRING -> "a string";
+          case NUMBER -> "a number";
+          case INTEGER -> "an integer";
+          case BOOLEAN -> "a boolean (true or false)";
+        };
     return "param '" + spec.name() + "': expected " + expected + ", got " + describe(value);
   }
 
   private static String describe(Object value) {
-    Object v = value instanceof JsonNode json && (json.isValueNode() || json.isNull()) ? fromJson(json) : value;
+    Object v =
+        value instanceof JsonNode json && (json.isValueNode() || json.isNull())
+            ? fromJson(json)
+            : value;
     if (v == null) {
       return "nothing";
     }
@@ -144,7 +152,10 @@ public final class Params {
     if (v instanceof String s) {
       return s;
     }
-    if (v instanceof Boolean || v instanceof Long || v instanceof Integer || v instanceof BigInteger) {
+    if (v instanceof Boolean
+        || v instanceof Long
+        || v instanceof Integer
+        || v instanceof BigInteger) {
       return v.toString();
     }
     if (v instanceof Number n) {

@@ -15,7 +15,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.regex.Pattern;
 
-/** The top level of a pipeline: binds each section, runs the graph and expression checks, builds. */
+/**
+ * The top level of a pipeline: binds each section, runs the graph and expression checks, builds.
+ */
 final class PipelineBinder {
   static final List<String> KEYS =
       List.of("name", "description", "params", "triggers", "defaults", "steps", "concurrency");
@@ -29,21 +31,26 @@ final class PipelineBinder {
   static Pipeline bind(String file, String text, YNode root, Problems problems) {
     Fields f = new Fields(problems);
     if (!(root instanceof YNode.Mapping m)) {
-      problems.add(root, "a pipeline must be a map with 'name' and 'steps', got " + root.describe());
+      problems.add(
+          root, "a pipeline must be a map with 'name' and 'steps', got " + root.describe());
       return null;
     }
     ExpressionCheck exprs = new ExpressionCheck(problems, new SourceMap(text));
     f.checkKeys(m, KEYS, true);
     String name = f.required(m, "name", "'name'");
     if (name != null && !NAME.matcher(name).matches()) {
-      problems.add(m.get("name"), "invalid pipeline name '" + name
-          + "': use lowercase letters, digits and '-', starting with a letter or digit");
+      problems.add(
+          m.get("name"),
+          "invalid pipeline name '"
+              + name
+              + "': use lowercase letters, digits and '-', starting with a letter or digit");
     }
     String description = f.string(m.get("description"), "'description'");
     String concurrency = f.literal(m.get("concurrency"), "'concurrency'");
     if (concurrency != null && !CONCURRENCY.contains(concurrency)) {
-      problems.add(m.get("concurrency"), "'concurrency' must be allow, forbid or replace, got '"
-          + concurrency + "'");
+      problems.add(
+          m.get("concurrency"),
+          "'concurrency' must be allow, forbid or replace, got '" + concurrency + "'");
     }
     Map<String, ParamSpec> params = ParamBinder.bind(m.get("params"), f);
     List<Trigger> triggers = TriggerBinder.bind(m.get("triggers"), params, f, exprs);
@@ -58,11 +65,19 @@ final class PipelineBinder {
     for (StepBinder.StepDraft d : drafts) {
       steps.put(d.step().id(), d.step());
     }
-    return new Pipeline(name, description, params, triggers, defaults,
-        Collections.unmodifiableMap(steps), Concurrency.of(concurrency), new Source(file, text, Canonical.version(root)));
+    return new Pipeline(
+        name,
+        description,
+        params,
+        triggers,
+        defaults,
+        Collections.unmodifiableMap(steps),
+        Concurrency.of(concurrency),
+        new Source(file, text, Canonical.version(root)));
   }
 
-  private static List<StepBinder.StepDraft> steps(YNode.Mapping root, Fields f, ExpressionCheck exprs) {
+  private static List<StepBinder.StepDraft> steps(
+      YNode.Mapping root, Fields f, ExpressionCheck exprs) {
     Problems problems = f.problems();
     if (!root.has("steps")) {
       problems.add(root, "missing required key 'steps'");
@@ -71,7 +86,8 @@ final class PipelineBinder {
     YNode n = root.get("steps");
     YNode.Mapping steps = f.map(n, "'steps'");
     if (Fields.absent(n) || (steps != null && steps.entries().isEmpty())) {
-      problems.add(Fields.absent(n) ? root.keyNode("steps") : n, "'steps' is empty: add at least one step");
+      problems.add(
+          Fields.absent(n) ? root.keyNode("steps") : n, "'steps' is empty: add at least one step");
     }
     return steps == null ? List.of() : StepBinder.bind(steps, f, exprs);
   }

@@ -53,11 +53,13 @@ public final class PipelineParser {
     }
     String text;
     try {
-      text = StandardCharsets.UTF_8.newDecoder()
-          .onMalformedInput(CodingErrorAction.REPORT)
-          .onUnmappableCharacter(CodingErrorAction.REPORT)
-          .decode(ByteBuffer.wrap(bytes))
-          .toString();
+      text =
+          StandardCharsets.UTF_8
+              .newDecoder()
+              .onMalformedInput(CodingErrorAction.REPORT)
+              .onUnmappableCharacter(CodingErrorAction.REPORT)
+              .decode(ByteBuffer.wrap(bytes))
+              .toString();
     } catch (CharacterCodingException e) {
       return fileProblem(name, "not UTF-8 text (a binary file?); a pipeline is YAML text in UTF-8");
     }
@@ -92,7 +94,11 @@ public final class PipelineParser {
   }
 
   private static String tooLarge(long size) {
-    return "file too large (" + size + " bytes); the limit is " + (MAX_BYTES / 1024 / 1024) + " MiB";
+    return "file too large ("
+        + size
+        + " bytes); the limit is "
+        + (MAX_BYTES / 1024 / 1024)
+        + " MiB";
   }
 
   private static String binary() {

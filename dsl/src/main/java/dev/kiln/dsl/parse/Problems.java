@@ -60,8 +60,9 @@ final class Problems {
 
   List<Problem> sorted() {
     List<Problem> copy = new ArrayList<>(new LinkedHashSet<>(list));
-    copy.sort(Comparator.comparingInt((Problem p) -> p.location().line())
-        .thenComparingInt(p -> p.location().column()));
+    copy.sort(
+        Comparator.comparingInt((Problem p) -> p.location().line())
+            .thenComparingInt(p -> p.location().column()));
     return copy;
   }
 }

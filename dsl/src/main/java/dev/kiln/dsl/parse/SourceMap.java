@@ -6,8 +6,8 @@ import java.util.List;
 
 /**
  * Maps an offset inside a scalar's value back to a line and column of the file, so an expression
- * error points at the character, not at the start of the string. Where the value differs from
- * the source (escapes, folding, multi-line plain scalars) it falls back to the scalar's start.
+ * error points at the character, not at the start of the string. Where the value differs from the
+ * source (escapes, folding, multi-line plain scalars) it falls back to the scalar's start.
  */
 final class SourceMap {
   private final String text;
@@ -28,7 +28,8 @@ final class SourceMap {
         int quote = node.style() == ' ' ? 0 : 1;
         String line = line(start.line());
         int from = start.column() - 1 + quote;
-        if (line != null && node.end().line() == start.line()
+        if (line != null
+            && node.end().line() == start.line()
             && line.startsWith(value.substring(0, offset), from)) {
           return new Location(start.file(), start.line(), from + offset + 1);
         }
@@ -46,13 +47,17 @@ final class SourceMap {
         String valueLine = value.substring(lineStart, lineEnd < 0 ? value.length() : lineEnd);
         // Content starts on the line after the '|' or '>' indicator.
         String line = line(start.line() + 1 + lineIndex);
-        if (line != null && (node.style() == '|' || value.indexOf('\n') == value.length() - 1
-            || value.indexOf('\n') < 0) && line.endsWith(valueLine)) {
+        if (line != null
+            && (node.style() == '|'
+                || value.indexOf('\n') == value.length() - 1
+                || value.indexOf('\n') < 0)
+            && line.endsWith(valueLine)) {
           int indent = line.length() - valueLine.length();
-          return new Location(start.file(), start.line() + 1 + lineIndex, indent + offset - lineStart + 1);
+          return new Location(
+              start.file(), start.line() + 1 + lineIndex, indent + offset - lineStart + 1);
         }
       }
-      default -> { }
+      default -> {}
     }
     return start;
   }

@@ -16,17 +16,34 @@ import java.util.regex.Pattern;
 
 /** Binds {@code steps:}: each step's keys, types and values; the graph is checked afterwards. */
 final class StepBinder {
-  static final List<String> KEYS = List.of("needs", "run", "uses", "with", "if", "image", "retries",
-      "timeout", "continue_on_error", "matrix", "cache", "queue", "env", "resources",
-      "description", "user", "network");
+  static final List<String> KEYS =
+      List.of(
+          "needs",
+          "run",
+          "uses",
+          "with",
+          "if",
+          "image",
+          "retries",
+          "timeout",
+          "continue_on_error",
+          "matrix",
+          "cache",
+          "queue",
+          "env",
+          "resources",
+          "description",
+          "user",
+          "network");
   static final Pattern ID = Pattern.compile("[a-zA-Z0-9_-]+");
-  private static final Pattern USES = Pattern.compile("[a-z0-9][a-z0-9_.-]*(/[a-z0-9][a-z0-9_.-]*)*");
+  private static final Pattern USES =
+      Pattern.compile("[a-z0-9][a-z0-9_.-]*(/[a-z0-9][a-z0-9_.-]*)*");
   private static final Pattern MATRIX_KEY = Pattern.compile("[a-zA-Z0-9_-]+");
   static final int MAX_MATRIX = 256;
 
   /**
-   * A step as bound, with what the graph and expression checks need: where each {@code needs}
-   * entry was written and the matrix keys. {@code step} may hold nulls when the step has problems.
+   * A step as bound, with what the graph and expression checks need: where each {@code needs} entry
+   * was written and the matrix keys. {@code step} may hold nulls when the step has problems.
    */
   record StepDraft(Step step, YNode.Scalar key, Map<String, YNode.Scalar> needNodes) {}
 
@@ -80,15 +97,45 @@ final class StepBinder {
     f.string(m.get("description"), "'description'");
     String user = f.literal(m.get("user"), "'user'");
     String network = f.literal(m.get("network"), "'network'");
-    Step step = new Step(id, List.copyOf(needNodes.keySet()), action, condition, image, retries, timeout,
-        Boolean.TRUE.equals(continueOnError), matrix, Boolean.TRUE.equals(cache), queue, env,
-        resources, user, network, key.location());
+    Step step =
+        new Step(
+            id,
+            List.copyOf(needNodes.keySet()),
+            action,
+            condition,
+            image,
+            retries,
+            timeout,
+            Boolean.TRUE.equals(continueOnError),
+            matrix,
+            Boolean.TRUE.equals(cache),
+            queue,
+            env,
+            resources,
+            user,
+            network,
+            key.location());
     return new StepDraft(step, key, needNodes);
   }
 
   private static Step empty(String id, YNode.Scalar key) {
-    return new Step(id, List.of(), null, null, null, null, null, false, Map.of(), false, null,
-        Map.of(), Resources.NONE, null, null, key.location());
+    return new Step(
+        id,
+        List.of(),
+        null,
+        null,
+        null,
+        null,
+        null,
+        false,
+        Map.of(),
+        false,
+        null,
+        Map.of(),
+        Resources.NONE,
+        null,
+        null,
+        key.location());
   }
 
   /** {@code needs: a} or {@code needs: [a, b]}; the node of each id, in order, without repeats. */
@@ -104,8 +151,10 @@ final class StepBinder {
     }
     for (YNode item : items) {
       if (!(item instanceof YNode.Scalar s) || s.isNull()) {
-        problems.add(item, "'needs' must be a list of step ids or a single step id, got "
-            + (item instanceof YNode.Seq ? "a list inside the list" : item.describe()));
+        problems.add(
+            item,
+            "'needs' must be a list of step ids or a single step id, got "
+                + (item instanceof YNode.Seq ? "a list inside the list" : item.describe()));
         continue;
       }
       if (out.putIfAbsent(s.text(), s) != null) {
@@ -139,8 +188,9 @@ final class StepBinder {
       if (name != null && name.contains("${{")) {
         f.literal(m.get("uses"), "'uses'");
       } else if (name != null && !USES.matcher(name).matches()) {
-        problems.add(m.get("uses"), "'uses' must name a built-in step like dataset/version, got '"
-            + name + "'");
+        problems.add(
+            m.get("uses"),
+            "'uses' must name a built-in step like dataset/version, got '" + name + "'");
       }
       Map<String, Object> with = Map.of();
       YNode.Mapping wm = f.map(m.get("with"), "'with'");
@@ -186,8 +236,11 @@ final class StepBinder {
       }
       if (!(e.value() instanceof YNode.Seq seq) || seq.items().isEmpty()) {
         out.put(key, List.of()); // still a key, so that matrix.<key> is not reported as well
-        problems.add(Fields.absent(e.value()) ? e.key() : e.value(),
-            "matrix '" + key + "' must be a non-empty list, got "
+        problems.add(
+            Fields.absent(e.value()) ? e.key() : e.value(),
+            "matrix '"
+                + key
+                + "' must be a non-empty list, got "
                 + (e.value() instanceof YNode.Seq ? "an empty list" : e.value().describe()));
         continue;
       }
@@ -197,8 +250,12 @@ final class StepBinder {
       Set<String> seen = new HashSet<>();
       for (YNode item : seq.items()) {
         if (!(item instanceof YNode.Scalar s) || s.isNull()) {
-          problems.add(item, "matrix '" + key + "' values must be strings, numbers or booleans, got "
-              + item.describe());
+          problems.add(
+              item,
+              "matrix '"
+                  + key
+                  + "' values must be strings, numbers or booleans, got "
+                  + item.describe());
           continue;
         }
         f.literal(s, "matrix values");
@@ -211,16 +268,25 @@ final class StepBinder {
       combinations = Math.min(combinations * values.size(), Integer.MAX_VALUE);
     }
     if (combinations > MAX_MATRIX) {
-      problems.add(m, "'matrix' expands to " + combinations + " combinations; the limit is " + MAX_MATRIX);
+      problems.add(
+          m, "'matrix' expands to " + combinations + " combinations; the limit is " + MAX_MATRIX);
     } else if (combinations > 0) {
       // A task's name is also a folder name: refuse here what the file system would refuse later.
-      String longest = MatrixTasks.combinations(out).stream()
-          .map(c -> MatrixTasks.name(id, c))
-          .max(java.util.Comparator.comparingInt(String::length)).orElse("");
+      String longest =
+          MatrixTasks.combinations(out).stream()
+              .map(c -> MatrixTasks.name(id, c))
+              .max(java.util.Comparator.comparingInt(String::length))
+              .orElse("");
       if (longest.length() > MatrixTasks.MAX_NAME) {
-        problems.add(m, "'matrix' makes task names of up to " + longest.length()
-            + " characters, like " + longest.substring(0, 40) + "...; the limit is "
-            + MatrixTasks.MAX_NAME + ": use shorter keys or values");
+        problems.add(
+            m,
+            "'matrix' makes task names of up to "
+                + longest.length()
+                + " characters, like "
+                + longest.substring(0, 40)
+                + "...; the limit is "
+                + MatrixTasks.MAX_NAME
+                + ": use shorter keys or values");
       }
     }
     return out;

@@ -14,8 +14,8 @@ import java.util.regex.Pattern;
 import java.util.regex.PatternSyntaxException;
 
 /**
- * Binds {@code triggers:}. Cron expressions are only counted here (5, 6 or 7 fields) and kept
- * raw: the engine hands them to Quartz, which is the authority on what they mean.
+ * Binds {@code triggers:}. Cron expressions are only counted here (5, 6 or 7 fields) and kept raw:
+ * the engine hands them to Quartz, which is the authority on what they mean.
  */
 final class TriggerBinder {
   static final List<String> KINDS = List.of("cron", "webhook", "files");
@@ -23,8 +23,10 @@ final class TriggerBinder {
   static final List<String> WEBHOOK_KEYS = List.of("path", "secret_env", "token_env", "params");
   static final List<String> FILES_KEYS = List.of("dir", "glob");
   static final List<String> CATCHUP = List.of("none", "last", "all");
+
   /** The spelling the first releases documented; read as {@code last}. */
   static final String CATCHUP_ALIAS = "latest";
+
   private static final Pattern PATH = Pattern.compile("[a-zA-Z0-9_-]+");
 
   private final Fields f;
@@ -40,7 +42,8 @@ final class TriggerBinder {
     this.exprs = exprs;
   }
 
-  static List<Trigger> bind(YNode n, Map<String, ParamSpec> params, Fields f, ExpressionCheck exprs) {
+  static List<Trigger> bind(
+      YNode n, Map<String, ParamSpec> params, Fields f, ExpressionCheck exprs) {
     List<Trigger> out = new ArrayList<>();
     if (Fields.absent(n)) {
       return out;
@@ -61,7 +64,9 @@ final class TriggerBinder {
 
   private Trigger trigger(YNode item) {
     if (!(item instanceof YNode.Mapping m)) {
-      problems.add(item, "a trigger must be a map with 'cron', 'webhook' or 'files', got " + item.describe());
+      problems.add(
+          item,
+          "a trigger must be a map with 'cron', 'webhook' or 'files', got " + item.describe());
       return null;
     }
     List<String> kinds = new ArrayList<>();
@@ -78,8 +83,11 @@ final class TriggerBinder {
       return null;
     }
     if (kinds.size() > 1) {
-      problems.add(m.keyNode(kinds.get(1)), "a trigger has one of 'cron', 'webhook' or 'files', not "
-          + String.join(" and ", kinds) + "; make it two triggers");
+      problems.add(
+          m.keyNode(kinds.get(1)),
+          "a trigger has one of 'cron', 'webhook' or 'files', not "
+              + String.join(" and ", kinds)
+              + "; make it two triggers");
       return null;
     }
     return switch (kinds.get(0)) {
@@ -107,8 +115,12 @@ final class TriggerBinder {
       try {
         ZoneId.of(timezone);
       } catch (DateTimeException e) {
-        problems.add(m.get("timezone"), "unknown timezone '" + timezone + "'"
-            + problems.suggest(timezone, ZoneId.getAvailableZoneIds()));
+        problems.add(
+            m.get("timezone"),
+            "unknown timezone '"
+                + timezone
+                + "'"
+                + problems.suggest(timezone, ZoneId.getAvailableZoneIds()));
       }
     }
     String catchup = f.string(m.get("catchup"), "'catchup'");
@@ -125,7 +137,8 @@ final class TriggerBinder {
     YNode.Mapping w = f.map(m.get("webhook"), "'webhook'");
     if (w == null) {
       if (Fields.absent(m.get("webhook"))) {
-        problems.add(m.keyNode("webhook"), "'webhook' needs at least a path, like { path: new-data }");
+        problems.add(
+            m.keyNode("webhook"), "'webhook' needs at least a path, like { path: new-data }");
       }
       return null;
     }
@@ -134,27 +147,42 @@ final class TriggerBinder {
     if (path != null) {
       YNode pathNode = w.get("path");
       if (!PATH.matcher(path).matches()) {
-        problems.add(pathNode, "webhook path '" + path + "' may only contain letters, digits, '_' and '-'");
+        problems.add(
+            pathNode, "webhook path '" + path + "' may only contain letters, digits, '_' and '-'");
       } else {
         YNode first = webhookPaths.putIfAbsent(path, pathNode);
         if (first != null) {
-          problems.add(pathNode, "webhook path '" + path + "' is already used at line "
-              + first.location().line());
+          problems.add(
+              pathNode,
+              "webhook path '" + path + "' is already used at line " + first.location().line());
         }
       }
     }
     String secretEnv = envName(w.get("secret_env"), "'secret_env'");
     String tokenEnv = envName(w.get("token_env"), "'token_env'");
-    Map<String, String> given = f.stringMap(w.get("params"), "webhook 'params'", "webhook param", key -> {
-      if (!params.containsKey(key.text())) {
-        String hint = problems.suggest(key.text(), params.keySet());
-        problems.add(key, "webhook sets unknown param '" + key.text() + "'" + (!hint.isEmpty() ? hint
-            : params.isEmpty() ? " (the pipeline declares no params)"
-            : " (declared: " + String.join(", ", params.keySet()) + ")"));
-      }
-    });
+    Map<String, String> given =
+        f.stringMap(
+            w.get("params"),
+            "webhook 'params'",
+            "webhook param",
+            key -> {
+              if (!params.containsKey(key.text())) {
+                String hint = problems.suggest(key.text(), params.keySet());
+                problems.add(
+                    key,
+                    "webhook sets unknown param '"
+                        + key.text()
+                        + "'"
+                        + (!hint.isEmpty()
+                            ? hint
+                            : params.isEmpty()
+                                ? " (the pipeline declares no params)"
+                                : " (declared: " + String.join(", ", params.keySet()) + ")"));
+              }
+            });
     exprs.scan(w.get("params"), ExpressionCheck.Scope.TRIGGER, null);
-    return new Trigger.Webhook(path, secretEnv, tokenEnv, Collections.unmodifiableMap(given), m.location());
+    return new Trigger.Webhook(
+        path, secretEnv, tokenEnv, Collections.unmodifiableMap(given), m.location());
   }
 
   private String envName(YNode n, String what) {
@@ -170,7 +198,9 @@ final class TriggerBinder {
     YNode.Mapping w = f.map(m.get("files"), "'files'");
     if (w == null) {
       if (Fields.absent(m.get("files"))) {
-        problems.add(m.keyNode("files"), "'files' needs a dir and a glob, like { dir: /data/incoming, glob: \"*.csv\" }");
+        problems.add(
+            m.keyNode("files"),
+            "'files' needs a dir and a glob, like { dir: /data/incoming, glob: \"*.csv\" }");
       }
       return null;
     }

@@ -7,10 +7,14 @@ import java.util.Locale;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-/** Durations ({@code 30s}, {@code 1h30m}, {@code 500ms}, {@code PT5M}) and sizes ({@code 512m}, {@code 2g}). */
+/**
+ * Durations ({@code 30s}, {@code 1h30m}, {@code 500ms}, {@code PT5M}) and sizes ({@code 512m},
+ * {@code 2g}).
+ */
 public final class Units {
-  private static final Pattern DURATION = Pattern.compile(
-      "(?:(\\d{1,9})d)?(?:(\\d{1,9})h)?(?:(\\d{1,9})m)?(?:(\\d{1,9})s)?(?:(\\d{1,9})ms)?");
+  private static final Pattern DURATION =
+      Pattern.compile(
+          "(?:(\\d{1,9})d)?(?:(\\d{1,9})h)?(?:(\\d{1,9})m)?(?:(\\d{1,9})s)?(?:(\\d{1,9})ms)?");
   private static final Pattern SIZE =
       Pattern.compile("(\\d{1,15}(?:\\.\\d{1,9})?)\\s*([kmgt]?)(i?)(b?)", Pattern.CASE_INSENSITIVE);
 
@@ -44,13 +48,14 @@ public final class Units {
     if (!m.matches() || (m.group(2).isEmpty() && !m.group(3).isEmpty())) {
       return null;
     }
-    int power = switch (m.group(2).toLowerCase(Locale.ROOT)) {
-      case "k" -> 1;
-      case "m" -> 2;
-      case "g" -> 3;
-      case "t" -> 4;
-      default -> 0;
-    };
+    int power =
+        switch (m.group(2).toLowerCase(Locale.ROOT)) {
+          case "k" -> 1;
+          case "m" -> 2;
+          case "g" -> 3;
+          case "t" -> 4;
+          default -> 0;
+        };
     BigDecimal bytes = new BigDecimal(m.group(1)).multiply(BigDecimal.valueOf(1024).pow(power));
     if (bytes.compareTo(BigDecimal.valueOf(Long.MAX_VALUE)) > 0) {
       return null;

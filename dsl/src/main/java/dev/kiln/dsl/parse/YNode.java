@@ -6,8 +6,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The YAML document as a tree where every node keeps where it starts and its path
- * ({@code steps.train.needs[0]}). Validation reads only this tree, never SnakeYAML's nodes.
+ * The YAML document as a tree where every node keeps where it starts and its path ({@code
+ * steps.train.needs[0]}). Validation reads only this tree, never SnakeYAML's nodes.
  */
 sealed interface YNode {
   Location location();
@@ -19,13 +19,15 @@ sealed interface YNode {
     return at().toString();
   }
 
-  /** How the node reads in a message: {@code 'abc'}, {@code a list}, {@code a map}, {@code nothing}. */
+  /**
+   * How the node reads in a message: {@code 'abc'}, {@code a list}, {@code a map}, {@code nothing}.
+   */
   String describe();
 
   /**
    * A scalar. {@code value} is typed by the YAML 1.2 core schema (null, Boolean, Long or
-   * BigInteger, Double, String); {@code text} is what was written. {@code style} is the YAML
-   * scalar style ({@code ' '} plain, {@code '\''}, {@code '"'}, {@code '|'}, {@code '>'}).
+   * BigInteger, Double, String); {@code text} is what was written. {@code style} is the YAML scalar
+   * style ({@code ' '} plain, {@code '\''}, {@code '"'}, {@code '|'}, {@code '>'}).
    */
   record Scalar(String text, Object value, char style, Location location, Location end, At at)
       implements YNode {
@@ -81,8 +83,8 @@ sealed interface YNode {
   record Entry(Scalar key, YNode value) {}
 
   /**
-   * A node's place in the document, linked to its parent's and printed only when asked, so a
-   * large document does not build a path string for every node.
+   * A node's place in the document, linked to its parent's and printed only when asked, so a large
+   * document does not build a path string for every node.
    */
   record At(At parent, String key, int index) {
     static final At ROOT = new At(null, null, -1);

@@ -24,11 +24,11 @@ import org.yaml.snakeyaml.reader.StreamReader;
 
 /**
  * Text to {@link YNode}, built straight from SnakeYAML's parser events (marks included). Skipping
- * SnakeYAML's composer saves a whole tree and its YAML 1.1 type guessing, which is most of the
- * cost of a large file, and puts every limit in one place:
- * nesting depth, aliases to collections, and the size of the document as if every alias were
- * expanded (an alias bomb is refused by arithmetic, without expanding anything). Aliases share
- * the anchored node; merge keys ({@code <<: *base}) are applied here, explicit keys winning.
+ * SnakeYAML's composer saves a whole tree and its YAML 1.1 type guessing, which is most of the cost
+ * of a large file, and puts every limit in one place: nesting depth, aliases to collections, and
+ * the size of the document as if every alias were expanded (an alias bomb is refused by arithmetic,
+ * without expanding anything). Aliases share the anchored node; merge keys ({@code <<: *base}) are
+ * applied here, explicit keys winning.
  */
 final class YamlLoader {
   static final int MAX_DEPTH = 64;
@@ -36,8 +36,9 @@ final class YamlLoader {
   static final int MAX_ALIASES = 100;
   private static final String TAG = "tag:yaml.org,2002:";
   private static final Pattern INT = Pattern.compile("[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+");
-  private static final Pattern FLOAT = Pattern.compile(
-      "[-+]?(?:\\.[0-9]+|[0-9]+(?:\\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\\.(?:inf|Inf|INF)|\\.(?:nan|NaN|NAN)");
+  private static final Pattern FLOAT =
+      Pattern.compile(
+          "[-+]?(?:\\.[0-9]+|[0-9]+(?:\\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\\.(?:inf|Inf|INF)|\\.(?:nan|NaN|NAN)");
 
   private final ParserImpl parser;
   private final Problems problems;
@@ -84,7 +85,8 @@ final class YamlLoader {
     YNode root = node(YNode.At.ROOT, 0);
     parser.getEvent(); // document end
     if (!parser.checkEvent(Event.ID.StreamEnd)) {
-      throw new Refused(location(file, parser.peekEvent().getStartMark()),
+      throw new Refused(
+          location(file, parser.peekEvent().getStartMark()),
           "invalid YAML: a pipeline file holds one document; this is a second one");
     }
     return root;
@@ -127,7 +129,8 @@ final class YamlLoader {
     return mapping((CollectionStartEvent) event, loc, at, depth, before);
   }
 
-  private YNode mapping(CollectionStartEvent start, Location loc, YNode.At at, int depth, long before) {
+  private YNode mapping(
+      CollectionStartEvent start, Location loc, YNode.At at, int depth, long before) {
     Map<String, YNode.Entry> entries = new LinkedHashMap<>();
     YNode.Mapping map = new YNode.Mapping(entries, loc, at);
     opening(start, map);
@@ -137,12 +140,15 @@ final class YamlLoader {
       Event keyEvent = parser.peekEvent();
       YNode keyNode = node(at, depth + 1);
       if (!(keyNode instanceof YNode.Scalar key)) {
-        problems.add(keyNode, "map keys must be plain strings, not "
-            + (keyNode instanceof YNode.Mapping ? "maps" : "lists"));
+        problems.add(
+            keyNode,
+            "map keys must be plain strings, not "
+                + (keyNode instanceof YNode.Mapping ? "maps" : "lists"));
         node(at, depth + 1); // the value, read and dropped
         continue;
       }
-      boolean merge = key.style() == ' ' && key.text().equals("<<") && keyEvent instanceof ScalarEvent;
+      boolean merge =
+          key.style() == ' ' && key.text().equals("<<") && keyEvent instanceof ScalarEvent;
       YNode value = node(merge ? at : at.child(key.text()), depth + 1);
       h = Math.max(h, height + 1);
       if (merge) {
@@ -151,8 +157,13 @@ final class YamlLoader {
       }
       YNode.Entry first = entries.get(key.text());
       if (first != null) {
-        problems.add(key, "duplicate key '" + key.text() + "' (first defined at line "
-            + first.key().location().line() + ")");
+        problems.add(
+            key,
+            "duplicate key '"
+                + key.text()
+                + "' (first defined at line "
+                + first.key().location().line()
+                + ")");
         continue;
       }
       entries.put(key.text(), new YNode.Entry(key, value));
@@ -182,11 +193,13 @@ final class YamlLoader {
       throw new Refused(loc, "invalid YAML: unknown alias '*" + event.getAnchor() + "'");
     }
     if (open.containsKey(anchor.node)) {
-      throw new Refused(loc, "invalid YAML: alias '*" + event.getAnchor() + "' refers to a node that contains it");
+      throw new Refused(
+          loc,
+          "invalid YAML: alias '*" + event.getAnchor() + "' refers to a node that contains it");
     }
     if (!(anchor.node instanceof YNode.Scalar) && ++aliases > MAX_ALIASES) {
-      throw new Refused(loc, "too many aliases (more than " + MAX_ALIASES
-          + " references to lists or maps)");
+      throw new Refused(
+          loc, "too many aliases (more than " + MAX_ALIASES + " references to lists or maps)");
     }
     // Validation walks shared nodes once per reference, so count them as if copied.
     nodes += anchor.size;
@@ -226,8 +239,13 @@ final class YamlLoader {
     } else {
       value = s.getValue();
     }
-    return new YNode.Scalar(s.getValue(), value, c, location(file, s.getStartMark()),
-        location(file, s.getEndMark()), at);
+    return new YNode.Scalar(
+        s.getValue(),
+        value,
+        c,
+        location(file, s.getStartMark()),
+        location(file, s.getEndMark()),
+        at);
   }
 
   /**
@@ -260,7 +278,7 @@ final class YamlLoader {
           return floating(v);
         }
       }
-      default -> { }
+      default -> {}
     }
     return v;
   }
@@ -270,8 +288,10 @@ final class YamlLoader {
     try {
       return switch (tag) {
         case TAG + "null" -> null;
-        case TAG + "bool" -> v.equalsIgnoreCase("true") ? Boolean.TRUE
-            : v.equalsIgnoreCase("false") ? Boolean.FALSE : v;
+        case TAG + "bool" ->
+            v.equalsIgnoreCase("true")
+                ? Boolean.TRUE
+                : v.equalsIgnoreCase("false") ? Boolean.FALSE : v;
         case TAG + "int" -> integer(v);
         case TAG + "float" -> floating(v);
         default -> v;
@@ -310,7 +330,8 @@ final class YamlLoader {
   }
 
   static Location location(String file, Mark mark) {
-    return mark == null ? new Location(file, 0, 0)
+    return mark == null
+        ? new Location(file, 0, 0)
         : new Location(file, mark.getLine() + 1, mark.getColumn() + 1);
   }
 

@@ -13,7 +13,8 @@ class DagTest {
     return Dag.of(p);
   }
 
-  static final String DIAMOND = """
+  static final String DIAMOND =
+      """
         report: { needs: [left, right], run: echo }
         right:  { needs: [start], run: echo }
         left:   { needs: [start], run: echo }
@@ -58,7 +59,8 @@ class DagTest {
   void unknownStepsAreRefused() throws Exception {
     Dag d = dag(DIAMOND);
 
-    assertThatThrownBy(() -> d.needs("nope")).isInstanceOf(IllegalArgumentException.class)
+    assertThatThrownBy(() -> d.needs("nope"))
+        .isInstanceOf(IllegalArgumentException.class)
         .hasMessage("no step 'nope'");
   }
 

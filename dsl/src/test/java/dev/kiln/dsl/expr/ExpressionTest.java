@@ -35,69 +35,79 @@ class ExpressionTest {
   }
 
   @ParameterizedTest(name = "{0} -> {1}")
-  @CsvSource(delimiterString = " => ", quoteCharacter = '`', value = {
-      "true || false && false => true",
-      "(true || false) && false => false",
-      "!false == true => true",
-      "!(1 == 1) => false",
-      "!!true => true",
-      "1 < 2 == true => true",
-      "false || 1 > 2 || 'a' < 'b' => true",
-      "1 == 1 && 2 == 2 && 3 != 3 => false",
-  })
+  @CsvSource(
+      delimiterString = " => ",
+      quoteCharacter = '`',
+      value = {
+        "true || false && false => true",
+        "(true || false) && false => false",
+        "!false == true => true",
+        "!(1 == 1) => false",
+        "!!true => true",
+        "1 < 2 == true => true",
+        "false || 1 > 2 || 'a' < 'b' => true",
+        "1 == 1 && 2 == 2 && 3 != 3 => false",
+      })
   void operatorsBindByPrecedence(String expr, boolean expected) throws Exception {
     assertThat(eval(expr)).isEqualTo(expected);
   }
 
   @ParameterizedTest(name = "{0} -> {1}")
-  @CsvSource(delimiterString = " => ", quoteCharacter = '`', value = {
-      "'10' > 9 => true",
-      "'10' > '9' => true",
-      "'abc' < 'abd' => true",
-      "'b' > 'abc' => true",
-      "2 == 2.0 => true",
-      "'1.50' == 1.5 => true",
-      "' 3 ' == 3 => true",
-      "true == 'true' => true",
-      "'TRUE' == true => true",
-      "false != 'false' => false",
-      "null == '' => true",
-      "null == 0 => false",
-      "steps.train-1.outputs.accuracy >= params.min => true",
-      "steps.train-1.outputs.count > 9 => true",
-      "params.name == 'churn' => true",
-      "params.name == \"churn\" => true",
-      "steps.train-1.status != 'failed' => true",
-      "-1 < 0 => true",
-      "1e3 == 1000 => true",
-      "'a\\'b' == \"a'b\" => true",
-  })
-  void comparisonsAreNumericWhenBothSidesAreNumbers(String expr, boolean expected) throws Exception {
+  @CsvSource(
+      delimiterString = " => ",
+      quoteCharacter = '`',
+      value = {
+        "'10' > 9 => true",
+        "'10' > '9' => true",
+        "'abc' < 'abd' => true",
+        "'b' > 'abc' => true",
+        "2 == 2.0 => true",
+        "'1.50' == 1.5 => true",
+        "' 3 ' == 3 => true",
+        "true == 'true' => true",
+        "'TRUE' == true => true",
+        "false != 'false' => false",
+        "null == '' => true",
+        "null == 0 => false",
+        "steps.train-1.outputs.accuracy >= params.min => true",
+        "steps.train-1.outputs.count > 9 => true",
+        "params.name == 'churn' => true",
+        "params.name == \"churn\" => true",
+        "steps.train-1.status != 'failed' => true",
+        "-1 < 0 => true",
+        "1e3 == 1000 => true",
+        "'a\\'b' == \"a'b\" => true",
+      })
+  void comparisonsAreNumericWhenBothSidesAreNumbers(String expr, boolean expected)
+      throws Exception {
     assertThat(eval(expr)).isEqualTo(expected);
   }
 
   @ParameterizedTest(name = "{0} is {1}")
-  @CsvSource(delimiterString = " => ", quoteCharacter = '`', value = {
-      "null => false",
-      "false => false",
-      "'' => false",
-      "'false' => false",
-      "'FALSE' => false",
-      "'0' => false",
-      "0 => false",
-      "0.0 => false",
-      "params.zero => false",
-      "steps.train-1.outputs.empty => false",
-      "steps.train-1.outputs.nothing => false",
-      "true => true",
-      "'no' => true",
-      "'0.0' => true",
-      "1 => true",
-      "-1 => true",
-      "'x' => true",
-      "steps.train-1.outputs.passed => true",
-      "params.on => true",
-  })
+  @CsvSource(
+      delimiterString = " => ",
+      quoteCharacter = '`',
+      value = {
+        "null => false",
+        "false => false",
+        "'' => false",
+        "'false' => false",
+        "'FALSE' => false",
+        "'0' => false",
+        "0 => false",
+        "0.0 => false",
+        "params.zero => false",
+        "steps.train-1.outputs.empty => false",
+        "steps.train-1.outputs.nothing => false",
+        "true => true",
+        "'no' => true",
+        "'0.0' => true",
+        "1 => true",
+        "-1 => true",
+        "'x' => true",
+        "steps.train-1.outputs.passed => true",
+        "params.on => true",
+      })
   void truthiness(String expr, boolean expected) throws Exception {
     assertThat(test(expr)).isEqualTo(expected);
   }
@@ -133,33 +143,39 @@ class ExpressionTest {
   @Test
   void theResolverSeesThePathAsSegments() throws Exception {
     List<List<String>> seen = new ArrayList<>();
-    Condition.parse("steps.my-step.outputs.x == run.id").test(path -> {
-      seen.add(path);
-      return "v";
-    });
+    Condition.parse("steps.my-step.outputs.x == run.id")
+        .test(
+            path -> {
+              seen.add(path);
+              return "v";
+            });
 
-    assertThat(seen).containsExactly(List.of("steps", "my-step", "outputs", "x"), List.of("run", "id"));
+    assertThat(seen)
+        .containsExactly(List.of("steps", "my-step", "outputs", "x"), List.of("run", "id"));
   }
 
   @ParameterizedTest(name = "{0}")
-  @CsvSource(delimiterString = " => ", quoteCharacter = '`', value = {
-      "a == => 4 => expected a value after '=='",
-      "a = b => 2 => unexpected '=' (use '==' to compare)",
-      "a & b => 2 => unexpected '&' (use '&&')",
-      "a | b => 2 => unexpected '|' (use '||')",
-      "'abc => 0 => unterminated string (missing ')",
-      "(a == b => 7 => expected ')' to close '('",
-      "a == b) => 6 => unexpected ')'",
-      "a b => 2 => unexpected 'b': expected an operator such as '==' or '&&'",
-      "a == b == c => 7 => comparisons cannot be chained; use parentheses, e.g. (a == b) == c",
-      "a < b < c => 6 => comparisons cannot be chained; use '&&', e.g. a < b && b < c",
-      "a. => 2 => expected a name after '.'",
-      "a + 1 => 2 => unexpected '+': expressions have no arithmetic",
-      "a[0] => 1 => unexpected character '['",
-      "12abc => 0 => malformed number '12a'",
-      "! => 1 => expected a value after '!'",
-      "x }} => 2 => unexpected '}'",
-  })
+  @CsvSource(
+      delimiterString = " => ",
+      quoteCharacter = '`',
+      value = {
+        "a == => 4 => expected a value after '=='",
+        "a = b => 2 => unexpected '=' (use '==' to compare)",
+        "a & b => 2 => unexpected '&' (use '&&')",
+        "a | b => 2 => unexpected '|' (use '||')",
+        "'abc => 0 => unterminated string (missing ')",
+        "(a == b => 7 => expected ')' to close '('",
+        "a == b) => 6 => unexpected ')'",
+        "a b => 2 => unexpected 'b': expected an operator such as '==' or '&&'",
+        "a == b == c => 7 => comparisons cannot be chained; use parentheses, e.g. (a == b) == c",
+        "a < b < c => 6 => comparisons cannot be chained; use '&&', e.g. a < b && b < c",
+        "a. => 2 => expected a name after '.'",
+        "a + 1 => 2 => unexpected '+': expressions have no arithmetic",
+        "a[0] => 1 => unexpected character '['",
+        "12abc => 0 => malformed number '12a'",
+        "! => 1 => expected a value after '!'",
+        "x }} => 2 => unexpected '}'",
+      })
   void parseErrorsGiveTheColumn(String expr, int column, String message) {
     assertThatThrownBy(() -> Condition.parse(expr))
         .isInstanceOf(ExprException.class)
@@ -178,6 +194,7 @@ class ExpressionTest {
   void longFlatChainsAreFine() throws Exception {
     assertThat(test("!".repeat(100_000) + "true")).isTrue();
     assertThat(test(String.join(" && ", java.util.Collections.nCopies(50_000, "true")))).isTrue();
-    assertThat(test("(((((((((((a == 1)))))))))))".replace("a", "params.n").replace("1", "3"))).isTrue();
+    assertThat(test("(((((((((((a == 1)))))))))))".replace("a", "params.n").replace("1", "3")))
+        .isTrue();
   }
 }

@@ -49,7 +49,8 @@ class TemplateTest {
   @Test
   void evaluateKeepsTheTypeOfASingleExpression() throws Exception {
     assertThat(Template.parse("${{ params.n }}").evaluate(DATA)).isEqualTo(3L);
-    assertThat(Template.parse("${{ params.list }}").evaluate(DATA)).isEqualTo(List.of(1, "a", true));
+    assertThat(Template.parse("${{ params.list }}").evaluate(DATA))
+        .isEqualTo(List.of(1, "a", true));
     assertThat(Template.parse(" ${{ params.n }}").evaluate(DATA)).isEqualTo(" 3");
     assertThat(Template.parse("plain").evaluate(DATA)).isEqualTo("plain");
   }
@@ -59,9 +60,12 @@ class TemplateTest {
     Template t = Template.parse("echo }} and $ and { and ${ {");
 
     assertThat(t.isConstant()).isTrue();
-    assertThat(t.render(path -> {
-      throw new AssertionError("no reference to resolve");
-    })).isEqualTo("echo }} and $ and { and ${ {");
+    assertThat(
+            t.render(
+                path -> {
+                  throw new AssertionError("no reference to resolve");
+                }))
+        .isEqualTo("echo }} and $ and { and ${ {");
     assertThat(Template.parse("").render(DATA)).isEmpty();
   }
 
@@ -77,11 +81,15 @@ class TemplateTest {
 
   @Test
   void referencesListEveryDistinctPathInOrder() throws Exception {
-    Template t = Template.parse(
-        "${{ steps.train.outputs.model }} ${{ params.n > 1 && steps.train.outputs.model }} ${{ run.id }}");
+    Template t =
+        Template.parse(
+            "${{ steps.train.outputs.model }} ${{ params.n > 1 && steps.train.outputs.model }} ${{ run.id }}");
 
-    assertThat(t.references()).containsExactly(
-        List.of("steps", "train", "outputs", "model"), List.of("params", "n"), List.of("run", "id"));
+    assertThat(t.references())
+        .containsExactly(
+            List.of("steps", "train", "outputs", "model"),
+            List.of("params", "n"),
+            List.of("run", "id"));
     assertThat(t.referenceSites()).extracting(Expr.Ref::column).containsExactly(4, 37, 53, 86);
   }
 
@@ -103,7 +111,8 @@ class TemplateTest {
   void renderingAnUnknownReferenceFails() throws Exception {
     Template t = Template.parse("${{ params.missing }}");
 
-    assertThatThrownBy(() -> t.render(DATA)).isInstanceOf(EvalException.class)
+    assertThatThrownBy(() -> t.render(DATA))
+        .isInstanceOf(EvalException.class)
         .hasMessage("unknown reference 'params.missing'");
   }
 }

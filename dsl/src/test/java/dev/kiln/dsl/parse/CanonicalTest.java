@@ -18,7 +18,8 @@ class CanonicalTest {
       new ObjectMapper().configure(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS, true);
 
   static Stream<Path> fixtures() throws IOException {
-    return Stream.concat(Files.list(Path.of("src/test/resources/valid")),
+    return Stream.concat(
+            Files.list(Path.of("src/test/resources/valid")),
             Files.list(Path.of("src/test/resources/invalid")))
         .filter(p -> p.toString().endsWith(".yaml"))
         .sorted();
@@ -31,12 +32,13 @@ class CanonicalTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {
-      "a: \"quote \\\" backslash \\\\ tab \\t nl \\n cr \\r bs \\b ff \\f nul-free \\x01 \\x1f \\x7f é 😀 \\u2028\"",
-      "n: [1, -2, 3.5, 1e300, 0.1, 12345678901234567890, .inf, -.inf, .nan, 0x1F, 0o17, ~, true, FALSE]",
-      "z: 1\nA: 2\n\"10\": 3\n\"9\": 4\n_: 5\n",
-      "nested: {b: [{d: 1, c: 2}], a: {y: null, x: ''}}",
-  })
+  @ValueSource(
+      strings = {
+        "a: \"quote \\\" backslash \\\\ tab \\t nl \\n cr \\r bs \\b ff \\f nul-free \\x01 \\x1f \\x7f é 😀 \\u2028\"",
+        "n: [1, -2, 3.5, 1e300, 0.1, 12345678901234567890, .inf, -.inf, .nan, 0x1F, 0o17, ~, true, FALSE]",
+        "z: 1\nA: 2\n\"10\": 3\n\"9\": 4\n_: 5\n",
+        "nested: {b: [{d: 1, c: 2}], a: {y: null, x: ''}}",
+      })
   void matchesJacksonForAwkwardValues(String yaml) throws IOException {
     assertMatchesJackson(yaml, true);
   }

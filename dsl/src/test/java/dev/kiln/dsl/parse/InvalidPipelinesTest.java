@@ -20,7 +20,8 @@ class InvalidPipelinesTest {
 
   static Stream<String> fixtures() throws IOException {
     try (Stream<Path> files = Files.list(DIR)) {
-      return files.map(p -> p.getFileName().toString())
+      return files
+          .map(p -> p.getFileName().toString())
           .filter(n -> n.endsWith(".yaml"))
           .sorted()
           .toList()
@@ -34,9 +35,10 @@ class InvalidPipelinesTest {
     String text = Files.readString(DIR.resolve(name), StandardCharsets.UTF_8);
     Path errors = DIR.resolve(name.replaceAll("\\.yaml$", ".errors"));
     assertThat(errors).as("expected problems for " + name).exists();
-    List<String> expected = Files.readAllLines(errors, StandardCharsets.UTF_8).stream()
-        .filter(line -> !line.isBlank())
-        .toList();
+    List<String> expected =
+        Files.readAllLines(errors, StandardCharsets.UTF_8).stream()
+            .filter(line -> !line.isBlank())
+            .toList();
 
     ParseResult result = PipelineParser.parse(name, text);
 

@@ -16,7 +16,10 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 class ParamsTest {
-  static final Pipeline PIPELINE = PipelineParser.parse("x.yaml", """
+  static final Pipeline PIPELINE =
+      PipelineParser.parse(
+              "x.yaml",
+              """
       name: x
       params:
         data:         { type: string }
@@ -26,7 +29,8 @@ class ParamsTest {
         food:         { type: string, default: pizza }
       steps:
         a: { run: echo }
-      """).pipeline();
+      """)
+          .pipeline();
 
   static Map<String, String> given(String... kv) {
     Map<String, String> m = new LinkedHashMap<>();
@@ -42,45 +46,59 @@ class ParamsTest {
 
   @Test
   void bindConvertsEveryParamToItsTypeInDeclaredOrder() throws Exception {
-    Map<String, Object> bound = Params.bind(PIPELINE,
-        given("dry_run", "TRUE", "epochs", "3", "min_accuracy", "0.9", "data", "d.csv"));
+    Map<String, Object> bound =
+        Params.bind(
+            PIPELINE,
+            given("dry_run", "TRUE", "epochs", "3", "min_accuracy", "0.9", "data", "d.csv"));
 
-    assertThat(bound).containsExactly(
-        Map.entry("data", "d.csv"),
-        Map.entry("min_accuracy", 0.9),
-        Map.entry("epochs", 3L),
-        Map.entry("dry_run", true),
-        Map.entry("food", "pizza"));
+    assertThat(bound)
+        .containsExactly(
+            Map.entry("data", "d.csv"),
+            Map.entry("min_accuracy", 0.9),
+            Map.entry("epochs", 3L),
+            Map.entry("dry_run", true),
+            Map.entry("food", "pizza"));
   }
 
   @Test
   void bindFallsBackToDefaults() throws Exception {
     Map<String, Object> bound = Params.bind(PIPELINE, given("data", "d.csv"));
 
-    assertThat(bound).containsEntry("min_accuracy", 0.85).containsEntry("epochs", 10L)
+    assertThat(bound)
+        .containsEntry("min_accuracy", 0.85)
+        .containsEntry("epochs", 10L)
         .containsEntry("dry_run", false);
   }
 
   @Test
   void bindReportsEveryProblemTogether() {
-    assertThatThrownBy(() -> Params.bind(PIPELINE,
-        given("min_accuracy", "abc", "foo", "1", "epochs", "2.5", "dry_run", "maybe")))
+    assertThatThrownBy(
+            () ->
+                Params.bind(
+                    PIPELINE,
+                    given("min_accuracy", "abc", "foo", "1", "epochs", "2.5", "dry_run", "maybe")))
         .isInstanceOf(PipelineException.class)
-        .satisfies(e -> assertThat(((PipelineException) e).problems())
-            .extracting(Problem::toString).containsExactly(
-                "x.yaml: unknown param 'foo' (pipeline 'x' declares: data, min_accuracy, epochs,"
-                    + " dry_run, food) — did you mean 'food'?",
-                "x.yaml: missing required param 'data'",
-                "x.yaml: param 'min_accuracy': expected a number, got 'abc'",
-                "x.yaml: param 'epochs': expected an integer, got '2.5'",
-                "x.yaml: param 'dry_run': expected a boolean (true or false), got 'maybe'"))
-        .satisfies(e -> assertThat(((PipelineException) e).problems())
-            .allSatisfy(p -> assertThat(p.location().line()).isZero()));
+        .satisfies(
+            e ->
+                assertThat(((PipelineException) e).problems())
+                    .extracting(Problem::toString)
+                    .containsExactly(
+                        "x.yaml: unknown param 'foo' (pipeline 'x' declares: data, min_accuracy, epochs,"
+                            + " dry_run, food) — did you mean 'food'?",
+                        "x.yaml: missing required param 'data'",
+                        "x.yaml: param 'min_accuracy': expected a number, got 'abc'",
+                        "x.yaml: param 'epochs': expected an integer, got '2.5'",
+                        "x.yaml: param 'dry_run': expected a boolean (true or false), got 'maybe'"))
+        .satisfies(
+            e ->
+                assertThat(((PipelineException) e).problems())
+                    .allSatisfy(p -> assertThat(p.location().line()).isZero()));
   }
 
   @Test
   void aPipelineWithoutParamsSaysSo() throws Exception {
-    Pipeline none = PipelineParser.parse("n.yaml", "name: n\nsteps: { a: { run: echo } }\n").orThrow();
+    Pipeline none =
+        PipelineParser.parse("n.yaml", "name: n\nsteps: { a: { run: echo } }\n").orThrow();
 
     assertThat(Params.bind(none, Map.of())).isEmpty();
     assertThatThrownBy(() -> Params.bind(none, given("x", "1")))

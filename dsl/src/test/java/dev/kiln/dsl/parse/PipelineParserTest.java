@@ -43,19 +43,21 @@ class PipelineParserTest {
     assertThat(p.params().get("min_accuracy").defaultValue()).isEqualTo(0.85);
     assertThat(p.params().get("data").defaultValue()).isEqualTo("pipelines/churn/data/current.csv");
     assertThat(p.triggers()).hasSize(3);
-    assertThat(p.triggers().get(0)).isEqualTo(
-        new Trigger.Cron("0 3 * * *", "Europe/Berlin", null, p.triggers().get(0).location()));
+    assertThat(p.triggers().get(0))
+        .isEqualTo(
+            new Trigger.Cron("0 3 * * *", "Europe/Berlin", null, p.triggers().get(0).location()));
     assertThat(((Trigger.Webhook) p.triggers().get(1)).secretEnv()).isEqualTo("CHURN_HOOK_SECRET");
     assertThat(((Trigger.Files) p.triggers().get(2)).glob()).isEqualTo("*.csv");
     assertThat(p.defaults().image()).isEqualTo("kiln/python-ml:1");
     assertThat(p.defaults().retries()).isEqualTo(new RetryPolicy(2, Duration.ofSeconds(5)));
     assertThat(p.defaults().timeout()).isEqualTo(Duration.ofMinutes(30));
-    assertThat(p.steps().keySet()).containsExactly("snapshot", "validate", "train", "gate", "register");
+    assertThat(p.steps().keySet())
+        .containsExactly("snapshot", "validate", "train", "gate", "register");
 
     Step train = p.step("train");
     assertThat(train.needs()).containsExactly("validate");
-    assertThat(train.action()).isEqualTo(
-        new Action.Run("python train.py --data \"${{ steps.snapshot.outputs.path }}\""));
+    assertThat(train.action())
+        .isEqualTo(new Action.Run("python train.py --data \"${{ steps.snapshot.outputs.path }}\""));
     assertThat(train.env()).containsExactly(Map.entry("SEED", "42"));
     assertThat(train.resources().cpus()).isEqualTo(1.0);
     assertThat(train.resources().memoryBytes()).isEqualTo(2L * 1024 * 1024 * 1024);
@@ -67,7 +69,8 @@ class PipelineParserTest {
     assertThat(register.action()).isInstanceOf(Action.Uses.class);
     Action.Uses uses = (Action.Uses) register.action();
     assertThat(uses.name()).isEqualTo("model/register");
-    assertThat(uses.with()).containsEntry("artifact", "${{ steps.train.artifacts.model }}")
+    assertThat(uses.with())
+        .containsEntry("artifact", "${{ steps.train.artifacts.model }}")
         .containsEntry("alias", "production");
     assertThat(p.source().text()).startsWith("# The example pipeline");
   }
@@ -87,8 +90,9 @@ class PipelineParserTest {
     Trigger.Webhook hook = (Trigger.Webhook) p.triggers().get(1);
     assertThat(hook.path()).isEqualTo("retrain_now");
     assertThat(hook.tokenEnv()).isEqualTo("HOOK_TOKEN");
-    assertThat(hook.params()).containsExactly(
-        Map.entry("data", "${{ body.file.path }}"), Map.entry("label", "hook-${{ body.id }}"));
+    assertThat(hook.params())
+        .containsExactly(
+            Map.entry("data", "${{ body.file.path }}"), Map.entry("label", "hook-${{ body.id }}"));
     assertThat(p.defaults().retries()).isEqualTo(new RetryPolicy(1, RetryPolicy.NONE.backoff()));
     assertThat(p.defaults().timeout()).isEqualTo(Duration.ofMinutes(45));
     assertThat(p.defaults().queue()).isEqualTo("cpu");
@@ -96,16 +100,21 @@ class PipelineParserTest {
 
     Step fetch = p.step("fetch");
     assertThat(fetch.image()).as("merged from the x-common anchor").isEqualTo("alpine:3");
-    assertThat(fetch.env()).as("YAML 1.2: yes and on stay strings")
-        .containsExactly(Map.entry("MODE", "fast"), Map.entry("FLAG", "yes"), Map.entry("ON", "on"));
-    assertThat(((Action.Run) fetch.action()).command()).startsWith("set -e\ncurl").endsWith("\"$KILN_OUTPUTS\"\n");
+    assertThat(fetch.env())
+        .as("YAML 1.2: yes and on stay strings")
+        .containsExactly(
+            Map.entry("MODE", "fast"), Map.entry("FLAG", "yes"), Map.entry("ON", "on"));
+    assertThat(((Action.Run) fetch.action()).command())
+        .startsWith("set -e\ncurl")
+        .endsWith("\"$KILN_OUTPUTS\"\n");
     assertThat(fetch.retries()).isEqualTo(new RetryPolicy(3, Duration.ofMillis(500)));
     assertThat(fetch.timeout()).isEqualTo(Duration.ofMinutes(90));
     assertThat(fetch.cache()).isTrue();
 
     Step train = p.step("train");
     assertThat(train.needs()).containsExactly("fetch");
-    assertThat(train.condition()).isEqualTo("params.dry_run == false && steps.fetch.outputs.rows > 0");
+    assertThat(train.condition())
+        .isEqualTo("params.dry_run == false && steps.fetch.outputs.rows > 0");
     assertThat(train.matrix().keySet()).containsExactly("lr", "seed");
     assertThat(train.matrix().get("lr")).containsExactly(0.1, 0.01);
     assertThat(train.matrix().get("seed")).containsExactly(1L, 2L);
@@ -129,7 +138,9 @@ class PipelineParserTest {
 
   @Test
   void explicitKeysWinOverMergedAnchors() throws Exception {
-    Pipeline p = parse("""
+    Pipeline p =
+        parse(
+                """
         name: merge
         x-base: &base { image: alpine, timeout: 5m }
         steps:
@@ -137,7 +148,8 @@ class PipelineParserTest {
             <<: *base
             image: python
             run: echo a
-        """).orThrow();
+        """)
+            .orThrow();
 
     assertThat(p.step("a").image()).isEqualTo("python");
     assertThat(p.step("a").timeout()).isEqualTo(Duration.ofMinutes(5));
@@ -145,7 +157,9 @@ class PipelineParserTest {
 
   @Test
   void reportsEveryProblemAtOnceSortedByLineThenColumn() {
-    List<Problem> found = parse("""
+    List<Problem> found =
+        parse(
+                """
         name: Bad_Name
         steps:
           b:
@@ -154,24 +168,30 @@ class PipelineParserTest {
             timeout: soon
           a:
             need: b
-        """).problems();
+        """)
+            .problems();
 
-    assertThat(found).extracting(Problem::toString).containsExactly(
-        "p.yaml:1:7: invalid pipeline name 'Bad_Name': use lowercase letters, digits and '-', starting with a letter or digit",
-        "p.yaml:4:13: needs unknown step 'nope'",
-        "p.yaml:5:19: unknown param 'x' (the pipeline declares no params)",
-        "p.yaml:6:14: 'timeout' must be a duration like 30s, 5m, 1h30m, 500ms or PT5M, got 'soon'",
-        "p.yaml:7:3: step 'a' needs either 'run' or 'uses'",
-        "p.yaml:8:5: unknown key 'need' — did you mean 'needs'?");
+    assertThat(found)
+        .extracting(Problem::toString)
+        .containsExactly(
+            "p.yaml:1:7: invalid pipeline name 'Bad_Name': use lowercase letters, digits and '-', starting with a letter or digit",
+            "p.yaml:4:13: needs unknown step 'nope'",
+            "p.yaml:5:19: unknown param 'x' (the pipeline declares no params)",
+            "p.yaml:6:14: 'timeout' must be a duration like 30s, 5m, 1h30m, 500ms or PT5M, got 'soon'",
+            "p.yaml:7:3: step 'a' needs either 'run' or 'uses'",
+            "p.yaml:8:5: unknown key 'need' — did you mean 'needs'?");
   }
 
   @Test
   void problemsOnTheSameLineAreOrderedByColumn() {
-    assertThat(problems("""
+    assertThat(
+            problems(
+                """
         name: cols
         steps:
           a: { run: "${{ params.b }} ${{ params.a }}", timeout: x }
-        """)).containsExactly(
+        """))
+        .containsExactly(
             "p.yaml:3:18: unknown param 'b' (the pipeline declares no params)",
             "p.yaml:3:34: unknown param 'a' (the pipeline declares no params)",
             "p.yaml:3:57: 'timeout' must be a duration like 30s, 5m, 1h30m, 500ms or PT5M, got 'x'");
@@ -179,76 +199,103 @@ class PipelineParserTest {
 
   @Test
   void duplicateKeysAreReportedAtTheSecondWithTheLineOfTheFirst() {
-    assertThat(problems("""
+    assertThat(
+            problems(
+                """
         name: dup
         steps:
           a:
             run: echo one
             env: { X: 1, X: 2 }
             run: echo two
-        """)).containsExactly(
+        """))
+        .containsExactly(
             "p.yaml:5:18: duplicate key 'X' (first defined at line 5)",
             "p.yaml:6:5: duplicate key 'run' (first defined at line 4)");
   }
 
   @Test
   void cyclesArePrintedOnceEach() {
-    assertThat(problems("""
+    assertThat(
+            problems(
+                """
         name: cyc
         steps:
           a: { needs: [b], run: echo }
           b: { needs: [c], run: echo }
           c: { needs: [a], run: echo }
-        """)).containsExactly("p.yaml:3:16: cycle: a -> b -> c -> a");
+        """))
+        .containsExactly("p.yaml:3:16: cycle: a -> b -> c -> a");
   }
 
   @Test
   void aStepMayReadAnyTransitiveNeedButNotASibling() {
-    assertThat(parse("""
+    assertThat(
+            parse(
+                    """
         name: reach
         steps:
           a: { run: echo }
           b: { needs: a, run: echo }
           c: { needs: b, run: "echo ${{ steps.a.outputs.x }} ${{ steps.b.status }}" }
-        """).ok()).isTrue();
-    assertThat(problems("""
+        """)
+                .ok())
+        .isTrue();
+    assertThat(
+            problems(
+                """
         name: reach
         steps:
           a: { run: echo }
           b: { needs: a, run: echo }
           c: { needs: a, run: "echo ${{ steps.b.outputs.x }}" }
-        """)).containsExactly(
+        """))
+        .containsExactly(
             "p.yaml:5:33: step 'c' reads 'steps.b.outputs.x' but does not need 'b' (add it to 'needs')");
   }
 
   @Test
   void farReadsAreCheckedAcrossManyTargets() {
     // More than 64 distinct read steps, so reachability runs in several batches.
-    StringBuilder yaml = new StringBuilder("name: far\nsteps:\n  s0: { run: echo }\n  s1: { needs: s0, run: echo }\n");
+    StringBuilder yaml =
+        new StringBuilder(
+            "name: far\nsteps:\n  s0: { run: echo }\n  s1: { needs: s0, run: echo }\n");
     for (int i = 2; i < 300; i++) {
-      yaml.append("  s").append(i).append(": { needs: s").append(i - 1)
-          .append(", run: 'echo ${{ steps.s0.status }} ${{ steps.s").append(i / 2).append(".outputs.x }}' }\n");
+      yaml.append("  s")
+          .append(i)
+          .append(": { needs: s")
+          .append(i - 1)
+          .append(", run: 'echo ${{ steps.s0.status }} ${{ steps.s")
+          .append(i / 2)
+          .append(".outputs.x }}' }\n");
     }
-    yaml.append("  side: { needs: s0, run: 'echo ${{ steps.s299.outputs.x }} ${{ steps.s150.status }}' }\n");
+    yaml.append(
+        "  side: { needs: s0, run: 'echo ${{ steps.s299.outputs.x }} ${{ steps.s150.status }}' }\n");
 
-    assertThat(problems(yaml.toString())).containsExactly(
-        "p.yaml:303:37: step 'side' reads 'steps.s299.outputs.x' but does not need 's299' (add it to 'needs')",
-        "p.yaml:303:65: step 'side' reads 'steps.s150.status' but does not need 's150' (add it to 'needs')");
+    assertThat(problems(yaml.toString()))
+        .containsExactly(
+            "p.yaml:303:37: step 'side' reads 'steps.s299.outputs.x' but does not need 's299' (add it to 'needs')",
+            "p.yaml:303:65: step 'side' reads 'steps.s150.status' but does not need 's150' (add it to 'needs')");
   }
 
   @Test
   void expressionErrorsPointAtTheColumnInsideTheString() {
-    assertThat(problems("""
+    assertThat(
+            problems(
+                """
         name: col
         steps:
           a:
             run: 'echo ${{ 1 == }} done'
-        """)).containsExactly("p.yaml:4:25: invalid expression: expected a value after '=='");
+        """))
+        .containsExactly("p.yaml:4:25: invalid expression: expected a value after '=='");
   }
 
   @Test
   void anAliasBombFailsWithAProblem() {
-    StringBuilder yaml = new StringBuilder("a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
+    StringBuilder yaml =
+        new StringBuilder(
+            "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
     for (char c = 'b'; c <= 'i'; c++) {
       char prev = (char) (c - 1);
       yaml.append(c).append(": &").append(c).append(" [");
@@ -260,8 +307,9 @@ class PipelineParserTest {
 
     List<String> found = problems(yaml.toString());
 
-    assertThat(found).containsExactly(
-        "p.yaml:7:8: the document has more than 1000000 YAML nodes, counting each alias as a copy");
+    assertThat(found)
+        .containsExactly(
+            "p.yaml:7:8: the document has more than 1000000 YAML nodes, counting each alias as a copy");
   }
 
   @Test
@@ -274,8 +322,9 @@ class PipelineParserTest {
 
     List<String> found = problems(yaml.toString());
 
-    assertThat(found).containsExactly(
-        "p.yaml:2:305: too many aliases (more than 100 references to lists or maps)");
+    assertThat(found)
+        .containsExactly(
+            "p.yaml:2:305: too many aliases (more than 100 references to lists or maps)");
   }
 
   @Test
@@ -288,8 +337,8 @@ class PipelineParserTest {
 
   @Test
   void aRecursiveAliasFailsWithAProblem() {
-    assertThat(problems("name: r\nsteps: &s { a: *s }\n")).containsExactly(
-        "p.yaml:2:16: invalid YAML: alias '*s' refers to a node that contains it");
+    assertThat(problems("name: r\nsteps: &s { a: *s }\n"))
+        .containsExactly("p.yaml:2:16: invalid YAML: alias '*s' refers to a node that contains it");
   }
 
   @Test
@@ -305,42 +354,62 @@ class PipelineParserTest {
 
     ParseResult result = PipelineParser.parse(big);
 
-    assertThat(result.problems()).singleElement().asString()
+    assertThat(result.problems())
+        .singleElement()
+        .asString()
         .isEqualTo(big + ": file too large (" + Files.size(big) + " bytes); the limit is 2 MiB");
-    assertThat(problems("#".repeat(3 * 1024 * 1024))).singleElement().asString()
+    assertThat(problems("#".repeat(3 * 1024 * 1024)))
+        .singleElement()
+        .asString()
         .startsWith("p.yaml: file too large");
   }
 
   @Test
-  void binaryAndNonUtf8FilesAreRefused(@org.junit.jupiter.api.io.TempDir Path dir) throws IOException {
-    Path binary = Files.write(dir.resolve("model.yaml"), new byte[] {'n', 'a', 0, 1, 2, (byte) 0xff});
-    Path latin1 = Files.write(dir.resolve("latin1.yaml"), "name: caf\u00e9\n".getBytes("ISO-8859-1"));
+  void binaryAndNonUtf8FilesAreRefused(@org.junit.jupiter.api.io.TempDir Path dir)
+      throws IOException {
+    Path binary =
+        Files.write(dir.resolve("model.yaml"), new byte[] {'n', 'a', 0, 1, 2, (byte) 0xff});
+    Path latin1 =
+        Files.write(dir.resolve("latin1.yaml"), "name: caf\u00e9\n".getBytes("ISO-8859-1"));
 
-    assertThat(PipelineParser.parse(binary).problems()).singleElement().asString()
+    assertThat(PipelineParser.parse(binary).problems())
+        .singleElement()
+        .asString()
         .isEqualTo(binary + ": binary file (contains NUL bytes); a pipeline is YAML text in UTF-8");
-    assertThat(PipelineParser.parse(latin1).problems()).singleElement().asString()
+    assertThat(PipelineParser.parse(latin1).problems())
+        .singleElement()
+        .asString()
         .isEqualTo(latin1 + ": not UTF-8 text (a binary file?); a pipeline is YAML text in UTF-8");
     assertThat(problems("name: a\0b")).singleElement().asString().startsWith("p.yaml: binary file");
   }
 
   @Test
-  void emptyFilesAreAProblemNotAnException(@org.junit.jupiter.api.io.TempDir Path dir) throws IOException {
+  void emptyFilesAreAProblemNotAnException(@org.junit.jupiter.api.io.TempDir Path dir)
+      throws IOException {
     Path empty = Files.write(dir.resolve("empty.yaml"), new byte[0]);
 
-    assertThat(PipelineParser.parse(empty).problems()).singleElement().asString()
+    assertThat(PipelineParser.parse(empty).problems())
+        .singleElement()
+        .asString()
         .isEqualTo(empty + ": empty file: a pipeline needs at least 'name' and 'steps'");
-    assertThat(problems("  \n\n")).containsExactly("p.yaml: empty file: a pipeline needs at least 'name' and 'steps'");
-    assertThat(problems("# just a comment\n")).containsExactly(
-        "p.yaml: empty file (only comments): a pipeline needs at least 'name' and 'steps'");
+    assertThat(problems("  \n\n"))
+        .containsExactly("p.yaml: empty file: a pipeline needs at least 'name' and 'steps'");
+    assertThat(problems("# just a comment\n"))
+        .containsExactly(
+            "p.yaml: empty file (only comments): a pipeline needs at least 'name' and 'steps'");
   }
 
   @Test
   void missingFilesAndDirectoriesAreProblems(@org.junit.jupiter.api.io.TempDir Path dir) {
     Path missing = dir.resolve("nope.yaml");
 
-    assertThat(PipelineParser.parse(missing).problems()).singleElement().asString()
+    assertThat(PipelineParser.parse(missing).problems())
+        .singleElement()
+        .asString()
         .isEqualTo(missing + ": no such file");
-    assertThat(PipelineParser.parse(dir).problems()).singleElement().asString()
+    assertThat(PipelineParser.parse(dir).problems())
+        .singleElement()
+        .asString()
         .isEqualTo(dir + ": not a file but a directory");
   }
 
@@ -352,7 +421,9 @@ class PipelineParserTest {
   @Test
   void aSecondDocumentIsAProblem() {
     assertThat(problems("name: a\nsteps: { a: { run: echo } }\n---\nname: b\n"))
-        .singleElement().asString().startsWith("p.yaml:3:1: invalid YAML");
+        .singleElement()
+        .asString()
+        .startsWith("p.yaml:3:1: invalid YAML");
   }
 
   @Test
@@ -383,7 +454,8 @@ class PipelineParserTest {
 
   @Test
   void theVersionIgnoresCommentsFormattingQuotingAndKeyOrder() throws Exception {
-    String block = """
+    String block =
+        """
         # a comment
         name: v
         params:
@@ -396,7 +468,8 @@ class PipelineParserTest {
             needs: [a]
             run: echo b
         """;
-    String reformatted = """
+    String reformatted =
+        """
         steps:
           b: {run: "echo b", needs: ["a"]}
           a:
@@ -416,15 +489,17 @@ class PipelineParserTest {
     assertThat(parse(reformatted).orThrow().source().version()).isEqualTo(version);
     assertThat(parse(changed).orThrow().source().version()).isNotEqualTo(version);
     assertThat(parse(block.replace("B: \"2\"", "B: 2")).orThrow().source().version())
-        .as("a number is not the string it prints as").isNotEqualTo(version);
+        .as("a number is not the string it prints as")
+        .isNotEqualTo(version);
   }
 
   @Test
   void theVersionIsTheSha256OfSortedCompactJson() throws Exception {
     String yaml = "steps: {a: {run: x}}\nname: h\n";
     String json = "{\"name\":\"h\",\"steps\":{\"a\":{\"run\":\"x\"}}}";
-    byte[] digest = java.security.MessageDigest.getInstance("SHA-256")
-        .digest(json.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    byte[] digest =
+        java.security.MessageDigest.getInstance("SHA-256")
+            .digest(json.getBytes(java.nio.charset.StandardCharsets.UTF_8));
 
     assertThat(parse(yaml).orThrow().source().version())
         .isEqualTo(java.util.HexFormat.of().formatHex(digest));
@@ -438,14 +513,16 @@ class PipelineParserTest {
     assertThat(result.pipeline()).isNull();
     assertThatThrownBy(result::orThrow)
         .isInstanceOf(PipelineException.class)
-        .hasMessage("p.yaml:1:7: invalid pipeline name 'X': use lowercase letters, digits and '-', "
-            + "starting with a letter or digit\np.yaml:2:8: 'steps' is empty: add at least one step")
+        .hasMessage(
+            "p.yaml:1:7: invalid pipeline name 'X': use lowercase letters, digits and '-', "
+                + "starting with a letter or digit\np.yaml:2:8: 'steps' is empty: add at least one step")
         .satisfies(e -> assertThat(((PipelineException) e).problems()).hasSize(2));
   }
 
   @Test
   void aProblemWithoutALineIsPrintedWithTheFileOnly() {
-    assertThat(new Problem(new dev.kiln.dsl.model.Location("f.yaml", 3, 7), "m")).hasToString("f.yaml:3:7: m");
+    assertThat(new Problem(new dev.kiln.dsl.model.Location("f.yaml", 3, 7), "m"))
+        .hasToString("f.yaml:3:7: m");
     assertThat(Problem.ofFile("f.yaml", "m")).hasToString("f.yaml: m");
   }
 

@@ -21,8 +21,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * The published JSON Schema (docs/kiln-pipeline.schema.json) must accept every valid pipeline:
- * the fixtures here and the example pipelines under pipelines/, which must also pass the parser.
+ * The published JSON Schema (docs/kiln-pipeline.schema.json) must accept every valid pipeline: the
+ * fixtures here and the example pipelines under pipelines/, which must also pass the parser.
  */
 class SchemaTest {
   static final Path SCHEMA = Path.of("../docs/kiln-pipeline.schema.json");
@@ -47,7 +47,8 @@ class SchemaTest {
     }
     // pipelines/ also holds data files (a data/validate schema, a feature view...): only
     // documents with steps are pipelines.
-    Stream<Path> examples = Files.walk(PIPELINES).filter(SchemaTest::isYaml).filter(SchemaTest::hasSteps);
+    Stream<Path> examples =
+        Files.walk(PIPELINES).filter(SchemaTest::isYaml).filter(SchemaTest::hasSteps);
     return Stream.concat(fixtures, examples).sorted();
   }
 
@@ -74,8 +75,9 @@ class SchemaTest {
 
   @Test
   void theSchemaIsValidJsonSchema() throws IOException {
-    JsonSchema meta = JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V202012)
-        .getSchema(java.net.URI.create("https://json-schema.org/draft/2020-12/schema"));
+    JsonSchema meta =
+        JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V202012)
+            .getSchema(java.net.URI.create("https://json-schema.org/draft/2020-12/schema"));
     assertThat(meta.validate(JSON.readTree(SCHEMA.toFile()))).isEmpty();
   }
 
@@ -90,9 +92,22 @@ class SchemaTest {
   }
 
   @ParameterizedTest(name = "{0}")
-  @ValueSource(strings = {"unknown-keys.yaml", "missing-steps.yaml", "empty-steps.yaml",
-      "bad-names.yaml", "run-uses.yaml", "units.yaml", "params.yaml", "retries.yaml",
-      "triggers.yaml", "triggers-not-list.yaml", "matrix.yaml", "types.yaml", "root-list.yaml"})
+  @ValueSource(
+      strings = {
+        "unknown-keys.yaml",
+        "missing-steps.yaml",
+        "empty-steps.yaml",
+        "bad-names.yaml",
+        "run-uses.yaml",
+        "units.yaml",
+        "params.yaml",
+        "retries.yaml",
+        "triggers.yaml",
+        "triggers-not-list.yaml",
+        "matrix.yaml",
+        "types.yaml",
+        "root-list.yaml"
+      })
   void theSchemaAlsoRejectsWhatItCanSee(String fixture) throws IOException {
     assertThat(schema.validate(json(INVALID.resolve(fixture)))).isNotEmpty();
   }
@@ -100,11 +115,14 @@ class SchemaTest {
   @Test
   void theSchemaAllowsEveryKeyTheParserAllows() throws IOException {
     JsonNode root = JSON.readTree(SCHEMA.toFile());
-    assertThat(fieldNames(root.at("/properties"))).containsExactlyInAnyOrderElementsOf(PipelineBinder.KEYS);
-    assertThat(fieldNames(root.at("/$defs/step/properties"))).containsExactlyInAnyOrderElementsOf(StepBinder.KEYS);
+    assertThat(fieldNames(root.at("/properties")))
+        .containsExactlyInAnyOrderElementsOf(PipelineBinder.KEYS);
+    assertThat(fieldNames(root.at("/$defs/step/properties")))
+        .containsExactlyInAnyOrderElementsOf(StepBinder.KEYS);
     assertThat(fieldNames(root.at("/$defs/defaults/properties")))
         .containsExactlyInAnyOrderElementsOf(PipelineBinder.DEFAULTS_KEYS);
-    assertThat(fieldNames(root.at("/$defs/param/properties"))).containsExactlyInAnyOrderElementsOf(ParamBinder.KEYS);
+    assertThat(fieldNames(root.at("/$defs/param/properties")))
+        .containsExactlyInAnyOrderElementsOf(ParamBinder.KEYS);
   }
 
   private static List<String> fieldNames(JsonNode node) {

@@ -21,7 +21,10 @@ class UnitsTest {
 
   @Test
   void durationsRefuseEverythingElse() {
-    for (String bad : new String[] {"", "30", "5 m", "1.5h", "m", "30m1h", "forever", "PT", "-5s", "99999999999s"}) {
+    for (String bad :
+        new String[] {
+          "", "30", "5 m", "1.5h", "m", "30m1h", "forever", "PT", "-5s", "99999999999s"
+        }) {
       assertThat(Units.parseDuration(bad)).as(bad).isNull();
     }
   }

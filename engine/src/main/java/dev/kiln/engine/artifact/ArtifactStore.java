@@ -18,8 +18,8 @@ import java.util.stream.Stream;
 /**
  * Content-addressed artifacts in a local folder: a file is stored once under its sha256; a folder
  * under the sha256 of its sorted (relative path, file sha256) listing. Writes go to a temporary
- * name first and are renamed into place, so a crash never leaves a half-written blob under a
- * valid hash.
+ * name first and are renamed into place, so a crash never leaves a half-written blob under a valid
+ * hash.
  */
 public final class ArtifactStore {
   private final Path root;
@@ -38,13 +38,15 @@ public final class ArtifactStore {
   /** Stores a regular file or a folder (links are refused: they could lead out of it). */
   public Stored put(Path source) throws IOException {
     if (Files.isSymbolicLink(source)) {
-      throw new IOException("artifact " + source.getFileName() + " is a symbolic link; links are not stored");
+      throw new IOException(
+          "artifact " + source.getFileName() + " is a symbolic link; links are not stored");
     }
     if (Files.isDirectory(source, LinkOption.NOFOLLOW_LINKS)) {
       return putDir(source);
     }
     if (!Files.isRegularFile(source, LinkOption.NOFOLLOW_LINKS)) {
-      throw new IOException("artifact " + source.getFileName() + " is not a regular file or folder");
+      throw new IOException(
+          "artifact " + source.getFileName() + " is not a regular file or folder");
     }
     String sha = sha256(source);
     Path target = path(sha);
@@ -63,8 +65,11 @@ public final class ArtifactStore {
     try (Stream<Path> walk = Files.walk(dir)) {
       for (Path p : (Iterable<Path>) walk::iterator) {
         if (Files.isSymbolicLink(p)) {
-          throw new IOException("artifact folder " + dir.getFileName() + " contains a symbolic link: "
-              + dir.relativize(p));
+          throw new IOException(
+              "artifact folder "
+                  + dir.getFileName()
+                  + " contains a symbolic link: "
+                  + dir.relativize(p));
         }
         if (Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) {
           files.add(p);
@@ -76,7 +81,8 @@ public final class ArtifactStore {
     long size = 0;
     for (Path f : files) {
       String rel = dir.relativize(f).toString();
-      listing.update((rel + "\0" + sha256(f) + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      listing.update(
+          (rel + "\0" + sha256(f) + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
       size += Files.size(f);
     }
     String sha = HexFormat.of().formatHex(listing.digest());

@@ -21,9 +21,8 @@ public final class BenchRuns {
   public record Timed(long runId, double millis) {}
 
   /**
-   * Creates a run of {@code p} and waits for it to end, woken by run status changes only
-   * (waking on every step event would compete for the CPU being measured). Fails unless it
-   * succeeded.
+   * Creates a run of {@code p} and waits for it to end, woken by run status changes only (waking on
+   * every step event would compete for the CPU being measured). Fails unless it succeeded.
    */
   public static Timed runToEnd(Engine engine, Pipeline p) throws SQLException {
     try (Connection listen = engine.db().dedicatedConnection()) {
@@ -37,8 +36,8 @@ public final class BenchRuns {
         RunRecord r = engine.store().run(runId).orElseThrow();
         if (r.status().terminal()) {
           if (r.status() != RunStatus.SUCCEEDED) {
-            throw new IllegalStateException("bench run " + runId + " " + r.status().db()
-                + ": see kiln logs " + runId);
+            throw new IllegalStateException(
+                "bench run " + runId + " " + r.status().db() + ": see kiln logs " + runId);
           }
           return new Timed(runId, (System.nanoTime() - t0) / 1e6);
         }
@@ -86,7 +85,9 @@ public final class BenchRuns {
     return median(java.util.Arrays.stream(xs).boxed().toList());
   }
 
-  /** The nearest-rank percentile: the smallest value with at least p % of the values at or below it. */
+  /**
+   * The nearest-rank percentile: the smallest value with at least p % of the values at or below it.
+   */
   public static double percentile(List<Double> xs, double p) {
     List<Double> s = xs.stream().sorted().toList();
     int idx = (int) Math.ceil(p / 100.0 * s.size()) - 1;

@@ -24,14 +24,14 @@ public final class CacheKey {
    */
   public static final int FORMAT = 1;
 
-  private static final ObjectMapper CANONICAL = new ObjectMapper()
-      .configure(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS, true);
+  private static final ObjectMapper CANONICAL =
+      new ObjectMapper().configure(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS, true);
 
   private CacheKey() {}
 
   /**
-   * @param pipeline the pipeline's name; with {@code stepId} the key's scope, so two pipelines
-   *     (or two steps) never share an entry by accident
+   * @param pipeline the pipeline's name; with {@code stepId} the key's scope, so two pipelines (or
+   *     two steps) never share an entry by accident
    * @param imageId the id of the image as the local Docker engine has it (a content hash, not the
    *     tag), or null when the step does not run in a container
    */
@@ -55,11 +55,13 @@ public final class CacheKey {
     m.put("env", spec.env());
     // Input artifacts by their content: a stored path ends in the artifact's sha256.
     Map<String, Map<String, String>> inputs = new TreeMap<>();
-    spec.inputs().forEach((step, arts) -> {
-      Map<String, String> shas = new TreeMap<>();
-      arts.forEach((name, path) -> shas.put(name, Path.of(path).getFileName().toString()));
-      inputs.put(step, shas);
-    });
+    spec.inputs()
+        .forEach(
+            (step, arts) -> {
+              Map<String, String> shas = new TreeMap<>();
+              arts.forEach((name, path) -> shas.put(name, Path.of(path).getFileName().toString()));
+              inputs.put(step, shas);
+            });
     m.put("inputs", inputs);
     return sha256(canonical(m));
   }
@@ -68,14 +70,16 @@ public final class CacheKey {
     try {
       return CANONICAL.writeValueAsString(m);
     } catch (JsonProcessingException e) {
-      throw new IllegalArgumentException("a step's inputs are not serialisable: " + e.getMessage(), e);
+      throw new IllegalArgumentException(
+          "a step's inputs are not serialisable: " + e.getMessage(), e);
     }
   }
 
   private static String sha256(String text) {
     try {
-      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256")
-          .digest(text.getBytes(StandardCharsets.UTF_8)));
+      return HexFormat.of()
+          .formatHex(
+              MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8)));
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException("the JDK has no SHA-256", e);
     }

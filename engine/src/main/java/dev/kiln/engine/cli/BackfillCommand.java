@@ -34,32 +34,51 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-@Command(name = "backfill", mixinStandardHelpOptions = true,
-    description = {"Create the runs a pipeline's cron triggers would have made in a window.",
-        "Each firing time in [--from, --to] becomes a run with run.scheduled_at set",
-        "to it, at most --parallel active at once. A firing that already has a run",
-        "(made by the schedule or an earlier backfill) is not run again.",
-        "Times: 2026-11-01T03:00:00Z, 2026-11-01T03:00 (UTC) or 2026-11-01 (midnight UTC).",
-        "Exit 0 when every run succeeded, 1 when one did not, 2 for bad input."})
+@Command(
+    name = "backfill",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Create the runs a pipeline's cron triggers would have made in a window.",
+      "Each firing time in [--from, --to] becomes a run with run.scheduled_at set",
+      "to it, at most --parallel active at once. A firing that already has a run",
+      "(made by the schedule or an earlier backfill) is not run again.",
+      "Times: 2026-11-01T03:00:00Z, 2026-11-01T03:00 (UTC) or 2026-11-01 (midnight UTC).",
+      "Exit 0 when every run succeeded, 1 when one did not, 2 for bad input."
+    })
 final class BackfillCommand implements Callable<Integer> {
   private static final int MAX_RUNS = 10_000;
 
-  @Parameters(index = "0", paramLabel = "PIPELINE",
+  @Parameters(
+      index = "0",
+      paramLabel = "PIPELINE",
       description = "a pipeline file, or the name of a pipeline already stored")
   String pipeline;
 
-  @Option(names = "--from", required = true, paramLabel = "TIME", description = "window start (inclusive)")
+  @Option(
+      names = "--from",
+      required = true,
+      paramLabel = "TIME",
+      description = "window start (inclusive)")
   String from;
 
-  @Option(names = "--to", required = true, paramLabel = "TIME", description = "window end (inclusive)")
+  @Option(
+      names = "--to",
+      required = true,
+      paramLabel = "TIME",
+      description = "window end (inclusive)")
   String to;
 
-  @Option(names = "--parallel", defaultValue = "1",
+  @Option(
+      names = "--parallel",
+      defaultValue = "1",
       description = "runs active at once (default ${DEFAULT-VALUE})")
   int parallel;
 
-  @Option(names = "--slots", defaultValue = "4",
-      description = "in-process worker slots; 0 leaves the steps to other workers (default ${DEFAULT-VALUE})")
+  @Option(
+      names = "--slots",
+      defaultValue = "4",
+      description =
+          "in-process worker slots; 0 leaves the steps to other workers (default ${DEFAULT-VALUE})")
   int slots;
 
   @Override
@@ -120,13 +139,18 @@ final class BackfillCommand implements Callable<Integer> {
       while (active.size() < parallel && next < firings.size()) {
         Firing f = firings.get(next++);
         String key = "cron:" + p.name() + ":" + f.index() + ":" + f.at().toEpochMilli();
-        var outcome = (RunStarter.Outcome.Started) starter.start(
-            new RunStarter.Request(p, params, "backfill", baseDir, f.at(), key), false, null);
+        var outcome =
+            (RunStarter.Outcome.Started)
+                starter.start(
+                    new RunStarter.Request(p, params, "backfill", baseDir, f.at(), key),
+                    false,
+                    null);
         if (outcome.created()) {
           active.add(outcome.runId());
           System.out.println("run " + outcome.runId() + " for " + f.at());
         } else {
-          System.out.println("run " + outcome.runId() + " for " + f.at() + " exists; not run again");
+          System.out.println(
+              "run " + outcome.runId() + " for " + f.at() + " exists; not run again");
         }
       }
       if (!active.isEmpty()) {
@@ -146,10 +170,20 @@ final class BackfillCommand implements Callable<Integer> {
       }
       return parsed.pipeline();
     }
-    String[] row = engine.db().tx().inTransaction(c -> Sql.one(c, """
+    String[] row =
+        engine
+            .db()
+            .tx()
+            .inTransaction(
+                c ->
+                    Sql.one(
+                            c,
+                            """
         select source_file, source from pipeline_versions where name = ?
          order by created_at desc limit 1""",
-        rs -> new String[] {rs.getString(1), rs.getString(2)}, pipeline).orElse(null));
+                            rs -> new String[] {rs.getString(1), rs.getString(2)},
+                            pipeline)
+                        .orElse(null));
     if (row == null) {
       throw new UserError("no pipeline file or stored pipeline named '" + pipeline + "'");
     }
@@ -185,9 +219,15 @@ final class BackfillCommand implements Callable<Integer> {
     Set<String> queues = new LinkedHashSet<>();
     queues.add("default");
     p.steps().values().forEach(s -> queues.add(s.queueOr(p.defaults())));
-    return WorkerRuntime.load().start(engine, new WorkerRuntime.Options(
-        "backfill-" + ManagementFactory.getRuntimeMXBean().getName(), List.copyOf(queues), slots,
-        Duration.ofSeconds(30), null));
+    return WorkerRuntime.load()
+        .start(
+            engine,
+            new WorkerRuntime.Options(
+                "backfill-" + ManagementFactory.getRuntimeMXBean().getName(),
+                List.copyOf(queues),
+                slots,
+                Duration.ofSeconds(30),
+                null));
   }
 
   static Instant time(String option, String text) {
@@ -204,8 +244,11 @@ final class BackfillCommand implements Callable<Integer> {
     try {
       return LocalDate.parse(text).atStartOfDay().toInstant(ZoneOffset.UTC);
     } catch (DateTimeParseException e) {
-      throw new UserError(option + ": cannot read '" + text
-          + "' as a time (2026-11-01T03:00:00Z, 2026-11-01T03:00 or 2026-11-01)");
+      throw new UserError(
+          option
+              + ": cannot read '"
+              + text
+              + "' as a time (2026-11-01T03:00:00Z, 2026-11-01T03:00 or 2026-11-01)");
     }
   }
 }

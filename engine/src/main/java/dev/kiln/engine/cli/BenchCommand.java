@@ -25,19 +25,32 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-@Command(name = "bench", mixinStandardHelpOptions = true,
-    description = {"Measure the engine's overhead per step against make -j2.",
-        "Runs a chain and a fan-out of --steps steps whose command is 'true' on the",
-        "process executor, the same DAGs with 'make -j2', and validates and plans a",
-        "10,000-step pipeline. Results are recorded in docs/benchmarks.md."})
+@Command(
+    name = "bench",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Measure the engine's overhead per step against make -j2.",
+      "Runs a chain and a fan-out of --steps steps whose command is 'true' on the",
+      "process executor, the same DAGs with 'make -j2', and validates and plans a",
+      "10,000-step pipeline. Results are recorded in docs/benchmarks.md."
+    })
 final class BenchCommand implements Callable<Integer> {
-  @Option(names = "--steps", defaultValue = "200", description = "steps per DAG (default ${DEFAULT-VALUE})")
+  @Option(
+      names = "--steps",
+      defaultValue = "200",
+      description = "steps per DAG (default ${DEFAULT-VALUE})")
   int steps;
 
-  @Option(names = "--slots", defaultValue = "4", description = "worker slots for the fan-out (default ${DEFAULT-VALUE})")
+  @Option(
+      names = "--slots",
+      defaultValue = "4",
+      description = "worker slots for the fan-out (default ${DEFAULT-VALUE})")
   int slots;
 
-  @Option(names = "--repeat", defaultValue = "3", description = "runs of each DAG; the median is reported (default ${DEFAULT-VALUE})")
+  @Option(
+      names = "--repeat",
+      defaultValue = "3",
+      description = "runs of each DAG; the median is reported (default ${DEFAULT-VALUE})")
   int repeat;
 
   @Override
@@ -46,14 +59,22 @@ final class BenchCommand implements Callable<Integer> {
       throw new UserError("--steps must be at least 2 and --repeat at least 1");
     }
     double cmdMs = commandMillis(50);
-    System.out.printf("command 'true' as a child process: %.2f ms median (%d samples)%n", cmdMs, 50);
+    System.out.printf(
+        "command 'true' as a child process: %.2f ms median (%d samples)%n", cmdMs, 50);
 
     Pipeline chain = BenchRuns.parse(BenchRuns.chainYaml("bench-chain", steps, null));
     Pipeline fanout = BenchRuns.parse(BenchRuns.fanoutYaml("bench-fanout", steps));
     try (Engine engine = Engine.open(KilnConfig.fromEnvironment(), slots + 6)) {
-      WorkerRuntime.Handle workers = WorkerRuntime.load().start(engine, new WorkerRuntime.Options(
-          "bench-" + ManagementFactory.getRuntimeMXBean().getName(), List.of("default"), slots,
-          Duration.ofSeconds(30), "process"));
+      WorkerRuntime.Handle workers =
+          WorkerRuntime.load()
+              .start(
+                  engine,
+                  new WorkerRuntime.Options(
+                      "bench-" + ManagementFactory.getRuntimeMXBean().getName(),
+                      List.of("default"),
+                      slots,
+                      Duration.ofSeconds(30),
+                      "process"));
       try {
         runToEnd(engine, BenchRuns.parse(BenchRuns.chainYaml("bench-warmup", 20, null)));
         List<Double> chainWall = new ArrayList<>();
@@ -71,22 +92,37 @@ final class BenchCommand implements Callable<Integer> {
         double makeFan = makeMillis(false);
         System.out.println();
         System.out.printf("%-34s %12s %14s %12s%n", "", "wall (ms)", "overhead/step", "steps/s");
-        System.out.printf("%-34s %12.0f %11.2f ms %12.0f%n", "kiln chain of " + steps, cw,
-            (cw - steps * cmdMs) / steps, steps / (cw / 1000));
-        System.out.printf("%-34s %12s %11.2f ms %12s%n", "  median per-step overhead", "",
-            BenchRuns.median(chainMedianOverhead), "");
+        System.out.printf(
+            "%-34s %12.0f %11.2f ms %12.0f%n",
+            "kiln chain of " + steps, cw, (cw - steps * cmdMs) / steps, steps / (cw / 1000));
+        System.out.printf(
+            "%-34s %12s %11.2f ms %12s%n",
+            "  median per-step overhead", "", BenchRuns.median(chainMedianOverhead), "");
         if (makeChain >= 0) {
-          System.out.printf("%-34s %12.0f %11.2f ms %12.0f%n", "make -j2 chain of " + steps, makeChain,
-              (makeChain - steps * cmdMs) / steps, steps / (makeChain / 1000));
+          System.out.printf(
+              "%-34s %12.0f %11.2f ms %12.0f%n",
+              "make -j2 chain of " + steps,
+              makeChain,
+              (makeChain - steps * cmdMs) / steps,
+              steps / (makeChain / 1000));
         }
-        System.out.printf("%-34s %12.0f %11.2f ms %12.0f%n", "kiln fan-out of " + steps + " (" + slots + " slots)",
-            fw, (fw - steps * cmdMs) / steps, steps / (fw / 1000));
+        System.out.printf(
+            "%-34s %12.0f %11.2f ms %12.0f%n",
+            "kiln fan-out of " + steps + " (" + slots + " slots)",
+            fw,
+            (fw - steps * cmdMs) / steps,
+            steps / (fw / 1000));
         if (makeFan >= 0) {
-          System.out.printf("%-34s %12.0f %11.2f ms %12.0f%n", "make -j2 fan-out of " + steps, makeFan,
-              (makeFan - steps * cmdMs) / steps, steps / (makeFan / 1000));
+          System.out.printf(
+              "%-34s %12.0f %11.2f ms %12.0f%n",
+              "make -j2 fan-out of " + steps,
+              makeFan,
+              (makeFan - steps * cmdMs) / steps,
+              steps / (makeFan / 1000));
         }
         if (makeChain > 0 && makeFan > 0) {
-          System.out.printf("ratio kiln/make: chain %.2f, fan-out %.2f%n", cw / makeChain, fw / makeFan);
+          System.out.printf(
+              "ratio kiln/make: chain %.2f, fan-out %.2f%n", cw / makeChain, fw / makeFan);
         }
       } finally {
         workers.close();
@@ -103,11 +139,14 @@ final class BenchCommand implements Callable<Integer> {
       long t0 = System.nanoTime();
       Pipeline p = PipelineParser.parse("big.yaml", yaml).orThrow();
       Dag dag = Dag.of(p);
-      Planner.plan(p, dag, new RunSnapshot(1, "bench", RunStatus.QUEUED, Map.of(), Map.of(),
-          null, null, null));
+      Planner.plan(
+          p,
+          dag,
+          new RunSnapshot(1, "bench", RunStatus.QUEUED, Map.of(), Map.of(), null, null, null));
       ms.add((System.nanoTime() - t0) / 1e6);
     }
-    System.out.printf("validate + plan a 10,000-step chain: %.0f ms median of 5 (first %.0f ms)%n",
+    System.out.printf(
+        "validate + plan a 10,000-step chain: %.0f ms median of 5 (first %.0f ms)%n",
         BenchRuns.median(ms), ms.get(0));
   }
 
@@ -120,8 +159,8 @@ final class BenchCommand implements Callable<Integer> {
 
   /** Time between consecutive step completions in a chain, in ms. */
   private static List<Double> gaps(List<TaskRecord> tasks) {
-    List<Instant> done = tasks.stream().map(TaskRecord::finishedAt).sorted(Comparator.naturalOrder())
-        .toList();
+    List<Instant> done =
+        tasks.stream().map(TaskRecord::finishedAt).sorted(Comparator.naturalOrder()).toList();
     List<Double> out = new ArrayList<>();
     for (int i = 1; i < done.size(); i++) {
       out.add(Duration.between(done.get(i - 1), done.get(i)).toNanos() / 1e6);
@@ -133,8 +172,10 @@ final class BenchCommand implements Callable<Integer> {
     List<Double> ms = new ArrayList<>();
     for (int i = 0; i < n; i++) {
       long t0 = System.nanoTime();
-      new ProcessBuilder("sh", "-c", "true").redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
-          .start().waitFor();
+      new ProcessBuilder("sh", "-c", "true")
+          .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+          .start()
+          .waitFor();
       ms.add((System.nanoTime() - t0) / 1e6);
     }
     return BenchRuns.median(ms);
@@ -151,7 +192,11 @@ final class BenchCommand implements Callable<Integer> {
     if (chain) {
       mk.append(" s").append(steps - 1).append('\n');
       for (int i = 0; i < steps; i++) {
-        mk.append("s").append(i).append(":").append(i == 0 ? "" : " s" + (i - 1)).append("\n\t@sh -c true\n");
+        mk.append("s")
+            .append(i)
+            .append(":")
+            .append(i == 0 ? "" : " s" + (i - 1))
+            .append("\n\t@sh -c true\n");
       }
     } else {
       for (int i = 0; i < steps; i++) {
@@ -167,7 +212,8 @@ final class BenchCommand implements Callable<Integer> {
     try {
       for (int i = 0; i < repeat; i++) {
         long t0 = System.nanoTime();
-        Process p = new ProcessBuilder("make", "-s", "-j2", "-C", dir.toString()).inheritIO().start();
+        Process p =
+            new ProcessBuilder("make", "-s", "-j2", "-C", dir.toString()).inheritIO().start();
         if (p.waitFor() != 0) {
           throw new IllegalStateException("make failed");
         }

@@ -9,7 +9,6 @@ import dev.kiln.engine.store.Sql;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -18,23 +17,38 @@ import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-@Command(name = "bench-scale", mixinStandardHelpOptions = true,
-    description = {"Measure scale-out over worker processes and the claim query's cost.",
-        "Runs a fan-out of --steps no-op process steps over 1, 2 and 4 'kiln worker'",
-        "processes (steps/s each), then EXPLAIN ANALYZEs one claim with --queued tasks",
-        "waiting. Results are recorded in docs/benchmarks.md."})
+@Command(
+    name = "bench-scale",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Measure scale-out over worker processes and the claim query's cost.",
+      "Runs a fan-out of --steps no-op process steps over 1, 2 and 4 'kiln worker'",
+      "processes (steps/s each), then EXPLAIN ANALYZEs one claim with --queued tasks",
+      "waiting. Results are recorded in docs/benchmarks.md."
+    })
 final class BenchScaleCommand implements Callable<Integer> {
-  @Option(names = "--steps", defaultValue = "1000", description = "fan-out width (default ${DEFAULT-VALUE})")
+  @Option(
+      names = "--steps",
+      defaultValue = "1000",
+      description = "fan-out width (default ${DEFAULT-VALUE})")
   int steps;
 
-  @Option(names = "--workers", split = ",", defaultValue = "1,2,4",
+  @Option(
+      names = "--workers",
+      split = ",",
+      defaultValue = "1,2,4",
       description = "worker process counts to try (default ${DEFAULT-VALUE})")
   List<Integer> workers;
 
-  @Option(names = "--slots", defaultValue = "4", description = "slots per worker (default ${DEFAULT-VALUE})")
+  @Option(
+      names = "--slots",
+      defaultValue = "4",
+      description = "slots per worker (default ${DEFAULT-VALUE})")
   int slots;
 
-  @Option(names = "--queued", defaultValue = "100000",
+  @Option(
+      names = "--queued",
+      defaultValue = "100000",
       description = "queued tasks for the claim EXPLAIN (default ${DEFAULT-VALUE})")
   int queued;
 
@@ -69,8 +83,17 @@ final class BenchScaleCommand implements Callable<Integer> {
     String javaBin = ProcessHandle.current().info().command().orElse("java");
     List<Process> procs = new ArrayList<>();
     for (int i = 0; i < n; i++) {
-      ProcessBuilder pb = new ProcessBuilder(javaBin, "-cp", System.getProperty("java.class.path"),
-          Main.class.getName(), "worker", "--slots", String.valueOf(slots), "--executor", "process");
+      ProcessBuilder pb =
+          new ProcessBuilder(
+              javaBin,
+              "-cp",
+              System.getProperty("java.class.path"),
+              Main.class.getName(),
+              "worker",
+              "--slots",
+              String.valueOf(slots),
+              "--executor",
+              "process");
       pb.environment().put("KILN_DB_URL", engine.db().url());
       pb.environment().put("KILN_DB_USER", config.dbUser() == null ? "postgres" : config.dbUser());
       if (config.dbPassword() != null) {
@@ -82,7 +105,8 @@ final class BenchScaleCommand implements Callable<Integer> {
     }
     // Each worker says on stderr when it serves: measure from there, not from JVM start.
     for (Process p : procs) {
-      BufferedReader r = new BufferedReader(new InputStreamReader(p.getErrorStream(), StandardCharsets.UTF_8));
+      BufferedReader r =
+          new BufferedReader(new InputStreamReader(p.getErrorStream(), StandardCharsets.UTF_8));
       String line;
       while ((line = r.readLine()) != null && !line.contains(" serving ")) {
         // skip start-up lines
@@ -90,13 +114,15 @@ final class BenchScaleCommand implements Callable<Integer> {
       if (line == null) {
         throw new IllegalStateException("a worker process exited before serving");
       }
-      Thread drain = new Thread(() -> {
-        try {
-          r.transferTo(java.io.Writer.nullWriter());
-        } catch (java.io.IOException ignored) {
-          // the worker exited
-        }
-      });
+      Thread drain =
+          new Thread(
+              () -> {
+                try {
+                  r.transferTo(java.io.Writer.nullWriter());
+                } catch (java.io.IOException ignored) {
+                  // the worker exited
+                }
+              });
       drain.setDaemon(true);
       drain.start();
     }
@@ -104,15 +130,24 @@ final class BenchScaleCommand implements Callable<Integer> {
   }
 
   private void explain(Engine engine) throws Exception {
-    Pipeline one = PipelineParser.parse("bench.yaml", BenchRuns.fanoutYaml("bench-claim", 1))
-        .orThrow();
+    Pipeline one =
+        PipelineParser.parse("bench.yaml", BenchRuns.fanoutYaml("bench-claim", 1)).orThrow();
     long run = engine.runs().createRun(one, Map.of(), "bench", null);
     // Enough queued tasks in another queue that no worker serves, so they stay queued.
-    engine.db().tx().run(c -> Sql.update(c, """
+    engine
+        .db()
+        .tx()
+        .run(
+            c ->
+                Sql.update(
+                    c,
+                    """
         insert into tasks (run_id, step_id, status, queue, spec, max_attempts, backoff_ms)
         select ?, 'q' || g, 'queued', 'bench-claim', t.spec, 1, 0
           from generate_series(1, ?) g, (select spec from tasks where run_id = ? limit 1) t""",
-        run, queued, run));
+                    run,
+                    queued,
+                    run));
     engine.db().tx().run(c -> Sql.update(c, "analyze tasks"));
     System.out.printf("%nclaim of 4 tasks with %,d queued (EXPLAIN ANALYZE):%n", queued);
     System.out.println(engine.queue().explainClaim(List.of("bench-claim"), 4));

@@ -24,20 +24,33 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-@Command(name = "bench-webhook", mixinStandardHelpOptions = true,
-    description = {"Measure webhook latency: signed request sent to first step running.",
-        "Starts a kiln server in this process on a free loopback port with a one-step",
-        "pipeline, sends --warmup then --deliveries signed deliveries one after the",
-        "other, and for each reads the time of the step's 'running' event. Prints the",
-        "median, p90, p99 and max, and the HTTP round trip. See docs/benchmarks.md."})
+@Command(
+    name = "bench-webhook",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Measure webhook latency: signed request sent to first step running.",
+      "Starts a kiln server in this process on a free loopback port with a one-step",
+      "pipeline, sends --warmup then --deliveries signed deliveries one after the",
+      "other, and for each reads the time of the step's 'running' event. Prints the",
+      "median, p90, p99 and max, and the HTTP round trip. See docs/benchmarks.md."
+    })
 final class BenchWebhookCommand implements Callable<Integer> {
-  @Option(names = "--deliveries", defaultValue = "200", description = "measured deliveries (default ${DEFAULT-VALUE})")
+  @Option(
+      names = "--deliveries",
+      defaultValue = "200",
+      description = "measured deliveries (default ${DEFAULT-VALUE})")
   int deliveries;
 
-  @Option(names = "--warmup", defaultValue = "20", description = "unmeasured deliveries first (default ${DEFAULT-VALUE})")
+  @Option(
+      names = "--warmup",
+      defaultValue = "20",
+      description = "unmeasured deliveries first (default ${DEFAULT-VALUE})")
   int warmup;
 
-  @Option(names = "--slots", defaultValue = "4", description = "in-process worker slots (default ${DEFAULT-VALUE})")
+  @Option(
+      names = "--slots",
+      defaultValue = "4",
+      description = "in-process worker slots (default ${DEFAULT-VALUE})")
   int slots;
 
   @Override
@@ -46,7 +59,9 @@ final class BenchWebhookCommand implements Callable<Integer> {
       throw new UserError("--deliveries and --slots must be at least 1, --warmup at least 0");
     }
     Path dir = Files.createTempDirectory("kiln-bench-webhook");
-    Files.writeString(dir.resolve("bench.yaml"), """
+    Files.writeString(
+        dir.resolve("bench.yaml"),
+        """
         name: bench-webhook
         params:
           n: { type: integer, default: 0 }
@@ -64,24 +79,28 @@ final class BenchWebhookCommand implements Callable<Integer> {
       port = s.getLocalPort();
     }
     try (Engine engine = Engine.open(KilnConfig.fromEnvironment(), slots + 24);
-        KilnServer server = new KilnServer(engine,
-            new KilnServer.Options("127.0.0.1", port, dir, slots, env), System.err)) {
+        KilnServer server =
+            new KilnServer(
+                engine, new KilnServer.Options("127.0.0.1", port, dir, slots, env), System.err)) {
       server.start();
       HttpClient http = HttpClient.newHttpClient();
       List<Double> toRunning = new ArrayList<>();
       List<Double> roundTrip = new ArrayList<>();
       for (int i = 0; i < warmup + deliveries; i++) {
         byte[] body = ("{\"n\": " + i + "}").getBytes(StandardCharsets.UTF_8);
-        HttpRequest req = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/hooks/bench"))
-            .header("X-Hub-Signature-256", WebhookAuth.sign(secret, body))
-            .header("Content-Type", "application/json")
-            .POST(HttpRequest.BodyPublishers.ofByteArray(body)).build();
+        HttpRequest req =
+            HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/hooks/bench"))
+                .header("X-Hub-Signature-256", WebhookAuth.sign(secret, body))
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofByteArray(body))
+                .build();
         Instant sent = Instant.now();
         long t0 = System.nanoTime();
         HttpResponse<String> r = http.send(req, HttpResponse.BodyHandlers.ofString());
         double rtt = (System.nanoTime() - t0) / 1e6;
         if (r.statusCode() != 202) {
-          throw new IllegalStateException("delivery " + i + " got " + r.statusCode() + ": " + r.body());
+          throw new IllegalStateException(
+              "delivery " + i + " got " + r.statusCode() + ": " + r.body());
         }
         long runId = Json.MAPPER.readTree(r.body()).get("run_id").asLong();
         Instant running = waitForRunning(engine, runId);
@@ -90,10 +109,16 @@ final class BenchWebhookCommand implements Callable<Integer> {
           roundTrip.add(rtt);
         }
       }
-      System.out.printf("webhook -> first step running, %d deliveries: median %.1f ms, p90 %.1f ms,"
-              + " p99 %.1f ms, max %.1f ms%n", deliveries, BenchRuns.percentile(toRunning, 50), BenchRuns.percentile(toRunning, 90),
-          BenchRuns.percentile(toRunning, 99), BenchRuns.percentile(toRunning, 100));
-      System.out.printf("HTTP round trip (202 received): median %.1f ms, p99 %.1f ms%n",
+      System.out.printf(
+          "webhook -> first step running, %d deliveries: median %.1f ms, p90 %.1f ms,"
+              + " p99 %.1f ms, max %.1f ms%n",
+          deliveries,
+          BenchRuns.percentile(toRunning, 50),
+          BenchRuns.percentile(toRunning, 90),
+          BenchRuns.percentile(toRunning, 99),
+          BenchRuns.percentile(toRunning, 100));
+      System.out.printf(
+          "HTTP round trip (202 received): median %.1f ms, p99 %.1f ms%n",
           BenchRuns.percentile(roundTrip, 50), BenchRuns.percentile(roundTrip, 99));
     }
     return Main.OK;
@@ -102,9 +127,19 @@ final class BenchWebhookCommand implements Callable<Integer> {
   private static Instant waitForRunning(Engine engine, long runId) throws InterruptedException {
     long deadline = System.nanoTime() + 30_000_000_000L;
     while (System.nanoTime() < deadline) {
-      var at = engine.db().tx().inTransaction(c -> Sql.one(c, """
+      var at =
+          engine
+              .db()
+              .tx()
+              .inTransaction(
+                  c ->
+                      Sql.one(
+                          c,
+                          """
           select at from run_events where run_id = ? and step_id is not null and status = 'running'
-           order by id limit 1""", rs -> Sql.instant(rs, "at"), runId));
+           order by id limit 1""",
+                          rs -> Sql.instant(rs, "at"),
+                          runId));
       if (at.isPresent()) {
         return at.get();
       }

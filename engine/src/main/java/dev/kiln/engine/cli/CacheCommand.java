@@ -12,10 +12,14 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-@Command(name = "cache", mixinStandardHelpOptions = true,
-    description = {"The step cache: results later runs take for 'cache: true' steps.",
-        "A step whose inputs hash the same takes the result instead of running (see",
-        "docs/dsl.md). 'kiln run --no-cache' bypasses the cache for one run."},
+@Command(
+    name = "cache",
+    mixinStandardHelpOptions = true,
+    description = {
+      "The step cache: results later runs take for 'cache: true' steps.",
+      "A step whose inputs hash the same takes the result instead of running (see",
+      "docs/dsl.md). 'kiln run --no-cache' bypasses the cache for one run."
+    },
     subcommands = {CacheCommand.ListEntries.class, CacheCommand.Clear.class})
 final class CacheCommand implements Runnable {
   @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
@@ -25,10 +29,15 @@ final class CacheCommand implements Runnable {
     spec.commandLine().usage(System.out);
   }
 
-  @Command(name = "list", mixinStandardHelpOptions = true,
+  @Command(
+      name = "list",
+      mixinStandardHelpOptions = true,
       description = "List cache entries, newest first.")
   static final class ListEntries implements Callable<Integer> {
-    @Parameters(index = "0", arity = "0..1", paramLabel = "PIPELINE",
+    @Parameters(
+        index = "0",
+        arity = "0..1",
+        paramLabel = "PIPELINE",
         description = "only this pipeline's entries")
     String pipeline;
 
@@ -54,14 +63,20 @@ final class CacheCommand implements Runnable {
           return Main.OK;
         }
         if (entries.isEmpty()) {
-          System.out.println("no cache entries" + (pipeline == null ? "" : " for " + pipeline)
-              + ": a step with 'cache: true' adds one when it succeeds");
+          System.out.println(
+              "no cache entries"
+                  + (pipeline == null ? "" : " for " + pipeline)
+                  + ": a step with 'cache: true' adds one when it succeeds");
           return Main.OK;
         }
-        System.out.printf("%-24s %-20s %-7s %-20s %s%n", "PIPELINE", "STEP", "RUN", "FINISHED",
-            "KEY");
+        System.out.printf(
+            "%-24s %-20s %-7s %-20s %s%n", "PIPELINE", "STEP", "RUN", "FINISHED", "KEY");
         for (var en : entries) {
-          System.out.printf("%-24s %-20s %-7d %-20s %s%n", en.pipeline(), en.stepId(), en.runId(),
+          System.out.printf(
+              "%-24s %-20s %-7d %-20s %s%n",
+              en.pipeline(),
+              en.stepId(),
+              en.runId(),
               en.finishedAt() == null ? "-" : ModelsCommand.TIME.format(en.finishedAt()),
               Refs.shortSha(en.key()));
         }
@@ -70,11 +85,18 @@ final class CacheCommand implements Runnable {
     }
   }
 
-  @Command(name = "clear", mixinStandardHelpOptions = true,
-      description = {"Drop cache entries (all, or one pipeline's), so their steps run again.",
-          "The runs and their results stay."})
+  @Command(
+      name = "clear",
+      mixinStandardHelpOptions = true,
+      description = {
+        "Drop cache entries (all, or one pipeline's), so their steps run again.",
+        "The runs and their results stay."
+      })
   static final class Clear implements Callable<Integer> {
-    @Parameters(index = "0", arity = "0..1", paramLabel = "PIPELINE",
+    @Parameters(
+        index = "0",
+        arity = "0..1",
+        paramLabel = "PIPELINE",
         description = "only this pipeline's entries")
     String pipeline;
 
@@ -82,8 +104,12 @@ final class CacheCommand implements Runnable {
     public Integer call() {
       try (Engine e = ModelsCommand.open()) {
         int n = e.cache().clear(pipeline);
-        System.out.println("dropped " + n + " cache entr" + (n == 1 ? "y" : "ies")
-            + (pipeline == null ? "" : " of " + pipeline));
+        System.out.println(
+            "dropped "
+                + n
+                + " cache entr"
+                + (n == 1 ? "y" : "ies")
+                + (pipeline == null ? "" : " of " + pipeline));
         return Main.OK;
       }
     }

@@ -7,12 +7,17 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
 
-@Command(name = "cancel", mixinStandardHelpOptions = true,
-    description = {"Cancel a run.",
-        "Queued steps are dropped; running ones are stopped (process tree killed)",
-        "by their worker."})
+@Command(
+    name = "cancel",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Cancel a run.",
+      "Queued steps are dropped; running ones are stopped (process tree killed)",
+      "by their worker."
+    })
 final class CancelCommand implements Callable<Integer> {
-  @Parameters(index = "0", paramLabel = "RUN") long runId;
+  @Parameters(index = "0", paramLabel = "RUN")
+  long runId;
 
   @Override
   public Integer call() {
@@ -21,8 +26,11 @@ final class CancelCommand implements Callable<Integer> {
       switch (r) {
         case NOT_FOUND -> throw new UserError("no run " + runId + " (see 'kiln runs')");
         case ALREADY_FINISHED -> {
-          System.out.println("run " + runId + " already finished: "
-              + engine.store().run(runId).orElseThrow().status().db());
+          System.out.println(
+              "run "
+                  + runId
+                  + " already finished: "
+                  + engine.store().run(runId).orElseThrow().status().db());
           return Main.OK;
         }
         default -> {

@@ -5,7 +5,9 @@ import dev.kiln.engine.store.EmbeddedServer;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 
-@Command(name = "db", mixinStandardHelpOptions = true,
+@Command(
+    name = "db",
+    mixinStandardHelpOptions = true,
     description = "The embedded PostgreSQL in $KILN_HOME.",
     subcommands = {DbCommand.Stop.class, DbCommand.Url.class})
 final class DbCommand implements Runnable {
@@ -16,18 +18,25 @@ final class DbCommand implements Runnable {
     spec.commandLine().usage(System.out);
   }
 
-  @Command(name = "stop", mixinStandardHelpOptions = true, description = "Stop the embedded PostgreSQL.")
+  @Command(
+      name = "stop",
+      mixinStandardHelpOptions = true,
+      description = "Stop the embedded PostgreSQL.")
   static final class Stop implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
       KilnConfig c = KilnConfig.fromEnvironment();
-      System.out.println(EmbeddedServer.stop(c.home()) ? "stopped the embedded PostgreSQL in " + c.home()
-          : "no embedded PostgreSQL runs in " + c.home());
+      System.out.println(
+          EmbeddedServer.stop(c.home())
+              ? "stopped the embedded PostgreSQL in " + c.home()
+              : "no embedded PostgreSQL runs in " + c.home());
       return Main.OK;
     }
   }
 
-  @Command(name = "url", mixinStandardHelpOptions = true,
+  @Command(
+      name = "url",
+      mixinStandardHelpOptions = true,
       description = "Start the embedded PostgreSQL if needed and print its JDBC URL.")
   static final class Url implements Callable<Integer> {
     @Override

@@ -16,16 +16,19 @@ final class Durations {
     int end = 0;
     while (m.find() && m.start() == end) {
       long n = Long.parseLong(m.group(1));
-      d = d.plus(switch (m.group(2)) {
-        case "ms" -> Duration.ofMillis(n);
-        case "s" -> Duration.ofSeconds(n);
-        case "m" -> Duration.ofMinutes(n);
-        default -> Duration.ofHours(n);
-      });
+      d =
+          d.plus(
+              switch (m.group(2)) {
+                case "ms" -> Duration.ofMillis(n);
+                case "s" -> Duration.ofSeconds(n);
+                case "m" -> Duration.ofMinutes(n);
+                default -> Duration.ofHours(n);
+              });
       end = m.end();
     }
     if (end == 0 || end != text.trim().length()) {
-      throw new UserError(option + ": expected a duration like 30s, 5m or 1h30m, got '" + text + "'");
+      throw new UserError(
+          option + ": expected a duration like 30s, 5m or 1h30m, got '" + text + "'");
     }
     return d;
   }

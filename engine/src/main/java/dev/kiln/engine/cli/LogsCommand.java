@@ -13,25 +13,36 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-@Command(name = "logs", mixinStandardHelpOptions = true,
-    description = {"Print what a run's steps printed (stdout and stderr), in order.",
-        "--follow keeps printing new lines until the run has ended."})
+@Command(
+    name = "logs",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Print what a run's steps printed (stdout and stderr), in order.",
+      "--follow keeps printing new lines until the run has ended."
+    })
 final class LogsCommand implements Callable<Integer> {
   /** How often --follow looks for new lines. */
   static final Duration POLL = Duration.ofMillis(250);
+
   /**
-   * Lines get their ids when written but become visible when their transaction commits, so a
-   * line with a smaller id can appear after a larger one; --follow looks this far back.
+   * Lines get their ids when written but become visible when their transaction commits, so a line
+   * with a smaller id can appear after a larger one; --follow looks this far back.
    */
   static final Duration LATE_COMMIT = Duration.ofSeconds(5);
 
-  @Parameters(index = "0", paramLabel = "RUN") long runId;
+  @Parameters(index = "0", paramLabel = "RUN")
+  long runId;
 
-  @Parameters(index = "1", arity = "0..1", paramLabel = "STEP",
+  @Parameters(
+      index = "1",
+      arity = "0..1",
+      paramLabel = "STEP",
       description = "only this step (all tasks of a matrix step), or one task: 'train[lr=0.1]'")
   String step;
 
-  @Option(names = {"-f", "--follow"}, description = "keep printing new lines until the run ends")
+  @Option(
+      names = {"-f", "--follow"},
+      description = "keep printing new lines until the run ends")
   boolean follow;
 
   @Override
@@ -84,8 +95,10 @@ final class LogsCommand implements Callable<Integer> {
 
   /** The run's tasks STEP names: a matrix step's id names all its tasks (step[k=v,...]). */
   private List<String> tasks(Engine engine) {
-    return engine.store().tasks(runId).stream().map(t -> t.stepId())
-        .filter(t -> step == null || t.equals(step) || t.startsWith(step + "[")).toList();
+    return engine.store().tasks(runId).stream()
+        .map(t -> t.stepId())
+        .filter(t -> step == null || t.equals(step) || t.startsWith(step + "["))
+        .toList();
   }
 
   /** Lines of a single task need no prefix saying whose they are. */

@@ -41,6 +41,7 @@ import picocli.CommandLine.Command;
 public final class Main implements Runnable {
   /** Exit codes: 0 success, 1 the run failed, 2 bad input or configuration, 3 internal error. */
   public static final int OK = 0;
+
   public static final int FAILED = 1;
   public static final int USAGE = 2;
   public static final int INTERNAL = 3;
@@ -66,22 +67,24 @@ public final class Main implements Runnable {
 
   public static int execute(String... args) {
     CommandLine cl = new CommandLine(new Main());
-    for (dev.kiln.engine.spi.CommandProvider p
-        : java.util.ServiceLoader.load(dev.kiln.engine.spi.CommandProvider.class)) {
+    for (dev.kiln.engine.spi.CommandProvider p :
+        java.util.ServiceLoader.load(dev.kiln.engine.spi.CommandProvider.class)) {
       for (Object command : p.commands()) {
         cl.addSubcommand(command);
       }
     }
-    cl.setExecutionExceptionHandler((ex, line, parsed) -> {
-      if (ex instanceof ConfigException || ex instanceof UserError
-          || ex instanceof dev.kiln.engine.registry.RegistryException) {
-        line.getErr().println("kiln: " + ex.getMessage());
-        return USAGE;
-      }
-      line.getErr().println("kiln: internal error: " + ex);
-      ex.printStackTrace(line.getErr());
-      return INTERNAL;
-    });
+    cl.setExecutionExceptionHandler(
+        (ex, line, parsed) -> {
+          if (ex instanceof ConfigException
+              || ex instanceof UserError
+              || ex instanceof dev.kiln.engine.registry.RegistryException) {
+            line.getErr().println("kiln: " + ex.getMessage());
+            return USAGE;
+          }
+          line.getErr().println("kiln: internal error: " + ex);
+          ex.printStackTrace(line.getErr());
+          return INTERNAL;
+        });
     return cl.execute(args);
   }
 

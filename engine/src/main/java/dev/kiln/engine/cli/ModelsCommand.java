@@ -18,11 +18,20 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-@Command(name = "models", mixinStandardHelpOptions = true,
-    description = {"The model registry: versions, aliases and their audited history.",
-        "Every alias move records who (KILN_USER, else the OS user), when, from, to and why."},
-    subcommands = {ModelsCommand.ListModels.class, ModelsCommand.Show.class,
-        ModelsCommand.Promote.class, ModelsCommand.Rollback.class, ModelsCommand.History.class})
+@Command(
+    name = "models",
+    mixinStandardHelpOptions = true,
+    description = {
+      "The model registry: versions, aliases and their audited history.",
+      "Every alias move records who (KILN_USER, else the OS user), when, from, to and why."
+    },
+    subcommands = {
+      ModelsCommand.ListModels.class,
+      ModelsCommand.Show.class,
+      ModelsCommand.Promote.class,
+      ModelsCommand.Rollback.class,
+      ModelsCommand.History.class
+    })
 final class ModelsCommand implements Runnable {
   static final DateTimeFormatter TIME =
       DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss").withZone(ZoneId.systemDefault());
@@ -44,7 +53,10 @@ final class ModelsCommand implements Runnable {
     }
   }
 
-  @Command(name = "list", mixinStandardHelpOptions = true, description = "List models with their versions and aliases.")
+  @Command(
+      name = "list",
+      mixinStandardHelpOptions = true,
+      description = "List models with their versions and aliases.")
   static final class ListModels implements Callable<Integer> {
     @Override
     public Integer call() {
@@ -56,16 +68,22 @@ final class ModelsCommand implements Runnable {
         }
         System.out.printf("%-28s %-9s %s%n", "MODEL", "VERSIONS", "ALIASES");
         for (var m : models) {
-          System.out.printf("%-28s %-9d %s%n", m.getKey(), m.getValue(), Refs.map(e.models().aliases(m.getKey())));
+          System.out.printf(
+              "%-28s %-9d %s%n",
+              m.getKey(), m.getValue(), Refs.map(e.models().aliases(m.getKey())));
         }
         return Main.OK;
       }
     }
   }
 
-  @Command(name = "show", mixinStandardHelpOptions = true, description = "Show a model's versions, metrics, tags and aliases.")
+  @Command(
+      name = "show",
+      mixinStandardHelpOptions = true,
+      description = "Show a model's versions, metrics, tags and aliases.")
   static final class Show implements Callable<Integer> {
-    @Parameters(index = "0", paramLabel = "NAME") String name;
+    @Parameters(index = "0", paramLabel = "NAME")
+    String name;
 
     @Override
     public Integer call() {
@@ -74,17 +92,25 @@ final class ModelsCommand implements Runnable {
         Map<String, Integer> aliases = e.models().aliases(name);
         System.out.println("model " + name);
         System.out.println("aliases: " + Refs.map(aliases));
-        System.out.printf("%-16s %-19s %-6s %-10s %-12s %s%n", "VERSION", "CREATED", "RUN", "BY", "ARTIFACT", "METRICS / TAGS");
+        System.out.printf(
+            "%-16s %-19s %-6s %-10s %-12s %s%n",
+            "VERSION", "CREATED", "RUN", "BY", "ARTIFACT", "METRICS / TAGS");
         for (ModelVersion v : e.models().versions(name)) {
           StringBuilder marks = new StringBuilder();
-          aliases.forEach((a, ver) -> {
-            if (ver == v.version()) {
-              marks.append(" [").append(a).append(']');
-            }
-          });
-          System.out.printf("%-16s %-19s %-6s %-10s %-12s %s%n", v.version() + marks.toString(),
-              TIME.format(v.createdAt()), v.runId() == null ? "-" : v.runId(), v.createdBy(),
-              Refs.shortSha(v.artifactSha256()), Refs.metrics(v.metrics()));
+          aliases.forEach(
+              (a, ver) -> {
+                if (ver == v.version()) {
+                  marks.append(" [").append(a).append(']');
+                }
+              });
+          System.out.printf(
+              "%-16s %-19s %-6s %-10s %-12s %s%n",
+              v.version() + marks.toString(),
+              TIME.format(v.createdAt()),
+              v.runId() == null ? "-" : v.runId(),
+              v.createdBy(),
+              Refs.shortSha(v.artifactSha256()),
+              Refs.metrics(v.metrics()));
           if (!v.tags().isEmpty()) {
             System.out.printf("%-68s tags: %s%n", "", Refs.map(v.tags()));
           }
@@ -94,12 +120,26 @@ final class ModelsCommand implements Runnable {
     }
   }
 
-  @Command(name = "promote", mixinStandardHelpOptions = true, description = "Point an alias at a version (audited).")
+  @Command(
+      name = "promote",
+      mixinStandardHelpOptions = true,
+      description = "Point an alias at a version (audited).")
   static final class Promote implements Callable<Integer> {
-    @Parameters(index = "0", paramLabel = "NAME") String name;
-    @Parameters(index = "1", paramLabel = "VERSION") int version;
-    @Option(names = "--alias", required = true, paramLabel = "ALIAS", description = "e.g. staging, production") String alias;
-    @Option(names = "--reason", paramLabel = "TEXT", description = "why, for the audit trail") String reason;
+    @Parameters(index = "0", paramLabel = "NAME")
+    String name;
+
+    @Parameters(index = "1", paramLabel = "VERSION")
+    int version;
+
+    @Option(
+        names = "--alias",
+        required = true,
+        paramLabel = "ALIAS",
+        description = "e.g. staging, production")
+    String alias;
+
+    @Option(names = "--reason", paramLabel = "TEXT", description = "why, for the audit trail")
+    String reason;
 
     @Override
     public Integer call() {
@@ -112,12 +152,19 @@ final class ModelsCommand implements Runnable {
     }
   }
 
-  @Command(name = "rollback", mixinStandardHelpOptions = true,
+  @Command(
+      name = "rollback",
+      mixinStandardHelpOptions = true,
       description = "Move an alias back to the version it held before its current one (audited).")
   static final class Rollback implements Callable<Integer> {
-    @Parameters(index = "0", paramLabel = "NAME") String name;
-    @Option(names = "--alias", required = true, paramLabel = "ALIAS") String alias;
-    @Option(names = "--reason", paramLabel = "TEXT", description = "why, for the audit trail") String reason;
+    @Parameters(index = "0", paramLabel = "NAME")
+    String name;
+
+    @Option(names = "--alias", required = true, paramLabel = "ALIAS")
+    String alias;
+
+    @Option(names = "--reason", paramLabel = "TEXT", description = "why, for the audit trail")
+    String reason;
 
     @Override
     public Integer call() {
@@ -132,21 +179,38 @@ final class ModelsCommand implements Runnable {
 
   static void print(ModelRegistry.Move m) {
     if (m.moved()) {
-      System.out.println(m.name() + " " + m.alias() + ": " + (m.from() == null ? "none" : m.from())
-          + " -> " + m.to());
+      System.out.println(
+          m.name()
+              + " "
+              + m.alias()
+              + ": "
+              + (m.from() == null ? "none" : m.from())
+              + " -> "
+              + m.to());
     } else {
       System.out.println(m.name() + " " + m.alias() + " is already version " + m.to());
     }
   }
 
-  @Command(name = "history", mixinStandardHelpOptions = true,
-      description = {"Every move of a model's aliases, oldest first.",
-          "With --alias and --at: the version that alias held at that time."})
+  @Command(
+      name = "history",
+      mixinStandardHelpOptions = true,
+      description = {
+        "Every move of a model's aliases, oldest first.",
+        "With --alias and --at: the version that alias held at that time."
+      })
   static final class History implements Callable<Integer> {
-    @Parameters(index = "0", paramLabel = "NAME") String name;
-    @Option(names = "--alias", paramLabel = "ALIAS", description = "only this alias") String alias;
-    @Option(names = "--at", paramLabel = "TIME",
-        description = "an ISO time (2026-11-26T10:00:00Z) or a date (its end, UTC)") String at;
+    @Parameters(index = "0", paramLabel = "NAME")
+    String name;
+
+    @Option(names = "--alias", paramLabel = "ALIAS", description = "only this alias")
+    String alias;
+
+    @Option(
+        names = "--at",
+        paramLabel = "TIME",
+        description = "an ISO time (2026-11-26T10:00:00Z) or a date (its end, UTC)")
+    String at;
 
     @Override
     public Integer call() {
@@ -161,9 +225,10 @@ final class ModelsCommand implements Runnable {
           }
           Instant t = Refs.time(at);
           Optional<Integer> v = e.models().versionAt(name, alias, t);
-          System.out.println(v.isPresent()
-              ? name + " " + alias + " at " + t + ": version " + v.get()
-              : name + " " + alias + " at " + t + ": not set yet");
+          System.out.println(
+              v.isPresent()
+                  ? name + " " + alias + " at " + t + ": version " + v.get()
+                  : name + " " + alias + " at " + t + ": not set yet");
           return Main.OK;
         }
         List<AliasEvent> events = e.models().history(name, alias);
@@ -171,10 +236,16 @@ final class ModelsCommand implements Runnable {
           System.out.println("no alias of " + name + " was ever set");
           return Main.OK;
         }
-        System.out.printf("%-24s %-12s %-5s %-4s %-10s %s%n", "WHEN (UTC)", "ALIAS", "FROM", "TO", "WHO", "WHY");
+        System.out.printf(
+            "%-24s %-12s %-5s %-4s %-10s %s%n", "WHEN (UTC)", "ALIAS", "FROM", "TO", "WHO", "WHY");
         for (AliasEvent ev : events) {
-          System.out.printf("%-24s %-12s %-5s %-4d %-10s %s%n", ev.at(), ev.alias(),
-              ev.fromVersion() == null ? "-" : ev.fromVersion(), ev.toVersion(), ev.who(),
+          System.out.printf(
+              "%-24s %-12s %-5s %-4d %-10s %s%n",
+              ev.at(),
+              ev.alias(),
+              ev.fromVersion() == null ? "-" : ev.fromVersion(),
+              ev.toVersion(),
+              ev.who(),
               ev.why() == null ? "" : ev.why());
         }
         return Main.OK;

@@ -26,7 +26,8 @@ final class Refs {
       }
       return new Ref(text.substring(0, at), v);
     } catch (NumberFormatException e) {
-      throw new UserError("'" + text + "' is not NAME@VERSION: the version must be a number from 1");
+      throw new UserError(
+          "'" + text + "' is not NAME@VERSION: the version must be a number from 1");
     }
   }
 
@@ -36,15 +37,22 @@ final class Refs {
       return Instant.parse(text);
     } catch (DateTimeParseException notInstant) {
       try {
-        return LocalDate.parse(text).plusDays(1).atStartOfDay().toInstant(ZoneOffset.UTC).minusNanos(1);
+        return LocalDate.parse(text)
+            .plusDays(1)
+            .atStartOfDay()
+            .toInstant(ZoneOffset.UTC)
+            .minusNanos(1);
       } catch (DateTimeParseException e) {
-        throw new UserError("--at '" + text + "' is not a time: use 2026-11-26T10:00:00Z or 2026-11-26");
+        throw new UserError(
+            "--at '" + text + "' is not a time: use 2026-11-26T10:00:00Z or 2026-11-26");
       }
     }
   }
 
   static String number(double d) {
-    return String.format(Locale.ROOT, "%.6g", d).replaceAll("(\\.\\d*?)0+$", "$1").replaceAll("\\.$", "");
+    return String.format(Locale.ROOT, "%.6g", d)
+        .replaceAll("(\\.\\d*?)0+$", "$1")
+        .replaceAll("\\.$", "");
   }
 
   static String metrics(Map<String, Double> m) {

@@ -17,7 +17,8 @@ final class RemoteRun {
 
   private final String base;
   private final boolean json;
-  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  private final HttpClient http =
+      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
   RemoteRun(String server, boolean json) {
     this.base = server.endsWith("/") ? server.substring(0, server.length() - 1) : server;
@@ -26,16 +27,21 @@ final class RemoteRun {
 
   int run(String pipeline, Map<String, String> params) throws Exception {
     if (!pipeline.matches("[a-z0-9][a-z0-9-]*")) {
-      throw new UserError("with --server, name a pipeline the server hosts, got '" + pipeline + "'");
+      throw new UserError(
+          "with --server, name a pipeline the server hosts, got '" + pipeline + "'");
     }
-    JsonNode started = call(HttpRequest.newBuilder(URI.create(base + "/api/pipelines/" + pipeline + "/runs"))
-        .header("Content-Type", "application/json")
-        .POST(HttpRequest.BodyPublishers.ofString(Json.write(params))).build());
+    JsonNode started =
+        call(
+            HttpRequest.newBuilder(URI.create(base + "/api/pipelines/" + pipeline + "/runs"))
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(Json.write(params)))
+                .build());
     long runId = started.get("run_id").asLong();
     System.err.println("run " + runId + " of " + pipeline + " started on " + base);
     String last = null;
     while (true) {
-      JsonNode run = call(HttpRequest.newBuilder(URI.create(base + "/api/runs/" + runId)).GET().build());
+      JsonNode run =
+          call(HttpRequest.newBuilder(URI.create(base + "/api/runs/" + runId)).GET().build());
       String status = run.get("status").asText();
       if (!status.equals(last)) {
         System.err.println("run " + runId + " " + status);
@@ -58,10 +64,11 @@ final class RemoteRun {
     } catch (java.net.ConnectException e) {
       throw new UserError("cannot reach kiln server at " + base);
     }
-    JsonNode body = r.body().isBlank() ? Json.MAPPER.createObjectNode() : Json.MAPPER.readTree(r.body());
+    JsonNode body =
+        r.body().isBlank() ? Json.MAPPER.createObjectNode() : Json.MAPPER.readTree(r.body());
     if (r.statusCode() >= 400) {
-      throw new UserError(body.has("error") ? body.get("error").asText()
-          : "server answered " + r.statusCode());
+      throw new UserError(
+          body.has("error") ? body.get("error").asText() : "server answered " + r.statusCode());
     }
     return body;
   }

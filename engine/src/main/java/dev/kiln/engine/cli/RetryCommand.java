@@ -9,20 +9,31 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-@Command(name = "retry", mixinStandardHelpOptions = true,
-    description = {"Re-run a failed or cancelled run from where it failed.",
-        "Steps that succeeded keep their outputs and artifacts; the rest run in this",
-        "process, as with 'kiln run'."})
+@Command(
+    name = "retry",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Re-run a failed or cancelled run from where it failed.",
+      "Steps that succeeded keep their outputs and artifacts; the rest run in this",
+      "process, as with 'kiln run'."
+    })
 final class RetryCommand implements Callable<Integer> {
-  @Parameters(index = "0", paramLabel = "RUN") long runId;
+  @Parameters(index = "0", paramLabel = "RUN")
+  long runId;
 
   @Option(names = "--json", description = "print the new run's summary as JSON on stdout")
   boolean json;
 
-  @Option(names = "--slots", defaultValue = "4", description = "steps run at once (default ${DEFAULT-VALUE})")
+  @Option(
+      names = "--slots",
+      defaultValue = "4",
+      description = "steps run at once (default ${DEFAULT-VALUE})")
   int slots;
 
-  @Option(names = "--executor", paramLabel = "NAME", description = "run every step with this executor")
+  @Option(
+      names = "--executor",
+      paramLabel = "NAME",
+      description = "run every step with this executor")
   String executor;
 
   @Override

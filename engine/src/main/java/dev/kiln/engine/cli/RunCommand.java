@@ -1,10 +1,10 @@
 package dev.kiln.engine.cli;
 
 import dev.kiln.dsl.model.Pipeline;
+import dev.kiln.dsl.parse.Params;
 import dev.kiln.dsl.parse.ParseResult;
 import dev.kiln.dsl.parse.PipelineException;
 import dev.kiln.dsl.parse.PipelineParser;
-import dev.kiln.dsl.parse.Params;
 import dev.kiln.dsl.parse.Problem;
 import dev.kiln.engine.Engine;
 import dev.kiln.engine.config.KilnConfig;
@@ -18,48 +18,74 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-@Command(name = "run", mixinStandardHelpOptions = true,
-    description = {"Run a pipeline to its end in this process.",
-        "Steps run on in-process workers; progress is printed as it happens.",
-        "Exit 0 when the run succeeded, 1 when it failed or was cancelled,",
-        "2 for invalid input (nothing is written to the store).",
-        "With --server URL, PIPELINE names a pipeline hosted by that kiln server:",
-        "the server starts the run (POST /api/pipelines/PIPELINE/runs) and this",
-        "command follows it to its end (GET /api/runs/ID)."})
+@Command(
+    name = "run",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Run a pipeline to its end in this process.",
+      "Steps run on in-process workers; progress is printed as it happens.",
+      "Exit 0 when the run succeeded, 1 when it failed or was cancelled,",
+      "2 for invalid input (nothing is written to the store).",
+      "With --server URL, PIPELINE names a pipeline hosted by that kiln server:",
+      "the server starts the run (POST /api/pipelines/PIPELINE/runs) and this",
+      "command follows it to its end (GET /api/runs/ID)."
+    })
 final class RunCommand implements Callable<Integer> {
-  @Parameters(index = "0", paramLabel = "FILE",
+  @Parameters(
+      index = "0",
+      paramLabel = "FILE",
       description = "the pipeline YAML file (with --server: the pipeline's name)")
   Path file;
 
-  @Option(names = "--server", paramLabel = "URL",
+  @Option(
+      names = "--server",
+      paramLabel = "URL",
       description = "start the run on this kiln server, e.g. http://localhost:8080")
   String server;
 
-  @Option(names = {"-p", "--param"}, paramLabel = "KEY=VALUE",
+  @Option(
+      names = {"-p", "--param"},
+      paramLabel = "KEY=VALUE",
       description = "set a pipeline param (repeatable)")
   List<String> params = List.of();
 
-  @Option(names = "--tag", paramLabel = "KEY=VALUE",
-      description = {"tag the run (repeatable), as 'kiln runs tag' does;",
-          "'kiln runs --tag' finds runs by tag"})
+  @Option(
+      names = "--tag",
+      paramLabel = "KEY=VALUE",
+      description = {
+        "tag the run (repeatable), as 'kiln runs tag' does;",
+        "'kiln runs --tag' finds runs by tag"
+      })
   List<String> tags = List.of();
 
   @Option(names = "--json", description = "print the run summary as JSON on stdout")
   boolean json;
 
-  @Option(names = "--slots", defaultValue = "4",
+  @Option(
+      names = "--slots",
+      defaultValue = "4",
       description = "steps run at once by this process (default ${DEFAULT-VALUE})")
   int slots;
 
-  @Option(names = "--new", description = {"always start a new run; by default an unfinished run of",
-      "the same pipeline version and params whose kiln run process died is continued"})
+  @Option(
+      names = "--new",
+      description = {
+        "always start a new run; by default an unfinished run of",
+        "the same pipeline version and params whose kiln run process died is continued"
+      })
   boolean forceNew;
 
-  @Option(names = "--no-cache", description = {"steps with cache: true run instead of taking a",
-      "cached result; their successes are recorded as the newest entries"})
+  @Option(
+      names = "--no-cache",
+      description = {
+        "steps with cache: true run instead of taking a",
+        "cached result; their successes are recorded as the newest entries"
+      })
   boolean noCache;
 
-  @Option(names = "--executor", paramLabel = "NAME",
+  @Option(
+      names = "--executor",
+      paramLabel = "NAME",
       description = "run every step with this executor (process), e.g. on machines without Docker")
   String executor;
 
@@ -67,8 +93,9 @@ final class RunCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     if (server != null) {
       if (!tags.isEmpty()) {
-        throw new UserError("--tag is not supported with --server yet; tag the run afterwards"
-            + " with 'kiln runs tag RUN KEY=VALUE'");
+        throw new UserError(
+            "--tag is not supported with --server yet; tag the run afterwards"
+                + " with 'kiln runs tag RUN KEY=VALUE'");
       }
       if (noCache) {
         throw new UserError("--no-cache is not supported with --server: the server starts the run");
@@ -100,19 +127,35 @@ final class RunCommand implements Callable<Integer> {
       Long runId = null;
       if (!forceNew) {
         var dead = ProcessNames.deadOnThisHost(engine.runs().drivenRuns().values());
-        runId = engine.runs().takeOverAbandoned(pipeline.source().version(), bound, driver, dead,
-            RunFollower.DRIVER_STALE).orElse(null);
+        runId =
+            engine
+                .runs()
+                .takeOverAbandoned(
+                    pipeline.source().version(), bound, driver, dead, RunFollower.DRIVER_STALE)
+                .orElse(null);
         if (runId != null) {
-          (json ? System.err : System.out).println("continuing run " + runId
-              + ": the kiln run process that drove it stopped (use --new for a fresh run)");
+          (json ? System.err : System.out)
+              .println(
+                  "continuing run "
+                      + runId
+                      + ": the kiln run process that drove it stopped (use --new for a fresh run)");
           if (!runTags.isEmpty()) {
             engine.experiments().tag(runId, runTags, List.of());
           }
         }
       }
       if (runId == null) {
-        runId = engine.runs().createRun(pipeline, bound, "manual",
-            Path.of("").toAbsolutePath().toString(), driver, runTags, noCache);
+        runId =
+            engine
+                .runs()
+                .createRun(
+                    pipeline,
+                    bound,
+                    "manual",
+                    Path.of("").toAbsolutePath().toString(),
+                    driver,
+                    runTags,
+                    noCache);
       } else if (noCache) {
         long continued = runId;
         engine.db().tx().run(c -> dev.kiln.engine.run.RunService.bypassCache(c, continued));

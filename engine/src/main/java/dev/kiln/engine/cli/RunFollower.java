@@ -14,7 +14,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import org.postgresql.PGConnection;
 
@@ -47,6 +46,7 @@ final class RunFollower {
 
   /** A driver silent for this long is presumed dead; it heartbeats every DRIVER_BEAT. */
   static final Duration DRIVER_STALE = Duration.ofSeconds(15);
+
   static final Duration DRIVER_BEAT = Duration.ofSeconds(3);
 
   int follow(long runId, Pipeline pipeline) throws Exception {
@@ -60,22 +60,36 @@ final class RunFollower {
     String name = driver != null ? driver : dev.kiln.engine.run.ProcessNames.of("run");
     long t0 = System.nanoTime();
     int tasks = pipeline.steps().values().stream().mapToInt(dev.kiln.engine.run.Matrix::size).sum();
-    progress.println("run " + runId + " of " + pipeline.name() + " ("
-        + pipeline.steps().size() + " steps"
-        + (tasks == pipeline.steps().size() ? "" : ", " + tasks + " tasks") + ")");
+    progress.println(
+        "run "
+            + runId
+            + " of "
+            + pipeline.name()
+            + " ("
+            + pipeline.steps().size()
+            + " steps"
+            + (tasks == pipeline.steps().size() ? "" : ", " + tasks + " tasks")
+            + ")");
     if (executor != null) {
       progress.println("every step runs with the '" + executor + "' executor (--executor)");
     }
     if (noCache) {
       progress.println("steps with cache: true run without reading the cache (--no-cache)");
     }
-    WorkerRuntime.Handle workers = WorkerRuntime.load().start(engine,
-        new WorkerRuntime.Options(name, List.copyOf(queues), slots, Duration.ofSeconds(30), executor));
+    WorkerRuntime.Handle workers =
+        WorkerRuntime.load()
+            .start(
+                engine,
+                new WorkerRuntime.Options(
+                    name, List.copyOf(queues), slots, Duration.ofSeconds(30), executor));
     // Ctrl-C or SIGTERM cancels the run and stops its processes rather than orphaning them.
-    Thread hook = new Thread(() -> {
-      engine.runs().cancel(runId);
-      workers.close();
-    }, "kiln-cancel-on-exit");
+    Thread hook =
+        new Thread(
+            () -> {
+              engine.runs().cancel(runId);
+              workers.close();
+            },
+            "kiln-cancel-on-exit");
     Runtime.getRuntime().addShutdownHook(hook);
     try (Connection listen = engine.db().dedicatedConnection()) {
       try (Statement st = listen.createStatement()) {
@@ -125,35 +139,72 @@ final class RunFollower {
     if (v == Math.rint(v) && Math.abs(v) < 1e15) {
       return String.valueOf((long) v);
     }
-    return new java.math.BigDecimal(v).round(new java.math.MathContext(4))
-        .stripTrailingZeros().toPlainString();
+    return new java.math.BigDecimal(v)
+        .round(new java.math.MathContext(4))
+        .stripTrailingZeros()
+        .toPlainString();
   }
 
   /** What the run produced that a person looks at next: its metrics and registered models. */
   private void printResults(long runId) {
     // Each task's last value of a key; a key several tasks wrote (the combinations of a matrix
     // step) is shown as the range of their values.
-    List<String> m = engine.db().tx().inTransaction(c -> dev.kiln.engine.store.Sql.query(c, """
+    List<String> m =
+        engine
+            .db()
+            .tx()
+            .inTransaction(
+                c ->
+                    dev.kiln.engine.store.Sql.query(
+                        c,
+                        """
         with last as (
           select distinct on (step_id, key) step_id, key, value from metrics where run_id = ?
            order by step_id, key, at desc, idx desc)
         select key, count(*), min(value), max(value) from last group by key order by key""",
-        rs -> rs.getInt(2) == 1 ? rs.getString(1) + "=" + number(rs.getDouble(3))
-            : rs.getString(1) + "=" + number(rs.getDouble(3)) + ".." + number(rs.getDouble(4))
-                + " (" + rs.getInt(2) + " tasks)", runId));
+                        rs ->
+                            rs.getInt(2) == 1
+                                ? rs.getString(1) + "=" + number(rs.getDouble(3))
+                                : rs.getString(1)
+                                    + "="
+                                    + number(rs.getDouble(3))
+                                    + ".."
+                                    + number(rs.getDouble(4))
+                                    + " ("
+                                    + rs.getInt(2)
+                                    + " tasks)",
+                        runId));
     if (!m.isEmpty()) {
       progress.println("metrics: " + String.join("  ", m));
     }
-    List<String[]> models = engine.db().tx().inTransaction(c -> dev.kiln.engine.store.Sql.query(c, """
+    List<String[]> models =
+        engine
+            .db()
+            .tx()
+            .inTransaction(
+                c ->
+                    dev.kiln.engine.store.Sql.query(
+                        c,
+                        """
         select v.name, v.version,
                (select string_agg(a.alias, ', ' order by a.alias) from model_aliases a
                  where a.name = v.name and a.version = v.version)
           from model_versions v where v.run_id = ? order by v.name, v.version""",
-        rs -> new String[] {rs.getString(1), rs.getString(2), rs.getString(3)}, runId));
+                        rs -> new String[] {rs.getString(1), rs.getString(2), rs.getString(3)},
+                        runId));
     for (String[] mv : models) {
-      progress.println("model: " + mv[0] + " version " + mv[1]
-          + (mv[2] == null ? " (no alias)" : " (" + mv[2] + ")")
-          + "    next: kiln models show " + mv[0] + "; kiln lineage " + mv[0] + "@" + mv[1]);
+      progress.println(
+          "model: "
+              + mv[0]
+              + " version "
+              + mv[1]
+              + (mv[2] == null ? " (no alias)" : " (" + mv[2] + ")")
+              + "    next: kiln models show "
+              + mv[0]
+              + "; kiln lineage "
+              + mv[0]
+              + "@"
+              + mv[1]);
     }
   }
 
@@ -169,17 +220,22 @@ final class RunFollower {
     double s = (System.nanoTime() - t0) / 1e9;
     if (e.status().equals("succeeded") && e.detail() != null && e.detail().startsWith(CACHED)) {
       // A cache hit did not run: say so rather than show a success that took no time.
-      progress.printf("%8.2fs %s %-24s cached  (%s)%n", s, tty ? "\u001b[36m≡\u001b[0m" : "== ",
-          e.stepId(), e.detail().substring(CACHED.length()));
+      progress.printf(
+          "%8.2fs %s %-24s cached  (%s)%n",
+          s,
+          tty ? "\u001b[36m≡\u001b[0m" : "== ",
+          e.stepId(),
+          e.detail().substring(CACHED.length()));
       return;
     }
-    String mark = switch (e.status()) {
-      case "succeeded" -> tty ? "\u001b[32m✓\u001b[0m" : "ok ";
-      case "failed" -> tty ? "\u001b[31m✗\u001b[0m" : "ERR";
-      case "running" -> tty ? "\u001b[34m▶\u001b[0m" : "-> ";
-      case "retrying" -> tty ? "\u001b[33m↻\u001b[0m" : "<> ";
-      default -> tty ? "\u001b[90m·\u001b[0m" : " . ";
-    };
+    String mark =
+        switch (e.status()) {
+          case "succeeded" -> tty ? "\u001b[32m✓\u001b[0m" : "ok ";
+          case "failed" -> tty ? "\u001b[31m✗\u001b[0m" : "ERR";
+          case "running" -> tty ? "\u001b[34m▶\u001b[0m" : "-> ";
+          case "retrying" -> tty ? "\u001b[33m↻\u001b[0m" : "<> ";
+          default -> tty ? "\u001b[90m·\u001b[0m" : " . ";
+        };
     String detail = e.detail() == null ? "" : "  (" + e.detail() + ")";
     progress.printf("%8.2fs %s %-24s %s%s%n", s, mark, e.stepId(), e.status(), detail);
   }
@@ -195,7 +251,8 @@ final class RunFollower {
     tasks.forEach(t -> counts.merge(t.status().db(), 1, Integer::sum));
     List<String> parts = new ArrayList<>();
     counts.forEach((k, v) -> parts.add(v + " " + k));
-    progress.printf("run %d %s in %.2fs: %s%n", runId, run.status().db(), s, String.join(", ", parts));
+    progress.printf(
+        "run %d %s in %.2fs: %s%n", runId, run.status().db(), s, String.join(", ", parts));
     printResults(runId);
     if (run.status() != RunStatus.SUCCEEDED) {
       for (TaskRecord t : tasks) {

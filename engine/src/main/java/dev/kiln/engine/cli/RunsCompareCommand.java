@@ -10,9 +10,13 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
 
-@Command(name = "compare", mixinStandardHelpOptions = true,
-    description = {"Print runs' params, tags and metrics side by side (a metric's last value",
-        "in the run; '-' where a run has none)."})
+@Command(
+    name = "compare",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Print runs' params, tags and metrics side by side (a metric's last value",
+      "in the run; '-' where a run has none)."
+    })
 final class RunsCompareCommand implements Callable<Integer> {
   @Parameters(arity = "2..*", paramLabel = "RUN", description = "two or more run ids")
   List<Long> runIds;
@@ -23,7 +27,10 @@ final class RunsCompareCommand implements Callable<Integer> {
       List<RunRecord> runs = new ArrayList<>();
       List<Map<String, Double>> metrics = new ArrayList<>();
       for (long id : runIds) {
-        runs.add(e.store().run(id).orElseThrow(() -> new UserError("no run " + id + " (see 'kiln runs')")));
+        runs.add(
+            e.store()
+                .run(id)
+                .orElseThrow(() -> new UserError("no run " + id + " (see 'kiln runs')")));
         metrics.add(e.models().runMetrics(id));
       }
       int width = 14;
@@ -37,10 +44,15 @@ final class RunsCompareCommand implements Callable<Integer> {
       TreeSet<String> params = new TreeSet<>();
       runs.forEach(r -> params.addAll(r.params().keySet()));
       for (String k : params) {
-        row("param " + k, runs.stream().map(r -> r.params().containsKey(k)
-            ? String.valueOf(r.params().get(k)) : "-").toList(), width);
+        row(
+            "param " + k,
+            runs.stream()
+                .map(r -> r.params().containsKey(k) ? String.valueOf(r.params().get(k)) : "-")
+                .toList(),
+            width);
       }
-      List<Map<String, String>> tags = runs.stream().map(r -> e.experiments().tags(r.id())).toList();
+      List<Map<String, String>> tags =
+          runs.stream().map(r -> e.experiments().tags(r.id())).toList();
       TreeSet<String> tagKeys = new TreeSet<>();
       tags.forEach(t -> tagKeys.addAll(t.keySet()));
       for (String k : tagKeys) {
@@ -49,8 +61,10 @@ final class RunsCompareCommand implements Callable<Integer> {
       TreeSet<String> keys = new TreeSet<>();
       metrics.forEach(m -> keys.addAll(m.keySet()));
       for (String k : keys) {
-        row("metric " + k, metrics.stream().map(m -> m.containsKey(k) ? Refs.number(m.get(k)) : "-")
-            .toList(), width);
+        row(
+            "metric " + k,
+            metrics.stream().map(m -> m.containsKey(k) ? Refs.number(m.get(k)) : "-").toList(),
+            width);
       }
       return Main.OK;
     }

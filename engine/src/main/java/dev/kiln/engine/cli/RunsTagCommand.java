@@ -8,13 +8,19 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-@Command(name = "tag", mixinStandardHelpOptions = true,
-    description = {"Set free-form tags on a run (KEY=VALUE) or remove them (--remove KEY);",
-        "prints the run's tags. 'kiln runs compare' shows them."})
+@Command(
+    name = "tag",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Set free-form tags on a run (KEY=VALUE) or remove them (--remove KEY);",
+      "prints the run's tags. 'kiln runs compare' shows them."
+    })
 final class RunsTagCommand implements Callable<Integer> {
-  @Parameters(index = "0", paramLabel = "RUN") long runId;
+  @Parameters(index = "0", paramLabel = "RUN")
+  long runId;
 
-  @Parameters(index = "1..*", paramLabel = "KEY=VALUE", arity = "0..*") List<String> pairs = new ArrayList<>();
+  @Parameters(index = "1..*", paramLabel = "KEY=VALUE", arity = "0..*")
+  List<String> pairs = new ArrayList<>();
 
   @Option(names = "--remove", paramLabel = "KEY", description = "remove this tag (repeatable)")
   List<String> remove = new ArrayList<>();

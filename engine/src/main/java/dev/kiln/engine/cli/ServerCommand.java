@@ -10,29 +10,44 @@ import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-@Command(name = "server", mixinStandardHelpOptions = true,
-    description = {"Host the pipelines of a folder and start their runs on their own.",
-        "Loads every pipeline file under --pipelines (YAML files with 'name' and",
-        "'steps'), registers their triggers (cron through Quartz, clustered on the",
-        "database; webhooks at POST /hooks/PATH; new files), serves the run API",
-        "(POST /api/pipelines/NAME/runs, GET /api/runs/ID, GET /health) and runs",
-        "in-process workers. A changed file is reloaded; an invalid edit is reported",
-        "and the last valid version stays active. SIGTERM stops it, letting running",
-        "steps finish for up to 10s."})
+@Command(
+    name = "server",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Host the pipelines of a folder and start their runs on their own.",
+      "Loads every pipeline file under --pipelines (YAML files with 'name' and",
+      "'steps'), registers their triggers (cron through Quartz, clustered on the",
+      "database; webhooks at POST /hooks/PATH; new files), serves the run API",
+      "(POST /api/pipelines/NAME/runs, GET /api/runs/ID, GET /health) and runs",
+      "in-process workers. A changed file is reloaded; an invalid edit is reported",
+      "and the last valid version stays active. SIGTERM stops it, letting running",
+      "steps finish for up to 10s."
+    })
 final class ServerCommand implements Callable<Integer> {
-  @Option(names = "--port", defaultValue = "8080", description = "HTTP port (default ${DEFAULT-VALUE})")
+  @Option(
+      names = "--port",
+      defaultValue = "8080",
+      description = "HTTP port (default ${DEFAULT-VALUE})")
   int port;
 
-  @Option(names = "--host", defaultValue = "0.0.0.0",
+  @Option(
+      names = "--host",
+      defaultValue = "0.0.0.0",
       description = "address to listen on (default ${DEFAULT-VALUE})")
   String host;
 
-  @Option(names = "--pipelines", paramLabel = "DIR", defaultValue = "pipelines",
+  @Option(
+      names = "--pipelines",
+      paramLabel = "DIR",
+      defaultValue = "pipelines",
       description = "folder of pipeline files, read recursively (default ${DEFAULT-VALUE})")
   Path pipelines;
 
-  @Option(names = "--slots", defaultValue = "4",
-      description = "steps run at once by in-process workers; 0 for none (default ${DEFAULT-VALUE})")
+  @Option(
+      names = "--slots",
+      defaultValue = "4",
+      description =
+          "steps run at once by in-process workers; 0 for none (default ${DEFAULT-VALUE})")
   int slots;
 
   @Override
@@ -47,22 +62,37 @@ final class ServerCommand implements Callable<Integer> {
       throw new UserError("--pipelines: no such folder: " + pipelines);
     }
     Engine engine = Engine.open(KilnConfig.fromEnvironment(), slots + 24);
-    KilnServer server = new KilnServer(engine,
-        new KilnServer.Options(host, port, pipelines, slots, System.getenv()), System.err);
+    KilnServer server =
+        new KilnServer(
+            engine,
+            new KilnServer.Options(host, port, pipelines, slots, System.getenv()),
+            System.err);
     CountDownLatch stopped = new CountDownLatch(1);
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      System.err.println("kiln server: stopping");
-      server.close();
-      engine.close();
-      stopped.countDown();
-    }, "kiln-server-stop"));
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () -> {
+                  System.err.println("kiln server: stopping");
+                  server.close();
+                  engine.close();
+                  stopped.countDown();
+                },
+                "kiln-server-stop"));
     try {
       server.start();
     } catch (Exception e) {
       for (Throwable t = e; t != null; t = t.getCause()) {
         if (t instanceof java.net.BindException) {
-          throw new UserError("--port " + port + ": cannot listen on " + host + ":" + port + " ("
-              + t.getMessage() + ")");
+          throw new UserError(
+              "--port "
+                  + port
+                  + ": cannot listen on "
+                  + host
+                  + ":"
+                  + port
+                  + " ("
+                  + t.getMessage()
+                  + ")");
         }
       }
       throw e;

@@ -14,8 +14,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The run summary of DESIGN.md: run_id, pipeline, status, steps with attempts and outputs. A
- * matrix step also lists its tasks; without the pipeline, every task is listed as a step.
+ * The run summary of DESIGN.md: run_id, pipeline, status, steps with attempts and outputs. A matrix
+ * step also lists its tasks; without the pipeline, every task is listed as a step.
  */
 public final class Summary {
   private Summary() {}
@@ -28,8 +28,8 @@ public final class Summary {
     Map<String, TaskRecord> byStep = new LinkedHashMap<>();
     tasks.forEach(t -> byStep.put(t.stepId(), t));
     List<Map<String, Object>> steps = new ArrayList<>();
-    List<String> order = pipeline == null ? List.copyOf(byStep.keySet())
-        : List.copyOf(pipeline.steps().keySet());
+    List<String> order =
+        pipeline == null ? List.copyOf(byStep.keySet()) : List.copyOf(pipeline.steps().keySet());
     for (String id : order) {
       Step step = pipeline == null ? null : pipeline.step(id);
       if (step != null && !step.matrix().isEmpty() && !byStep.containsKey(id)) {
@@ -76,8 +76,8 @@ public final class Summary {
    * A matrix step as a whole (status over its tasks, outputs as lists in combination order) with
    * its tasks under "tasks", each with its name and combination.
    */
-  private static Map<String, Object> matrixStep(String id, List<Matrix.Task> all,
-      Map<String, TaskRecord> byStep) {
+  private static Map<String, Object> matrixStep(
+      String id, List<Matrix.Task> all, Map<String, TaskRecord> byStep) {
     List<Map<String, Object>> tasks = new ArrayList<>();
     List<StepStatus> statuses = new ArrayList<>();
     List<Map<String, String>> outputs = new ArrayList<>();
@@ -95,11 +95,13 @@ public final class Summary {
       statuses.add(t == null ? StepStatus.QUEUED : t.status());
       outputs.add(t == null ? Map.of() : t.outputs());
       attempts += t == null ? 0 : t.attempt();
-      if (t != null && t.startedAt() != null
+      if (t != null
+          && t.startedAt() != null
           && (started == null || t.startedAt().isBefore(started))) {
         started = t.startedAt();
       }
-      if (t != null && t.finishedAt() != null
+      if (t != null
+          && t.finishedAt() != null
           && (finished == null || t.finishedAt().isAfter(finished))) {
         finished = t.finishedAt();
       }

@@ -9,7 +9,9 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
 
-@Command(name = "validate", description = "Check pipeline files; every error as FILE:LINE:COL: message.",
+@Command(
+    name = "validate",
+    description = "Check pipeline files; every error as FILE:LINE:COL: message.",
     mixinStandardHelpOptions = true)
 final class ValidateCommand implements Callable<Integer> {
   @Parameters(arity = "1..*", paramLabel = "FILE", description = "pipeline YAML files")
@@ -21,8 +23,8 @@ final class ValidateCommand implements Callable<Integer> {
     for (Path f : files) {
       ParseResult r = PipelineParser.parse(f);
       if (r.ok()) {
-        System.out.println(f + ": ok (" + r.pipeline().name() + ", "
-            + r.pipeline().steps().size() + " steps)");
+        System.out.println(
+            f + ": ok (" + r.pipeline().name() + ", " + r.pipeline().steps().size() + " steps)");
       } else {
         for (Problem p : r.problems()) {
           System.err.println(p);

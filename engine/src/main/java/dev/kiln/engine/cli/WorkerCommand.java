@@ -10,24 +10,43 @@ import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-@Command(name = "worker", mixinStandardHelpOptions = true,
-    description = {"Claim and run steps from the shared database until stopped.",
-        "SIGTERM drains: no new claims, running steps finish (up to --grace),",
-        "the rest are handed back, then it exits."})
+@Command(
+    name = "worker",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Claim and run steps from the shared database until stopped.",
+      "SIGTERM drains: no new claims, running steps finish (up to --grace),",
+      "the rest are handed back, then it exits."
+    })
 final class WorkerCommand implements Callable<Integer> {
-  @Option(names = "--queue", paramLabel = "NAME", description = "a queue to serve (repeatable; default: default)")
+  @Option(
+      names = "--queue",
+      paramLabel = "NAME",
+      description = "a queue to serve (repeatable; default: default)")
   List<String> queues = List.of("default");
 
-  @Option(names = "--slots", defaultValue = "4", description = "steps run at once (default ${DEFAULT-VALUE})")
+  @Option(
+      names = "--slots",
+      defaultValue = "4",
+      description = "steps run at once (default ${DEFAULT-VALUE})")
   int slots;
 
-  @Option(names = "--lease", defaultValue = "30s", description = "claim lease without a heartbeat (default ${DEFAULT-VALUE})")
+  @Option(
+      names = "--lease",
+      defaultValue = "30s",
+      description = "claim lease without a heartbeat (default ${DEFAULT-VALUE})")
   String lease;
 
-  @Option(names = "--grace", defaultValue = "60s", description = "how long SIGTERM waits for running steps")
+  @Option(
+      names = "--grace",
+      defaultValue = "60s",
+      description = "how long SIGTERM waits for running steps")
   String grace;
 
-  @Option(names = "--executor", paramLabel = "NAME", description = "run every step with this executor")
+  @Option(
+      names = "--executor",
+      paramLabel = "NAME",
+      description = "run every step with this executor")
   String executor;
 
   @Override
@@ -39,20 +58,25 @@ final class WorkerCommand implements Callable<Integer> {
     Duration graceD = Durations.parse("--grace", grace);
     Engine engine = Engine.open(KilnConfig.fromEnvironment(), slots + 4);
     String name = dev.kiln.engine.run.ProcessNames.of("worker");
-    WorkerRuntime.Handle handle = WorkerRuntime.load().start(engine,
-        new WorkerRuntime.Options(name, queues, slots, leaseD, executor));
+    WorkerRuntime.Handle handle =
+        WorkerRuntime.load()
+            .start(engine, new WorkerRuntime.Options(name, queues, slots, leaseD, executor));
     CountDownLatch stopped = new CountDownLatch(1);
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      System.err.println("kiln worker " + name + ": draining (up to " + grace + ")");
-      try {
-        handle.drain(graceD);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-      handle.close();
-      engine.close();
-      stopped.countDown();
-    }, "kiln-worker-drain"));
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () -> {
+                  System.err.println("kiln worker " + name + ": draining (up to " + grace + ")");
+                  try {
+                    handle.drain(graceD);
+                  } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                  }
+                  handle.close();
+                  engine.close();
+                  stopped.countDown();
+                },
+                "kiln-worker-drain"));
     System.err.println("kiln worker " + name + " serving " + queues + " with " + slots + " slots");
     stopped.await();
     return Main.OK;

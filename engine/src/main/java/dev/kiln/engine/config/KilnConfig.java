@@ -6,7 +6,8 @@ import java.util.Map;
 /**
  * Process-wide settings, read once from the environment and checked at start.
  *
- * @param home {@code KILN_HOME}, default {@code ~/.kiln}: embedded database, artifacts, work folders
+ * @param home {@code KILN_HOME}, default {@code ~/.kiln}: embedded database, artifacts, work
+ *     folders
  * @param dbUrl {@code KILN_DB_URL}, a JDBC URL; null means the embedded PostgreSQL in {@code home}
  */
 public record KilnConfig(Path home, String dbUrl, String dbUser, String dbPassword) {
@@ -25,7 +26,8 @@ public record KilnConfig(Path home, String dbUrl, String dbUser, String dbPasswo
     if (url != null && !url.startsWith("jdbc:postgresql:")) {
       throw new ConfigException(
           "KILN_DB_URL must be a PostgreSQL JDBC URL (jdbc:postgresql://host:port/db), got '"
-              + url + "'");
+              + url
+              + "'");
     }
     return new KilnConfig(
         homePath.toAbsolutePath().normalize(),

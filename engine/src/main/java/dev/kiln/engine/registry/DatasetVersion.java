@@ -4,8 +4,8 @@ import java.time.Instant;
 import java.util.List;
 
 /**
- * One version of a data set: its content's sha256 in the artifact store and what was inferred
- * from it. rows is null when the content is not a table DuckDB reads (CSV, Parquet).
+ * One version of a data set: its content's sha256 in the artifact store and what was inferred from
+ * it. rows is null when the content is not a table DuckDB reads (CSV, Parquet).
  */
 public record DatasetVersion(
     String name,

@@ -20,7 +20,8 @@ import java.util.Optional;
  * moves and new versions of one model happen one after the other.
  */
 public final class ModelRegistry {
-  private static final String COLS = """
+  private static final String COLS =
+      """
       name, version, artifact_sha256, artifact_size, artifact_kind, run_id, step_id, pipeline,
       pipeline_version, git_commit, metrics::text, params::text, tags::text, created_by, created_at""";
 
@@ -32,11 +33,22 @@ public final class ModelRegistry {
 
   /** A version to register; run metrics, params and pipeline version are read from runId. */
   public record NewVersion(
-      String name, String artifactSha256, long artifactSize, String artifactKind, Long runId,
-      String stepId, String gitCommit, Map<String, String> tags, String alias, String who,
+      String name,
+      String artifactSha256,
+      long artifactSize,
+      String artifactKind,
+      Long runId,
+      String stepId,
+      String gitCommit,
+      Map<String, String> tags,
+      String alias,
+      String who,
       String why) {}
 
-  /** An alias move; from is null when the alias was new; moved is false when it already pointed there. */
+  /**
+   * An alias move; from is null when the alias was new; moved is false when it already pointed
+   * there.
+   */
   public record Move(String name, String alias, Integer from, int to, boolean moved) {}
 
   public ModelVersion register(NewVersion v) {
@@ -44,36 +56,67 @@ public final class ModelRegistry {
     if (v.alias() != null) {
       Names.alias(v.alias());
     }
-    return db.tx().inTransaction(c -> {
-      Sql.update(c, "insert into models (name) values (?) on conflict (name) do nothing", v.name());
-      lockModel(c, v.name());
-      int next = Sql.one(c, "select coalesce(max(version), 0) + 1 from model_versions where name = ?",
-          rs -> rs.getInt(1), v.name()).orElseThrow();
-      String pipeline = null;
-      String pipelineVersion = null;
-      String params = "{}";
-      Map<String, Double> metrics = new LinkedHashMap<>();
-      if (v.runId() != null) {
-        String[] run = Sql.one(c, "select pipeline, pipeline_version, params::text from runs where id = ?",
-            rs -> new String[] {rs.getString(1), rs.getString(2), rs.getString(3)}, v.runId())
-            .orElseThrow(() -> new RegistryException("no run " + v.runId()));
-        pipeline = run[0];
-        pipelineVersion = run[1];
-        params = run[2];
-        metrics.putAll(runMetrics(c, v.runId()));
-      }
-      ModelVersion mv = Sql.one(c, """
+    return db.tx()
+        .inTransaction(
+            c -> {
+              Sql.update(
+                  c,
+                  "insert into models (name) values (?) on conflict (name) do nothing",
+                  v.name());
+              lockModel(c, v.name());
+              int next =
+                  Sql.one(
+                          c,
+                          "select coalesce(max(version), 0) + 1 from model_versions where name = ?",
+                          rs -> rs.getInt(1),
+                          v.name())
+                      .orElseThrow();
+              String pipeline = null;
+              String pipelineVersion = null;
+              String params = "{}";
+              Map<String, Double> metrics = new LinkedHashMap<>();
+              if (v.runId() != null) {
+                String[] run =
+                    Sql.one(
+                            c,
+                            "select pipeline, pipeline_version, params::text from runs where id = ?",
+                            rs -> new String[] {rs.getString(1), rs.getString(2), rs.getString(3)},
+                            v.runId())
+                        .orElseThrow(() -> new RegistryException("no run " + v.runId()));
+                pipeline = run[0];
+                pipelineVersion = run[1];
+                params = run[2];
+                metrics.putAll(runMetrics(c, v.runId()));
+              }
+              ModelVersion mv =
+                  Sql.one(
+                          c,
+                          """
           insert into model_versions (name, version, artifact_sha256, artifact_size, artifact_kind,
               run_id, step_id, pipeline, pipeline_version, git_commit, metrics, params, tags, created_by)
-          values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?) returning\s""" + COLS,
-          ModelRegistry::map, v.name(), next, v.artifactSha256(), v.artifactSize(), v.artifactKind(),
-          v.runId(), v.stepId(), pipeline, pipelineVersion, v.gitCommit(), Jsonb.of(metrics), params,
-          Jsonb.of(v.tags()), v.who()).orElseThrow();
-      if (v.alias() != null) {
-        move(c, v.name(), v.alias(), next, v.who(), v.why());
-      }
-      return mv;
-    });
+          values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?) returning\s"""
+                              + COLS,
+                          ModelRegistry::map,
+                          v.name(),
+                          next,
+                          v.artifactSha256(),
+                          v.artifactSize(),
+                          v.artifactKind(),
+                          v.runId(),
+                          v.stepId(),
+                          pipeline,
+                          pipelineVersion,
+                          v.gitCommit(),
+                          Jsonb.of(metrics),
+                          params,
+                          Jsonb.of(v.tags()),
+                          v.who())
+                      .orElseThrow();
+              if (v.alias() != null) {
+                move(c, v.name(), v.alias(), next, v.who(), v.why());
+              }
+              return mv;
+            });
   }
 
   /** A run's metrics: the last value of each key (the latest write when several steps wrote it). */
@@ -83,56 +126,94 @@ public final class ModelRegistry {
 
   private static Map<String, Double> runMetrics(Connection c, long runId) throws SQLException {
     Map<String, Double> out = new LinkedHashMap<>();
-    Sql.query(c, """
+    Sql.query(
+        c,
+        """
         select distinct on (key) key, value from metrics where run_id = ?
-         order by key, at desc, idx desc""", rs -> out.put(rs.getString(1), rs.getDouble(2)), runId);
+         order by key, at desc, idx desc""",
+        rs -> out.put(rs.getString(1), rs.getDouble(2)),
+        runId);
     return out;
   }
 
   /** Points an alias at a version, audited. */
   public Move promote(String name, int version, String alias, String who, String why) {
     Names.alias(alias);
-    return db.tx().inTransaction(c -> {
-      lockExisting(c, name);
-      requireVersion(c, name, version);
-      return move(c, name, alias, version, who, why);
-    });
+    return db.tx()
+        .inTransaction(
+            c -> {
+              lockExisting(c, name);
+              requireVersion(c, name, version);
+              return move(c, name, alias, version, who, why);
+            });
   }
 
   /** Moves an alias back to the version it held before its current one was set. */
   public Move rollback(String name, String alias, String who, String why) {
     Names.alias(alias);
-    return db.tx().inTransaction(c -> {
-      lockExisting(c, name);
-      Optional<Integer[]> last = Sql.one(c, """
+    return db.tx()
+        .inTransaction(
+            c -> {
+              lockExisting(c, name);
+              Optional<Integer[]> last =
+                  Sql.one(
+                      c,
+                      """
           select from_version, to_version from model_alias_events
            where name = ? and alias = ? order by at desc, id desc limit 1""",
-          rs -> new Integer[] {Sql.intOrNull(rs, "from_version"), rs.getInt(2)}, name, alias);
-      if (last.isEmpty()) {
-        throw new RegistryException("alias '" + alias + "' of model '" + name + "' was never set");
-      }
-      if (last.get()[0] == null) {
-        throw new RegistryException("alias '" + alias + "' of model '" + name
-            + "' held no version before " + last.get()[1] + "; nothing to roll back to");
-      }
-      return move(c, name, alias, last.get()[0], who, why == null ? "rollback" : why);
-    });
+                      rs -> new Integer[] {Sql.intOrNull(rs, "from_version"), rs.getInt(2)},
+                      name,
+                      alias);
+              if (last.isEmpty()) {
+                throw new RegistryException(
+                    "alias '" + alias + "' of model '" + name + "' was never set");
+              }
+              if (last.get()[0] == null) {
+                throw new RegistryException(
+                    "alias '"
+                        + alias
+                        + "' of model '"
+                        + name
+                        + "' held no version before "
+                        + last.get()[1]
+                        + "; nothing to roll back to");
+              }
+              return move(c, name, alias, last.get()[0], who, why == null ? "rollback" : why);
+            });
   }
 
   private static Move move(Connection c, String name, String alias, int to, String who, String why)
       throws SQLException {
-    Integer from = Sql.one(c, "select version from model_aliases where name = ? and alias = ?",
-        rs -> rs.getInt(1), name, alias).orElse(null);
+    Integer from =
+        Sql.one(
+                c,
+                "select version from model_aliases where name = ? and alias = ?",
+                rs -> rs.getInt(1),
+                name,
+                alias)
+            .orElse(null);
     if (from != null && from == to) {
       return new Move(name, alias, from, to, false);
     }
-    Sql.update(c, """
+    Sql.update(
+        c,
+        """
         insert into model_aliases (name, alias, version) values (?, ?, ?)
         on conflict (name, alias) do update set version = excluded.version, updated_at = now()""",
-        name, alias, to);
-    Sql.update(c, """
+        name,
+        alias,
+        to);
+    Sql.update(
+        c,
+        """
         insert into model_alias_events (name, alias, from_version, to_version, who, why)
-        values (?, ?, ?, ?, ?, ?)""", name, alias, from, to, who, why);
+        values (?, ?, ?, ?, ?, ?)""",
+        name,
+        alias,
+        from,
+        to,
+        who,
+        why);
     return new Move(name, alias, from, to, true);
   }
 
@@ -147,81 +228,158 @@ public final class ModelRegistry {
   }
 
   private static void requireVersion(Connection c, String name, int version) throws SQLException {
-    boolean exists = Sql.one(c, "select 1 from model_versions where name = ? and version = ?",
-        rs -> 1, name, version).isPresent();
+    boolean exists =
+        Sql.one(
+                c,
+                "select 1 from model_versions where name = ? and version = ?",
+                rs -> 1,
+                name,
+                version)
+            .isPresent();
     if (!exists) {
-      int max = Sql.one(c, "select coalesce(max(version), 0) from model_versions where name = ?",
-          rs -> rs.getInt(1), name).orElse(0);
-      throw new RegistryException("model '" + name + "' has no version " + version
-          + (max == 0 ? " (it has no versions)" : " (versions are 1.." + max + ")"));
+      int max =
+          Sql.one(
+                  c,
+                  "select coalesce(max(version), 0) from model_versions where name = ?",
+                  rs -> rs.getInt(1),
+                  name)
+              .orElse(0);
+      throw new RegistryException(
+          "model '"
+              + name
+              + "' has no version "
+              + version
+              + (max == 0 ? " (it has no versions)" : " (versions are 1.." + max + ")"));
     }
   }
 
   /** The version under an alias now. */
   public Optional<ModelVersion> lookup(String name, String alias) {
-    return db.tx().inTransaction(c -> Sql.one(c, "select " + prefixed("v") + """
+    return db.tx()
+        .inTransaction(
+            c ->
+                Sql.one(
+                    c,
+                    "select "
+                        + prefixed("v")
+                        + """
          from model_aliases a join model_versions v on v.name = a.name and v.version = a.version
-        where a.name = ? and a.alias = ?""", ModelRegistry::map, name, alias));
+        where a.name = ? and a.alias = ?""",
+                    ModelRegistry::map,
+                    name,
+                    alias));
   }
 
   /** The version an alias pointed at, at an instant; empty when it was not set yet. */
   public Optional<Integer> versionAt(String name, String alias, Instant at) {
-    return db.tx().inTransaction(c -> Sql.one(c, """
+    return db.tx()
+        .inTransaction(
+            c ->
+                Sql.one(
+                    c,
+                    """
         select to_version from model_alias_events
          where name = ? and alias = ? and at <= ? order by at desc, id desc limit 1""",
-        rs -> rs.getInt(1), name, alias, at));
+                    rs -> rs.getInt(1),
+                    name,
+                    alias,
+                    at));
   }
 
   /** Alias moves, oldest first; alias null means every alias of the model. */
   public List<AliasEvent> history(String name, String alias) {
-    return db.tx().inTransaction(c -> Sql.query(c, """
+    return db.tx()
+        .inTransaction(
+            c ->
+                Sql.query(
+                    c,
+                    """
         select id, name, alias, from_version, to_version, who, why, at from model_alias_events
          where name = ? and (?::text is null or alias = ?) order by at, id""",
-        rs -> new AliasEvent(rs.getLong(1), rs.getString(2), rs.getString(3),
-            Sql.intOrNull(rs, "from_version"), rs.getInt(5), rs.getString(6), rs.getString(7),
-            Sql.instant(rs, "at")), name, alias, alias));
+                    rs ->
+                        new AliasEvent(
+                            rs.getLong(1),
+                            rs.getString(2),
+                            rs.getString(3),
+                            Sql.intOrNull(rs, "from_version"),
+                            rs.getInt(5),
+                            rs.getString(6),
+                            rs.getString(7),
+                            Sql.instant(rs, "at")),
+                    name,
+                    alias,
+                    alias));
   }
 
   public Optional<ModelVersion> get(String name, int version) {
-    return db.tx().inTransaction(c -> Sql.one(c,
-        "select " + COLS + " from model_versions where name = ? and version = ?",
-        ModelRegistry::map, name, version));
+    return db.tx()
+        .inTransaction(
+            c ->
+                Sql.one(
+                    c,
+                    "select " + COLS + " from model_versions where name = ? and version = ?",
+                    ModelRegistry::map,
+                    name,
+                    version));
   }
 
   public List<ModelVersion> versions(String name) {
-    return db.tx().inTransaction(c -> Sql.query(c,
-        "select " + COLS + " from model_versions where name = ? order by version",
-        ModelRegistry::map, name));
+    return db.tx()
+        .inTransaction(
+            c ->
+                Sql.query(
+                    c,
+                    "select " + COLS + " from model_versions where name = ? order by version",
+                    ModelRegistry::map,
+                    name));
   }
 
   public boolean exists(String name) {
-    return db.tx().inTransaction(c ->
-        Sql.one(c, "select 1 from models where name = ?", rs -> 1, name).isPresent());
+    return db.tx()
+        .inTransaction(
+            c -> Sql.one(c, "select 1 from models where name = ?", rs -> 1, name).isPresent());
   }
 
   /** Alias -> version, by alias. */
   public Map<String, Integer> aliases(String name) {
     Map<String, Integer> out = new LinkedHashMap<>();
-    db.tx().run(c -> Sql.query(c,
-        "select alias, version from model_aliases where name = ? order by alias",
-        rs -> out.put(rs.getString(1), rs.getInt(2)), name));
+    db.tx()
+        .run(
+            c ->
+                Sql.query(
+                    c,
+                    "select alias, version from model_aliases where name = ? order by alias",
+                    rs -> out.put(rs.getString(1), rs.getInt(2)),
+                    name));
     return out;
   }
 
   /** Every model's name with its number of versions, by name. */
   public List<Map.Entry<String, Integer>> models() {
-    return db.tx().inTransaction(c -> Sql.query(c, """
+    return db.tx()
+        .inTransaction(
+            c ->
+                Sql.query(
+                    c,
+                    """
         select m.name, (select count(*) from model_versions v where v.name = m.name)
           from models m order by m.name""",
-        rs -> Map.entry(rs.getString(1), rs.getInt(2))));
+                    rs -> Map.entry(rs.getString(1), rs.getInt(2))));
   }
 
   /** Image digests of a run's steps, by step (steps without one are left out). */
   public Map<String, String> imageDigests(long runId) {
     Map<String, String> out = new LinkedHashMap<>();
-    db.tx().run(c -> Sql.query(c, """
+    db.tx()
+        .run(
+            c ->
+                Sql.query(
+                    c,
+                    """
         select step_id, image_digest from tasks where run_id = ? and image_digest is not null
-         order by step_id""", rs -> out.put(rs.getString(1), rs.getString(2)), runId));
+         order by step_id""",
+                    rs -> out.put(rs.getString(1), rs.getString(2)),
+                    runId));
     return out;
   }
 
@@ -236,9 +394,21 @@ public final class ModelRegistry {
   static ModelVersion map(ResultSet rs) throws SQLException {
     Map<String, Double> metrics = new LinkedHashMap<>();
     Json.readMap(rs.getString(11)).forEach((k, v) -> metrics.put(k, ((Number) v).doubleValue()));
-    return new ModelVersion(rs.getString(1), rs.getInt(2), rs.getString(3), rs.getLong(4),
-        rs.getString(5), Sql.longOrNull(rs, "run_id"), rs.getString(7), rs.getString(8),
-        rs.getString(9), rs.getString(10), metrics, Json.readMap(rs.getString(12)),
-        Json.readStringMap(rs.getString(13)), rs.getString(14), Sql.instant(rs, "created_at"));
+    return new ModelVersion(
+        rs.getString(1),
+        rs.getInt(2),
+        rs.getString(3),
+        rs.getLong(4),
+        rs.getString(5),
+        Sql.longOrNull(rs, "run_id"),
+        rs.getString(7),
+        rs.getString(8),
+        rs.getString(9),
+        rs.getString(10),
+        metrics,
+        Json.readMap(rs.getString(12)),
+        Json.readStringMap(rs.getString(13)),
+        rs.getString(14),
+        Sql.instant(rs, "created_at"));
   }
 }

@@ -19,16 +19,21 @@ public final class Names {
 
   public static String alias(String alias) {
     if (alias == null || !ALIAS.matcher(alias).matches()) {
-      throw new RegistryException("alias '" + alias
-          + "' is not a valid alias: use lower-case letters, digits, '-' and '_' ([a-z0-9][a-z0-9_-]*)");
+      throw new RegistryException(
+          "alias '"
+              + alias
+              + "' is not a valid alias: use lower-case letters, digits, '-' and '_' ([a-z0-9][a-z0-9_-]*)");
     }
     return alias;
   }
 
   private static String checked(String what, String name) {
     if (name == null || !NAME.matcher(name).matches()) {
-      throw new RegistryException(what + " '" + name
-          + "' is not valid: use letters, digits, '.', '-' and '_', starting with a letter or digit");
+      throw new RegistryException(
+          what
+              + " '"
+              + name
+              + "' is not valid: use letters, digits, '.', '-' and '_', starting with a letter or digit");
     }
     return name;
   }

@@ -22,31 +22,55 @@ public final class Reproduction {
 
   public static Started start(Engine engine, ModelVersion v) {
     if (v.runId() == null) {
-      throw new RegistryException(v.ref() + " was registered outside a run; there is nothing to reproduce");
+      throw new RegistryException(
+          v.ref() + " was registered outside a run; there is nothing to reproduce");
     }
     long original = v.runId();
-    String[] run = engine.db().tx().inTransaction(c -> Sql.one(c, """
+    String[] run =
+        engine
+            .db()
+            .tx()
+            .inTransaction(
+                c ->
+                    Sql.one(
+                        c,
+                        """
         select r.params::text, r.base_dir, r.pipeline_file, p.source, p.version
           from runs r join pipeline_versions p on p.version = r.pipeline_version where r.id = ?""",
-        rs -> new String[] {rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4),
-            rs.getString(5)}, original))
-        .orElseThrow(() -> new RegistryException("the run " + original + " of " + v.ref() + " is gone"));
+                        rs ->
+                            new String[] {
+                              rs.getString(1),
+                              rs.getString(2),
+                              rs.getString(3),
+                              rs.getString(4),
+                              rs.getString(5)
+                            },
+                        original))
+            .orElseThrow(
+                () -> new RegistryException("the run " + original + " of " + v.ref() + " is gone"));
     Pipeline parsed;
     try {
       parsed = PipelineParser.parse(run[2] == null ? "pipeline.yaml" : run[2], run[3]).orThrow();
     } catch (PipelineException e) {
-      throw new RegistryException("the stored pipeline of run " + original + " no longer parses: "
-          + e.getMessage());
+      throw new RegistryException(
+          "the stored pipeline of run " + original + " no longer parses: " + e.getMessage());
     }
     Pipeline p = parsed.withSource(new Source(run[2], parsed.source().text(), run[4]));
     Map<String, Object> params = dev.kiln.engine.store.Json.readMap(run[0]);
     List<DatasetVersion> reads = engine.datasets().readsOf(original);
-    long id = engine.runs().createRun(p, params, "reproduce", run[1],
-        (c, runId) -> {
-          DatasetRegistry.pin(c, runId, reads);
-          // A reproduction that took cached results would prove nothing.
-          dev.kiln.engine.run.RunService.bypassCache(c, runId);
-        });
+    long id =
+        engine
+            .runs()
+            .createRun(
+                p,
+                params,
+                "reproduce",
+                run[1],
+                (c, runId) -> {
+                  DatasetRegistry.pin(c, runId, reads);
+                  // A reproduction that took cached results would prove nothing.
+                  dev.kiln.engine.run.RunService.bypassCache(c, runId);
+                });
     return new Started(id, p, reads);
   }
 }

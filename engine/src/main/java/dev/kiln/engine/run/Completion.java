@@ -19,13 +19,24 @@ public record Completion(
     String cacheKey,
     CachedFrom cachedFrom) {
 
-  public Completion(Outcome outcome, Integer exitCode, String error, Map<String, String> outputs,
-      List<Metric> metrics, List<Artifact> artifacts, String imageDigest) {
+  public Completion(
+      Outcome outcome,
+      Integer exitCode,
+      String error,
+      Map<String, String> outputs,
+      List<Metric> metrics,
+      List<Artifact> artifacts,
+      String imageDigest) {
     this(outcome, exitCode, error, outputs, metrics, artifacts, imageDigest, null, null);
   }
 
-  public Completion(Outcome outcome, Integer exitCode, String error, Map<String, String> outputs,
-      List<Metric> metrics, List<Artifact> artifacts) {
+  public Completion(
+      Outcome outcome,
+      Integer exitCode,
+      String error,
+      Map<String, String> outputs,
+      List<Metric> metrics,
+      List<Artifact> artifacts) {
     this(outcome, exitCode, error, outputs, metrics, artifacts, null);
   }
 
@@ -48,8 +59,8 @@ public record Completion(
   }
 
   public Completion withCacheKey(String key) {
-    return new Completion(outcome, exitCode, error, outputs, metrics, artifacts, imageDigest, key,
-        cachedFrom);
+    return new Completion(
+        outcome, exitCode, error, outputs, metrics, artifacts, imageDigest, key, cachedFrom);
   }
 
   /** One {@code key=value} line of KILN_METRICS; a key written again extends a series. */

@@ -10,8 +10,8 @@ import java.util.Map;
 
 /**
  * The tasks of a step. A step without {@code matrix} is one task named as the step; a matrix step
- * is one task per combination, in file order with the first key outermost, named
- * {@code step[k1=v1,k2=v2]}. Pure, so the planner, the CLI and tests agree on names and order.
+ * is one task per combination, in file order with the first key outermost, named {@code
+ * step[k1=v1,k2=v2]}. Pure, so the planner, the CLI and tests agree on names and order.
  */
 public final class Matrix {
   private Matrix() {}
@@ -48,8 +48,11 @@ public final class Matrix {
     for (int i = 0; i < perTask.size(); i++) {
       for (var e : perTask.get(i).entrySet()) {
         @SuppressWarnings("unchecked")
-        List<Object> l = (List<Object>) out.computeIfAbsent(e.getKey(),
-            k -> new ArrayList<>(java.util.Collections.nCopies(perTask.size(), null)));
+        List<Object> l =
+            (List<Object>)
+                out.computeIfAbsent(
+                    e.getKey(),
+                    k -> new ArrayList<>(java.util.Collections.nCopies(perTask.size(), null)));
         l.set(i, e.getValue());
       }
     }
@@ -57,8 +60,8 @@ public final class Matrix {
   }
 
   /**
-   * The status of a matrix step from its tasks' statuses: active while any task is; then failed
-   * if any failed, cancelled if any was cancelled, skipped if all were skipped, else succeeded.
+   * The status of a matrix step from its tasks' statuses: active while any task is; then failed if
+   * any failed, cancelled if any was cancelled, skipped if all were skipped, else succeeded.
    */
   public static StepStatus status(Collection<StepStatus> tasks) {
     if (tasks.contains(StepStatus.RUNNING)) {
@@ -74,6 +77,7 @@ public final class Matrix {
       return StepStatus.CANCELLED;
     }
     return tasks.stream().allMatch(s -> s == StepStatus.SKIPPED)
-        ? StepStatus.SKIPPED : StepStatus.SUCCEEDED;
+        ? StepStatus.SKIPPED
+        : StepStatus.SUCCEEDED;
   }
 }

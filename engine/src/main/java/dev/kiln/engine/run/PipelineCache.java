@@ -18,15 +18,17 @@ final class PipelineCache {
   }
 
   Parsed get(String version, Function<String, String> loadSource) {
-    return byVersion.computeIfAbsent(version, v -> {
-      String text = loadSource.apply(v);
-      try {
-        Pipeline p = PipelineParser.parse("pipeline@" + v.substring(0, 12), text).orThrow();
-        return new Parsed(p, Dag.of(p));
-      } catch (PipelineException e) {
-        throw new IllegalStateException("stored pipeline version " + v + " no longer parses: "
-            + e.getMessage(), e);
-      }
-    });
+    return byVersion.computeIfAbsent(
+        version,
+        v -> {
+          String text = loadSource.apply(v);
+          try {
+            Pipeline p = PipelineParser.parse("pipeline@" + v.substring(0, 12), text).orThrow();
+            return new Parsed(p, Dag.of(p));
+          } catch (PipelineException e) {
+            throw new IllegalStateException(
+                "stored pipeline version " + v + " no longer parses: " + e.getMessage(), e);
+          }
+        });
   }
 }

@@ -18,7 +18,9 @@ final class PlanWriter {
     apply(c, runId, plan, false);
   }
 
-  /** @param notified whether this transaction already notified the run's watchers */
+  /**
+   * @param notified whether this transaction already notified the run's watchers
+   */
   void apply(Connection c, long runId, Plan plan, boolean notified) throws SQLException {
     if (!plan.start().isEmpty()) {
       int n = plan.start().size();
@@ -36,7 +38,9 @@ final class PlanWriter {
         backoffs[i] = s.backoffMs();
       }
       // Tasks, their events and the wake-up in one round trip: this is on every step's path.
-      try (PreparedStatement ps = c.prepareStatement("""
+      try (PreparedStatement ps =
+          c.prepareStatement(
+              """
           with s as (
             select * from unnest(?::text[], ?::text[], ?::text[], ?::int[], ?::bigint[])
                      as s(step_id, queue, spec, max_attempts, backoff_ms)),
@@ -57,40 +61,76 @@ final class PlanWriter {
       }
     }
     for (Plan.Finish f : plan.finish()) {
-      Sql.update(c, """
+      Sql.update(
+          c,
+          """
           insert into tasks (run_id, step_id, status, queue, spec, max_attempts, backoff_ms,
                              error, finished_at)
           values (?, ?, ?, 'default', '{}'::jsonb, 0, 0, ?, now())""",
-          runId, f.stepId(), f.status().db(), f.reason());
+          runId,
+          f.stepId(),
+          f.status().db(),
+          f.reason());
       event(c, runId, f.stepId(), f.status().db(), f.reason());
     }
     if (plan.runStatus() != null) {
       RunStatus s = plan.runStatus();
-      Sql.update(c, """
+      Sql.update(
+          c,
+          """
           update runs set status = ?,
                  started_at = coalesce(started_at, now()),
                  finished_at = case when ? then coalesce(finished_at, now()) else null end
-           where id = ?""", s.db(), s.terminal(), runId);
+           where id = ?""",
+          s.db(),
+          s.terminal(),
+          runId);
       event(c, runId, null, s.db(), null);
       Sql.query(c, "select pg_notify('kiln_runs', ?)", rs -> null, runId + " " + s.db());
     }
     notifyEvents(c, runId);
   }
 
-  void requeue(Connection c, long runId, long taskId, String stepId, int attempt,
-      Duration backoff, String error, Integer exitCode) throws SQLException {
+  void requeue(
+      Connection c,
+      long runId,
+      long taskId,
+      String stepId,
+      int attempt,
+      Duration backoff,
+      String error,
+      Integer exitCode)
+      throws SQLException {
     long delay = backoff.toMillis() * (1L << Math.min(attempt - 1, 20));
     delay = Math.min(delay, dev.kiln.dsl.model.RetryPolicy.MAX_DELAY.toMillis());
-    Sql.update(c, """
+    Sql.update(
+        c,
+        """
         update tasks set status = 'queued', worker = null, lease_until = null,
                not_before = now() + ? * interval '1 millisecond', error = ?, exit_code = ?
-         where id = ?""", delay, error, exitCode, taskId);
-    event(c, runId, stepId, "retrying",
-        "attempt " + attempt + " failed" + (error == null ? "" : ": " + error)
-            + "; next attempt in " + humanMillis(delay));
+         where id = ?""",
+        delay,
+        error,
+        exitCode,
+        taskId);
+    event(
+        c,
+        runId,
+        stepId,
+        "retrying",
+        "attempt "
+            + attempt
+            + " failed"
+            + (error == null ? "" : ": " + error)
+            + "; next attempt in "
+            + humanMillis(delay));
     // The payload tells workers when the task becomes claimable, so they need not ask.
-    Sql.query(c, "select pg_notify('kiln_tasks', ?), pg_notify('kiln_events', ?)", rs -> null,
-        String.valueOf(delay), String.valueOf(runId));
+    Sql.query(
+        c,
+        "select pg_notify('kiln_tasks', ?), pg_notify('kiln_events', ?)",
+        rs -> null,
+        String.valueOf(delay),
+        String.valueOf(runId));
   }
 
   /**
@@ -98,11 +138,12 @@ final class PlanWriter {
    * Returns false, writing nothing, when the attempt is no longer the task's current one.
    */
   boolean finishTask(Connection c, ClaimedTask t, Completion r) throws SQLException {
-    StepStatus status = switch (r.outcome()) {
-      case SUCCEEDED -> StepStatus.SUCCEEDED;
-      case CANCELLED -> StepStatus.CANCELLED;
-      default -> StepStatus.FAILED;
-    };
+    StepStatus status =
+        switch (r.outcome()) {
+          case SUCCEEDED -> StepStatus.SUCCEEDED;
+          case CANCELLED -> StepStatus.CANCELLED;
+          default -> StepStatus.FAILED;
+        };
     String detail = r.error();
     if (detail == null && r.exitCode() != null && r.exitCode() != 0) {
       detail = "exit code " + r.exitCode();
@@ -115,7 +156,10 @@ final class PlanWriter {
     String cacheKey = status == StepStatus.SUCCEEDED ? r.cacheKey() : null;
     Long reusedFrom = r.cachedFrom() == null ? null : r.cachedFrom().taskId();
     // Task, attempt, event and wake-up in one round trip: this is on every step's critical path.
-    boolean settled = Sql.query(c, """
+    boolean settled =
+        Sql.query(
+                    c,
+                    """
         with t as (
           update tasks set status = ?, outputs = ?, exit_code = ?, error = ?, finished_at = now(),
                  lease_until = null, image_digest = ?, cache_key = ?, reused_from = ?
@@ -127,11 +171,27 @@ final class PlanWriter {
         e as (
           insert into run_events (run_id, step_id, status, detail)
           select run_id, step_id, ?, ? from t returning run_id)
-        select pg_notify('kiln_events', run_id::text) from e""", rs -> true,
-        status.db(), Jsonb.of(r.outputs()), r.exitCode(), r.error(), r.imageDigest(), cacheKey,
-        reusedFrom, t.id(),
-        t.attempt(), t.worker(), status.db(), r.exitCode(), r.error(), t.id(), t.attempt(),
-        status.db(), detail).size() == 1;
+        select pg_notify('kiln_events', run_id::text) from e""",
+                    rs -> true,
+                    status.db(),
+                    Jsonb.of(r.outputs()),
+                    r.exitCode(),
+                    r.error(),
+                    r.imageDigest(),
+                    cacheKey,
+                    reusedFrom,
+                    t.id(),
+                    t.attempt(),
+                    t.worker(),
+                    status.db(),
+                    r.exitCode(),
+                    r.error(),
+                    t.id(),
+                    t.attempt(),
+                    status.db(),
+                    detail)
+                .size()
+            == 1;
     if (!settled) {
       return false;
     }
@@ -139,8 +199,9 @@ final class PlanWriter {
     // artifacts yet: nothing to delete first.
     if (!r.metrics().isEmpty()) {
       Map<String, Integer> idx = new HashMap<>();
-      try (PreparedStatement ps = c.prepareStatement(
-          "insert into metrics (run_id, step_id, key, idx, value) values (?, ?, ?, ?, ?)")) {
+      try (PreparedStatement ps =
+          c.prepareStatement(
+              "insert into metrics (run_id, step_id, key, idx, value) values (?, ?, ?, ?, ?)")) {
         for (Completion.Metric m : r.metrics()) {
           int i = idx.merge(m.key(), 1, Integer::sum) - 1;
           Sql.bind(ps, t.runId(), t.stepId(), m.key(), i, m.value());
@@ -150,52 +211,85 @@ final class PlanWriter {
       }
     }
     for (Completion.Artifact a : r.artifacts()) {
-      Sql.update(c, """
+      Sql.update(
+          c,
+          """
           insert into artifacts (run_id, step_id, name, sha256, size, kind)
-          values (?, ?, ?, ?, ?, ?)""", t.runId(), t.stepId(), a.name(), a.sha256(), a.size(),
+          values (?, ?, ?, ?, ?, ?)""",
+          t.runId(),
+          t.stepId(),
+          a.name(),
+          a.sha256(),
+          a.size(),
           a.kind());
     }
     return true;
   }
 
   /** Settles a running task without a result from its worker (lease lost for good). */
-  void settleRunning(Connection c, long runId, long taskId, String stepId, StepStatus status,
-      String why) throws SQLException {
-    Sql.update(c, """
+  void settleRunning(
+      Connection c, long runId, long taskId, String stepId, StepStatus status, String why)
+      throws SQLException {
+    Sql.update(
+        c,
+        """
         update tasks set status = ?, error = ?, finished_at = now(), lease_until = null
-         where id = ?""", status.db(), why, taskId);
+         where id = ?""",
+        status.db(),
+        why,
+        taskId);
     event(c, runId, stepId, status.db(), why);
   }
 
   /** Copies the succeeded steps of run {@code from} into run {@code to}, as reused results. */
   void copySucceeded(Connection c, long from, long to) throws SQLException {
-    Sql.update(c, """
+    Sql.update(
+        c,
+        """
         insert into tasks (run_id, step_id, status, queue, spec, attempt, max_attempts, backoff_ms,
                            outputs, exit_code, reused_from, started_at, finished_at)
         select ?, step_id, 'succeeded', queue, spec, attempt, max_attempts, backoff_ms, outputs,
                exit_code, id, started_at, finished_at
-          from tasks where run_id = ? and status = 'succeeded'""", to, from);
-    Sql.update(c, """
+          from tasks where run_id = ? and status = 'succeeded'""",
+        to,
+        from);
+    Sql.update(
+        c,
+        """
         insert into artifacts (run_id, step_id, name, sha256, size, kind)
         select ?, a.step_id, a.name, a.sha256, a.size, a.kind from artifacts a
           join tasks t on t.run_id = a.run_id and t.step_id = a.step_id and t.status = 'succeeded'
-         where a.run_id = ?""", to, from);
-    Sql.update(c, """
+         where a.run_id = ?""",
+        to,
+        from);
+    Sql.update(
+        c,
+        """
         insert into metrics (run_id, step_id, key, idx, value)
         select ?, m.step_id, m.key, m.idx, m.value from metrics m
           join tasks t on t.run_id = m.run_id and t.step_id = m.step_id and t.status = 'succeeded'
-         where m.run_id = ?""", to, from);
-    for (String step : Sql.query(c,
-        "select step_id from tasks where run_id = ? and status = 'succeeded' order by id",
-        rs -> rs.getString(1), to)) {
+         where m.run_id = ?""",
+        to,
+        from);
+    for (String step :
+        Sql.query(
+            c,
+            "select step_id from tasks where run_id = ? and status = 'succeeded' order by id",
+            rs -> rs.getString(1),
+            to)) {
       event(c, to, step, "succeeded", "reused from run " + from);
     }
   }
 
   static void event(Connection c, long runId, String stepId, String status, String detail)
       throws SQLException {
-    Sql.update(c, "insert into run_events (run_id, step_id, status, detail) values (?, ?, ?, ?)",
-        runId, stepId, status, detail);
+    Sql.update(
+        c,
+        "insert into run_events (run_id, step_id, status, detail) values (?, ?, ?, ?)",
+        runId,
+        stepId,
+        status,
+        detail);
   }
 
   static void notifyEvents(Connection c, long runId) throws SQLException {
@@ -207,7 +301,8 @@ final class PlanWriter {
       return ms + "ms";
     }
     if (ms < 60_000) {
-      return (ms % 1000 == 0 ? String.valueOf(ms / 1000) : String.format("%.1f", ms / 1000.0)) + "s";
+      return (ms % 1000 == 0 ? String.valueOf(ms / 1000) : String.format("%.1f", ms / 1000.0))
+          + "s";
     }
     return (ms / 60_000) + "m" + ((ms % 60_000) / 1000) + "s";
   }

@@ -27,12 +27,14 @@ public final class Planner {
   private Planner() {}
 
   /**
-   * What dependents and expressions see of a decided step, over all its tasks. For a matrix step
-   * an output or artifact is a list with one entry per combination, in combination order (null
-   * where a combination has none), and {@code inputs} holds one folder per task,
-   * {@code step/task-name}.
+   * What dependents and expressions see of a decided step, over all its tasks. For a matrix step an
+   * output or artifact is a list with one entry per combination, in combination order (null where a
+   * combination has none), and {@code inputs} holds one folder per task, {@code step/task-name}.
    */
-  record View(StepStatus status, Map<String, Object> outputs, Map<String, Object> artifacts,
+  record View(
+      StepStatus status,
+      Map<String, Object> outputs,
+      Map<String, Object> artifacts,
       Map<String, Map<String, String>> inputs) {}
 
   public static Plan plan(Pipeline pipeline, Dag dag, RunSnapshot run) {
@@ -44,8 +46,10 @@ public final class Planner {
     for (String id : dag.order()) {
       Step step = pipeline.step(id);
       List<Matrix.Task> all = Matrix.tasks(step);
-      List<Matrix.Task> missing = tasks.containsKey(id) ? List.of()
-          : all.stream().filter(t -> !tasks.containsKey(t.name())).toList();
+      List<Matrix.Task> missing =
+          tasks.containsKey(id)
+              ? List.of()
+              : all.stream().filter(t -> !tasks.containsKey(t.name())).toList();
       if (!missing.isEmpty()) {
         d.decide(step, all, missing);
       }
@@ -58,16 +62,23 @@ public final class Planner {
   }
 
   /** Decides the undecided tasks of one step, adding what it decides to the plan and the state. */
-  private record Decider(Pipeline pipeline, Dag dag, RunSnapshot run,
-      Map<String, StepState> tasks, Map<String, View> views, List<Plan.Start> start,
+  private record Decider(
+      Pipeline pipeline,
+      Dag dag,
+      RunSnapshot run,
+      Map<String, StepState> tasks,
+      Map<String, View> views,
+      List<Plan.Start> start,
       List<Plan.Finish> finish) {
 
     void decide(Step step, List<Matrix.Task> all, List<Matrix.Task> missing) {
       String id = step.id();
       // A step none of whose tasks exists yet is settled as a whole, in one row named as the
       // step; one whose other combinations were reused by a retry, task by task.
-      List<String> whole = missing.size() == all.size() ? List.of(id)
-          : missing.stream().map(Matrix.Task::name).toList();
+      List<String> whole =
+          missing.size() == all.size()
+              ? List.of(id)
+              : missing.stream().map(Matrix.Task::name).toList();
       if (run.status() == RunStatus.CANCELLED) {
         settle(whole, StepStatus.CANCELLED, "run cancelled");
         return;
@@ -89,7 +100,8 @@ public final class Planner {
       // A condition that reads matrix.* is decided per combination; any other once per step.
       boolean perTask = conditionReads(step, "matrix");
       try {
-        if (step.condition() != null && !perTask
+        if (step.condition() != null
+            && !perTask
             && !Condition.parse(step.condition()).test(resolver(run, views, Map.of()))) {
           settle(whole, StepStatus.SKIPPED, "condition is false: " + step.condition());
           return;
@@ -102,7 +114,8 @@ public final class Planner {
         Resolver resolver = resolver(run, views, t.combination());
         try {
           if (perTask && !Condition.parse(step.condition()).test(resolver)) {
-            settle(List.of(t.name()), StepStatus.SKIPPED, "condition is false: " + step.condition());
+            settle(
+                List.of(t.name()), StepStatus.SKIPPED, "condition is false: " + step.condition());
             continue;
           }
           TaskSpec spec = resolve(pipeline, step, run, views, resolver, t.combination());
@@ -133,7 +146,9 @@ public final class Planner {
     StepState whole = tasks.get(step.id());
     if (whole != null) {
       // Views, not copies: this runs for every decided step on every completion.
-      return new View(whole.status(), Collections.unmodifiableMap(whole.outputs()),
+      return new View(
+          whole.status(),
+          Collections.unmodifiableMap(whole.outputs()),
           Collections.unmodifiableMap(whole.artifacts()),
           whole.artifacts().isEmpty() ? Map.of() : Map.of(step.id(), whole.artifacts()));
     }
@@ -153,13 +168,14 @@ public final class Planner {
         inputs.put(step.id() + "/" + t.name(), s.artifacts());
       }
     }
-    return new View(Matrix.status(statuses), Matrix.lists(outputs), Matrix.lists(artifacts),
-        inputs);
+    return new View(
+        Matrix.status(statuses), Matrix.lists(outputs), Matrix.lists(artifacts), inputs);
   }
 
   private static RunStatus runStatus(Pipeline pipeline, RunSnapshot run, Map<String, View> views) {
-    boolean done = views.size() == pipeline.steps().size()
-        && views.values().stream().allMatch(s -> s.status().terminal());
+    boolean done =
+        views.size() == pipeline.steps().size()
+            && views.values().stream().allMatch(s -> s.status().terminal());
     if (!done) {
       return run.status() == RunStatus.QUEUED ? RunStatus.RUNNING : null;
     }
@@ -167,9 +183,12 @@ public final class Planner {
     if (run.status() == RunStatus.CANCELLED) {
       result = RunStatus.CANCELLED;
     } else {
-      boolean failed = views.entrySet().stream()
-          .anyMatch(e -> e.getValue().status() == StepStatus.FAILED
-              && !pipeline.step(e.getKey()).continueOnError());
+      boolean failed =
+          views.entrySet().stream()
+              .anyMatch(
+                  e ->
+                      e.getValue().status() == StepStatus.FAILED
+                          && !pipeline.step(e.getKey()).continueOnError());
       result = failed ? RunStatus.FAILED : RunStatus.SUCCEEDED;
     }
     return result == run.status() ? null : result;
@@ -191,8 +210,8 @@ public final class Planner {
   }
 
   /**
-   * A step whose condition reads another step's status decides for itself whether to run after
-   * a failure (a cleanup or alert step), instead of being skipped with its failed need.
+   * A step whose condition reads another step's status decides for itself whether to run after a
+   * failure (a cleanup or alert step), instead of being skipped with its failed need.
    */
   private static boolean conditionReadsStatus(Step step) {
     return conditionRefs(step).stream()
@@ -215,8 +234,13 @@ public final class Planner {
   }
 
   private static TaskSpec resolve(
-      Pipeline pipeline, Step step, RunSnapshot run, Map<String, View> views, Resolver resolver,
-      Map<String, Object> combination) throws EvalException, ExprException {
+      Pipeline pipeline,
+      Step step,
+      RunSnapshot run,
+      Map<String, View> views,
+      Resolver resolver,
+      Map<String, Object> combination)
+      throws EvalException, ExprException {
     Map<String, String> env = new LinkedHashMap<>();
     for (var e : pipeline.defaults().env().entrySet()) {
       env.put(e.getKey(), Template.parse(e.getValue()).render(resolver));
@@ -241,15 +265,42 @@ public final class Planner {
     Long mem = res == null ? null : res.memoryBytes();
     if (step.action() instanceof Action.Run r) {
       String command = Template.parse(r.command()).render(resolver);
-      return new TaskSpec("run", command, null, Map.of(), step.imageOr(pipeline.defaults()), env,
-          timeoutMs, cpus, mem, step.user(), step.network(), inputs, run.pipelineDir(),
-          run.baseDir(), step.cache());
+      return new TaskSpec(
+          "run",
+          command,
+          null,
+          Map.of(),
+          step.imageOr(pipeline.defaults()),
+          env,
+          timeoutMs,
+          cpus,
+          mem,
+          step.user(),
+          step.network(),
+          inputs,
+          run.pipelineDir(),
+          run.baseDir(),
+          step.cache());
     }
     Action.Uses u = (Action.Uses) step.action();
     @SuppressWarnings("unchecked")
     Map<String, Object> with = (Map<String, Object>) renderValue(u.with(), resolver);
-    return new TaskSpec("uses", null, u.name(), with, null, env, timeoutMs, cpus, mem, null, null,
-        inputs, run.pipelineDir(), run.baseDir(), step.cache());
+    return new TaskSpec(
+        "uses",
+        null,
+        u.name(),
+        with,
+        null,
+        env,
+        timeoutMs,
+        cpus,
+        mem,
+        null,
+        null,
+        inputs,
+        run.pipelineDir(),
+        run.baseDir(),
+        step.cache());
   }
 
   private static Object renderValue(Object v, Resolver resolver)
@@ -275,8 +326,8 @@ public final class Planner {
   }
 
   /** Reads references for one task; {@code combination} is its matrix values (empty: none). */
-  static Resolver resolver(RunSnapshot run, Map<String, View> views,
-      Map<String, Object> combination) {
+  static Resolver resolver(
+      RunSnapshot run, Map<String, View> views, Map<String, Object> combination) {
     return path -> {
       String root = path.get(0);
       switch (root) {
@@ -302,7 +353,7 @@ public final class Planner {
               case "scheduled_at" -> {
                 return run.scheduledAt();
               }
-              default -> { }
+              default -> {}
             }
           }
         }
@@ -337,7 +388,7 @@ public final class Planner {
             }
           }
         }
-        default -> { }
+        default -> {}
       }
       throw new EvalException("unknown reference '" + String.join(".", path) + "'");
     };

@@ -8,8 +8,8 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Names of kiln processes (workers, run drivers) end in {@code <pid>@<host>}, the JVM's name, so
- * a process on the same host can tell a dead one at once instead of waiting out its lease.
+ * Names of kiln processes (workers, run drivers) end in {@code <pid>@<host>}, the JVM's name, so a
+ * process on the same host can tell a dead one at once instead of waiting out its lease.
  */
 public final class ProcessNames {
   private static final Pattern PID_AT_HOST = Pattern.compile("(\\d+)@([^@]+)$");
@@ -36,7 +36,8 @@ public final class ProcessNames {
         continue;
       }
       Matcher m = PID_AT_HOST.matcher(n);
-      if (m.find() && m.group(2).equals(HOST)
+      if (m.find()
+          && m.group(2).equals(HOST)
           && ProcessHandle.of(Long.parseLong(m.group(1))).map(h -> !h.isAlive()).orElse(true)) {
         dead.add(n);
       }

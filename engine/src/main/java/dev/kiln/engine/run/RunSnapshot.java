@@ -3,10 +3,10 @@ package dev.kiln.engine.run;
 import java.util.Map;
 
 /**
- * What the planner sees of a run: its identity, params and the state of every task it has, by
- * task name: the step id, or {@code step[k=v,...]} for a combination of a matrix step (see
- * {@link Matrix}). A matrix step settled as a whole before it ran (skipped, cancelled) has one
- * task named as the step. Steps without tasks have not been decided yet.
+ * What the planner sees of a run: its identity, params and the state of every task it has, by task
+ * name: the step id, or {@code step[k=v,...]} for a combination of a matrix step (see {@link
+ * Matrix}). A matrix step settled as a whole before it ran (skipped, cancelled) has one task named
+ * as the step. Steps without tasks have not been decided yet.
  */
 public record RunSnapshot(
     long runId,

@@ -3,8 +3,8 @@ package dev.kiln.engine.run;
 import java.util.Map;
 
 /**
- * Everything a worker needs to execute one step, with every {@code ${{ }}} already resolved
- * (except {@code secrets.*}, which only the worker resolves, so they never reach the store).
+ * Everything a worker needs to execute one step, with every {@code ${{ }}} already resolved (except
+ * {@code secrets.*}, which only the worker resolves, so they never reach the store).
  *
  * @param kind "run" (a shell command) or "uses" (a built-in step)
  * @param user container user (docker executor), or null for the image's default

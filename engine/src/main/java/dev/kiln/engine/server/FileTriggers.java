@@ -23,10 +23,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * {@code files:} triggers as Camel file consumers. A file is taken once it is completely written
- * (the {@code changed} read lock: size and modification time stable for a second). It is then
- * moved to {@code DIR/.kiln/processed/} inside the transaction that creates its run, keyed by
- * path, size and modification time, so a restart never runs it twice; when the run cannot be
- * created it goes to {@code DIR/.kiln/failed/}.
+ * (the {@code changed} read lock: size and modification time stable for a second). It is then moved
+ * to {@code DIR/.kiln/processed/} inside the transaction that creates its run, keyed by path, size
+ * and modification time, so a restart never runs it twice; when the run cannot be created it goes
+ * to {@code DIR/.kiln/failed/}.
  */
 final class FileTriggers {
   private static final Logger log = LoggerFactory.getLogger(FileTriggers.class);
@@ -59,21 +59,27 @@ final class FileTriggers {
       Files.createDirectories(dir.resolve(".kiln/failed"));
       PathMatcher glob = FileSystems.getDefault().getPathMatcher("glob:" + t.glob());
       String filterName = "kiln-files-" + current.name() + "-" + i;
-      GenericFileFilter<Object> filter = f -> !f.isDirectory()
-          && glob.matches(Path.of(f.getFileNameOnly()));
+      GenericFileFilter<Object> filter =
+          f -> !f.isDirectory() && glob.matches(Path.of(f.getFileNameOnly()));
       camel.getRegistry().bind(filterName, filter);
       String routeId = "files:" + current.name() + ":" + i;
       String name = current.name();
       // noop: this class moves the file itself, inside the run's transaction.
-      String uri = "file:" + dir + "?noop=true&idempotent=false&recursive=false"
-          + "&filter=#" + filterName + "&readLock=changed&readLockCheckInterval=1000"
-          + "&readLockMinAge=1s&readLockTimeout=600000&readLockLoggingLevel=OFF&delay=250";
-      camel.addRoutes(new RouteBuilder() {
-        @Override
-        public void configure() {
-          from(uri).routeId(routeId).process(e -> arrived(name, dir, e));
-        }
-      });
+      String uri =
+          "file:"
+              + dir
+              + "?noop=true&idempotent=false&recursive=false"
+              + "&filter=#"
+              + filterName
+              + "&readLock=changed&readLockCheckInterval=1000"
+              + "&readLockMinAge=1s&readLockTimeout=600000&readLockLoggingLevel=OFF&delay=250";
+      camel.addRoutes(
+          new RouteBuilder() {
+            @Override
+            public void configure() {
+              from(uri).routeId(routeId).process(e -> arrived(name, dir, e));
+            }
+          });
       log.info("watching {} for {} (pipeline {})", dir, t.glob(), name);
     }
   }
@@ -91,8 +97,11 @@ final class FileTriggers {
     String key = "file:" + pipelineName + ":" + src + ":" + size + ":" + modified;
     try {
       var params = TriggerParams.forFile(p, target.toString());
-      var outcome = starter.start(new RunStarter.Request(p, params, "files", baseDir, null, key),
-          true, runId -> Files.move(src, target, StandardCopyOption.ATOMIC_MOVE));
+      var outcome =
+          starter.start(
+              new RunStarter.Request(p, params, "files", baseDir, null, key),
+              true,
+              runId -> Files.move(src, target, StandardCopyOption.ATOMIC_MOVE));
       if (outcome instanceof RunStarter.Outcome.Started s) {
         if (!s.created() && Files.exists(src)) {
           Files.move(src, target, StandardCopyOption.ATOMIC_MOVE);
@@ -110,8 +119,13 @@ final class FileTriggers {
     log.warn("no run for {}: {}", src, why);
     try {
       if (Files.exists(src)) {
-        Files.move(src, target(dir.resolve(".kiln/failed"), src.getFileName().toString(),
-            Files.getLastModifiedTime(src).toMillis()), StandardCopyOption.ATOMIC_MOVE);
+        Files.move(
+            src,
+            target(
+                dir.resolve(".kiln/failed"),
+                src.getFileName().toString(),
+                Files.getLastModifiedTime(src).toMillis()),
+            StandardCopyOption.ATOMIC_MOVE);
       }
     } catch (IOException ex) {
       log.error("cannot move {} to .kiln/failed: {}", src, ex.getMessage());
@@ -126,11 +140,13 @@ final class FileTriggers {
 
   private static List<Trigger.Files> files(Pipeline p) {
     List<Trigger.Files> out = new ArrayList<>();
-    p.triggers().forEach(t -> {
-      if (t instanceof Trigger.Files f) {
-        out.add(f);
-      }
-    });
+    p.triggers()
+        .forEach(
+            t -> {
+              if (t instanceof Trigger.Files f) {
+                out.add(f);
+              }
+            });
     return out;
   }
 

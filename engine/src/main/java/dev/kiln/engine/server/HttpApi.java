@@ -32,7 +32,11 @@ final class HttpApi extends RouteBuilder {
   private final Map<String, String> env;
   private final String baseDir;
 
-  HttpApi(Engine engine, PipelineRegistry registry, RunStarter starter, Map<String, String> env,
+  HttpApi(
+      Engine engine,
+      PipelineRegistry registry,
+      RunStarter starter,
+      Map<String, String> env,
       String baseDir) {
     this.engine = engine;
     this.registry = registry;
@@ -43,13 +47,17 @@ final class HttpApi extends RouteBuilder {
 
   @Override
   public void configure() {
-    from("platform-http:/hooks/{path}?httpMethodRestrict=POST").routeId("hooks")
+    from("platform-http:/hooks/{path}?httpMethodRestrict=POST")
+        .routeId("hooks")
         .process(e -> answer(e, () -> hook(e)));
-    from("platform-http:/api/pipelines/{name}/runs?httpMethodRestrict=POST").routeId("api-start")
+    from("platform-http:/api/pipelines/{name}/runs?httpMethodRestrict=POST")
+        .routeId("api-start")
         .process(e -> answer(e, () -> startRun(e)));
-    from("platform-http:/api/runs/{id}?httpMethodRestrict=GET").routeId("api-run")
+    from("platform-http:/api/runs/{id}?httpMethodRestrict=GET")
+        .routeId("api-run")
         .process(e -> answer(e, () -> run(e)));
-    from("platform-http:/health?httpMethodRestrict=GET").routeId("health")
+    from("platform-http:/health?httpMethodRestrict=GET")
+        .routeId("health")
         .process(e -> answer(e, this::health));
   }
 
@@ -67,8 +75,11 @@ final class HttpApi extends RouteBuilder {
     } catch (InvalidRequest ex) {
       r = error(ex.status(), ex.getMessage());
     } catch (Exception ex) {
-      log.error("{} {} failed", e.getIn().getHeader(Exchange.HTTP_METHOD),
-          e.getIn().getHeader(Exchange.HTTP_URI), ex);
+      log.error(
+          "{} {} failed",
+          e.getIn().getHeader(Exchange.HTTP_METHOD),
+          e.getIn().getHeader(Exchange.HTTP_URI),
+          ex);
       r = error(500, "internal error: " + ex.getMessage());
     }
     // Request headers must not be echoed back as response headers.
@@ -89,9 +100,13 @@ final class HttpApi extends RouteBuilder {
       throw new InvalidRequest(404, "no webhook at /hooks/" + path);
     }
     byte[] body = body(e);
-    var verdict = WebhookAuth.check(hook.trigger(), body,
-        e.getIn().getHeader("X-Hub-Signature-256", String.class),
-        e.getIn().getHeader("Authorization", String.class), env);
+    var verdict =
+        WebhookAuth.check(
+            hook.trigger(),
+            body,
+            e.getIn().getHeader("X-Hub-Signature-256", String.class),
+            e.getIn().getHeader("Authorization", String.class),
+            env);
     if (!verdict.ok()) {
       throw new InvalidRequest(verdict.status(), "webhook '" + path + "': " + verdict.reason());
     }
@@ -124,8 +139,8 @@ final class HttpApi extends RouteBuilder {
     } catch (NumberFormatException ex) {
       throw new InvalidRequest(400, "run id must be a number, got '" + id + "'");
     }
-    var run = engine.store().run(runId)
-        .orElseThrow(() -> new InvalidRequest(404, "no run " + runId));
+    var run =
+        engine.store().run(runId).orElseThrow(() -> new InvalidRequest(404, "no run " + runId));
     Pipeline p = registry.pipeline(run.pipeline());
     if (p != null && !p.source().version().equals(run.pipelineVersion())) {
       p = null; // another version: list the steps in the order they were stored

@@ -10,7 +10,6 @@ import dev.kiln.engine.trigger.RunStarter;
 import dev.kiln.engine.trigger.TriggerParams;
 import java.io.PrintStream;
 import java.lang.management.ManagementFactory;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -28,15 +27,16 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The long-running process: hosts the pipelines of a folder, their triggers (Quartz cron,
- * webhooks and the run API over Camel platform-http, Camel file consumers), reloads a pipeline
- * when its file changes, and runs in-process workers. Servers on one database form a cluster.
+ * The long-running process: hosts the pipelines of a folder, their triggers (Quartz cron, webhooks
+ * and the run API over Camel platform-http, Camel file consumers), reloads a pipeline when its file
+ * changes, and runs in-process workers. Servers on one database form a cluster.
  */
 public final class KilnServer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(KilnServer.class);
 
   /** {@code slots} 0 runs no in-process workers. */
-  public record Options(String host, int port, Path pipelines, int slots, Map<String, String> env) {}
+  public record Options(
+      String host, int port, Path pipelines, int slots, Map<String, String> env) {}
 
   private final Engine engine;
   private final Options options;
@@ -65,33 +65,51 @@ public final class KilnServer implements AutoCloseable {
     http.setMaxBodySize((long) HttpApi.MAX_BODY);
     camel.addService(new VertxPlatformHttpServer(http));
     cron = new CronScheduler(engine.db().dataSource(), "kiln", this::fire);
-    registry = new PipelineRegistry(options.pipelines(), report, new PipelineRegistry.Listener() {
-      @Override
-      public void changed(Pipeline previous, Pipeline current) {
-        KilnServer.this.changed(previous, current);
-      }
+    registry =
+        new PipelineRegistry(
+            options.pipelines(),
+            report,
+            new PipelineRegistry.Listener() {
+              @Override
+              public void changed(Pipeline previous, Pipeline current) {
+                KilnServer.this.changed(previous, current);
+              }
 
-      @Override
-      public void removed(Pipeline previous) {
-        KilnServer.this.removed(previous);
-      }
-    });
+              @Override
+              public void removed(Pipeline previous) {
+                KilnServer.this.removed(previous);
+              }
+            });
     files = new FileTriggers(camel, starter, registry, baseDir);
     camel.addRoutes(new HttpApi(engine, registry, starter, options.env(), baseDir));
     camel.start();
-    jsonErrors(VertxPlatformHttpRouter.lookup(camel,
-        VertxPlatformHttpRouter.getRouterNameFromPort(options.port())));
+    jsonErrors(
+        VertxPlatformHttpRouter.lookup(
+            camel, VertxPlatformHttpRouter.getRouterNameFromPort(options.port())));
     int loaded = registry.loadAll();
     watchPipelines();
     cron.start();
     if (options.slots() > 0) {
       String name = "server-" + ManagementFactory.getRuntimeMXBean().getName();
-      workers = WorkerRuntime.load().start(engine, new WorkerRuntime.Options(name,
-          queues(), options.slots(), Duration.ofSeconds(30), null));
+      workers =
+          WorkerRuntime.load()
+              .start(
+                  engine,
+                  new WorkerRuntime.Options(
+                      name, queues(), options.slots(), Duration.ofSeconds(30), null));
     }
-    report.println("kiln server listening on http://" + options.host() + ":" + options.port()
-        + " with " + loaded + " pipelines from " + registry.root() + ", " + options.slots()
-        + " worker slots");
+    report.println(
+        "kiln server listening on http://"
+            + options.host()
+            + ":"
+            + options.port()
+            + " with "
+            + loaded
+            + " pipelines from "
+            + registry.root()
+            + ", "
+            + options.slots()
+            + " worker slots");
   }
 
   /** The queues of the hosted pipelines' steps, which the in-process workers serve. */
@@ -106,51 +124,82 @@ public final class KilnServer implements AutoCloseable {
 
   /** Errors Vert.x answers itself (before a route runs) in the same JSON shape as the API's. */
   private static void jsonErrors(VertxPlatformHttpRouter router) {
-    Map<Integer, String> messages = Map.of(
-        404, "not found", 405, "method not allowed", 413, "request body is larger than 1 MiB");
-    messages.forEach((status, message) -> router.errorHandler(status, ctx -> {
-      if (!ctx.response().ended()) {
-        ctx.response().setStatusCode(status).putHeader("Content-Type", "application/json")
-            .end(dev.kiln.engine.store.Json.write(Map.of("error", message + " ("
-                + ctx.request().method() + " " + ctx.request().path() + ")")) + "\n");
-      }
-    }));
+    Map<Integer, String> messages =
+        Map.of(
+            404, "not found", 405, "method not allowed", 413, "request body is larger than 1 MiB");
+    messages.forEach(
+        (status, message) ->
+            router.errorHandler(
+                status,
+                ctx -> {
+                  if (!ctx.response().ended()) {
+                    ctx.response()
+                        .setStatusCode(status)
+                        .putHeader("Content-Type", "application/json")
+                        .end(
+                            dev.kiln.engine.store.Json.write(
+                                    Map.of(
+                                        "error",
+                                        message
+                                            + " ("
+                                            + ctx.request().method()
+                                            + " "
+                                            + ctx.request().path()
+                                            + ")"))
+                                + "\n");
+                  }
+                }));
   }
 
   /**
-   * Reloads a pipeline file when it appears or its modification time or size changes, and
-   * unloads the pipeline of a file that was deleted (checked every second).
+   * Reloads a pipeline file when it appears or its modification time or size changes, and unloads
+   * the pipeline of a file that was deleted (checked every second).
    */
   private void watchPipelines() throws Exception {
-    String uri = "file:" + registry.root() + "?noop=true&recursive=true&delay=500"
-        + "&include=.*\\.ya?ml&exclude=^\\..*"
-        + "&idempotentKey=${file:absolute.path}-${file:modified}-${file:size}";
-    camel.addRoutes(new RouteBuilder() {
-      @Override
-      public void configure() {
-        from(uri).routeId("pipelines").process(e -> registry.load(
-            Path.of(e.getIn().getHeader("CamelFileAbsolutePath", String.class))));
-        from("timer:kiln-pipelines-deleted?period=1000").routeId("pipelines-deleted")
-            .process(e -> registry.unloadDeleted());
-      }
-    });
+    String uri =
+        "file:"
+            + registry.root()
+            + "?noop=true&recursive=true&delay=500"
+            + "&include=.*\\.ya?ml&exclude=^\\..*"
+            + "&idempotentKey=${file:absolute.path}-${file:modified}-${file:size}";
+    camel.addRoutes(
+        new RouteBuilder() {
+          @Override
+          public void configure() {
+            from(uri)
+                .routeId("pipelines")
+                .process(
+                    e ->
+                        registry.load(
+                            Path.of(e.getIn().getHeader("CamelFileAbsolutePath", String.class))));
+            from("timer:kiln-pipelines-deleted?period=1000")
+                .routeId("pipelines-deleted")
+                .process(e -> registry.unloadDeleted());
+          }
+        });
   }
 
   private void changed(Pipeline previous, Pipeline current) {
-    retrigger("register", current.name(), () -> {
-      if (previous != null && !previous.name().equals(current.name())) {
-        cron.remove(previous.name());
-      }
-      cron.sync(current);
-      files.sync(previous, current);
-    });
+    retrigger(
+        "register",
+        current.name(),
+        () -> {
+          if (previous != null && !previous.name().equals(current.name())) {
+            cron.remove(previous.name());
+          }
+          cron.sync(current);
+          files.sync(previous, current);
+        });
   }
 
   private void removed(Pipeline previous) {
-    retrigger("remove", previous.name(), () -> {
-      cron.remove(previous.name());
-      files.sync(previous, null);
-    });
+    retrigger(
+        "remove",
+        previous.name(),
+        () -> {
+          cron.remove(previous.name());
+          files.sync(previous, null);
+        });
   }
 
   private interface TriggerChange {
@@ -162,8 +211,8 @@ public final class KilnServer implements AutoCloseable {
     try {
       change.apply();
     } catch (Exception e) {
-      report.println("kiln server: cannot " + verb + " the triggers of " + pipeline + ": "
-          + e.getMessage());
+      report.println(
+          "kiln server: cannot " + verb + " the triggers of " + pipeline + ": " + e.getMessage());
       log.error("{} triggers of {}", verb, pipeline, e);
     }
     if (workers != null) {
@@ -175,11 +224,13 @@ public final class KilnServer implements AutoCloseable {
     Pipeline p = registry.pipeline(pipeline);
     List<Trigger.Cron> crons = new ArrayList<>();
     if (p != null) {
-      p.triggers().forEach(t -> {
-        if (t instanceof Trigger.Cron c) {
-          crons.add(c);
-        }
-      });
+      p.triggers()
+          .forEach(
+              t -> {
+                if (t instanceof Trigger.Cron c) {
+                  crons.add(c);
+                }
+              });
     }
     if (index >= crons.size()) {
       log.warn("cron {} of {} fired but this server does not have it; skipped", index, pipeline);
@@ -187,8 +238,10 @@ public final class KilnServer implements AutoCloseable {
     }
     String key = "cron:" + pipeline + ":" + index + ":" + scheduledAt.toEpochMilli();
     try {
-      var outcome = starter.start(new RunStarter.Request(p, TriggerParams.fromJson(p, null),
-          "cron", baseDir, scheduledAt, key));
+      var outcome =
+          starter.start(
+              new RunStarter.Request(
+                  p, TriggerParams.fromJson(p, null), "cron", baseDir, scheduledAt, key));
       log.info("{} cron {} at {}: {}", pipeline, index, scheduledAt, outcome);
     } catch (InvalidRequest e) {
       log.error("{} cron {} at {}: no run: {}", pipeline, index, scheduledAt, e.getMessage());
@@ -219,5 +272,4 @@ public final class KilnServer implements AutoCloseable {
       workers.close();
     }
   }
-
 }

@@ -16,8 +16,8 @@ import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
- * The pipelines a server hosts: the last valid version of every pipeline file under its folder.
- * An invalid edit is reported and the last good version stays active; a deleted file takes its
+ * The pipelines a server hosts: the last valid version of every pipeline file under its folder. An
+ * invalid edit is reported and the last good version stays active; a deleted file takes its
  * pipeline (and its triggers) away.
  */
 final class PipelineRegistry {
@@ -65,11 +65,14 @@ final class PipelineRegistry {
 
   static boolean looksLikeYaml(Path p) {
     String n = p.getFileName().toString();
-    return Files.isRegularFile(p) && (n.endsWith(".yaml") || n.endsWith(".yml"))
+    return Files.isRegularFile(p)
+        && (n.endsWith(".yaml") || n.endsWith(".yml"))
         && !p.toString().contains("/.kiln/");
   }
 
-  /** (Re)loads one file; a file without top-level {@code name} and {@code steps} is not a pipeline. */
+  /**
+   * (Re)loads one file; a file without top-level {@code name} and {@code steps} is not a pipeline.
+   */
   synchronized void load(Path file) {
     Path abs = file.toAbsolutePath().normalize();
     if (abs.toString().contains("/.kiln/")) {
@@ -89,8 +92,13 @@ final class PipelineRegistry {
     Pipeline previous = byFile.get(abs);
     if (!parsed.ok()) {
       parsed.problems().forEach(p -> report.println(p));
-      report.println("kiln server: " + abs + " is invalid; "
-          + (previous == null ? "not loaded" : "keeping the last valid version of " + previous.name()));
+      report.println(
+          "kiln server: "
+              + abs
+              + " is invalid; "
+              + (previous == null
+                  ? "not loaded"
+                  : "keeping the last valid version of " + previous.name()));
       return;
     }
     Pipeline p = parsed.pipeline();
@@ -99,16 +107,28 @@ final class PipelineRegistry {
     }
     Pipeline sameName = byName.get(p.name());
     if (sameName != null && !Path.of(sameName.source().file()).equals(abs)) {
-      report.println("kiln server: " + abs + ": pipeline '" + p.name() + "' is already defined by "
-          + sameName.source().file() + "; not loaded");
+      report.println(
+          "kiln server: "
+              + abs
+              + ": pipeline '"
+              + p.name()
+              + "' is already defined by "
+              + sameName.source().file()
+              + "; not loaded");
       return;
     }
     for (Trigger t : p.triggers()) {
       if (t instanceof Trigger.Webhook w) {
         Hook other = hooks.get(w.path());
         if (other != null && !other.pipeline().equals(p.name())) {
-          report.println("kiln server: " + abs + ": webhook path '" + w.path()
-              + "' is already used by pipeline '" + other.pipeline() + "'; not loaded");
+          report.println(
+              "kiln server: "
+                  + abs
+                  + ": webhook path '"
+                  + w.path()
+                  + "' is already used by pipeline '"
+                  + other.pipeline()
+                  + "'; not loaded");
           return;
         }
       }
@@ -120,8 +140,17 @@ final class PipelineRegistry {
     }
     names.put(p.name(), p);
     publish(names);
-    report.println("kiln server: " + (previous == null ? "loaded " : "reloaded ") + p.name()
-        + " from " + abs + " (" + p.steps().size() + " steps, " + p.triggers().size() + " triggers)");
+    report.println(
+        "kiln server: "
+            + (previous == null ? "loaded " : "reloaded ")
+            + p.name()
+            + " from "
+            + abs
+            + " ("
+            + p.steps().size()
+            + " steps, "
+            + p.triggers().size()
+            + " triggers)");
     listener.changed(previous, p);
   }
 
@@ -133,8 +162,13 @@ final class PipelineRegistry {
       Map<String, Pipeline> names = new HashMap<>(byName);
       names.remove(previous.name());
       publish(names);
-      report.println("kiln server: unloaded " + previous.name() + ": " + f + " was deleted"
-          + " (runs already started go on)");
+      report.println(
+          "kiln server: unloaded "
+              + previous.name()
+              + ": "
+              + f
+              + " was deleted"
+              + " (runs already started go on)");
       listener.removed(previous);
     }
     return gone.size();

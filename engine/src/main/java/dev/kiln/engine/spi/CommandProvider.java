@@ -3,9 +3,9 @@ package dev.kiln.engine.spi;
 import java.util.List;
 
 /**
- * Adds subcommands to {@code kiln} from modules the engine does not import (drift reports,
- * registry commands, ...). Found through {@link java.util.ServiceLoader}; each returned object
- * is a picocli {@code @Command}.
+ * Adds subcommands to {@code kiln} from modules the engine does not import (drift reports, registry
+ * commands, ...). Found through {@link java.util.ServiceLoader}; each returned object is a picocli
+ * {@code @Command}.
  */
 public interface CommandProvider {
   List<Object> commands();

@@ -16,9 +16,9 @@ public interface Executor {
   }
 
   /**
-   * The id of the image the step would run in, as this executor has it (a content hash, not a
-   * tag), for the step's cache key; null when the executor runs no image or cannot have it now
-   * (then the step is not cached and {@link #execute} reports why it cannot run).
+   * The id of the image the step would run in, as this executor has it (a content hash, not a tag),
+   * for the step's cache key; null when the executor runs no image or cannot have it now (then the
+   * step is not cached and {@link #execute} reports why it cannot run).
    */
   default String imageId(dev.kiln.engine.run.TaskSpec spec, LogSink logs)
       throws InterruptedException {
@@ -26,8 +26,8 @@ public interface Executor {
   }
 
   /**
-   * Runs the command to its end, its timeout, or cancellation, and says how it ended. Never
-   * returns before every process or container it started is gone.
+   * Runs the command to its end, its timeout, or cancellation, and says how it ended. Never returns
+   * before every process or container it started is gone.
    */
   ExecutionResult execute(Invocation invocation) throws InterruptedException;
 }

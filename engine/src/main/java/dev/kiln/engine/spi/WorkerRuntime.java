@@ -17,7 +17,8 @@ public interface WorkerRuntime {
    * @param lease how long a claim holds without a heartbeat
    * @param forceExecutor run every step with this executor ("process"), or null to choose per step
    */
-  record Options(String name, List<String> queues, int slots, Duration lease, String forceExecutor) {}
+  record Options(
+      String name, List<String> queues, int slots, Duration lease, String forceExecutor) {}
 
   /** A running worker. */
   interface Handle extends AutoCloseable {
@@ -35,8 +36,11 @@ public interface WorkerRuntime {
   Handle start(Engine engine, Options options);
 
   static WorkerRuntime load() {
-    return java.util.ServiceLoader.load(WorkerRuntime.class).findFirst()
-        .orElseThrow(() -> new IllegalStateException(
-            "no worker runtime on the class path (the kiln-workers module is missing)"));
+    return java.util.ServiceLoader.load(WorkerRuntime.class)
+        .findFirst()
+        .orElseThrow(
+            () ->
+                new IllegalStateException(
+                    "no worker runtime on the class path (the kiln-workers module is missing)"));
   }
 }

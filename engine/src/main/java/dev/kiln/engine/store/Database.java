@@ -50,7 +50,8 @@ public final class Database implements AutoCloseable {
     try {
       ds = new HikariDataSource(hc);
     } catch (RuntimeException e) {
-      throw new ConfigException("cannot connect to the database at " + url + ": " + rootMessage(e), e);
+      throw new ConfigException(
+          "cannot connect to the database at " + url + ": " + rootMessage(e), e);
     }
     try {
       if (!upToDate(ds)) {
@@ -76,12 +77,14 @@ public final class Database implements AutoCloseable {
 
   /**
    * Whether the schema already has every migration, so Flyway (a quarter of a second of class
-   * loading and queries on each command) need not run. Anything unusual (no history yet, a
-   * failed migration) is left to Flyway, which migrates or explains.
+   * loading and queries on each command) need not run. Anything unusual (no history yet, a failed
+   * migration) is left to Flyway, which migrates or explains.
    */
   static boolean upToDate(DataSource ds) {
     try (Connection c = ds.getConnection();
-        PreparedStatement st = c.prepareStatement("""
+        PreparedStatement st =
+            c.prepareStatement(
+                """
             select count(*) filter (where not success), count(*) filter (where version = ?)
               from flyway_schema_history""")) {
       st.setString(1, LATEST_MIGRATION);

@@ -145,7 +145,8 @@ public final class EmbeddedServer {
     long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
     while (true) {
       try (Connection c =
-          DriverManager.getConnection("jdbc:postgresql://localhost:" + port + "/postgres", "postgres", "")) {
+          DriverManager.getConnection(
+              "jdbc:postgresql://localhost:" + port + "/postgres", "postgres", "")) {
         return true;
       } catch (SQLException e) {
         // 57P03: the server is starting up (another process just launched it): wait for it.

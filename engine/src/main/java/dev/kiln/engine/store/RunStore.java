@@ -39,12 +39,25 @@ public final class RunStore {
     return runs(pipeline, Map.of(), limit);
   }
 
-  /** The newest runs, of one pipeline when {@code pipeline} is not null, having all {@code tags}. */
+  /**
+   * The newest runs, of one pipeline when {@code pipeline} is not null, having all {@code tags}.
+   */
   public List<RunRecord> runs(String pipeline, Map<String, String> tags, int limit) {
-    return db.tx().inTransaction(c -> Sql.query(c, "select " + RUN_COLUMNS + " from runs"
-            + " where (?::text is null or pipeline = ?) and tags @> ?"
-            + " order by id desc limit ?",
-        RunStore::mapRun, pipeline, pipeline, Jsonb.of(tags), limit));
+    return db.tx()
+        .inTransaction(
+            c ->
+                Sql.query(
+                    c,
+                    "select "
+                        + RUN_COLUMNS
+                        + " from runs"
+                        + " where (?::text is null or pipeline = ?) and tags @> ?"
+                        + " order by id desc limit ?",
+                    RunStore::mapRun,
+                    pipeline,
+                    pipeline,
+                    Jsonb.of(tags),
+                    limit));
   }
 
   /**
@@ -52,10 +65,18 @@ public final class RunStore {
    * cancelled run may still be stopping). False for a run that does not exist.
    */
   public boolean ended(long runId) {
-    return db.tx().inTransaction(c -> Sql.one(c, """
+    return db.tx()
+        .inTransaction(
+            c ->
+                Sql.one(
+                        c,
+                        """
         select r.status in ('succeeded', 'failed', 'cancelled')
                and not exists (select 1 from tasks t where t.run_id = r.id and t.status = 'running')
-          from runs r where r.id = ?""", rs -> rs.getBoolean(1), runId).orElse(false));
+          from runs r where r.id = ?""",
+                        rs -> rs.getBoolean(1),
+                        runId)
+                    .orElse(false));
   }
 
   public List<TaskRecord> tasks(long runId) {
@@ -63,17 +84,31 @@ public final class RunStore {
   }
 
   static List<TaskRecord> tasks(Connection c, long runId) throws SQLException {
-    return Sql.query(c, "select " + TASK_COLUMNS + " from tasks where run_id = ? order by id",
-        RunStore::mapTask, runId);
+    return Sql.query(
+        c,
+        "select " + TASK_COLUMNS + " from tasks where run_id = ? order by id",
+        RunStore::mapTask,
+        runId);
   }
 
   public List<RunEvent> events(long runId, long afterId) {
-    return db.tx().inTransaction(c -> Sql.query(c,
-        "select id, run_id, step_id, status, detail, at from run_events"
-            + " where run_id = ? and id > ? order by id",
-        rs -> new RunEvent(rs.getLong("id"), rs.getLong("run_id"), rs.getString("step_id"),
-            rs.getString("status"), rs.getString("detail"), Sql.instant(rs, "at")),
-        runId, afterId));
+    return db.tx()
+        .inTransaction(
+            c ->
+                Sql.query(
+                    c,
+                    "select id, run_id, step_id, status, detail, at from run_events"
+                        + " where run_id = ? and id > ? order by id",
+                    rs ->
+                        new RunEvent(
+                            rs.getLong("id"),
+                            rs.getLong("run_id"),
+                            rs.getString("step_id"),
+                            rs.getString("status"),
+                            rs.getString("detail"),
+                            Sql.instant(rs, "at")),
+                    runId,
+                    afterId));
   }
 
   /**
@@ -86,32 +121,58 @@ public final class RunStore {
 
   /** The log lines written after line {@code afterId} (a {@link LogLine#id()}). */
   public List<LogLine> logs(long runId, String stepId, long afterId) {
-    return db.tx().inTransaction(c -> Sql.query(c,
-        "select t.step_id, l.attempt, l.stream, l.line, l.at, l.id from task_logs l"
-            + " join tasks t on t.id = l.task_id"
-            + " where t.run_id = ? and (?::text is null or t.step_id = ?"
-            + " or left(t.step_id, length(?) + 1) = ? || '[') and l.id > ? order by l.id",
-        rs -> new LogLine(rs.getString(1), rs.getInt(2), rs.getString(3), rs.getString(4),
-            Sql.instant(rs, "at"), rs.getLong(6)),
-        runId, stepId, stepId, stepId, stepId, afterId));
+    return db.tx()
+        .inTransaction(
+            c ->
+                Sql.query(
+                    c,
+                    "select t.step_id, l.attempt, l.stream, l.line, l.at, l.id from task_logs l"
+                        + " join tasks t on t.id = l.task_id"
+                        + " where t.run_id = ? and (?::text is null or t.step_id = ?"
+                        + " or left(t.step_id, length(?) + 1) = ? || '[') and l.id > ? order by l.id",
+                    rs ->
+                        new LogLine(
+                            rs.getString(1),
+                            rs.getInt(2),
+                            rs.getString(3),
+                            rs.getString(4),
+                            Sql.instant(rs, "at"),
+                            rs.getLong(6)),
+                    runId,
+                    stepId,
+                    stepId,
+                    stepId,
+                    stepId,
+                    afterId));
   }
 
   public Optional<String> pipelineSource(String version) {
-    return db.tx().inTransaction(c -> Sql.one(c,
-        "select source from pipeline_versions where version = ?", rs -> rs.getString(1), version));
+    return db.tx()
+        .inTransaction(
+            c ->
+                Sql.one(
+                    c,
+                    "select source from pipeline_versions where version = ?",
+                    rs -> rs.getString(1),
+                    version));
   }
 
   /** Metrics of a run: step -> key -> values in the order written. */
   public Map<String, Map<String, List<Double>>> metrics(long runId) {
     Map<String, Map<String, List<Double>>> out = new LinkedHashMap<>();
-    db.tx().run(c -> Sql.query(c,
-        "select step_id, key, value from metrics where run_id = ? order by step_id, key, idx",
-        rs -> {
-          out.computeIfAbsent(rs.getString(1), k -> new LinkedHashMap<>())
-              .computeIfAbsent(rs.getString(2), k -> new java.util.ArrayList<>())
-              .add(rs.getDouble(3));
-          return null;
-        }, runId));
+    db.tx()
+        .run(
+            c ->
+                Sql.query(
+                    c,
+                    "select step_id, key, value from metrics where run_id = ? order by step_id, key, idx",
+                    rs -> {
+                      out.computeIfAbsent(rs.getString(1), k -> new LinkedHashMap<>())
+                          .computeIfAbsent(rs.getString(2), k -> new java.util.ArrayList<>())
+                          .add(rs.getDouble(3));
+                      return null;
+                    },
+                    runId));
     return out;
   }
 

@@ -7,10 +7,10 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * The queue of ready steps in the {@code tasks} table. A claim is one statement (select with
- * {@code FOR UPDATE SKIP LOCKED} and update in the same CTE, on the database clock); every later
- * write is compare-and-set on {@code (id, attempt, worker)} so a worker that lost its lease cannot
- * touch the task again.
+ * The queue of ready steps in the {@code tasks} table. A claim is one statement (select with {@code
+ * FOR UPDATE SKIP LOCKED} and update in the same CTE, on the database clock); every later write is
+ * compare-and-set on {@code (id, attempt, worker)} so a worker that lost its lease cannot touch the
+ * task again.
  */
 public final class TaskQueue {
   /** The channel workers LISTEN on; notified when tasks become claimable. */
@@ -24,7 +24,8 @@ public final class TaskQueue {
 
   // One statement: pick ready rows (skipping rows other claimers hold), take them, record the
   // attempts and the events, and wake whoever follows those runs.
-  private static final String CLAIM = """
+  private static final String CLAIM =
+      """
       with ready as (
         select id from tasks
          where status = 'queued' and queue = any(?) and not_before <= now()
@@ -54,23 +55,48 @@ public final class TaskQueue {
     if (limit <= 0) {
       return List.of();
     }
-    return db.tx().autocommit(c -> Sql.query(c, CLAIM,
-        rs -> new ClaimedTask(rs.getLong(1), rs.getLong(2), rs.getString(3), rs.getInt(4),
-            worker, Json.read(rs.getString(5), TaskSpec.class)),
-        queues.toArray(String[]::new), limit, worker, lease.toMillis(), worker, worker));
+    return db.tx()
+        .autocommit(
+            c ->
+                Sql.query(
+                    c,
+                    CLAIM,
+                    rs ->
+                        new ClaimedTask(
+                            rs.getLong(1),
+                            rs.getLong(2),
+                            rs.getString(3),
+                            rs.getInt(4),
+                            worker,
+                            Json.read(rs.getString(5), TaskSpec.class)),
+                    queues.toArray(String[]::new),
+                    limit,
+                    worker,
+                    lease.toMillis(),
+                    worker,
+                    worker));
   }
 
   /**
-   * The plan and timing of one claim of {@code limit} tasks (EXPLAIN ANALYZE), run in a
-   * transaction that is rolled back, so nothing is claimed.
+   * The plan and timing of one claim of {@code limit} tasks (EXPLAIN ANALYZE), run in a transaction
+   * that is rolled back, so nothing is claimed.
    */
   public String explainClaim(List<String> queues, int limit) {
     try (java.sql.Connection c = db.dataSource().getConnection()) {
       c.setAutoCommit(false);
       try {
-        return String.join("\n", Sql.query(c, "explain (analyze, buffers) " + CLAIM,
-            rs -> rs.getString(1), queues.toArray(String[]::new), limit, "explain", 30_000L,
-            "explain", "explain"));
+        return String.join(
+            "\n",
+            Sql.query(
+                c,
+                "explain (analyze, buffers) " + CLAIM,
+                rs -> rs.getString(1),
+                queues.toArray(String[]::new),
+                limit,
+                "explain",
+                30_000L,
+                "explain",
+                "explain"));
       } finally {
         c.rollback();
       }
@@ -80,24 +106,41 @@ public final class TaskQueue {
   }
 
   /**
-   * Extends the lease. Empty when the task is no longer this worker's (lease expired and taken,
-   * or finished); otherwise whether cancellation was requested.
+   * Extends the lease. Empty when the task is no longer this worker's (lease expired and taken, or
+   * finished); otherwise whether cancellation was requested.
    */
   public Optional<Boolean> heartbeat(ClaimedTask t, Duration lease) {
-    return db.tx().autocommit(c -> Sql.one(c, """
+    return db.tx()
+        .autocommit(
+            c ->
+                Sql.one(
+                    c,
+                    """
         update tasks set lease_until = now() + ? * interval '1 millisecond'
          where id = ? and attempt = ? and worker = ? and status = 'running'
         returning cancel_requested
-        """, rs -> rs.getBoolean(1), lease.toMillis(), t.id(), t.attempt(), t.worker()));
+        """,
+                    rs -> rs.getBoolean(1),
+                    lease.toMillis(),
+                    t.id(),
+                    t.attempt(),
+                    t.worker()));
   }
 
   /** Milliseconds until the earliest queued task of these queues becomes claimable, if any. */
   public Optional<Long> millisUntilNextReady(List<String> queues) {
-    return db.tx().inTransaction(c -> Sql.one(c, """
+    return db.tx()
+        .inTransaction(
+            c ->
+                Sql.one(
+                        c,
+                        """
         select greatest(0, ceil(extract(epoch from (min(not_before) - now())) * 1000))::bigint as wait_ms
           from tasks where status = 'queued' and queue = any(?)
-        """, rs -> Sql.longOrNull(rs, "wait_ms"), (Object) queues.toArray(String[]::new))
-        .filter(v -> v != null));
+        """,
+                        rs -> Sql.longOrNull(rs, "wait_ms"),
+                        (Object) queues.toArray(String[]::new))
+                    .filter(v -> v != null));
   }
 
   /** Appends log lines of one attempt; lines of a fenced-out attempt are still kept. */
@@ -105,15 +148,18 @@ public final class TaskQueue {
     if (streamAndLine.isEmpty()) {
       return;
     }
-    db.tx().run(c -> {
-      try (PreparedStatement ps = c.prepareStatement(
-          "insert into task_logs (task_id, attempt, stream, line) values (?, ?, ?, ?)")) {
-        for (String[] sl : streamAndLine) {
-          Sql.bind(ps, taskId, attempt, sl[0], sl[1]);
-          ps.addBatch();
-        }
-        ps.executeBatch();
-      }
-    });
+    db.tx()
+        .run(
+            c -> {
+              try (PreparedStatement ps =
+                  c.prepareStatement(
+                      "insert into task_logs (task_id, attempt, stream, line) values (?, ?, ?, ?)")) {
+                for (String[] sl : streamAndLine) {
+                  Sql.bind(ps, taskId, attempt, sl[0], sl[1]);
+                  ps.addBatch();
+                }
+                ps.executeBatch();
+              }
+            });
   }
 }

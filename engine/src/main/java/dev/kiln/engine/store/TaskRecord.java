@@ -5,8 +5,8 @@ import java.time.Instant;
 import java.util.Map;
 
 /**
- * One step of a run as stored: its latest attempt's state and, when finished, its result.
- * {@code reusedFrom} is the task whose result it took (kiln retry, or a cache hit: {@code cached}).
+ * One step of a run as stored: its latest attempt's state and, when finished, its result. {@code
+ * reusedFrom} is the task whose result it took (kiln retry, or a cache hit: {@code cached}).
  */
 public record TaskRecord(
     long id,

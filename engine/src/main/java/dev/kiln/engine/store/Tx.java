@@ -42,8 +42,8 @@ public final class Tx {
   }
 
   /**
-   * Runs a single statement's work without BEGIN/COMMIT round trips: a single statement is
-   * atomic on its own. Use only for work of exactly one statement.
+   * Runs a single statement's work without BEGIN/COMMIT round trips: a single statement is atomic
+   * on its own. Use only for work of exactly one statement.
    */
   public <T> T autocommit(Work<T> work) {
     try (Connection c = ds.getConnection()) {

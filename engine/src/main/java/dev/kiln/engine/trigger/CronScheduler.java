@@ -51,18 +51,21 @@ public final class CronScheduler implements AutoCloseable {
 
   public CronScheduler(DataSource ds, String instanceName, Fire fire) {
     String dsName = "kiln-" + System.identityHashCode(this);
-    DBConnectionManager.getInstance().addConnectionProvider(dsName, new ConnectionProvider() {
-      @Override
-      public Connection getConnection() throws SQLException {
-        return ds.getConnection();
-      }
+    DBConnectionManager.getInstance()
+        .addConnectionProvider(
+            dsName,
+            new ConnectionProvider() {
+              @Override
+              public Connection getConnection() throws SQLException {
+                return ds.getConnection();
+              }
 
-      @Override
-      public void shutdown() {}
+              @Override
+              public void shutdown() {}
 
-      @Override
-      public void initialize() {}
-    });
+              @Override
+              public void initialize() {}
+            });
     Properties q = new Properties();
     q.setProperty("org.quartz.scheduler.instanceName", instanceName);
     q.setProperty("org.quartz.scheduler.instanceId", "AUTO");
@@ -71,7 +74,8 @@ public final class CronScheduler implements AutoCloseable {
     q.setProperty("org.quartz.scheduler.idleWaitTime", "1000");
     q.setProperty("org.quartz.threadPool.threadCount", "4");
     q.setProperty("org.quartz.jobStore.class", "org.quartz.impl.jdbcjobstore.JobStoreTX");
-    q.setProperty("org.quartz.jobStore.driverDelegateClass",
+    q.setProperty(
+        "org.quartz.jobStore.driverDelegateClass",
         "org.quartz.impl.jdbcjobstore.PostgreSQLDelegate");
     q.setProperty("org.quartz.jobStore.dataSource", dsName);
     q.setProperty("org.quartz.jobStore.tablePrefix", "QRTZ_");
@@ -101,11 +105,13 @@ public final class CronScheduler implements AutoCloseable {
    */
   public void sync(Pipeline p) throws SchedulerException {
     List<Trigger.Cron> crons = new ArrayList<>();
-    p.triggers().forEach(t -> {
-      if (t instanceof Trigger.Cron c) {
-        crons.add(c);
-      }
-    });
+    p.triggers()
+        .forEach(
+            t -> {
+              if (t instanceof Trigger.Cron c) {
+                crons.add(c);
+              }
+            });
     for (int i = 0; i < crons.size(); i++) {
       Trigger.Cron c = crons.get(i);
       String fingerprint = fingerprint(c);
@@ -114,22 +120,37 @@ public final class CronScheduler implements AutoCloseable {
       if (existing != null && fingerprint.equals(existing.getDescription())) {
         continue;
       }
-      JobDetail job = JobBuilder.newJob(FireJob.class).withIdentity("cron-" + i, p.name())
-          .usingJobData("pipeline", p.name()).usingJobData("index", String.valueOf(i))
-          .storeDurably().build();
-      CronScheduleBuilder schedule = CronScheduleBuilder
-          .cronSchedule(CronSyntax.toQuartz(c.expression()))
-          .inTimeZone(TimeZone.getTimeZone(c.timezone() == null ? "UTC" : c.timezone()));
-      schedule = switch (catchup(c)) {
-        case "none" -> schedule.withMisfireHandlingInstructionDoNothing();
-        case "all" -> schedule.withMisfireHandlingInstructionIgnoreMisfires();
-        default -> schedule.withMisfireHandlingInstructionFireAndProceed();
-      };
-      CronTrigger trigger = TriggerBuilder.newTrigger().withIdentity(key).withDescription(fingerprint)
-          .forJob(job).withSchedule(schedule).build();
+      JobDetail job =
+          JobBuilder.newJob(FireJob.class)
+              .withIdentity("cron-" + i, p.name())
+              .usingJobData("pipeline", p.name())
+              .usingJobData("index", String.valueOf(i))
+              .storeDurably()
+              .build();
+      CronScheduleBuilder schedule =
+          CronScheduleBuilder.cronSchedule(CronSyntax.toQuartz(c.expression()))
+              .inTimeZone(TimeZone.getTimeZone(c.timezone() == null ? "UTC" : c.timezone()));
+      schedule =
+          switch (catchup(c)) {
+            case "none" -> schedule.withMisfireHandlingInstructionDoNothing();
+            case "all" -> schedule.withMisfireHandlingInstructionIgnoreMisfires();
+            default -> schedule.withMisfireHandlingInstructionFireAndProceed();
+          };
+      CronTrigger trigger =
+          TriggerBuilder.newTrigger()
+              .withIdentity(key)
+              .withDescription(fingerprint)
+              .forJob(job)
+              .withSchedule(schedule)
+              .build();
       scheduler.scheduleJob(job, Set.of(trigger), true);
-      log.info("scheduled {} cron {} '{}' ({}, catchup {})", p.name(), i, c.expression(),
-          c.timezone() == null ? "UTC" : c.timezone(), catchup(c));
+      log.info(
+          "scheduled {} cron {} '{}' ({}, catchup {})",
+          p.name(),
+          i,
+          c.expression(),
+          c.timezone() == null ? "UTC" : c.timezone(),
+          catchup(c));
     }
     for (JobKey job : scheduler.getJobKeys(GroupMatcher.jobGroupEquals(p.name()))) {
       int index = Integer.parseInt(job.getName().substring("cron-".length()));
@@ -150,8 +171,11 @@ public final class CronScheduler implements AutoCloseable {
   }
 
   private static String fingerprint(Trigger.Cron c) {
-    return CronSyntax.toQuartz(c.expression()) + " | " + (c.timezone() == null ? "UTC" : c.timezone())
-        + " | " + catchup(c);
+    return CronSyntax.toQuartz(c.expression())
+        + " | "
+        + (c.timezone() == null ? "UTC" : c.timezone())
+        + " | "
+        + catchup(c);
   }
 
   /** The times a cron trigger fires in [from, to], at most {@code limit + 1} of them. */
@@ -182,7 +206,9 @@ public final class CronScheduler implements AutoCloseable {
       try {
         Fire fire = (Fire) ctx.getScheduler().getContext().get(FIRE);
         var data = ctx.getMergedJobDataMap();
-        fire.fire(data.getString("pipeline"), Integer.parseInt(data.getString("index")),
+        fire.fire(
+            data.getString("pipeline"),
+            Integer.parseInt(data.getString("index")),
             ctx.getScheduledFireTime().toInstant());
       } catch (SchedulerException e) {
         log.error("cron firing lost: {}", e.getMessage(), e);

@@ -12,14 +12,19 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Starts the runs triggers ask for, each in one transaction with what makes it happen at most
- * once (a delivery id, a file, a cron firing: a unique key in {@code trigger_keys}) and with the
+ * Starts the runs triggers ask for, each in one transaction with what makes it happen at most once
+ * (a delivery id, a file, a cron firing: a unique key in {@code trigger_keys}) and with the
  * pipeline's {@code concurrency} policy applied.
  */
 public final class RunStarter {
   /** What a trigger asked for. {@code key} may be null (no deduplication). */
-  public record Request(Pipeline pipeline, Map<String, Object> params, String trigger,
-      String baseDir, Instant scheduledAt, String key) {}
+  public record Request(
+      Pipeline pipeline,
+      Map<String, Object> params,
+      String trigger,
+      String baseDir,
+      Instant scheduledAt,
+      String key) {}
 
   /** What happened. */
   public sealed interface Outcome {
@@ -63,15 +68,19 @@ public final class RunStarter {
     }
   }
 
-  private Outcome startIn(Connection c, Request r, boolean applyConcurrency,
-      BeforeCommit beforeCommit) throws SQLException {
+  private Outcome startIn(
+      Connection c, Request r, boolean applyConcurrency, BeforeCommit beforeCommit)
+      throws SQLException {
     Pipeline p = r.pipeline();
     boolean policy = applyConcurrency && p.concurrency() != Concurrency.ALLOW;
     if (policy) {
       // One decision per pipeline at a time, across every server on the database. Taken before
       // the key check, so a redelivery waiting here sees the first delivery's run, not a
       // "still active" run to skip.
-      Sql.query(c, "select pg_advisory_xact_lock(hashtextextended(?, 0))", rs -> null,
+      Sql.query(
+          c,
+          "select pg_advisory_xact_lock(hashtextextended(?, 0))",
+          rs -> null,
           "kiln-pipeline:" + p.name());
     }
     if (r.key() != null) {
@@ -81,16 +90,26 @@ public final class RunStarter {
       }
     }
     if (policy) {
-      List<Long> active = Sql.query(c, """
+      List<Long> active =
+          Sql.query(
+              c,
+              """
           select id from runs where pipeline = ? and status in ('queued', 'running') order by id""",
-          rs -> rs.getLong(1), p.name());
+              rs -> rs.getLong(1),
+              p.name());
       if (!active.isEmpty()) {
         if (p.concurrency() == Concurrency.FORBID) {
-          String reason = "run " + active.get(0) + " of " + p.name()
-              + " is still active (concurrency: forbid)";
-          Sql.update(c, """
+          String reason =
+              "run " + active.get(0) + " of " + p.name() + " is still active (concurrency: forbid)";
+          Sql.update(
+              c,
+              """
               insert into trigger_skips (pipeline, trigger, scheduled_at, reason)
-              values (?, ?, ?, ?)""", p.name(), r.trigger(), r.scheduledAt(), reason);
+              values (?, ?, ?, ?)""",
+              p.name(),
+              r.trigger(),
+              r.scheduledAt(),
+              reason);
           return new Outcome.Skipped(reason);
         }
         for (long id : active) {
@@ -101,9 +120,13 @@ public final class RunStarter {
     long runId = runs.createRun(c, p, r.params(), r.trigger(), r.baseDir(), r.scheduledAt());
     if (r.key() != null) {
       // Blocks until a concurrent insert of the same key commits or rolls back.
-      int inserted = Sql.update(c, """
+      int inserted =
+          Sql.update(
+              c,
+              """
           insert into trigger_keys (key, run_id) values (?, ?) on conflict (key) do nothing""",
-          r.key(), runId);
+              r.key(),
+              runId);
       if (inserted == 0) {
         throw new KeyTaken();
       }

@@ -24,24 +24,25 @@ public final class TriggerParams {
   public static Map<String, Object> fromWebhook(Pipeline p, Trigger.Webhook hook, JsonNode body)
       throws InvalidRequest {
     Object bodyValue = Json.MAPPER.convertValue(body, Object.class);
-    Resolver resolver = path -> {
-      if (path.get(0).equals("body")) {
-        Object current = bodyValue;
-        for (String segment : path.subList(1, path.size())) {
-          if (!(current instanceof Map<?, ?> m) || !m.containsKey(segment)) {
-            throw EvalException.unknownReference(path);
+    Resolver resolver =
+        path -> {
+          if (path.get(0).equals("body")) {
+            Object current = bodyValue;
+            for (String segment : path.subList(1, path.size())) {
+              if (!(current instanceof Map<?, ?> m) || !m.containsKey(segment)) {
+                throw EvalException.unknownReference(path);
+              }
+              current = m.get(segment);
+            }
+            return current;
           }
-          current = m.get(segment);
-        }
-        return current;
-      }
-      if (path.get(0).equals("secrets") && path.size() == 2) {
-        // Left for the worker to resolve from its environment, as in steps: secret values never
-        // reach the store (runs.params).
-        return "${{ secrets." + path.get(1) + " }}";
-      }
-      throw EvalException.unknownReference(path);
-    };
+          if (path.get(0).equals("secrets") && path.size() == 2) {
+            // Left for the worker to resolve from its environment, as in steps: secret values never
+            // reach the store (runs.params).
+            return "${{ secrets." + path.get(1) + " }}";
+          }
+          throw EvalException.unknownReference(path);
+        };
     Map<String, Object> given = new LinkedHashMap<>();
     for (var e : hook.params().entrySet()) {
       Object value;
@@ -49,7 +50,8 @@ public final class TriggerParams {
         value = Template.parse(e.getValue()).evaluate(resolver);
       } catch (EvalException ex) {
         ParamSpec spec = p.params().get(e.getKey());
-        if (spec != null && spec.defaultValue() != null
+        if (spec != null
+            && spec.defaultValue() != null
             && ex.getMessage().startsWith("unknown reference 'body.")) {
           continue; // the body does not carry it: the param keeps its default
         }
@@ -68,16 +70,27 @@ public final class TriggerParams {
       return complete(p, Map.of());
     }
     if (!body.isObject()) {
-      throw new InvalidRequest(400, "the body must be a JSON object of params, got "
-          + body.getNodeType().name().toLowerCase(java.util.Locale.ROOT));
+      throw new InvalidRequest(
+          400,
+          "the body must be a JSON object of params, got "
+              + body.getNodeType().name().toLowerCase(java.util.Locale.ROOT));
     }
     Map<String, Object> given = new LinkedHashMap<>();
     for (Iterator<String> it = body.fieldNames(); it.hasNext(); ) {
       String name = it.next();
       if (!p.params().containsKey(name)) {
-        throw new InvalidRequest(400, "unknown param '" + name + "'" + (p.params().isEmpty()
-            ? " (pipeline '" + p.name() + "' declares no params)"
-            : " (pipeline '" + p.name() + "' declares: " + String.join(", ", p.params().keySet()) + ")"));
+        throw new InvalidRequest(
+            400,
+            "unknown param '"
+                + name
+                + "'"
+                + (p.params().isEmpty()
+                    ? " (pipeline '" + p.name() + "' declares no params)"
+                    : " (pipeline '"
+                        + p.name()
+                        + "' declares: "
+                        + String.join(", ", p.params().keySet())
+                        + ")"));
       }
       given.put(name, coerce(p, name, body.get(name)));
     }
@@ -86,7 +99,8 @@ public final class TriggerParams {
 
   /** The params of a run for a new file: {@code file} when the pipeline declares it. */
   public static Map<String, Object> forFile(Pipeline p, String path) throws InvalidRequest {
-    return complete(p, p.params().containsKey("file") ? Map.of("file", coerce(p, "file", path)) : Map.of());
+    return complete(
+        p, p.params().containsKey("file") ? Map.of("file", coerce(p, "file", path)) : Map.of());
   }
 
   private static Object coerce(Pipeline p, String name, Object value) throws InvalidRequest {
@@ -118,8 +132,12 @@ public final class TriggerParams {
       }
     }
     if (!missing.isEmpty()) {
-      throw new InvalidRequest(400, "missing required param" + (missing.size() > 1 ? "s '" : " '")
-          + String.join("', '", missing) + "'");
+      throw new InvalidRequest(
+          400,
+          "missing required param"
+              + (missing.size() > 1 ? "s '" : " '")
+              + String.join("', '", missing)
+              + "'");
     }
     return out;
   }

@@ -11,9 +11,8 @@ import javax.crypto.spec.SecretKeySpec;
 
 /**
  * Checks a webhook delivery: HMAC-SHA256 of the raw body in {@code X-Hub-Signature-256:
- * sha256=<hex>} (the GitHub convention) or {@code Authorization: Bearer <token>}. Secrets come
- * from the environment variables the trigger names, never from the YAML. Comparisons are
- * constant-time.
+ * sha256=<hex>} (the GitHub convention) or {@code Authorization: Bearer <token>}. Secrets come from
+ * the environment variables the trigger names, never from the YAML. Comparisons are constant-time.
  */
 public final class WebhookAuth {
   /** Why a delivery was refused; null when accepted. */
@@ -27,31 +26,46 @@ public final class WebhookAuth {
 
   private WebhookAuth() {}
 
-  public static Verdict check(Trigger.Webhook hook, byte[] body, String signatureHeader,
-      String authorizationHeader, Map<String, String> env) {
+  public static Verdict check(
+      Trigger.Webhook hook,
+      byte[] body,
+      String signatureHeader,
+      String authorizationHeader,
+      Map<String, String> env) {
     if (hook.secretEnv() == null && hook.tokenEnv() == null) {
       return Verdict.OK; // an open hook: the pipeline asked for no authentication
     }
     String secret = hook.secretEnv() == null ? null : env.get(hook.secretEnv());
     String token = hook.tokenEnv() == null ? null : env.get(hook.tokenEnv());
     if (blank(secret) && blank(token)) {
-      return new Verdict(500, "webhook '" + hook.path() + "' is not configured on this server: "
-          + "environment variable " + (hook.secretEnv() != null ? hook.secretEnv() : hook.tokenEnv())
-          + " is not set");
+      return new Verdict(
+          500,
+          "webhook '"
+              + hook.path()
+              + "' is not configured on this server: "
+              + "environment variable "
+              + (hook.secretEnv() != null ? hook.secretEnv() : hook.tokenEnv())
+              + " is not set");
     }
-    if (!blank(secret) && signatureHeader != null
+    if (!blank(secret)
+        && signatureHeader != null
         && signatureMatches(secret, body, signatureHeader.trim())) {
       return Verdict.OK;
     }
-    if (!blank(token) && authorizationHeader != null
+    if (!blank(token)
+        && authorizationHeader != null
         && authorizationHeader.regionMatches(true, 0, "Bearer ", 0, 7)
-        && MessageDigest.isEqual(token.getBytes(StandardCharsets.UTF_8),
+        && MessageDigest.isEqual(
+            token.getBytes(StandardCharsets.UTF_8),
             authorizationHeader.substring(7).trim().getBytes(StandardCharsets.UTF_8))) {
       return Verdict.OK;
     }
     boolean presented = signatureHeader != null || authorizationHeader != null;
-    return new Verdict(401, presented ? "signature or token does not match"
-        : "missing X-Hub-Signature-256 or Authorization header");
+    return new Verdict(
+        401,
+        presented
+            ? "signature or token does not match"
+            : "missing X-Hub-Signature-256 or Authorization header");
   }
 
   public static String sign(String secret, byte[] body) {

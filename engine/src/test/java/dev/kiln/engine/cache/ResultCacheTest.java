@@ -38,11 +38,20 @@ class ResultCacheTest {
   }
 
   private long start() throws Exception {
-    return engine.runs().createRun(PipelineParser.parse("t.yaml", """
+    return engine
+        .runs()
+        .createRun(
+            PipelineParser.parse(
+                    "t.yaml",
+                    """
         name: cached
         steps:
           a: { run: echo a, cache: true }
-        """).orThrow(), Map.of(), "manual", null);
+        """)
+                .orThrow(),
+            Map.of(),
+            "manual",
+            null);
   }
 
   private ClaimedTask claim(String worker) {
@@ -57,17 +66,36 @@ class ResultCacheTest {
   void aCachedResultOfAnAttemptThatLostItsLeaseIsRefused() throws Exception {
     long first = start();
     ClaimedTask made = claim("w");
-    assertThat(engine.runs().complete(made, new Completion(Completion.Outcome.SUCCEEDED, 0, null,
-        Map.of("n", "1"), List.of(new Completion.Metric("m", 2.0)), List.of(), null)
-        .withCacheKey(KEY))).isTrue();
+    assertThat(
+            engine
+                .runs()
+                .complete(
+                    made,
+                    new Completion(
+                            Completion.Outcome.SUCCEEDED,
+                            0,
+                            null,
+                            Map.of("n", "1"),
+                            List.of(new Completion.Metric("m", 2.0)),
+                            List.of(),
+                            null)
+                        .withCacheKey(KEY)))
+        .isTrue();
 
     long second = start();
     ClaimedTask stale = claim("dead");
     Completion hit = engine.cache().lookup(KEY).orElseThrow();
     assertThat(hit.cachedFrom().runId()).isEqualTo(first);
     assertThat(hit.metrics()).containsExactly(new Completion.Metric("m", 2.0));
-    engine.db().tx().run(c -> Sql.update(c,
-        "update tasks set lease_until = now() - interval '1 second' where id = ?", stale.id()));
+    engine
+        .db()
+        .tx()
+        .run(
+            c ->
+                Sql.update(
+                    c,
+                    "update tasks set lease_until = now() - interval '1 second' where id = ?",
+                    stale.id()));
     assertThat(engine.runs().reapExpiredLeases()).isEqualTo(1);
     ClaimedTask fresh = claim("alive");
 
@@ -79,8 +107,10 @@ class ResultCacheTest {
     assertThat(t.reusedFrom()).isEqualTo(task(first).id());
     assertThat(t.outputs()).containsEntry("n", "1");
     assertThat(engine.store().metrics(second).get("a")).containsEntry("m", List.of(2.0));
-    assertThat(engine.cache().list(null)).extracting(ResultCache.Entry::runId)
-        .as("a hit is not an entry").containsExactly(first);
+    assertThat(engine.cache().list(null))
+        .extracting(ResultCache.Entry::runId)
+        .as("a hit is not an entry")
+        .containsExactly(first);
   }
 
   @Test

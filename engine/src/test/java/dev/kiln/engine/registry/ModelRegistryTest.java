@@ -35,13 +35,25 @@ class ModelRegistryTest {
   }
 
   ModelVersion register(String name, String alias) {
-    return models.register(new ModelRegistry.NewVersion(name, "ab".repeat(32), 10, "file", null, null,
-        null, Map.of("team", "ml"), alias, "tester", "test"));
+    return models.register(
+        new ModelRegistry.NewVersion(
+            name,
+            "ab".repeat(32),
+            10,
+            "file",
+            null,
+            null,
+            null,
+            Map.of("team", "ml"),
+            alias,
+            "tester",
+            "test"));
   }
 
   long rows(String table) {
-    return db.tx().inTransaction(c -> Sql.one(c, "select count(*) from " + table, rs -> rs.getLong(1))
-        .orElseThrow());
+    return db.tx()
+        .inTransaction(
+            c -> Sql.one(c, "select count(*) from " + table, rs -> rs.getLong(1)).orElseThrow());
   }
 
   @Test
@@ -52,14 +64,16 @@ class ModelRegistryTest {
     CountDownLatch start = new CountDownLatch(1);
     List<Future<List<Integer>>> futures = new ArrayList<>();
     for (int t = 0; t < threads; t++) {
-      futures.add(pool.submit(() -> {
-        start.await();
-        List<Integer> got = new ArrayList<>();
-        for (int i = 0; i < each; i++) {
-          got.add(register("churn", null).version());
-        }
-        return got;
-      }));
+      futures.add(
+          pool.submit(
+              () -> {
+                start.await();
+                List<Integer> got = new ArrayList<>();
+                for (int i = 0; i < each; i++) {
+                  got.add(register("churn", null).version());
+                }
+                return got;
+              }));
     }
     start.countDown();
     List<Integer> all = new ArrayList<>();
@@ -76,15 +90,18 @@ class ModelRegistryTest {
     register("churn", "production");
     register("churn", null);
     register("churn", null);
-    Instant afterFirst = db.tx().inTransaction(c -> Sql.one(c, "select now()", rs -> Sql.instant(rs, "now"))
-        .orElseThrow());
+    Instant afterFirst =
+        db.tx()
+            .inTransaction(
+                c -> Sql.one(c, "select now()", rs -> Sql.instant(rs, "now")).orElseThrow());
     ModelRegistry.Move m = models.promote("churn", 3, "production", "alice", "better auc");
     assertThat(m.from()).isEqualTo(1);
     assertThat(m.to()).isEqualTo(3);
     assertThat(models.lookup("churn", "production").orElseThrow().version()).isEqualTo(3);
     assertThat(models.versionAt("churn", "production", afterFirst)).contains(1);
     assertThat(models.versionAt("churn", "production", Instant.now().plusSeconds(60))).contains(3);
-    assertThat(models.versionAt("churn", "production", Instant.parse("2000-01-01T00:00:00Z"))).isEmpty();
+    assertThat(models.versionAt("churn", "production", Instant.parse("2000-01-01T00:00:00Z")))
+        .isEmpty();
 
     ModelRegistry.Move back = models.rollback("churn", "production", "bob", null);
     assertThat(back.to()).isEqualTo(1);
@@ -102,15 +119,20 @@ class ModelRegistryTest {
     register("churn", "production");
     long events = rows("model_alias_events");
     assertThatThrownBy(() -> models.promote("churn", 7, "production", "x", null))
-        .isInstanceOf(RegistryException.class).hasMessageContaining("has no version 7");
+        .isInstanceOf(RegistryException.class)
+        .hasMessageContaining("has no version 7");
     assertThatThrownBy(() -> models.promote("churn", 1, "prod env", "x", null))
-        .isInstanceOf(RegistryException.class).hasMessageContaining("alias 'prod env'");
+        .isInstanceOf(RegistryException.class)
+        .hasMessageContaining("alias 'prod env'");
     assertThatThrownBy(() -> models.promote("nope", 1, "production", "x", null))
-        .isInstanceOf(RegistryException.class).hasMessageContaining("no model 'nope'");
+        .isInstanceOf(RegistryException.class)
+        .hasMessageContaining("no model 'nope'");
     assertThatThrownBy(() -> models.rollback("churn", "production", "x", null))
-        .isInstanceOf(RegistryException.class).hasMessageContaining("nothing to roll back to");
+        .isInstanceOf(RegistryException.class)
+        .hasMessageContaining("nothing to roll back to");
     assertThatThrownBy(() -> register("churn", "Has Space"))
-        .isInstanceOf(RegistryException.class).hasMessageContaining("alias 'Has Space'");
+        .isInstanceOf(RegistryException.class)
+        .hasMessageContaining("alias 'Has Space'");
     assertThat(rows("model_alias_events")).isEqualTo(events);
     assertThat(rows("model_versions")).isEqualTo(1);
     assertThat(models.lookup("churn", "production").orElseThrow().version()).isEqualTo(1);

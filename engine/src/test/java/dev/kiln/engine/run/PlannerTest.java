@@ -18,8 +18,18 @@ class PlannerTest {
   }
 
   static Plan plan(Pipeline p, RunStatus status, Map<String, StepState> steps) {
-    return Planner.plan(p, Dag.of(p), new RunSnapshot(1, "manual", status,
-        Map.of("who", "world", "flag", false), steps, "/pipes", "/base", null));
+    return Planner.plan(
+        p,
+        Dag.of(p),
+        new RunSnapshot(
+            1,
+            "manual",
+            status,
+            Map.of("who", "world", "flag", false),
+            steps,
+            "/pipes",
+            "/base",
+            null));
   }
 
   static StepState ok(Map<String, String> outputs) {
@@ -30,7 +40,8 @@ class PlannerTest {
     return new StepState(s, Map.of(), Map.of());
   }
 
-  private static final String DIAMOND = """
+  private static final String DIAMOND =
+      """
       name: diamond
       params:
         who: { type: string, default: world }
@@ -78,7 +89,8 @@ class PlannerTest {
     assertThat(plan(parse(DIAMOND), RunStatus.RUNNING, s).start()).isEmpty();
     s.put("c", ok(Map.of()));
     assertThat(plan(parse(DIAMOND), RunStatus.RUNNING, s).start())
-        .extracting(Plan.Start::stepId).containsExactly("d");
+        .extracting(Plan.Start::stepId)
+        .containsExactly("d");
   }
 
   @Test
@@ -89,14 +101,16 @@ class PlannerTest {
     s.put("c", ok(Map.of()));
     Plan plan = plan(parse(DIAMOND), RunStatus.RUNNING, s);
     assertThat(plan.start()).isEmpty();
-    assertThat(plan.finish()).containsExactly(
-        new Plan.Finish("d", StepStatus.SKIPPED, "needs 'b', which failed"));
+    assertThat(plan.finish())
+        .containsExactly(new Plan.Finish("d", StepStatus.SKIPPED, "needs 'b', which failed"));
     assertThat(plan.runStatus()).isEqualTo(RunStatus.FAILED);
   }
 
   @Test
   void falseConditionSkipsTheStepAndItsDependentsButTheRunSucceeds() throws Exception {
-    Pipeline p = parse("""
+    Pipeline p =
+        parse(
+            """
         name: cond
         params:
           flag: { type: boolean, default: false }
@@ -106,7 +120,8 @@ class PlannerTest {
           c: { needs: [b], run: echo c }
         """);
     Plan plan = plan(p, RunStatus.RUNNING, Map.of("a", ok(Map.of())));
-    assertThat(plan.finish()).extracting(Plan.Finish::stepId, Plan.Finish::status)
+    assertThat(plan.finish())
+        .extracting(Plan.Finish::stepId, Plan.Finish::status)
         .containsExactly(
             org.assertj.core.groups.Tuple.tuple("b", StepStatus.SKIPPED),
             org.assertj.core.groups.Tuple.tuple("c", StepStatus.SKIPPED));
@@ -115,7 +130,9 @@ class PlannerTest {
 
   @Test
   void continueOnErrorLetsDependentsRunAndTheRunSucceed() throws Exception {
-    Pipeline p = parse("""
+    Pipeline p =
+        parse(
+            """
         name: coe
         steps:
           a: { run: exit 1, continue_on_error: true }
@@ -123,14 +140,15 @@ class PlannerTest {
         """);
     Plan plan = plan(p, RunStatus.RUNNING, Map.of("a", state(StepStatus.FAILED)));
     assertThat(plan.start()).extracting(Plan.Start::stepId).containsExactly("b");
-    Plan end = plan(p, RunStatus.RUNNING,
-        Map.of("a", state(StepStatus.FAILED), "b", ok(Map.of())));
+    Plan end = plan(p, RunStatus.RUNNING, Map.of("a", state(StepStatus.FAILED), "b", ok(Map.of())));
     assertThat(end.runStatus()).isEqualTo(RunStatus.SUCCEEDED);
   }
 
   @Test
   void stepWhoseConditionReadsAStatusRunsAfterAFailure() throws Exception {
-    Pipeline p = parse("""
+    Pipeline p =
+        parse(
+            """
         name: alert
         steps:
           train: { run: exit 1 }
@@ -146,11 +164,14 @@ class PlannerTest {
   @Test
   void unknownOutputFailsTheStepWithoutRunningIt() throws Exception {
     Plan plan = plan(parse(DIAMOND), RunStatus.RUNNING, Map.of("a", ok(Map.of())));
-    assertThat(plan.finish()).singleElement().satisfies(f -> {
-      assertThat(f.stepId()).isEqualTo("b");
-      assertThat(f.status()).isEqualTo(StepStatus.FAILED);
-      assertThat(f.reason()).contains("wrote no output 'x'");
-    });
+    assertThat(plan.finish())
+        .singleElement()
+        .satisfies(
+            f -> {
+              assertThat(f.stepId()).isEqualTo("b");
+              assertThat(f.status()).isEqualTo(StepStatus.FAILED);
+              assertThat(f.reason()).contains("wrote no output 'x'");
+            });
     assertThat(plan.start()).extracting(Plan.Start::stepId).containsExactly("c");
   }
 
@@ -158,14 +179,18 @@ class PlannerTest {
   void cancelledRunSettlesUndecidedStepsAsCancelled() throws Exception {
     Plan plan = plan(parse(DIAMOND), RunStatus.CANCELLED, Map.of("a", state(StepStatus.CANCELLED)));
     assertThat(plan.start()).isEmpty();
-    assertThat(plan.finish()).extracting(Plan.Finish::status)
-        .containsOnly(StepStatus.CANCELLED).hasSize(3);
+    assertThat(plan.finish())
+        .extracting(Plan.Finish::status)
+        .containsOnly(StepStatus.CANCELLED)
+        .hasSize(3);
     assertThat(plan.runStatus()).isNull();
   }
 
   @Test
   void retriesAndQueueComeFromDefaultsUnlessTheStepSetsThem() throws Exception {
-    Pipeline p = parse("""
+    Pipeline p =
+        parse(
+            """
         name: retries
         defaults:
           retries: { max: 2, backoff: 5s }
@@ -175,7 +200,8 @@ class PlannerTest {
           b: { run: echo b, retries: 0, queue: gpu }
         """);
     List<Plan.Start> start = plan(p, RunStatus.QUEUED, Map.of()).start();
-    assertThat(start).extracting(Plan.Start::stepId, Plan.Start::maxAttempts, Plan.Start::queue)
+    assertThat(start)
+        .extracting(Plan.Start::stepId, Plan.Start::maxAttempts, Plan.Start::queue)
         .containsExactly(
             org.assertj.core.groups.Tuple.tuple("a", 3, "cpu"),
             org.assertj.core.groups.Tuple.tuple("b", 1, "gpu"));
@@ -184,7 +210,9 @@ class PlannerTest {
 
   @Test
   void secretsStayUnresolvedForTheWorker() throws Exception {
-    Pipeline p = parse("""
+    Pipeline p =
+        parse(
+            """
         name: secret
         steps:
           a: { run: "curl -H 'token: ${{ secrets.API_TOKEN }}' x" }
@@ -196,7 +224,8 @@ class PlannerTest {
   @Test
   void artifactResolvesByNameWithoutExtensionWhenUnambiguous() {
     assertThat(Planner.artifact(Map.of("model.pkl", "/s/1"), "model")).isEqualTo("/s/1");
-    assertThat(Planner.artifact(Map.of("model.pkl", "/s/1", "model.json", "/s/2"), "model")).isNull();
+    assertThat(Planner.artifact(Map.of("model.pkl", "/s/1", "model.json", "/s/2"), "model"))
+        .isNull();
     assertThat(Planner.artifact(Map.of("model.pkl", "/s/1"), "model.pkl")).isEqualTo("/s/1");
   }
 }

@@ -51,7 +51,8 @@ class RunServiceTest {
     return PipelineParser.parse("t.yaml", yaml).orThrow();
   }
 
-  private static final String CHAIN = """
+  private static final String CHAIN =
+      """
       name: chain
       steps:
         a: { run: echo a, retries: { max: 1, backoff: 1s } }
@@ -65,7 +66,9 @@ class RunServiceTest {
   }
 
   private TaskRecord task(long run, String step) {
-    return engine.store().tasks(run).stream().filter(t -> t.stepId().equals(step)).findFirst()
+    return engine.store().tasks(run).stream()
+        .filter(t -> t.stepId().equals(step))
+        .findFirst()
         .orElseThrow();
   }
 
@@ -82,9 +85,21 @@ class RunServiceTest {
     assertThat(a.attempt()).isEqualTo(1);
     assertThat(engine.queue().claim("w1", QUEUES, 5, LEASE)).isEmpty();
 
-    assertThat(engine.runs().complete(a, new Completion(Completion.Outcome.SUCCEEDED, 0, null,
-        Map.of("n", "7"), List.of(new Completion.Metric("loss", 0.5),
-            new Completion.Metric("loss", 0.25)), List.of()))).isTrue();
+    assertThat(
+            engine
+                .runs()
+                .complete(
+                    a,
+                    new Completion(
+                        Completion.Outcome.SUCCEEDED,
+                        0,
+                        null,
+                        Map.of("n", "7"),
+                        List.of(
+                            new Completion.Metric("loss", 0.5),
+                            new Completion.Metric("loss", 0.25)),
+                        List.of())))
+        .isTrue();
     ClaimedTask b = claimOne("w1");
     assertThat(b.stepId()).isEqualTo("b");
     assertThat(b.spec().command()).isEqualTo("echo 7");
@@ -92,23 +107,35 @@ class RunServiceTest {
 
     assertThat(engine.store().run(run).orElseThrow().status()).isEqualTo(RunStatus.SUCCEEDED);
     assertThat(engine.store().metrics(run)).containsEntry("a", Map.of("loss", List.of(0.5, 0.25)));
-    assertThat(engine.store().events(run, 0)).extracting(e -> e.stepId() + ":" + e.status())
-        .containsSubsequence("null:queued", "a:queued", "a:running", "a:succeeded",
-            "b:queued", "b:running", "b:succeeded", "null:succeeded");
+    assertThat(engine.store().events(run, 0))
+        .extracting(e -> e.stepId() + ":" + e.status())
+        .containsSubsequence(
+            "null:queued",
+            "a:queued",
+            "a:running",
+            "a:succeeded",
+            "b:queued",
+            "b:running",
+            "b:succeeded",
+            "null:succeeded");
   }
 
   @Test
   void failedAttemptIsRequeuedWithBackoffThenFailsTheRunWhenRetriesAreSpent() throws Exception {
     long run = engine.runs().createRun(parse(CHAIN), Map.of(), "manual", null);
     ClaimedTask a1 = claimOne("w1");
-    engine.runs().complete(a1, new Completion(Completion.Outcome.FAILED, 3, "exit code 3",
-        Map.of(), List.of(), List.of()));
+    engine
+        .runs()
+        .complete(
+            a1,
+            new Completion(
+                Completion.Outcome.FAILED, 3, "exit code 3", Map.of(), List.of(), List.of()));
     TaskRecord t = task(run, "a");
     assertThat(t.status()).isEqualTo(StepStatus.QUEUED);
     // The backoff (1s) has not passed: nothing is claimable yet.
     assertThat(engine.queue().claim("w1", QUEUES, 1, LEASE)).isEmpty();
-    assertThat(engine.queue().millisUntilNextReady(QUEUES)).hasValueSatisfying(
-        ms -> assertThat(ms).isBetween(1L, 1000L));
+    assertThat(engine.queue().millisUntilNextReady(QUEUES))
+        .hasValueSatisfying(ms -> assertThat(ms).isBetween(1L, 1000L));
     ClaimedTask a2 = pollClaim("w1", Duration.ofSeconds(5));
     assertThat(a2.attempt()).isEqualTo(2);
     engine.runs().complete(a2, Completion.failed("again"));
@@ -147,20 +174,41 @@ class RunServiceTest {
   }
 
   private void waitUntilLeaseExpired(long taskId) throws Exception {
-    Await.until("the lease to expire", Duration.ofSeconds(5), () -> engine.db().tx()
-        .inTransaction(c -> Sql.one(c, "select lease_until < now() from tasks where id = ?",
-            rs -> rs.getBoolean(1), taskId)).orElseThrow());
+    Await.until(
+        "the lease to expire",
+        Duration.ofSeconds(5),
+        () ->
+            engine
+                .db()
+                .tx()
+                .inTransaction(
+                    c ->
+                        Sql.one(
+                            c,
+                            "select lease_until < now() from tasks where id = ?",
+                            rs -> rs.getBoolean(1),
+                            taskId))
+                .orElseThrow());
   }
 
   private List<String> attemptStatuses(long taskId) {
-    return engine.db().tx().inTransaction(c -> Sql.query(c,
-        "select status from task_attempts where task_id = ? order by attempt",
-        rs -> rs.getString(1), taskId));
+    return engine
+        .db()
+        .tx()
+        .inTransaction(
+            c ->
+                Sql.query(
+                    c,
+                    "select status from task_attempts where task_id = ? order by attempt",
+                    rs -> rs.getString(1),
+                    taskId));
   }
 
   @Test
   void cancelSettlesQueuedStepsAndAsksRunningOnesToStop() throws Exception {
-    Pipeline p = parse("""
+    Pipeline p =
+        parse(
+            """
         name: par
         steps:
           a: { run: sleep 10 }
@@ -173,16 +221,21 @@ class RunServiceTest {
     assertThat(engine.queue().heartbeat(a, LEASE)).contains(true);
     assertThat(engine.queue().claim("w1", QUEUES, 5, LEASE)).isEmpty();
     engine.runs().complete(a, Completion.cancelled("run cancelled"));
-    assertThat(engine.store().tasks(run)).extracting(TaskRecord::status)
-        .containsOnly(StepStatus.CANCELLED).hasSize(3);
+    assertThat(engine.store().tasks(run))
+        .extracting(TaskRecord::status)
+        .containsOnly(StepStatus.CANCELLED)
+        .hasSize(3);
     assertThat(engine.store().run(run).orElseThrow().status()).isEqualTo(RunStatus.CANCELLED);
     assertThat(engine.runs().cancel(run)).isEqualTo(RunService.CancelResult.ALREADY_FINISHED);
   }
 
   @Test
   void retryReusesSucceededStepsAndRunsTheRest() throws Exception {
-    long run = engine.runs().createRun(parse(CHAIN), Map.of(), "manual", null, "run-1@test",
-        Map.of("team", "ml"), true);
+    long run =
+        engine
+            .runs()
+            .createRun(
+                parse(CHAIN), Map.of(), "manual", null, "run-1@test", Map.of("team", "ml"), true);
     engine.runs().complete(claimOne("w1"), ok(Map.of("n", "5")));
     engine.runs().complete(claimOne("w1"), Completion.failed("boom"));
     assertThat(engine.store().run(run).orElseThrow().status()).isEqualTo(RunStatus.FAILED);
@@ -191,9 +244,17 @@ class RunServiceTest {
     assertThat(engine.store().run(again).orElseThrow().retryOf()).isEqualTo(run);
     // The retry keeps the run's tags and its --no-cache.
     assertThat(engine.store().run(again).orElseThrow().tags()).containsEntry("team", "ml");
-    java.util.Optional<Boolean> noCache = engine.db().tx().inTransaction(c ->
-        dev.kiln.engine.store.Sql.one(c, "select no_cache from runs where id = ?",
-            rs -> rs.getBoolean(1), again));
+    java.util.Optional<Boolean> noCache =
+        engine
+            .db()
+            .tx()
+            .inTransaction(
+                c ->
+                    dev.kiln.engine.store.Sql.one(
+                        c,
+                        "select no_cache from runs where id = ?",
+                        rs -> rs.getBoolean(1),
+                        again));
     assertThat(noCache).contains(true);
     TaskRecord a = task(again, "a");
     assertThat(a.status()).isEqualTo(StepStatus.SUCCEEDED);
@@ -209,11 +270,19 @@ class RunServiceTest {
 
   @Test
   void releasedTaskIsRequeuedWithoutSpendingARetry() throws Exception {
-    long run = engine.runs().createRun(parse("""
+    long run =
+        engine
+            .runs()
+            .createRun(
+                parse(
+                    """
         name: one
         steps:
           a: { run: echo a }
-        """), Map.of(), "manual", null);
+        """),
+                Map.of(),
+                "manual",
+                null);
     ClaimedTask a = claimOne("w1");
     assertThat(engine.runs().release(a, "worker stopped")).isTrue();
     ClaimedTask again = claimOne("w2");
@@ -235,19 +304,20 @@ class RunServiceTest {
     List<List<ClaimedTask>> got = Collections.synchronizedList(new ArrayList<>());
     for (int w = 0; w < threads; w++) {
       String name = "w" + w;
-      pool.execute(() -> {
-        List<ClaimedTask> mine = new ArrayList<>();
-        try {
-          go.await();
-          List<ClaimedTask> c;
-          while (!(c = engine.queue().claim(name, QUEUES, 3, LEASE)).isEmpty()) {
-            mine.addAll(c);
-          }
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-        }
-        got.add(mine);
-      });
+      pool.execute(
+          () -> {
+            List<ClaimedTask> mine = new ArrayList<>();
+            try {
+              go.await();
+              List<ClaimedTask> c;
+              while (!(c = engine.queue().claim(name, QUEUES, 3, LEASE)).isEmpty()) {
+                mine.addAll(c);
+              }
+            } catch (InterruptedException e) {
+              Thread.currentThread().interrupt();
+            }
+            got.add(mine);
+          });
     }
     go.countDown();
     pool.shutdown();
@@ -259,7 +329,8 @@ class RunServiceTest {
   /** Matrix steps through the life cycle, the test as the worker. */
   @Nested
   class MatrixSteps {
-    private static final String GRID = """
+    private static final String GRID =
+        """
         name: grid
         steps:
           train:
@@ -279,8 +350,8 @@ class RunServiceTest {
     }
 
     private static Completion acc(String acc) {
-      return new Completion(Completion.Outcome.SUCCEEDED, 0, null, Map.of("acc", acc), List.of(),
-          List.of());
+      return new Completion(
+          Completion.Outcome.SUCCEEDED, 0, null, Map.of("acc", acc), List.of(), List.of());
     }
 
     private RunStatus status(long run) {
@@ -293,9 +364,13 @@ class RunServiceTest {
       Pipeline p = parse(GRID);
       long run = engine.runs().createRun(p, Map.of(), "manual", null);
       List<ClaimedTask> tasks = claim(10);
-      assertThat(tasks).extracting(ClaimedTask::stepId).containsExactly(
-          "train[lr=0.1,seed=1]", "train[lr=0.1,seed=2]", "train[lr=0.01,seed=1]",
-          "train[lr=0.01,seed=2]");
+      assertThat(tasks)
+          .extracting(ClaimedTask::stepId)
+          .containsExactly(
+              "train[lr=0.1,seed=1]",
+              "train[lr=0.1,seed=2]",
+              "train[lr=0.01,seed=1]",
+              "train[lr=0.01,seed=2]");
       assertThat(claimed(tasks, "train[lr=0.01,seed=2]").spec().command())
           .isEqualTo("echo \"0.01 2\"");
       // Finish in reverse: the list follows the combinations, not the order they finished in.
@@ -312,19 +387,34 @@ class RunServiceTest {
       engine.runs().complete(best, acc("0.4"));
       assertThat(status(run)).isEqualTo(RunStatus.SUCCEEDED);
 
-      Map<String, Object> summary = Summary.map(engine.store().run(run).orElseThrow(),
-          engine.store().tasks(run), p);
+      Map<String, Object> summary =
+          Summary.map(engine.store().run(run).orElseThrow(), engine.store().tasks(run), p);
       @SuppressWarnings("unchecked")
       Map<String, Object> train = ((List<Map<String, Object>>) summary.get("steps")).get(0);
-      assertThat(train).containsEntry("id", "train").containsEntry("status", "succeeded")
+      assertThat(train)
+          .containsEntry("id", "train")
+          .containsEntry("status", "succeeded")
           .containsEntry("attempts", 4)
           .containsEntry("outputs", Map.of("acc", List.of("0.1", "0.2", "0.3", "0.4")));
-      assertThat((List<?>) train.get("tasks")).hasSize(4).first()
-          .isEqualTo(Map.of("name", "train[lr=0.1,seed=1]", "matrix", Map.of("lr", 0.1, "seed", 1L),
-              "status", "succeeded", "attempts", 1,
-              "started_at", ((Map<?, ?>) ((List<?>) train.get("tasks")).get(0)).get("started_at"),
-              "finished_at", ((Map<?, ?>) ((List<?>) train.get("tasks")).get(0)).get("finished_at"),
-              "outputs", Map.of("acc", "0.1")));
+      assertThat((List<?>) train.get("tasks"))
+          .hasSize(4)
+          .first()
+          .isEqualTo(
+              Map.of(
+                  "name",
+                  "train[lr=0.1,seed=1]",
+                  "matrix",
+                  Map.of("lr", 0.1, "seed", 1L),
+                  "status",
+                  "succeeded",
+                  "attempts",
+                  1,
+                  "started_at",
+                  ((Map<?, ?>) ((List<?>) train.get("tasks")).get(0)).get("started_at"),
+                  "finished_at",
+                  ((Map<?, ?>) ((List<?>) train.get("tasks")).get(0)).get("finished_at"),
+                  "outputs",
+                  Map.of("acc", "0.1")));
     }
 
     @Test
@@ -340,14 +430,18 @@ class RunServiceTest {
         }
       }
       assertThat(status(run)).isEqualTo(RunStatus.FAILED);
-      assertThat(engine.store().tasks(run)).filteredOn(t -> t.stepId().equals("best"))
-          .singleElement().extracting(TaskRecord::status).isEqualTo(StepStatus.SKIPPED);
+      assertThat(engine.store().tasks(run))
+          .filteredOn(t -> t.stepId().equals("best"))
+          .singleElement()
+          .extracting(TaskRecord::status)
+          .isEqualTo(StepStatus.SKIPPED);
 
       long again = engine.runs().retry(run);
       assertThat(engine.store().tasks(again))
-          .filteredOn(t -> t.reusedFrom() != null).extracting(TaskRecord::stepId)
-          .containsExactlyInAnyOrder("train[lr=0.1,seed=1]", "train[lr=0.01,seed=1]",
-              "train[lr=0.01,seed=2]");
+          .filteredOn(t -> t.reusedFrom() != null)
+          .extracting(TaskRecord::stepId)
+          .containsExactlyInAnyOrder(
+              "train[lr=0.1,seed=1]", "train[lr=0.01,seed=1]", "train[lr=0.01,seed=2]");
       List<ClaimedTask> rerun = claim(10);
       assertThat(rerun).extracting(ClaimedTask::stepId).containsExactly("train[lr=0.1,seed=2]");
       engine.runs().complete(rerun.get(0), acc("0.7"));
@@ -369,7 +463,8 @@ class RunServiceTest {
       for (ClaimedTask t : running) {
         engine.runs().complete(t, Completion.cancelled("run cancelled"));
       }
-      assertThat(engine.store().tasks(run)).extracting(TaskRecord::stepId, TaskRecord::status)
+      assertThat(engine.store().tasks(run))
+          .extracting(TaskRecord::stepId, TaskRecord::status)
           .containsExactlyInAnyOrder(
               org.assertj.core.groups.Tuple.tuple("train[lr=0.1,seed=1]", StepStatus.CANCELLED),
               org.assertj.core.groups.Tuple.tuple("train[lr=0.1,seed=2]", StepStatus.CANCELLED),

@@ -20,11 +20,13 @@ class DatabaseTest {
   void latestMigrationNamesTheNewestFile() throws Exception {
     String newest;
     try (Stream<Path> files = Files.list(Path.of("src/main/resources/db/migration"))) {
-      newest = files.map(f -> MIGRATION.matcher(f.getFileName().toString()))
-          .filter(Matcher::matches)
-          .map(m -> m.group(1).replace('_', '.'))
-          .max(Comparator.comparing(DatabaseTest::versionKey))
-          .orElseThrow();
+      newest =
+          files
+              .map(f -> MIGRATION.matcher(f.getFileName().toString()))
+              .filter(Matcher::matches)
+              .map(m -> m.group(1).replace('_', '.'))
+              .max(Comparator.comparing(DatabaseTest::versionKey))
+              .orElseThrow();
     }
     assertThat(Database.LATEST_MIGRATION).as("Database.LATEST_MIGRATION").isEqualTo(newest);
   }
@@ -43,12 +45,16 @@ class DatabaseTest {
     TestDb.Url url = TestDb.freshUrl();
     try (Database db = Database.connect(url.url(), url.user(), url.password(), 2)) {
       assertThat(Database.upToDate(db.dataSource())).isTrue();
-      try (Connection c = db.dataSource().getConnection(); Statement st = c.createStatement()) {
-        st.execute("update flyway_schema_history set success = false where version = '"
-            + Database.LATEST_MIGRATION + "'");
+      try (Connection c = db.dataSource().getConnection();
+          Statement st = c.createStatement()) {
+        st.execute(
+            "update flyway_schema_history set success = false where version = '"
+                + Database.LATEST_MIGRATION
+                + "'");
       }
       assertThat(Database.upToDate(db.dataSource())).as("a failed migration").isFalse();
-      try (Connection c = db.dataSource().getConnection(); Statement st = c.createStatement()) {
+      try (Connection c = db.dataSource().getConnection();
+          Statement st = c.createStatement()) {
         st.execute("drop table flyway_schema_history");
       }
       assertThat(Database.upToDate(db.dataSource())).as("no history").isFalse();

@@ -35,7 +35,8 @@ public final class TestDb {
       return;
     }
     try {
-      EmbeddedPostgres pg = EmbeddedPostgres.builder().setServerConfig("max_connections", "300").start();
+      EmbeddedPostgres pg =
+          EmbeddedPostgres.builder().setServerConfig("max_connections", "300").start();
       adminUrl = "jdbc:postgresql://localhost:" + pg.getPort() + "/postgres";
       user = "postgres";
       password = null;

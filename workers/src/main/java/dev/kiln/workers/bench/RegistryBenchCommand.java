@@ -33,22 +33,35 @@ import picocli.CommandLine.Option;
 /**
  * {@code kiln bench-registry}: dataset/version of a generated file against sha256sum of the same
  * file, and the latency of looking up the version under an alias. Its artifacts go to a scratch
- * KILN_HOME that is removed afterwards; its runs, data set and model stay in the database under
- * the name bench-registry.
+ * KILN_HOME that is removed afterwards; its runs, data set and model stay in the database under the
+ * name bench-registry.
  */
-@Command(name = "bench-registry", mixinStandardHelpOptions = true,
-    description = {"Measure dataset/version against sha256sum, and alias lookups.",
-        "'uses: dataset/version' of a generated file against 'sha256sum' of the same file",
-        "(same invocation), and the median and p99 latency of looking up the model version",
-        "under an alias. See docs/benchmarks.md."})
+@Command(
+    name = "bench-registry",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Measure dataset/version against sha256sum, and alias lookups.",
+      "'uses: dataset/version' of a generated file against 'sha256sum' of the same file",
+      "(same invocation), and the median and p99 latency of looking up the model version",
+      "under an alias. See docs/benchmarks.md."
+    })
 public final class RegistryBenchCommand implements Callable<Integer> {
-  @Option(names = "--mib", defaultValue = "1024", description = "size of the generated file in MiB (default ${DEFAULT-VALUE})")
+  @Option(
+      names = "--mib",
+      defaultValue = "1024",
+      description = "size of the generated file in MiB (default ${DEFAULT-VALUE})")
   int mib;
 
-  @Option(names = "--rounds", defaultValue = "3", description = "timed rounds of each; medians are reported (default ${DEFAULT-VALUE})")
+  @Option(
+      names = "--rounds",
+      defaultValue = "3",
+      description = "timed rounds of each; medians are reported (default ${DEFAULT-VALUE})")
   int rounds;
 
-  @Option(names = "--lookups", defaultValue = "10000", description = "alias lookups timed (default ${DEFAULT-VALUE})")
+  @Option(
+      names = "--lookups",
+      defaultValue = "10000",
+      description = "alias lookups timed (default ${DEFAULT-VALUE})")
   int lookups;
 
   @Override
@@ -58,9 +71,14 @@ public final class RegistryBenchCommand implements Callable<Integer> {
       return 2;
     }
     KilnConfig config = KilnConfig.fromEnvironment();
-    Path scratch = Files.createTempDirectory(config.home().getParent() == null
-        ? Path.of(System.getProperty("java.io.tmpdir")) : ensure(config.home()), "bench-registry-");
-    KilnConfig benchConfig = new KilnConfig(scratch, config.dbUrl(), config.dbUser(), config.dbPassword());
+    Path scratch =
+        Files.createTempDirectory(
+            config.home().getParent() == null
+                ? Path.of(System.getProperty("java.io.tmpdir"))
+                : ensure(config.home()),
+            "bench-registry-");
+    KilnConfig benchConfig =
+        new KilnConfig(scratch, config.dbUrl(), config.dbUser(), config.dbPassword());
     try (Engine engine = new Engine(benchConfig, Database.open(config, 6))) {
       Path file = scratch.resolve("data.bin");
       long t0 = System.nanoTime();
@@ -76,21 +94,32 @@ public final class RegistryBenchCommand implements Callable<Integer> {
         Timed sum = sha256sum(file);
         Timed kiln = datasetVersion(engine, file);
         if (!kiln.sha().equals(sum.sha())) {
-          System.err.println("kiln: sha256 differs: sha256sum " + sum.sha() + ", kiln " + kiln.sha());
+          System.err.println(
+              "kiln: sha256 differs: sha256sum " + sum.sha() + ", kiln " + kiln.sha());
           return 3;
         }
         Files.deleteIfExists(engine.artifacts().path(kiln.sha()));
         sums[i] = sum.seconds();
         kilns[i] = kiln.seconds();
         steps[i] = kiln.stepSeconds();
-        System.out.printf(Locale.ROOT, "round %d: sha256sum %.3fs, dataset/version %.3fs (step %.3fs)%n",
-            i + 1, sum.seconds(), kiln.seconds(), kiln.stepSeconds());
+        System.out.printf(
+            Locale.ROOT,
+            "round %d: sha256sum %.3fs, dataset/version %.3fs (step %.3fs)%n",
+            i + 1,
+            sum.seconds(),
+            kiln.seconds(),
+            kiln.stepSeconds());
       }
       double sum = BenchRuns.median(sums);
       double kiln = BenchRuns.median(kilns);
-      System.out.printf(Locale.ROOT, "sha256sum          median %.3fs  %.0f MiB/s%n", sum, mib / sum);
-      System.out.printf(Locale.ROOT, "dataset/version    median %.3fs  %.0f MiB/s (whole run; the step itself %.3fs)%n",
-          kiln, mib / kiln, BenchRuns.median(steps));
+      System.out.printf(
+          Locale.ROOT, "sha256sum          median %.3fs  %.0f MiB/s%n", sum, mib / sum);
+      System.out.printf(
+          Locale.ROOT,
+          "dataset/version    median %.3fs  %.0f MiB/s (whole run; the step itself %.3fs)%n",
+          kiln,
+          mib / kiln,
+          BenchRuns.median(steps));
       System.out.printf(Locale.ROOT, "speed vs sha256sum %.2fx (target >= 0.80)%n", sum / kiln);
 
       lookupLatency(engine, scratch);
@@ -110,7 +139,8 @@ public final class RegistryBenchCommand implements Callable<Integer> {
   private static void generate(Path file, long bytes) throws IOException {
     SplittableRandom rnd = new SplittableRandom(System.nanoTime());
     ByteBuffer buf = ByteBuffer.allocateDirect(1 << 20);
-    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+    try (FileChannel ch =
+        FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
       for (long written = 0; written < bytes; written += buf.capacity()) {
         buf.clear();
         while (buf.remaining() >= 8) {
@@ -126,8 +156,10 @@ public final class RegistryBenchCommand implements Callable<Integer> {
 
   private static Timed sha256sum(Path file) throws Exception {
     long t0 = System.nanoTime();
-    Process p = new ProcessBuilder("sha256sum", file.toString())
-        .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+    Process p =
+        new ProcessBuilder("sha256sum", file.toString())
+            .redirectError(ProcessBuilder.Redirect.INHERIT)
+            .start();
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     if (!p.waitFor(10, TimeUnit.MINUTES) || p.exitValue() != 0) {
       throw new IllegalStateException("sha256sum failed");
@@ -137,15 +169,24 @@ public final class RegistryBenchCommand implements Callable<Integer> {
   }
 
   private static Timed datasetVersion(Engine engine, Path file) throws Exception {
-    Pipeline p = PipelineParser.parse("bench-registry.yaml", """
+    Pipeline p =
+        PipelineParser.parse(
+                "bench-registry.yaml",
+                """
         name: bench-registry
         steps:
           snapshot:
             uses: dataset/version
             with: { name: bench-registry, path: "%s" }
-        """.formatted(file.toString().replace("\"", "\\\""))).orThrow();
-    try (WorkerRuntime.Handle worker = WorkerRuntime.load().start(engine, new WorkerRuntime.Options(
-        "bench-registry", List.of("default"), 1, Duration.ofMinutes(5), null))) {
+        """
+                    .formatted(file.toString().replace("\"", "\\\"")))
+            .orThrow();
+    try (WorkerRuntime.Handle worker =
+        WorkerRuntime.load()
+            .start(
+                engine,
+                new WorkerRuntime.Options(
+                    "bench-registry", List.of("default"), 1, Duration.ofMinutes(5), null))) {
       long t0 = System.nanoTime();
       long run = engine.runs().createRun(p, Map.of(), "bench", file.getParent().toString());
       RunRecord r = awaitEnd(engine, run);
@@ -176,8 +217,19 @@ public final class RegistryBenchCommand implements Callable<Integer> {
     ArtifactStore.Stored s = engine.artifacts().put(model);
     ModelRegistry registry = engine.models();
     for (int i = 0; i < 3; i++) {
-      registry.register(new ModelRegistry.NewVersion("bench-registry", s.sha256(), s.size(), s.kind(),
-          null, null, null, Map.of(), i == 1 ? "production" : null, "bench", "bench-registry"));
+      registry.register(
+          new ModelRegistry.NewVersion(
+              "bench-registry",
+              s.sha256(),
+              s.size(),
+              s.kind(),
+              null,
+              null,
+              null,
+              Map.of(),
+              i == 1 ? "production" : null,
+              "bench",
+              "bench-registry"));
     }
     for (int i = 0; i < Math.min(1000, lookups); i++) {
       registry.lookup("bench-registry", "production").orElseThrow();
@@ -189,8 +241,13 @@ public final class RegistryBenchCommand implements Callable<Integer> {
       ns[i] = System.nanoTime() - t0;
     }
     List<Double> ms = Arrays.stream(ns).mapToDouble(x -> x / 1e6).boxed().toList();
-    System.out.printf(Locale.ROOT, "alias lookup       median %.3f ms, p99 %.3f ms, max %.3f ms over %d lookups%n",
-        BenchRuns.median(ms), BenchRuns.percentile(ms, 99), BenchRuns.percentile(ms, 100), lookups);
+    System.out.printf(
+        Locale.ROOT,
+        "alias lookup       median %.3f ms, p99 %.3f ms, max %.3f ms over %d lookups%n",
+        BenchRuns.median(ms),
+        BenchRuns.percentile(ms, 99),
+        BenchRuns.percentile(ms, 100),
+        lookups);
   }
 
   private static double secs(long t0) {

@@ -17,9 +17,9 @@ import java.util.Optional;
 
 /**
  * {@code uses: dataset/version}: stores a file or folder once under its sha256 and records a
- * numbered version of the named data set (the same content again is the same version), with its
- * row count and schema when it is a CSV or Parquet table. In a reproduction the run's pinned
- * version is used instead of reading the path.
+ * numbered version of the named data set (the same content again is the same version), with its row
+ * count and schema when it is a CSV or Parquet table. In a reproduction the run's pinned version is
+ * used instead of reading the path.
  */
 public final class DatasetVersionStep implements BuiltinStep {
   static final String NAME = "dataset/version";
@@ -41,20 +41,32 @@ public final class DatasetVersionStep implements BuiltinStep {
       if (pinned.isPresent()) {
         DatasetVersion v = pinned.get();
         registry.recordRead(runId, stepId, v);
-        ctx.logs().line("system", "dataset " + v.ref() + " pinned by this reproduction; '"
-            + in.string("path", "") + "' was not read");
+        ctx.logs()
+            .line(
+                "system",
+                "dataset "
+                    + v.ref()
+                    + " pinned by this reproduction; '"
+                    + in.string("path", "")
+                    + "' was not read");
         return done(ctx, v);
       }
       Path path = ctx.baseDir().resolve(in.string("path")).normalize();
       if (!Files.exists(path, LinkOption.NOFOLLOW_LINKS)) {
-        return Completion.failed(NAME + ": dataset path '" + in.string("path")
-            + "' does not exist (looked at " + path + ")");
+        return Completion.failed(
+            NAME
+                + ": dataset path '"
+                + in.string("path")
+                + "' does not exist (looked at "
+                + path
+                + ")");
       }
       ArtifactStore.Stored stored;
       try {
         stored = ctx.engine().artifacts().put(path);
       } catch (java.io.IOException e) {
-        return Completion.failed(NAME + ": cannot store '" + in.string("path") + "': " + e.getMessage());
+        return Completion.failed(
+            NAME + ": cannot store '" + in.string("path") + "': " + e.getMessage());
       }
       Long rows = null;
       List<DatasetVersion.Column> schema = List.of();
@@ -65,15 +77,40 @@ public final class DatasetVersionStep implements BuiltinStep {
           rows = t.rows(source);
           schema = t.schema(source);
         } catch (SQLException e) {
-          return Completion.failed(NAME + ": cannot read '" + in.string("path") + "' as "
-              + (format == Tables.Format.PARQUET ? "parquet" : "csv") + ": " + firstLine(e.getMessage()));
+          return Completion.failed(
+              NAME
+                  + ": cannot read '"
+                  + in.string("path")
+                  + "' as "
+                  + (format == Tables.Format.PARQUET ? "parquet" : "csv")
+                  + ": "
+                  + firstLine(e.getMessage()));
         }
       }
-      DatasetRegistry.Recorded r = registry.record(new DatasetRegistry.NewVersion(name,
-          stored.sha256(), stored.size(), stored.kind(), rows, schema, path.toString(), runId, stepId));
-      ctx.logs().line("system", (r.created() ? "new version " : "same content as ") + r.version().ref()
-          + " (sha256 " + stored.sha256().substring(0, 12) + ", " + stored.size() + " bytes"
-          + (rows == null ? "" : ", " + rows + " rows") + ")");
+      DatasetRegistry.Recorded r =
+          registry.record(
+              new DatasetRegistry.NewVersion(
+                  name,
+                  stored.sha256(),
+                  stored.size(),
+                  stored.kind(),
+                  rows,
+                  schema,
+                  path.toString(),
+                  runId,
+                  stepId));
+      ctx.logs()
+          .line(
+              "system",
+              (r.created() ? "new version " : "same content as ")
+                  + r.version().ref()
+                  + " (sha256 "
+                  + stored.sha256().substring(0, 12)
+                  + ", "
+                  + stored.size()
+                  + " bytes"
+                  + (rows == null ? "" : ", " + rows + " rows")
+                  + ")");
       return done(ctx, r.version());
     } catch (With.BadInput | RegistryException e) {
       return Completion.failed(e.getMessage());

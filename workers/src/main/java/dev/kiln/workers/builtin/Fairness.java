@@ -6,20 +6,20 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 
 /**
  * Group fairness of a scored hold-out set (label, prediction, sensitive column), by counting:
- * demographic parity difference = max - min over groups of P(prediction = positive | group);
- * equal opportunity difference = max - min over groups of P(prediction = positive | label =
- * positive, group).
+ * demographic parity difference = max - min over groups of P(prediction = positive | group); equal
+ * opportunity difference = max - min over groups of P(prediction = positive | label = positive,
+ * group).
  */
 final class Fairness {
   private Fairness() {}
 
   /** What {@code with.fairness} holds. */
-  static final String FIELDS = "data, sensitive, label, prediction, positive and"
-      + " max_demographic_parity / max_equal_opportunity";
+  static final String FIELDS =
+      "data, sensitive, label, prediction, positive and"
+          + " max_demographic_parity / max_equal_opportunity";
 
   /** Adds what held to notes and returns what did not. */
   static List<String> check(String step, With in, Path artifactsDir, List<String> notes)
@@ -32,7 +32,8 @@ final class Fairness {
     Double maxDp = in.number("max_demographic_parity");
     Double maxEo = in.number("max_equal_opportunity");
     if (maxDp == null && maxEo == null) {
-      throw new With.BadInput(step + ": fairness needs max_demographic_parity or max_equal_opportunity");
+      throw new With.BadInput(
+          step + ": fairness needs max_demographic_parity or max_equal_opportunity");
     }
     List<String> reasons = new ArrayList<>();
     try (Tables t = Tables.open()) {
@@ -40,18 +41,34 @@ final class Fairness {
       List<String> cols = t.schema(src).stream().map(c -> c.name()).toList();
       for (String col : List.of(sensitive, label, prediction)) {
         if (!cols.contains(col)) {
-          throw new With.BadInput(step + ": fairness data has no column '" + col + "' (it has: "
-              + String.join(", ", cols) + ")");
+          throw new With.BadInput(
+              step
+                  + ": fairness data has no column '"
+                  + col
+                  + "' (it has: "
+                  + String.join(", ", cols)
+                  + ")");
         }
       }
       String s = Tables.ident(sensitive);
       String y = Tables.ident(label);
       String p = Tables.ident(prediction);
-      String sql = "select cast(" + s + " as varchar) as g,"
-          + " avg(case when cast(" + p + " as varchar) = ? then 1.0 else 0.0 end) as sel,"
-          + " avg(case when cast(" + p + " as varchar) = ? then 1.0 else 0.0 end)"
-          + "   filter (where cast(" + y + " as varchar) = ?) as tpr"
-          + " from " + src + " group by 1 order by 1";
+      String sql =
+          "select cast("
+              + s
+              + " as varchar) as g,"
+              + " avg(case when cast("
+              + p
+              + " as varchar) = ? then 1.0 else 0.0 end) as sel,"
+              + " avg(case when cast("
+              + p
+              + " as varchar) = ? then 1.0 else 0.0 end)"
+              + "   filter (where cast("
+              + y
+              + " as varchar) = ?) as tpr"
+              + " from "
+              + src
+              + " group by 1 order by 1";
       double selMin = Double.MAX_VALUE;
       double selMax = -Double.MAX_VALUE;
       double tprMin = Double.MAX_VALUE;
@@ -76,22 +93,31 @@ final class Fairness {
         }
       }
       if (groups < 2) {
-        throw new With.BadInput(step + ": fairness column '" + sensitive + "' has " + groups
-            + " group(s); at least 2 are needed");
+        throw new With.BadInput(
+            step
+                + ": fairness column '"
+                + sensitive
+                + "' has "
+                + groups
+                + " group(s); at least 2 are needed");
       }
       double dp = selMax - selMin;
       double eo = tprMax >= tprMin ? tprMax - tprMin : 0;
       judge("demographic parity difference", dp, maxDp, reasons, notes);
       judge("equal opportunity difference", eo, maxEo, reasons, notes);
     } catch (SQLException e) {
-      throw new With.BadInput(step + ": cannot read fairness data '" + in.string("data") + "': "
-          + DatasetVersionStep.firstLine(e.getMessage()));
+      throw new With.BadInput(
+          step
+              + ": cannot read fairness data '"
+              + in.string("data")
+              + "': "
+              + DatasetVersionStep.firstLine(e.getMessage()));
     }
     return reasons;
   }
 
-  private static void judge(String what, double value, Double max, List<String> reasons,
-      List<String> notes) {
+  private static void judge(
+      String what, double value, Double max, List<String> reasons, List<String> notes) {
     if (max == null) {
       return;
     }

@@ -13,11 +13,11 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * {@code uses: model/gate}: checks the run's metrics against thresholds, against the model
- * version under an alias (champion/challenger) and a fairness check. A gate that is not passed
- * still succeeds, with {@code passed=false} and the reasons, so the next step decides with
- * {@code if: ${{ steps.gate.outputs.passed }}}; bad input (a metric the run never wrote, a
- * missing file) fails the step.
+ * {@code uses: model/gate}: checks the run's metrics against thresholds, against the model version
+ * under an alias (champion/challenger) and a fairness check. A gate that is not passed still
+ * succeeds, with {@code passed=false} and the reasons, so the next step decides with {@code if: ${{
+ * steps.gate.outputs.passed }}}; bad input (a metric the run never wrote, a missing file) fails the
+ * step.
  */
 public final class ModelGateStep implements BuiltinStep {
   static final String NAME = "model/gate";
@@ -37,8 +37,10 @@ public final class ModelGateStep implements BuiltinStep {
       boolean beat = in.has("beat");
       boolean fair = in.raw("fairness") != null;
       if (conditions.isEmpty() && !beat && !fair) {
-        throw new With.BadInput(NAME + ": nothing to check: give 'metric' with 'min'/'max',"
-            + " 'conditions', 'beat' or 'fairness'");
+        throw new With.BadInput(
+            NAME
+                + ": nothing to check: give 'metric' with 'min'/'max',"
+                + " 'conditions', 'beat' or 'fairness'");
       }
       Map<String, Double> metrics = ctx.engine().models().runMetrics(ctx.task().runId());
       List<String> reasons = new ArrayList<>();
@@ -57,8 +59,12 @@ public final class ModelGateStep implements BuiltinStep {
         checkBeat(ctx, in, conditions, metrics, reasons, notes);
       }
       if (fair) {
-        reasons.addAll(Fairness.check(NAME, in.nested("fairness", Fairness.FIELDS),
-            ctx.engine().config().artifactsDir(), notes));
+        reasons.addAll(
+            Fairness.check(
+                NAME,
+                in.nested("fairness", Fairness.FIELDS),
+                ctx.engine().config().artifactsDir(),
+                notes));
       }
       notes.forEach(n -> ctx.logs().line("system", "gate: " + n));
       reasons.forEach(r -> ctx.logs().line("system", "gate failed: " + r));
@@ -71,14 +77,22 @@ public final class ModelGateStep implements BuiltinStep {
     }
   }
 
-  private static void checkBeat(Context ctx, With in, List<Condition> conditions,
-      Map<String, Double> metrics, List<String> reasons, List<String> notes)
+  private static void checkBeat(
+      Context ctx,
+      With in,
+      List<Condition> conditions,
+      Map<String, Double> metrics,
+      List<String> reasons,
+      List<String> notes)
       throws With.BadInput {
     String alias = Names.alias(in.string("beat"));
     String model = in.has("model") ? in.string("model") : registeredModel(ctx);
-    String metric = in.has("beat_metric") ? in.string("beat_metric")
-        : in.has("metric") ? in.string("metric")
-        : conditions.isEmpty() ? in.string("beat_metric") : conditions.get(0).metric();
+    String metric =
+        in.has("beat_metric")
+            ? in.string("beat_metric")
+            : in.has("metric")
+                ? in.string("metric")
+                : conditions.isEmpty() ? in.string("beat_metric") : conditions.get(0).metric();
     double mine = metric(metrics, metric);
     Optional<ModelVersion> champ = ctx.engine().models().lookup(model, alias);
     if (champ.isEmpty()) {
@@ -87,7 +101,8 @@ public final class ModelGateStep implements BuiltinStep {
     }
     Double theirs = champ.get().metrics().get(metric);
     if (theirs == null) {
-      notes.add(champ.get().ref() + " (" + alias + ") has no metric '" + metric + "': nothing to beat");
+      notes.add(
+          champ.get().ref() + " (" + alias + ") has no metric '" + metric + "': nothing to beat");
       return;
     }
     Double abs = in.number("min_improvement");
@@ -95,8 +110,17 @@ public final class ModelGateStep implements BuiltinStep {
     boolean lowerIsBetter = Boolean.parseBoolean(in.string("lower_is_better", "false"));
     double sign = lowerIsBetter ? -1 : 1;
     double gain = sign * (mine - theirs);
-    String vs = metric + " " + fmt(mine) + " vs " + fmt(theirs) + " of " + champ.get().ref()
-        + " (" + alias + ")";
+    String vs =
+        metric
+            + " "
+            + fmt(mine)
+            + " vs "
+            + fmt(theirs)
+            + " of "
+            + champ.get().ref()
+            + " ("
+            + alias
+            + ")";
     boolean ok;
     if (abs == null && pct == null) {
       ok = gain > 0;
@@ -116,22 +140,27 @@ public final class ModelGateStep implements BuiltinStep {
   }
 
   /**
-   * Without 'model', the model this pipeline registers (DESIGN's example gates with just
-   * {@code beat: production}): the name of its one model/register step, when it is a literal.
+   * Without 'model', the model this pipeline registers (DESIGN's example gates with just {@code
+   * beat: production}): the name of its one model/register step, when it is a literal.
    */
   private static String registeredModel(Context ctx) throws With.BadInput {
     java.util.Set<String> names = new java.util.TreeSet<>();
     var run = ctx.engine().store().run(ctx.task().runId()).orElseThrow();
     for (var step : ctx.engine().runs().pipeline(run.pipelineVersion()).steps().values()) {
       if (step.action() instanceof dev.kiln.dsl.model.Action.Uses u
-          && u.name().equals(ModelRegisterStep.NAME) && u.with().get("name") instanceof String n
+          && u.name().equals(ModelRegisterStep.NAME)
+          && u.with().get("name") instanceof String n
           && !n.contains("${{")) {
         names.add(n);
       }
     }
     if (names.size() != 1) {
-      throw new With.BadInput(NAME + ": with.model: required with 'beat' (which model's "
-          + alias(ctx) + " to beat)" + (names.isEmpty() ? "" : "; this pipeline registers " + names));
+      throw new With.BadInput(
+          NAME
+              + ": with.model: required with 'beat' (which model's "
+              + alias(ctx)
+              + " to beat)"
+              + (names.isEmpty() ? "" : "; this pipeline registers " + names));
     }
     return names.iterator().next();
   }
@@ -143,9 +172,16 @@ public final class ModelGateStep implements BuiltinStep {
   private static double metric(Map<String, Double> metrics, String key) throws With.BadInput {
     Double v = metrics.get(key);
     if (v == null) {
-      throw new With.BadInput(NAME + ": metric '" + key + "' was never written by this run"
-          + (metrics.isEmpty() ? " (it wrote no metrics)" : " (it has: "
-              + String.join(", ", new java.util.TreeSet<>(metrics.keySet())) + ")"));
+      throw new With.BadInput(
+          NAME
+              + ": metric '"
+              + key
+              + "' was never written by this run"
+              + (metrics.isEmpty()
+                  ? " (it wrote no metrics)"
+                  : " (it has: "
+                      + String.join(", ", new java.util.TreeSet<>(metrics.keySet()))
+                      + ")"));
     }
     return v;
   }
@@ -162,13 +198,16 @@ public final class ModelGateStep implements BuiltinStep {
       }
       int i = 0;
       for (Object o : l) {
-        if (!(o instanceof Map<?, ?> m) || m.get("metric") == null
+        if (!(o instanceof Map<?, ?> m)
+            || m.get("metric") == null
             || (m.get("min") == null && m.get("max") == null)) {
           throw in.bad("conditions[" + i + "]", "needs 'metric' and 'min' or 'max'");
         }
-        out.add(new Condition(String.valueOf(m.get("metric")),
-            With.number(NAME, "with.conditions[" + i + "].min", m.get("min")),
-            With.number(NAME, "with.conditions[" + i + "].max", m.get("max"))));
+        out.add(
+            new Condition(
+                String.valueOf(m.get("metric")),
+                With.number(NAME, "with.conditions[" + i + "].min", m.get("min")),
+                With.number(NAME, "with.conditions[" + i + "].max", m.get("max"))));
         i++;
       }
     }

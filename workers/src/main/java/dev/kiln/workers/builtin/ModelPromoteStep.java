@@ -27,13 +27,34 @@ public final class ModelPromoteStep implements BuiltinStep {
         throw in.bad("version", "required (a version number)");
       }
       String alias = Names.alias(in.string("alias"));
-      ModelRegistry.Move m = ctx.engine().models().promote(name, (int) version, alias, Names.who(),
-          in.string("reason", "promoted by run " + ctx.task().runId()));
-      ctx.logs().line("system", m.moved()
-          ? name + " " + alias + ": " + (m.from() == null ? "none" : m.from()) + " -> " + m.to()
-          : name + " " + alias + " already at version " + m.to());
-      return new Completion(Completion.Outcome.SUCCEEDED, null, null,
-          Map.of("version", String.valueOf(m.to())), List.of(), List.of());
+      ModelRegistry.Move m =
+          ctx.engine()
+              .models()
+              .promote(
+                  name,
+                  (int) version,
+                  alias,
+                  Names.who(),
+                  in.string("reason", "promoted by run " + ctx.task().runId()));
+      ctx.logs()
+          .line(
+              "system",
+              m.moved()
+                  ? name
+                      + " "
+                      + alias
+                      + ": "
+                      + (m.from() == null ? "none" : m.from())
+                      + " -> "
+                      + m.to()
+                  : name + " " + alias + " already at version " + m.to());
+      return new Completion(
+          Completion.Outcome.SUCCEEDED,
+          null,
+          null,
+          Map.of("version", String.valueOf(m.to())),
+          List.of(),
+          List.of());
     } catch (With.BadInput | RegistryException e) {
       return Completion.failed(e.getMessage());
     }

@@ -39,12 +39,30 @@ public final class ModelRegisterStep implements BuiltinStep {
       Path artifact = in.containedPath("artifact", ctx.engine().config().artifactsDir());
       ArtifactStore.Stored stored = ctx.engine().artifacts().put(artifact);
       String pipelineDir = ctx.task().spec().pipelineDir();
-      ModelVersion v = ctx.engine().models().register(new ModelRegistry.NewVersion(name,
-          stored.sha256(), stored.size(), stored.kind(), ctx.task().runId(), ctx.task().stepId(),
-          gitCommit(pipelineDir == null ? ctx.baseDir() : Path.of(pipelineDir)), tags, alias,
-          Names.who(), in.string("reason", "registered by run " + ctx.task().runId())));
-      ctx.logs().line("system", "registered " + v.ref() + (alias == null ? "" : " as " + alias)
-          + " with metrics " + v.metrics());
+      ModelVersion v =
+          ctx.engine()
+              .models()
+              .register(
+                  new ModelRegistry.NewVersion(
+                      name,
+                      stored.sha256(),
+                      stored.size(),
+                      stored.kind(),
+                      ctx.task().runId(),
+                      ctx.task().stepId(),
+                      gitCommit(pipelineDir == null ? ctx.baseDir() : Path.of(pipelineDir)),
+                      tags,
+                      alias,
+                      Names.who(),
+                      in.string("reason", "registered by run " + ctx.task().runId())));
+      ctx.logs()
+          .line(
+              "system",
+              "registered "
+                  + v.ref()
+                  + (alias == null ? "" : " as " + alias)
+                  + " with metrics "
+                  + v.metrics());
       Map<String, String> out = new LinkedHashMap<>();
       out.put("name", name);
       out.put("version", String.valueOf(v.version()));
@@ -75,10 +93,11 @@ public final class ModelRegisterStep implements BuiltinStep {
       return null;
     }
     try {
-      Process p = new ProcessBuilder("git", "-C", dir.toString(), "rev-parse", "HEAD")
-          .redirectError(ProcessBuilder.Redirect.DISCARD)
-          .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
-          .start();
+      Process p =
+          new ProcessBuilder("git", "-C", dir.toString(), "rev-parse", "HEAD")
+              .redirectError(ProcessBuilder.Redirect.DISCARD)
+              .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+              .start();
       String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
       if (!p.waitFor(10, TimeUnit.SECONDS)) {
         p.destroyForcibly();

@@ -14,7 +14,11 @@ import java.util.Locale;
 
 /** CSV and Parquet read through DuckDB (an in-memory database per use). */
 final class Tables implements AutoCloseable {
-  enum Format { CSV, CSV_GZIP, PARQUET }
+  enum Format {
+    CSV,
+    CSV_GZIP,
+    PARQUET
+  }
 
   private final Connection conn;
 
@@ -54,7 +58,8 @@ final class Tables implements AutoCloseable {
     String lit = "'" + file.toAbsolutePath().toString().replace("'", "''") + "'";
     return switch (format) {
       case PARQUET -> "read_parquet(" + lit + ")";
-      case CSV_GZIP -> "read_csv(" + lit + ", header = true, auto_detect = true, compression = 'gzip')";
+      case CSV_GZIP ->
+          "read_csv(" + lit + ", header = true, auto_detect = true, compression = 'gzip')";
       case CSV -> "read_csv(" + lit + ", header = true, auto_detect = true)";
     };
   }
@@ -72,7 +77,8 @@ final class Tables implements AutoCloseable {
     try (Statement st = conn.createStatement();
         ResultSet rs = st.executeQuery("describe select * from " + source)) {
       while (rs.next()) {
-        out.add(new DatasetVersion.Column(rs.getString("column_name"), rs.getString("column_type")));
+        out.add(
+            new DatasetVersion.Column(rs.getString("column_name"), rs.getString("column_type")));
       }
     }
     return out;

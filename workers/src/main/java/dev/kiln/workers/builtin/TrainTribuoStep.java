@@ -39,10 +39,10 @@ import org.tribuo.transform.transformations.MeanStdDevTransformation;
 /**
  * {@code uses: train/tribuo}: logistic regression (Tribuo, standardised features) on a CSV with
  * numeric features and a target column, evaluated on a seeded hold-out split. Writes the model
- * ({@code model}) and the scored hold-out set ({@code holdout}: label, prediction, score, group)
- * as artifacts and accuracy, precision, recall, f1 and roc_auc (for the positive label) as metrics.
- * With {@code group_by: COLUMN} each row's group is {@code high}/{@code low} against that
- * column's median, a derived attribute for the fairness check when the data has no sensitive one.
+ * ({@code model}) and the scored hold-out set ({@code holdout}: label, prediction, score, group) as
+ * artifacts and accuracy, precision, recall, f1 and roc_auc (for the positive label) as metrics.
+ * With {@code group_by: COLUMN} each row's group is {@code high}/{@code low} against that column's
+ * median, a derived attribute for the fairness check when the data has no sensitive one.
  */
 public final class TrainTribuoStep implements BuiltinStep {
   static final String NAME = "train/tribuo";
@@ -73,8 +73,7 @@ public final class TrainTribuoStep implements BuiltinStep {
       long epochs = in.integer("epochs", 10);
       double testFraction = in.number("test_fraction") == null ? 0.25 : in.number("test_fraction");
       if (testFraction <= 0 || testFraction >= 1) {
-        throw in.bad("test_fraction", "must be between 0 and 1, got "
-            + testFraction);
+        throw in.bad("test_fraction", "must be between 0 and 1, got " + testFraction);
       }
       String groupBy = in.string("group_by", null);
       LabelFactory factory = new LabelFactory();
@@ -82,24 +81,32 @@ public final class TrainTribuoStep implements BuiltinStep {
       if (examples.stream().noneMatch(e -> e.getOutput().getLabel().equals(positive))) {
         throw new With.BadInput(NAME + ": no row has " + target + " = '" + positive + "'");
       }
-      TrainTestSplitter<Label> split = new TrainTestSplitter<>(new ListDataSource<>(examples, factory,
-          new SimpleDataSourceProvenance(data.getFileName().toString(), factory)), 1 - testFraction, seed);
+      TrainTestSplitter<Label> split =
+          new TrainTestSplitter<>(
+              new ListDataSource<>(
+                  examples,
+                  factory,
+                  new SimpleDataSourceProvenance(data.getFileName().toString(), factory)),
+              1 - testFraction,
+              seed);
       MutableDataset<Label> train = new MutableDataset<>(split.getTrain());
       MutableDataset<Label> test = new MutableDataset<>(split.getTest());
-      var trainer = new TransformTrainer<>(
-          new LinearSGDTrainer(new LogMulticlass(), new AdaGrad(1.0, 0.1), (int) epochs, seed),
-          new TransformationMap(List.of(new MeanStdDevTransformation())));
+      var trainer =
+          new TransformTrainer<>(
+              new LinearSGDTrainer(new LogMulticlass(), new AdaGrad(1.0, 0.1), (int) epochs, seed),
+              new TransformationMap(List.of(new MeanStdDevTransformation())));
       Model<Label> model = trainer.train(train);
       LabelEvaluation eval = new LabelEvaluator().evaluate(model, test);
       Label pos = new Label(positive);
-      List<Completion.Metric> metrics = List.of(
-          new Completion.Metric("accuracy", eval.accuracy()),
-          new Completion.Metric("precision", eval.precision(pos)),
-          new Completion.Metric("recall", eval.recall(pos)),
-          new Completion.Metric("f1", eval.f1(pos)),
-          new Completion.Metric("roc_auc", eval.AUCROC(pos)),
-          new Completion.Metric("train_rows", train.size()),
-          new Completion.Metric("test_rows", test.size()));
+      List<Completion.Metric> metrics =
+          List.of(
+              new Completion.Metric("accuracy", eval.accuracy()),
+              new Completion.Metric("precision", eval.precision(pos)),
+              new Completion.Metric("recall", eval.recall(pos)),
+              new Completion.Metric("f1", eval.f1(pos)),
+              new Completion.Metric("roc_auc", eval.AUCROC(pos)),
+              new Completion.Metric("train_rows", train.size()),
+              new Completion.Metric("test_rows", test.size()));
       Path out = ctx.workDir().resolve("train-out");
       Files.createDirectories(out);
       Path modelFile = out.resolve("model.tribuo");
@@ -109,34 +116,55 @@ public final class TrainTribuoStep implements BuiltinStep {
       List<Completion.Artifact> artifacts = new ArrayList<>();
       for (Path p : List.of(modelFile, scored)) {
         ArtifactStore.Stored s = ctx.engine().artifacts().put(p);
-        artifacts.add(new Completion.Artifact(p.getFileName().toString(), s.sha256(), s.size(), s.kind()));
+        artifacts.add(
+            new Completion.Artifact(p.getFileName().toString(), s.sha256(), s.size(), s.kind()));
       }
-      ctx.logs().line("stdout", String.format(java.util.Locale.ROOT,
-          "trained on %d rows, tested on %d: accuracy %.4f, f1 %.4f, roc_auc %.4f",
-          train.size(), test.size(), eval.accuracy(), eval.f1(pos), eval.AUCROC(pos)));
-      return new Completion(Completion.Outcome.SUCCEEDED, 0, null,
-          Map.of("train_rows", String.valueOf(train.size()), "test_rows", String.valueOf(test.size())),
-          metrics, artifacts);
+      ctx.logs()
+          .line(
+              "stdout",
+              String.format(
+                  java.util.Locale.ROOT,
+                  "trained on %d rows, tested on %d: accuracy %.4f, f1 %.4f, roc_auc %.4f",
+                  train.size(),
+                  test.size(),
+                  eval.accuracy(),
+                  eval.f1(pos),
+                  eval.AUCROC(pos)));
+      return new Completion(
+          Completion.Outcome.SUCCEEDED,
+          0,
+          null,
+          Map.of(
+              "train_rows", String.valueOf(train.size()), "test_rows", String.valueOf(test.size())),
+          metrics,
+          artifacts);
     } catch (With.BadInput e) {
       return Completion.failed(e.getMessage());
     }
   }
 
-  private static List<Example<Label>> load(Path data, String target, String groupBy,
-      LabelFactory factory) throws With.BadInput {
-    try (Tables t = Tables.open(); Statement st = t.connection().createStatement()) {
+  private static List<Example<Label>> load(
+      Path data, String target, String groupBy, LabelFactory factory) throws With.BadInput {
+    try (Tables t = Tables.open();
+        Statement st = t.connection().createStatement()) {
       String src = Tables.source(data, Tables.Format.CSV);
       Set<String> cols = new java.util.HashSet<>();
       t.schema(src).forEach(c -> cols.add(c.name()));
       for (String c : groupBy == null ? List.of(target) : List.of(target, groupBy)) {
         if (!cols.contains(c)) {
-          throw new With.BadInput(NAME + ": data has no column '" + c + "' (it has: "
-              + String.join(", ", new java.util.TreeSet<>(cols)) + ")");
+          throw new With.BadInput(
+              NAME
+                  + ": data has no column '"
+                  + c
+                  + "' (it has: "
+                  + String.join(", ", new java.util.TreeSet<>(cols))
+                  + ")");
         }
       }
       Double median = null;
       if (groupBy != null) {
-        try (ResultSet rs = st.executeQuery("select median(" + Tables.ident(groupBy) + ") from " + src)) {
+        try (ResultSet rs =
+            st.executeQuery("select median(" + Tables.ident(groupBy) + ") from " + src)) {
           rs.next();
           median = rs.getDouble(1);
         }
@@ -157,8 +185,13 @@ public final class TrainTribuoStep implements BuiltinStep {
             groupCol = i;
           }
           if (!numeric(md.getColumnType(i))) {
-            throw new With.BadInput(NAME + ": column '" + name + "' is " + md.getColumnTypeName(i)
-                + "; every column but the target must be numeric");
+            throw new With.BadInput(
+                NAME
+                    + ": column '"
+                    + name
+                    + "' is "
+                    + md.getColumnTypeName(i)
+                    + "; every column but the target must be numeric");
           }
           featureCols.add(i);
         }
@@ -169,19 +202,30 @@ public final class TrainTribuoStep implements BuiltinStep {
             values[k] = rs.getDouble(featureCols.get(k));
           }
           Label label = factory.generateOutput(rs.getString(targetCol));
-          Map<String, Object> meta = groupCol < 0 ? Map.of()
-              : Map.of("group", rs.getDouble(groupCol) >= median ? "high" : "low");
+          Map<String, Object> meta =
+              groupCol < 0
+                  ? Map.of()
+                  : Map.of("group", rs.getDouble(groupCol) >= median ? "high" : "low");
           out.add(new ArrayExample<>(label, names, values, meta));
         }
       }
       if (out.size() < 10) {
-        throw new With.BadInput(NAME + ": '" + data.getFileName() + "' has " + out.size()
-            + " rows; at least 10 are needed to train and test");
+        throw new With.BadInput(
+            NAME
+                + ": '"
+                + data.getFileName()
+                + "' has "
+                + out.size()
+                + " rows; at least 10 are needed to train and test");
       }
       return out;
     } catch (SQLException e) {
-      throw new With.BadInput(NAME + ": cannot read '" + data + "' as CSV: "
-          + DatasetVersionStep.firstLine(e.getMessage()));
+      throw new With.BadInput(
+          NAME
+              + ": cannot read '"
+              + data
+              + "' as CSV: "
+              + DatasetVersionStep.firstLine(e.getMessage()));
     }
   }
 
@@ -195,8 +239,16 @@ public final class TrainTribuoStep implements BuiltinStep {
 
   private static boolean numeric(int type) {
     return switch (type) {
-      case Types.TINYINT, Types.SMALLINT, Types.INTEGER, Types.BIGINT, Types.FLOAT, Types.REAL,
-          Types.DOUBLE, Types.DECIMAL, Types.NUMERIC -> true;
+      case Types.TINYINT,
+          Types.SMALLINT,
+          Types.INTEGER,
+          Types.BIGINT,
+          Types.FLOAT,
+          Types.REAL,
+          Types.DOUBLE,
+          Types.DECIMAL,
+          Types.NUMERIC ->
+          true;
       default -> false;
     };
   }
@@ -207,9 +259,15 @@ public final class TrainTribuoStep implements BuiltinStep {
       w.write("label,prediction,score,group\n");
       for (Prediction<Label> p : predictions) {
         Label score = p.getOutputScores().get(positive);
-        w.write(csv(p.getExample().getOutput().getLabel()) + "," + csv(p.getOutput().getLabel()) + ","
-            + (score == null ? "" : score.getScore()) + ","
-            + csv(String.valueOf(p.getExample().getMetadataValue("group").orElse(""))) + "\n");
+        w.write(
+            csv(p.getExample().getOutput().getLabel())
+                + ","
+                + csv(p.getOutput().getLabel())
+                + ","
+                + (score == null ? "" : score.getScore())
+                + ","
+                + csv(String.valueOf(p.getExample().getMetadataValue("group").orElse("")))
+                + "\n");
       }
     }
   }

@@ -9,9 +9,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Typed access to a built-in step's {@code with:} map; a wrong or missing value is a
- * {@link BadInput} naming the step and the field, e.g. {@code model/gate: with.min: 'x' is not a
- * number}.
+ * Typed access to a built-in step's {@code with:} map; a wrong or missing value is a {@link
+ * BadInput} naming the step and the field, e.g. {@code model/gate: with.min: 'x' is not a number}.
  */
 public final class With {
   /** A mistake in a step's inputs: the step fails with this one-line message. */
@@ -24,6 +23,7 @@ public final class With {
   private final String step;
   private final Map<String, Object> with;
   private final Path baseDir;
+
   /** How a field is named in messages: "with." or, for a nested map, "with.fairness.". */
   private final String prefix;
 
@@ -89,9 +89,14 @@ public final class With {
         }
       }
       if (base == null) {
-        throw new BadInput(step + ": " + field + " path '" + raw
-            + "' is absolute and outside the artifact store; use a path relative to the pipeline's folder"
-            + " or ${{ steps.STEP.artifacts.NAME }}");
+        throw new BadInput(
+            step
+                + ": "
+                + field
+                + " path '"
+                + raw
+                + "' is absolute and outside the artifact store; use a path relative to the pipeline's folder"
+                + " or ${{ steps.STEP.artifacts.NAME }}");
       }
     } else {
       resolved = base.resolve(p).normalize();
@@ -100,16 +105,23 @@ public final class With {
       }
     }
     if (!Files.exists(resolved, LinkOption.NOFOLLOW_LINKS)) {
-      throw new BadInput(step + ": " + field + " path '" + raw + "' does not exist (looked at "
-          + resolved + ")");
+      throw new BadInput(
+          step + ": " + field + " path '" + raw + "' does not exist (looked at " + resolved + ")");
     }
     try {
       if (!resolved.toRealPath().startsWith(base.toRealPath())) {
-        throw new BadInput(step + ": " + field + " path '" + raw
-            + "' is a symbolic link that leads out of its folder " + base);
+        throw new BadInput(
+            step
+                + ": "
+                + field
+                + " path '"
+                + raw
+                + "' is a symbolic link that leads out of its folder "
+                + base);
       }
     } catch (IOException e) {
-      throw new BadInput(step + ": cannot read " + field + " path '" + raw + "': " + e.getMessage());
+      throw new BadInput(
+          step + ": cannot read " + field + " path '" + raw + "': " + e.getMessage());
     }
     return resolved;
   }

@@ -24,7 +24,10 @@ public enum ColumnKind {
     if (t.matches("(U?(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT))")) {
       return INTEGER;
     }
-    if (t.startsWith("DOUBLE") || t.startsWith("FLOAT") || t.startsWith("DECIMAL") || t.equals("REAL")) {
+    if (t.startsWith("DOUBLE")
+        || t.startsWith("FLOAT")
+        || t.startsWith("DECIMAL")
+        || t.equals("REAL")) {
       return NUMBER;
     }
     if (t.equals("BOOLEAN")) {

@@ -9,8 +9,8 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.List;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
@@ -41,8 +41,8 @@ public final class Dataset implements AutoCloseable {
   }
 
   /**
-   * Loads a file; without row numbers ({@code __row}) DuckDB need not keep the file's order,
-   * which makes loading large files faster.
+   * Loads a file; without row numbers ({@code __row}) DuckDB need not keep the file's order, which
+   * makes loading large files faster.
    */
   public static Dataset open(Path file, boolean rowNumbers) throws DataException {
     if (!Files.isRegularFile(file)) {
@@ -62,8 +62,8 @@ public final class Dataset implements AutoCloseable {
     } catch (SQLException e) {
       closeQuietly(conn, e);
       String ragged = RaggedRows.find(file);
-      throw new DataException(file + ": cannot read: "
-          + (ragged != null ? ragged : firstLine(e.getMessage())), e);
+      throw new DataException(
+          file + ": cannot read: " + (ragged != null ? ragged : firstLine(e.getMessage())), e);
     }
   }
 
@@ -83,16 +83,21 @@ public final class Dataset implements AutoCloseable {
       return describe(conn, table);
     } catch (SQLException e) {
       String ragged = RaggedRows.find(other);
-      throw new DataException(other + ": cannot read: "
-          + (ragged != null ? ragged : firstLine(e.getMessage())), e);
+      throw new DataException(
+          other + ": cannot read: " + (ragged != null ? ragged : firstLine(e.getMessage())), e);
     }
   }
 
   private static void loadInto(Connection conn, Path file, String table, boolean rowNumbers)
       throws SQLException {
     try (Statement st = conn.createStatement()) {
-      st.execute("create table " + table + " as select "
-          + (rowNumbers ? "row_number() over () as __row, " : "") + "* from " + source(file));
+      st.execute(
+          "create table "
+              + table
+              + " as select "
+              + (rowNumbers ? "row_number() over () as __row, " : "")
+              + "* from "
+              + source(file));
     }
   }
 
@@ -101,7 +106,10 @@ public final class Dataset implements AutoCloseable {
     String literal = "'" + file.toAbsolutePath().toString().replace("'", "''") + "'";
     return name.endsWith(".parquet") || name.endsWith(".pq")
         ? "read_parquet(" + literal + ")"
-        : "read_csv(" + literal + ", header = true, delim = '" + (name.endsWith(".tsv") ? "\t" : ",")
+        : "read_csv("
+            + literal
+            + ", header = true, delim = '"
+            + (name.endsWith(".tsv") ? "\t" : ",")
             + "')";
   }
 
@@ -157,11 +165,12 @@ public final class Dataset implements AutoCloseable {
   }
 
   /** What one {@link #scan} read: the row count and the non-null values of each column. */
-  public record Columns(long rows, Map<String, double[]> numbers, Map<String, List<String>> texts) {}
+  public record Columns(
+      long rows, Map<String, double[]> numbers, Map<String, List<String>> texts) {}
 
   /**
-   * Reads the non-null values of numeric columns (DuckDB numeric types) and of text columns in
-   * one pass over the data, streamed: the file is parsed once and never held as a table.
+   * Reads the non-null values of numeric columns (DuckDB numeric types) and of text columns in one
+   * pass over the data, streamed: the file is parsed once and never held as a table.
    */
   public Columns scan(List<String> numeric, List<String> text) throws DataException {
     int k = numeric.size();
@@ -175,10 +184,13 @@ public final class Dataset implements AutoCloseable {
     List<String> exprs = new ArrayList<>();
     numeric.forEach(c -> exprs.add("cast(" + quote(c) + " as double)"));
     text.forEach(c -> exprs.add("cast(" + quote(c) + " as varchar)"));
-    String sql = exprs.isEmpty() ? "select count(*) from data"
-        : "select " + String.join(", ", exprs) + " from data";
+    String sql =
+        exprs.isEmpty()
+            ? "select count(*) from data"
+            : "select " + String.join(", ", exprs) + " from data";
     long count = 0;
-    try (Statement st = conn.createStatement(); ResultSet rs = st.executeQuery(sql)) {
+    try (Statement st = conn.createStatement();
+        ResultSet rs = st.executeQuery(sql)) {
       if (exprs.isEmpty()) {
         rs.next();
         count = rs.getLong(1);
@@ -203,8 +215,8 @@ public final class Dataset implements AutoCloseable {
       }
     } catch (SQLException e) {
       String ragged = RaggedRows.find(file);
-      throw new DataException(file + ": cannot read: "
-          + (ragged != null ? ragged : firstLine(e.getMessage())), e);
+      throw new DataException(
+          file + ": cannot read: " + (ragged != null ? ragged : firstLine(e.getMessage())), e);
     }
     rows = count;
     Map<String, double[]> outNums = new LinkedHashMap<>();

@@ -15,22 +15,35 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-@Command(name = "bench-docker", mixinStandardHelpOptions = true,
-    description = {"Measure Kiln's cost per container step against plain 'docker run'.",
-        "Runs a chain of --steps steps, each 'true' in --image, through Kiln",
-        "(in-process worker, docker executor), and a shell loop of as many",
-        "'docker run --rm IMAGE true'; prints both wall times (median of --repeat,",
-        "after a warm-up of both) and their ratio. Needs a Docker engine",
-        "(DOCKER_HOST), the docker CLI and the image (deploy/images/build.sh).",
-        "Results are recorded in docs/benchmarks.md."})
+@Command(
+    name = "bench-docker",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Measure Kiln's cost per container step against plain 'docker run'.",
+      "Runs a chain of --steps steps, each 'true' in --image, through Kiln",
+      "(in-process worker, docker executor), and a shell loop of as many",
+      "'docker run --rm IMAGE true'; prints both wall times (median of --repeat,",
+      "after a warm-up of both) and their ratio. Needs a Docker engine",
+      "(DOCKER_HOST), the docker CLI and the image (deploy/images/build.sh).",
+      "Results are recorded in docs/benchmarks.md."
+    })
 final class BenchDockerCommand implements Callable<Integer> {
-  @Option(names = "--steps", defaultValue = "20", description = "steps in the chain and runs in the loop (default ${DEFAULT-VALUE})")
+  @Option(
+      names = "--steps",
+      defaultValue = "20",
+      description = "steps in the chain and runs in the loop (default ${DEFAULT-VALUE})")
   int steps;
 
-  @Option(names = "--repeat", defaultValue = "3", description = "measurements of each; the median is reported (default ${DEFAULT-VALUE})")
+  @Option(
+      names = "--repeat",
+      defaultValue = "3",
+      description = "measurements of each; the median is reported (default ${DEFAULT-VALUE})")
   int repeat;
 
-  @Option(names = "--image", defaultValue = "kiln/busybox:1", description = "image to run 'true' in (default ${DEFAULT-VALUE})")
+  @Option(
+      names = "--image",
+      defaultValue = "kiln/busybox:1",
+      description = "image to run 'true' in (default ${DEFAULT-VALUE})")
   String image;
 
   @Override
@@ -44,24 +57,33 @@ final class BenchDockerCommand implements Callable<Integer> {
     DockerEngine docker = DockerEngine.fromEnvironment();
     String problem = docker.problem();
     if (problem != null) {
-      throw new ConfigException("the Docker engine at DOCKER_HOST=" + docker.host()
-          + " is not reachable: " + problem);
+      throw new ConfigException(
+          "the Docker engine at DOCKER_HOST=" + docker.host() + " is not reachable: " + problem);
     }
     try {
       docker.client().inspectImageCmd(image).exec();
     } catch (NotFoundException e) {
-      throw new ConfigException("image " + image + " is missing; build it with deploy/images/build.sh");
+      throw new ConfigException(
+          "image " + image + " is missing; build it with deploy/images/build.sh");
     }
     var chain = BenchRuns.parse(chainYaml(steps));
     var warmup = BenchRuns.parse(chainYaml(5));
     List<Double> kiln = new ArrayList<>();
     List<Double> loop = new ArrayList<>();
     List<Double> cpu = new ArrayList<>();
-    var os = (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
+    var os =
+        (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
     try (Engine engine = Engine.open(KilnConfig.fromEnvironment(), 6)) {
-      WorkerRuntime.Handle worker = WorkerRuntime.load().start(engine, new WorkerRuntime.Options(
-          "bench-docker-" + ManagementFactory.getRuntimeMXBean().getName(), List.of("default"), 1,
-          Duration.ofSeconds(30), null));
+      WorkerRuntime.Handle worker =
+          WorkerRuntime.load()
+              .start(
+                  engine,
+                  new WorkerRuntime.Options(
+                      "bench-docker-" + ManagementFactory.getRuntimeMXBean().getName(),
+                      List.of("default"),
+                      1,
+                      Duration.ofSeconds(30),
+                      null));
       try {
         BenchRuns.runToEnd(engine, warmup);
         loopMillis(3);
@@ -80,13 +102,17 @@ final class BenchDockerCommand implements Callable<Integer> {
     double l = BenchRuns.median(loop);
     double kBest = kiln.stream().min(Double::compare).orElseThrow();
     double lBest = loop.stream().min(Double::compare).orElseThrow();
-    System.out.printf("kiln chain of %d container steps:     %8.0f ms  (%.0f ms/step; best %.0f ms)%n",
+    System.out.printf(
+        "kiln chain of %d container steps:     %8.0f ms  (%.0f ms/step; best %.0f ms)%n",
         steps, k, k / steps, kBest);
-    System.out.printf("shell loop of %d 'docker run --rm':   %8.0f ms  (%.0f ms/run; best %.0f ms)%n",
+    System.out.printf(
+        "shell loop of %d 'docker run --rm':   %8.0f ms  (%.0f ms/run; best %.0f ms)%n",
         steps, l, l / steps, lBest);
-    System.out.printf("kiln JVM cpu during the chain:        %8.0f ms  (%.1f ms/step)%n",
+    System.out.printf(
+        "kiln JVM cpu during the chain:        %8.0f ms  (%.1f ms/step)%n",
         BenchRuns.median(cpu), BenchRuns.median(cpu) / steps);
-    System.out.printf("ratio kiln/loop: %.2f (median of %d; best-to-best %.2f; target at most 1.15)%n",
+    System.out.printf(
+        "ratio kiln/loop: %.2f (median of %d; best-to-best %.2f; target at most 1.15)%n",
         k / l, repeat, kBest / lBest);
     return 0;
   }
@@ -97,13 +123,18 @@ final class BenchDockerCommand implements Callable<Integer> {
 
   private double loopMillis(int n) throws Exception {
     long t0 = System.nanoTime();
-    Process p = new ProcessBuilder("sh", "-c",
-        "i=0; while [ $i -lt " + n + " ]; do docker run --rm \"$0\" true || exit 1; i=$((i+1)); done",
-        image)
-        .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
-        .redirectOutput(ProcessBuilder.Redirect.DISCARD)
-        .redirectError(ProcessBuilder.Redirect.INHERIT)
-        .start();
+    Process p =
+        new ProcessBuilder(
+                "sh",
+                "-c",
+                "i=0; while [ $i -lt "
+                    + n
+                    + " ]; do docker run --rm \"$0\" true || exit 1; i=$((i+1)); done",
+                image)
+            .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+            .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+            .redirectError(ProcessBuilder.Redirect.INHERIT)
+            .start();
     if (p.waitFor() != 0) {
       throw new ConfigException("the 'docker run' loop failed (is the docker CLI installed?)");
     }

@@ -32,14 +32,15 @@ final class DockerEngine {
     String host = System.getenv().getOrDefault("DOCKER_HOST", "unix:///var/run/docker.sock");
     try {
       DockerClientConfig cfg = DefaultDockerClientConfig.createDefaultConfigBuilder().build();
-      var http = new ZerodepDockerHttpClient.Builder()
-          .dockerHost(cfg.getDockerHost())
-          .sslConfig(cfg.getSSLConfig())
-          .maxConnections(64)
-          .connectionTimeout(CONNECT_TIMEOUT)
-          .build();
-      return new DockerEngine(cfg.getDockerHost().toString(), DockerClientImpl.getInstance(cfg, http),
-          null);
+      var http =
+          new ZerodepDockerHttpClient.Builder()
+              .dockerHost(cfg.getDockerHost())
+              .sslConfig(cfg.getSSLConfig())
+              .maxConnections(64)
+              .connectionTimeout(CONNECT_TIMEOUT)
+              .build();
+      return new DockerEngine(
+          cfg.getDockerHost().toString(), DockerClientImpl.getInstance(cfg, http), null);
     } catch (RuntimeException e) {
       return new DockerEngine(host, null, "DOCKER_HOST=" + host + " is not usable: " + oneLine(e));
     }
@@ -91,7 +92,9 @@ final class DockerEngine {
     }
     m = plain(m);
     Throwable cause = e.getCause();
-    if (cause != null && cause.getMessage() != null && !m.contains(cause.getMessage())
+    if (cause != null
+        && cause.getMessage() != null
+        && !m.contains(cause.getMessage())
         && m.length() < 60) {
       m = m + ": " + plain(cause.getMessage());
     }
@@ -102,6 +105,7 @@ final class DockerEngine {
   private static String plain(String m) {
     return m.replaceAll("^Status \\d+: ", "")
         .replaceAll("(^|: )([a-z][a-z0-9_]*\\.)+[A-Z][A-Za-z0-9_$]*(Exception|Error): ", "$1")
-        .replaceAll("\\s+", " ").trim();
+        .replaceAll("\\s+", " ")
+        .trim();
   }
 }

@@ -27,19 +27,22 @@ import java.util.Set;
 import java.util.stream.Stream;
 
 /**
- * Runs a step's command in a container on the local Docker engine ({@code DOCKER_HOST}):
- * {@code sh -c COMMAND} in the step's image, the attempt's work folder bind-mounted at the same
- * absolute path and used as working directory (so every KILN_* path is valid inside), with the
- * step's env, cpu and memory limits (no swap), network mode and user. Logs are followed line by
- * line; timeout and cancellation kill the container; the container is always removed.
+ * Runs a step's command in a container on the local Docker engine ({@code DOCKER_HOST}): {@code sh
+ * -c COMMAND} in the step's image, the attempt's work folder bind-mounted at the same absolute path
+ * and used as working directory (so every KILN_* path is valid inside), with the step's env, cpu
+ * and memory limits (no swap), network mode and user. Logs are followed line by line; timeout and
+ * cancellation kill the container; the container is always removed.
  */
 public final class DockerExecutor implements Executor {
   /** Labels on every container Kiln starts; leftovers are found by them. */
   static final String LABEL_TASK = "dev.kiln.task";
+
   static final String LABEL_ATTEMPT = "dev.kiln.attempt";
   static final String LABEL_STEP = "dev.kiln.step";
+
   /** The run's work folder: tells apart tasks of different stores (KILN_HOMEs) with equal ids. */
   static final String LABEL_RUN_DIR = "dev.kiln.run-dir";
+
   /** No registry may be reachable: a pull must give up rather than hold the step. */
   static final Duration PULL_TIMEOUT = Duration.ofSeconds(30);
 
@@ -97,9 +100,15 @@ public final class DockerExecutor implements Executor {
     DockerEngine docker = engine();
     String problem = docker.problem();
     if (problem != null) {
-      return failed("the step needs image " + spec.image() + " but the Docker engine at DOCKER_HOST="
-          + docker.host() + " is not reachable (" + problem + "); start Docker, point DOCKER_HOST"
-          + " at one, or run with --executor process");
+      return failed(
+          "the step needs image "
+              + spec.image()
+              + " but the Docker engine at DOCKER_HOST="
+              + docker.host()
+              + " is not reachable ("
+              + problem
+              + "); start Docker, point DOCKER_HOST"
+              + " at one, or run with --executor process");
     }
     DockerClient c = docker.client();
     Images.Resolved image;
@@ -122,21 +131,22 @@ public final class DockerExecutor implements Executor {
           .withImageDigest(image.digest());
     }
     if (inv.cancellation().isCancelled()) {
-      return new ExecutionResult(Outcome.CANCELLED, null, inv.cancellation().reason(),
-          image.digest());
+      return new ExecutionResult(
+          Outcome.CANCELLED, null, inv.cancellation().reason(), image.digest());
     }
     // Auto-removal unless a memory limit is set: an out-of-memory kill shows only on inspection.
     boolean autoRemove = spec.memoryBytes() == null;
     String id = null;
     ContainerRun run = null;
     try {
-      var create = c.createContainerCmd(image.id())
-          .withEntrypoint("sh")
-          .withCmd("-c", inv.command())
-          .withEnv(env(inv.env()))
-          .withWorkingDir(inv.workDir().toString())
-          .withLabels(labels(inv))
-          .withHostConfig(hostConfig(inv.workDir(), spec).withAutoRemove(autoRemove));
+      var create =
+          c.createContainerCmd(image.id())
+              .withEntrypoint("sh")
+              .withCmd("-c", inv.command())
+              .withEnv(env(inv.env()))
+              .withWorkingDir(inv.workDir().toString())
+              .withLabels(labels(inv))
+              .withHostConfig(hostConfig(inv.workDir(), spec).withAutoRemove(autoRemove));
       if (spec.user() != null) {
         create.withUser(spec.user());
       }
@@ -207,21 +217,32 @@ public final class DockerExecutor implements Executor {
   }
 
   /**
-   * Containers of earlier attempts of this task (their worker died before removing them): the
-   * lease reaper has already given the task to us, so they are ours to remove.
+   * Containers of earlier attempts of this task (their worker died before removing them): the lease
+   * reaper has already given the task to us, so they are ours to remove.
    */
   private static void removeLeftovers(DockerClient c, Invocation inv) {
     if (inv.task().attempt() <= 1) {
       return;
     }
-    List<Container> old = c.listContainersCmd().withShowAll(true)
-        .withLabelFilter(Map.of(LABEL_TASK, String.valueOf(inv.task().id()),
-            LABEL_RUN_DIR, inv.workDir().getParent().toString()))
-        .exec();
+    List<Container> old =
+        c.listContainersCmd()
+            .withShowAll(true)
+            .withLabelFilter(
+                Map.of(
+                    LABEL_TASK,
+                    String.valueOf(inv.task().id()),
+                    LABEL_RUN_DIR,
+                    inv.workDir().getParent().toString()))
+            .exec();
     for (Container x : old) {
       if (!String.valueOf(inv.task().attempt()).equals(x.getLabels().get(LABEL_ATTEMPT))) {
-        inv.logs().line("system", "removing container " + x.getId().substring(0, 12)
-            + " left by attempt " + x.getLabels().get(LABEL_ATTEMPT));
+        inv.logs()
+            .line(
+                "system",
+                "removing container "
+                    + x.getId().substring(0, 12)
+                    + " left by attempt "
+                    + x.getLabels().get(LABEL_ATTEMPT));
         remove(c, x.getId(), inv.logs());
       }
     }
@@ -244,14 +265,19 @@ public final class DockerExecutor implements Executor {
     } catch (NotFoundException gone) {
       // Already removed.
     } catch (RuntimeException e) {
-      logs.line("system", "could not remove container " + id.substring(0, 12) + ": "
-          + DockerEngine.oneLine(e));
+      logs.line(
+          "system",
+          "could not remove container " + id.substring(0, 12) + ": " + DockerEngine.oneLine(e));
     }
   }
 
   static boolean isRoot(String user) {
-    return user == null || user.isBlank() || user.equals("root") || user.equals("0")
-        || user.startsWith("0:") || user.startsWith("root:");
+    return user == null
+        || user.isBlank()
+        || user.equals("root")
+        || user.equals("0")
+        || user.startsWith("0:")
+        || user.startsWith("root:");
   }
 
   /** A container user other than ours must write outputs, metrics and artifacts. */
@@ -259,10 +285,15 @@ public final class DockerExecutor implements Executor {
     try (Stream<Path> all = Files.walk(work)) {
       for (Path p : (Iterable<Path>) all::iterator) {
         Set<PosixFilePermission> perms = EnumSet.copyOf(Files.getPosixFilePermissions(p));
-        perms.addAll(List.of(PosixFilePermission.GROUP_READ, PosixFilePermission.GROUP_WRITE,
-            PosixFilePermission.OTHERS_READ, PosixFilePermission.OTHERS_WRITE));
+        perms.addAll(
+            List.of(
+                PosixFilePermission.GROUP_READ,
+                PosixFilePermission.GROUP_WRITE,
+                PosixFilePermission.OTHERS_READ,
+                PosixFilePermission.OTHERS_WRITE));
         if (Files.isDirectory(p) || perms.contains(PosixFilePermission.OWNER_EXECUTE)) {
-          perms.addAll(List.of(PosixFilePermission.GROUP_EXECUTE, PosixFilePermission.OTHERS_EXECUTE));
+          perms.addAll(
+              List.of(PosixFilePermission.GROUP_EXECUTE, PosixFilePermission.OTHERS_EXECUTE));
         }
         Files.setPosixFilePermissions(p, perms);
       }

@@ -61,12 +61,16 @@ final class Images {
       String why = pull(c, image, pullTimeout);
       found = why == null ? inspect(c, image) : null;
       if (found == null) {
-        throw new ImageException("image " + image + " not found locally and could not be pulled: "
-            + (why == null ? "the pull ended without it" : why));
+        throw new ImageException(
+            "image "
+                + image
+                + " not found locally and could not be pulled: "
+                + (why == null ? "the pull ended without it" : why));
       }
     }
     List<String> repoDigests = found.getRepoDigests();
-    String digest = repoDigests != null && !repoDigests.isEmpty() ? repoDigests.get(0) : found.getId();
+    String digest =
+        repoDigests != null && !repoDigests.isEmpty() ? repoDigests.get(0) : found.getId();
     String user = found.getConfig() == null ? null : found.getConfig().getUser();
     return new Resolved(found.getId(), digest, user == null || user.isBlank() ? null : user);
   }

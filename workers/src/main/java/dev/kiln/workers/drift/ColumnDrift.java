@@ -3,8 +3,8 @@ package dev.kiln.workers.drift;
 import java.util.List;
 
 /**
- * The result for one column. {@code error} is set (and the numbers are null) when the column
- * could not be compared; {@code plot} holds the two distributions for the HTML report.
+ * The result for one column. {@code error} is set (and the numbers are null) when the column could
+ * not be compared; {@code plot} holds the two distributions for the HTML report.
  */
 public record ColumnDrift(
     String column,

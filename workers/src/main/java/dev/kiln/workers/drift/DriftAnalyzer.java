@@ -20,25 +20,30 @@ import java.util.stream.IntStream;
 public final class DriftAnalyzer {
   /** Evidently's rule: up to this many reference rows the tests are KS and chi-square. */
   static final int AUTO_SMALL_ROWS = 1000;
+
   /** Evidently's rule: a numeric column with at most this many distinct values is categorical. */
   static final int AUTO_MAX_CATEGORIES = 5;
+
   private static final int PLOT_BINS = 30;
 
   private DriftAnalyzer() {}
 
   /**
-   * Opens both files (at once: each open starts a DuckDB instance and sniffs the CSV dialect)
-   * and compares them.
+   * Opens both files (at once: each open starts a DuckDB instance and sniffs the CSV dialect) and
+   * compares them.
    */
-  public static DriftReport compare(java.nio.file.Path reference, java.nio.file.Path current,
-      DriftOptions o) throws DataException {
-    CompletableFuture<Dataset> refOpen = CompletableFuture.supplyAsync(() -> {
-      try {
-        return Dataset.open(reference, false);
-      } catch (DataException e) {
-        throw new CompletionException(e);
-      }
-    });
+  public static DriftReport compare(
+      java.nio.file.Path reference, java.nio.file.Path current, DriftOptions o)
+      throws DataException {
+    CompletableFuture<Dataset> refOpen =
+        CompletableFuture.supplyAsync(
+            () -> {
+              try {
+                return Dataset.open(reference, false);
+              } catch (DataException e) {
+                throw new CompletionException(e);
+              }
+            });
     Dataset ref = null;
     try (Dataset cur = Dataset.open(current, false)) {
       ref = join(refOpen);
@@ -54,9 +59,9 @@ public final class DriftAnalyzer {
   }
 
   /**
-   * A report for every selected column. Problems with one column (missing on one side, all
-   * null, types that differ) are reported on that column; problems with the whole input (an
-   * empty data set, an unknown column asked for) are a {@link DataException}.
+   * A report for every selected column. Problems with one column (missing on one side, all null,
+   * types that differ) are reported on that column; problems with the whole input (an empty data
+   * set, an unknown column asked for) are a {@link DataException}.
    */
   public static DriftReport compare(Dataset ref, Dataset cur, DriftOptions o) throws DataException {
     Set<String> names = new LinkedHashSet<>();
@@ -66,8 +71,8 @@ public final class DriftAnalyzer {
     } else {
       for (String c : o.columns()) {
         if (ref.column(c).isEmpty() && cur.column(c).isEmpty()) {
-          throw new DataException("column '" + c + "' is in neither " + ref.file() + " nor "
-              + cur.file());
+          throw new DataException(
+              "column '" + c + "' is in neither " + ref.file() + " nor " + cur.file());
         }
         names.add(c);
       }
@@ -94,25 +99,38 @@ public final class DriftAnalyzer {
     if (c.rows() == 0) {
       throw new DataException(cur.file() + ": the current data set has no rows");
     }
-    IntStream.range(0, out.length).parallel().filter(i -> out[i] == null).forEach(i -> {
-      String name = order.get(i);
-      out[i] = r.numbers().containsKey(name)
-          ? numeric(name, r.rows(), r.numbers().get(name), c.numbers().get(name), o)
-          : categorical(name, r.rows(), r.texts().get(name), c.texts().get(name), o);
-    });
-    return new DriftReport(ref.file().toString(), cur.file().toString(), r.rows(), c.rows(),
-        o.driftShare(), List.of(out));
+    IntStream.range(0, out.length)
+        .parallel()
+        .filter(i -> out[i] == null)
+        .forEach(
+            i -> {
+              String name = order.get(i);
+              out[i] =
+                  r.numbers().containsKey(name)
+                      ? numeric(name, r.rows(), r.numbers().get(name), c.numbers().get(name), o)
+                      : categorical(name, r.rows(), r.texts().get(name), c.texts().get(name), o);
+            });
+    return new DriftReport(
+        ref.file().toString(),
+        cur.file().toString(),
+        r.rows(),
+        c.rows(),
+        o.driftShare(),
+        List.of(out));
   }
 
-  private static Dataset.Columns[] scanBoth(Dataset ref, Dataset cur, List<String> numeric,
-      List<String> categorical) throws DataException {
-    CompletableFuture<Dataset.Columns> refScan = CompletableFuture.supplyAsync(() -> {
-      try {
-        return ref.scan(numeric, categorical);
-      } catch (DataException e) {
-        throw new CompletionException(e);
-      }
-    });
+  private static Dataset.Columns[] scanBoth(
+      Dataset ref, Dataset cur, List<String> numeric, List<String> categorical)
+      throws DataException {
+    CompletableFuture<Dataset.Columns> refScan =
+        CompletableFuture.supplyAsync(
+            () -> {
+              try {
+                return ref.scan(numeric, categorical);
+              } catch (DataException e) {
+                throw new CompletionException(e);
+              }
+            });
     Dataset.Columns c = cur.scan(numeric, categorical);
     return new Dataset.Columns[] {join(refScan), c};
   }
@@ -145,18 +163,26 @@ public final class DriftAnalyzer {
       return ColumnDrift.error(name, "timestamp", "timestamp columns are not checked for drift");
     }
     if (rk.numeric() != ck.numeric()) {
-      return ColumnDrift.error(name, null, "numeric in one data set, not in the other ("
-          + rc.get().duckType() + " in the reference, " + cc.get().duckType() + " in the current)");
+      return ColumnDrift.error(
+          name,
+          null,
+          "numeric in one data set, not in the other ("
+              + rc.get().duckType()
+              + " in the reference, "
+              + cc.get().duckType()
+              + " in the current)");
     }
     return null;
   }
 
-  private static ColumnDrift categorical(String name, long refRows, List<String> r,
-      List<String> c, DriftOptions o) {
+  private static ColumnDrift categorical(
+      String name, long refRows, List<String> r, List<String> c, DriftOptions o) {
     String type = "categorical";
     if (r.isEmpty() || c.isEmpty()) {
-      return ColumnDrift.error(name, type, "all values are null in the "
-          + (r.isEmpty() ? "reference" : "current") + " data set");
+      return ColumnDrift.error(
+          name,
+          type,
+          "all values are null in the " + (r.isEmpty() ? "reference" : "current") + " data set");
     }
     Method m = o.method();
     if (m == Method.AUTO) {
@@ -168,11 +194,13 @@ public final class DriftAnalyzer {
     return categorical(name, type, count(r), count(c), m, o);
   }
 
-  private static ColumnDrift numeric(String name, long refRows, double[] r, double[] c,
-      DriftOptions o) {
+  private static ColumnDrift numeric(
+      String name, long refRows, double[] r, double[] c, DriftOptions o) {
     if (r.length == 0 || c.length == 0) {
-      return ColumnDrift.error(name, "numeric", "all values are null in the "
-          + (r.length == 0 ? "reference" : "current") + " data set");
+      return ColumnDrift.error(
+          name,
+          "numeric",
+          "all values are null in the " + (r.length == 0 ? "reference" : "current") + " data set");
     }
     DoubleArrays.radixSort(r);
     DoubleArrays.radixSort(c);
@@ -180,14 +208,16 @@ public final class DriftAnalyzer {
     if (m == Method.AUTO) {
       boolean many = distinctMoreThan(r, c, AUTO_MAX_CATEGORIES);
       boolean small = refRows <= AUTO_SMALL_ROWS;
-      m = small ? (many ? Method.KS : Method.CHISQUARE)
-          : (many ? Method.WASSERSTEIN : Method.JENSENSHANNON);
+      m =
+          small
+              ? (many ? Method.KS : Method.CHISQUARE)
+              : (many ? Method.WASSERSTEIN : Method.JENSENSHANNON);
     }
     return numericColumn(name, r, c, m, o);
   }
 
-  private static ColumnDrift numericColumn(String name, double[] r, double[] c, Method m,
-      DriftOptions o) {
+  private static ColumnDrift numericColumn(
+      String name, double[] r, double[] c, Method m, DriftOptions o) {
     switch (m) {
       case KS -> {
         return verdict(name, "numeric", m, Statistics.ks(r, c), o, histogram(r, c));
@@ -199,8 +229,8 @@ public final class DriftAnalyzer {
         double[] edges = Statistics.quantileEdges(r, o.bins());
         long[] rb = Statistics.binCounts(r, edges);
         long[] cb = Statistics.binCounts(c, edges);
-        Statistics.Result res = m == Method.PSI ? Statistics.psi(rb, cb)
-            : Statistics.jensenShannon(rb, cb);
+        Statistics.Result res =
+            m == Method.PSI ? Statistics.psi(rb, cb) : Statistics.jensenShannon(rb, cb);
         return verdict(name, "numeric", m, res, o, histogram(r, c));
       }
       default -> {
@@ -210,8 +240,13 @@ public final class DriftAnalyzer {
     }
   }
 
-  private static ColumnDrift categorical(String name, String type, Map<String, Long> r,
-      Map<String, Long> c, Method m, DriftOptions o) {
+  private static ColumnDrift categorical(
+      String name,
+      String type,
+      Map<String, Long> r,
+      Map<String, Long> c,
+      Method m,
+      DriftOptions o) {
     TreeSet<String> cats = new TreeSet<>(r.keySet());
     cats.addAll(c.keySet());
     long[] rc = new long[cats.size()];
@@ -222,25 +257,33 @@ public final class DriftAnalyzer {
       cc[i] = c.getOrDefault(k, 0L);
       i++;
     }
-    Statistics.Result res = switch (m) {
-      case PSI -> Statistics.psi(rc, cc);
-      case JENSENSHANNON -> Statistics.jensenShannon(rc, cc);
-      default -> Statistics.chiSquare(rc, cc);
-    };
-    var plot = new ColumnDrift.Plot(List.copyOf(cats), Statistics.shares(rc), Statistics.shares(cc));
+    Statistics.Result res =
+        switch (m) {
+          case PSI -> Statistics.psi(rc, cc);
+          case JENSENSHANNON -> Statistics.jensenShannon(rc, cc);
+          default -> Statistics.chiSquare(rc, cc);
+        };
+    var plot =
+        new ColumnDrift.Plot(List.copyOf(cats), Statistics.shares(rc), Statistics.shares(cc));
     return verdict(name, type, m, res, o, plot);
   }
 
-  private static ColumnDrift verdict(String name, String type, Method m, Statistics.Result res,
-      DriftOptions o, ColumnDrift.Plot plot) {
+  private static ColumnDrift verdict(
+      String name,
+      String type,
+      Method m,
+      Statistics.Result res,
+      DriftOptions o,
+      ColumnDrift.Plot plot) {
     double threshold = o.threshold() != null ? o.threshold() : m.defaultThreshold();
-    boolean drifted = switch (m) {
-      case KS -> res.pValue() <= threshold;
-      case CHISQUARE -> res.pValue() < threshold;
-      default -> res.statistic() >= threshold;
-    };
-    return new ColumnDrift(name, type, m.id(), res.statistic(), res.pValue(), threshold, drifted,
-        null, plot);
+    boolean drifted =
+        switch (m) {
+          case KS -> res.pValue() <= threshold;
+          case CHISQUARE -> res.pValue() < threshold;
+          default -> res.statistic() >= threshold;
+        };
+    return new ColumnDrift(
+        name, type, m.id(), res.statistic(), res.pValue(), threshold, drifted, null, plot);
   }
 
   private static boolean distinctMoreThan(double[] sortedA, double[] sortedB, int limit) {
@@ -285,7 +328,9 @@ public final class DriftAnalyzer {
     for (int k = 0; k < bins; k++) {
       labels.add(String.format(java.util.Locale.ROOT, "%.4g", lo + (hi - lo) * k / bins));
     }
-    return new ColumnDrift.Plot(labels, Statistics.shares(Statistics.binCounts(r, edges)),
+    return new ColumnDrift.Plot(
+        labels,
+        Statistics.shares(Statistics.binCounts(r, edges)),
         Statistics.shares(Statistics.binCounts(c, edges)));
   }
 }

@@ -45,7 +45,9 @@ public enum Method {
         return m;
       }
     }
-    throw new IllegalArgumentException("unknown drift method '" + s
-        + "': use ks, wasserstein, psi, jensenshannon, chisquare or auto");
+    throw new IllegalArgumentException(
+        "unknown drift method '"
+            + s
+            + "': use ks, wasserstein, psi, jensenshannon, chisquare or auto");
   }
 }

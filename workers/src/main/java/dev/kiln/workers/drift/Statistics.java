@@ -8,14 +8,16 @@ import org.apache.commons.math3.stat.inference.KolmogorovSmirnovTest;
 import org.apache.commons.math3.util.CombinatoricsUtils;
 
 /**
- * The drift statistics, defined as scipy 1.10 defines them (see docs/monitoring.md). Numeric
- * inputs are sorted arrays without NaN; distributions are counts per bin.
+ * The drift statistics, defined as scipy 1.10 defines them (see docs/monitoring.md). Numeric inputs
+ * are sorted arrays without NaN; distributions are counts per bin.
  */
 final class Statistics {
   /** scipy's ks_2samp 'auto' uses the exact distribution up to this many values per sample. */
   static final int KS_EXACT_MAX_N = 10_000;
+
   /** Share given to an empty bin by PSI, so that its logarithm is defined. */
   static final double PSI_EMPTY_SHARE = 0.0001;
+
   /** Wasserstein is divided by the reference's standard deviation, but never by less. */
   static final double MIN_STD = 0.001;
 
@@ -24,11 +26,11 @@ final class Statistics {
   record Result(double statistic, Double pValue) {}
 
   /**
-   * Two-sample two-sided Kolmogorov-Smirnov. The statistic is commons-math's (ties handled);
-   * the p-value follows ks_2samp(method='auto'): exact when both samples have at most 10,000
-   * values, else the one-sample Kolmogorov distribution at n = round(n1*n2/(n1+n2)).
-   * commons-math's exact count overflows a double beyond about 1,000 values in total, so there
-   * the asymptotic form is used, as scipy does when its own exact computation fails.
+   * Two-sample two-sided Kolmogorov-Smirnov. The statistic is commons-math's (ties handled); the
+   * p-value follows ks_2samp(method='auto'): exact when both samples have at most 10,000 values,
+   * else the one-sample Kolmogorov distribution at n = round(n1*n2/(n1+n2)). commons-math's exact
+   * count overflows a double beyond about 1,000 values in total, so there the asymptotic form is
+   * used, as scipy does when its own exact computation fails.
    */
   static Result ks(double[] ref, double[] cur) {
     KolmogorovSmirnovTest t = new KolmogorovSmirnovTest();

@@ -51,7 +51,11 @@ final class LogBuffer implements LogSink {
     try {
       queue.appendLogs(taskId, attempt, batch);
     } catch (RuntimeException e) {
-      log.warn("lost {} log lines of task {} attempt {}: {}", batch.size(), taskId, attempt,
+      log.warn(
+          "lost {} log lines of task {} attempt {}: {}",
+          batch.size(),
+          taskId,
+          attempt,
           e.getMessage());
     }
   }

@@ -33,10 +33,13 @@ import java.util.stream.Stream;
 final class TaskRunner {
   static final long MAX_OUTPUTS_BYTES = 1 << 20;
   static final int MAX_METRIC_LINES = 100_000;
+
   /** KILN_KEEP_WORK=true keeps the work folders, for looking at what a step left. */
   private static final boolean KEEP_WORK =
       Boolean.parseBoolean(System.getenv().getOrDefault("KILN_KEEP_WORK", "false"));
-  private static final Pattern SECRET = Pattern.compile("\\$\\{\\{\\s*secrets\\.([A-Za-z_][A-Za-z0-9_]*)\\s*}}");
+
+  private static final Pattern SECRET =
+      Pattern.compile("\\$\\{\\{\\s*secrets\\.([A-Za-z_][A-Za-z0-9_]*)\\s*}}");
 
   private final Engine engine;
   private final Map<String, Executor> executors;
@@ -44,8 +47,12 @@ final class TaskRunner {
   private final String forceExecutor;
   private final String worker;
 
-  TaskRunner(Engine engine, Map<String, Executor> executors, Map<String, BuiltinStep> builtins,
-      String forceExecutor, String worker) {
+  TaskRunner(
+      Engine engine,
+      Map<String, Executor> executors,
+      Map<String, BuiltinStep> builtins,
+      String forceExecutor,
+      String worker) {
     this.engine = engine;
     this.executors = executors;
     this.builtins = builtins;
@@ -53,7 +60,8 @@ final class TaskRunner {
     this.worker = worker;
   }
 
-  Completion run(ClaimedTask task, LogBuffer logs, Cancellation cancel) throws InterruptedException {
+  Completion run(ClaimedTask task, LogBuffer logs, Cancellation cancel)
+      throws InterruptedException {
     if (!task.spec().cache()) {
       return execute(task, logs, cancel);
     }
@@ -61,8 +69,8 @@ final class TaskRunner {
     String cacheKey = cacheKey(task, context.pipeline(), logs);
     if (cacheKey != null) {
       if (context.noCache()) {
-        logs.line("system", "cache not read (--no-cache); a success is recorded under key "
-            + cacheKey);
+        logs.line(
+            "system", "cache not read (--no-cache); a success is recorded under key " + cacheKey);
       } else {
         var hit = engine.cache().lookup(cacheKey);
         if (hit.isPresent()) {
@@ -77,8 +85,8 @@ final class TaskRunner {
   }
 
   /**
-   * The step's cache key, or null when it cannot have one: its container image cannot be found
-   * now (it then fails to run with the reason) or no executor here can run it.
+   * The step's cache key, or null when it cannot have one: its container image cannot be found now
+   * (it then fails to run with the reason) or no executor here can run it.
    */
   private String cacheKey(ClaimedTask task, String pipeline, LogBuffer logs)
       throws InterruptedException {
@@ -143,22 +151,34 @@ final class TaskRunner {
     if (spec.isRun()) {
       Executor ex = chooseExecutor(spec);
       if (ex == null) {
-        return Completion.failed("step needs image " + spec.image()
-            + " but no container executor is available here; run with --executor process");
+        return Completion.failed(
+            "step needs image "
+                + spec.image()
+                + " but no container executor is available here; run with --executor process");
       }
-      ExecutionResult r = ex.execute(new Invocation(task, work, env,
-          resolveSecrets(spec.command()), logs, cancel));
+      ExecutionResult r =
+          ex.execute(new Invocation(task, work, env, resolveSecrets(spec.command()), logs, cancel));
       result = collect(r, outputs, metrics, artifacts);
     } else {
       BuiltinStep b = builtins.get(spec.uses());
       if (b == null) {
-        return Completion.failed("unknown built-in step '" + spec.uses() + "'; this worker has: "
-            + (builtins.isEmpty() ? "none" : String.join(", ", builtins.keySet())));
+        return Completion.failed(
+            "unknown built-in step '"
+                + spec.uses()
+                + "'; this worker has: "
+                + (builtins.isEmpty() ? "none" : String.join(", ", builtins.keySet())));
       }
       try {
-        result = b.run(new BuiltinStep.Context(task, spec.with(), work,
-            spec.baseDir() == null ? Path.of("").toAbsolutePath() : Path.of(spec.baseDir()),
-            logs, cancel, engine));
+        result =
+            b.run(
+                new BuiltinStep.Context(
+                    task,
+                    spec.with(),
+                    work,
+                    spec.baseDir() == null ? Path.of("").toAbsolutePath() : Path.of(spec.baseDir()),
+                    logs,
+                    cancel,
+                    engine));
       } catch (InterruptedException e) {
         throw e;
       } catch (Exception e) {
@@ -170,14 +190,17 @@ final class TaskRunner {
 
   /** The attempt's work folder: its working directory, with kiln/ for outputs and artifacts. */
   Path workDir(ClaimedTask task) {
-    return engine.config().workDir()
-        .resolve("run-" + task.runId()).resolve(task.stepId() + "-" + task.attempt());
+    return engine
+        .config()
+        .workDir()
+        .resolve("run-" + task.runId())
+        .resolve(task.stepId() + "-" + task.attempt());
   }
 
   /**
-   * Removes the attempt's work folder (unless KILN_KEEP_WORK=true). The worker calls this after
-   * it has recorded the result and claimed what that made ready, so removing files is not on the
-   * path from one step to the next.
+   * Removes the attempt's work folder (unless KILN_KEEP_WORK=true). The worker calls this after it
+   * has recorded the result and claimed what that made ready, so removing files is not on the path
+   * from one step to the next.
    */
   void cleanUp(ClaimedTask task) throws IOException {
     if (!KEEP_WORK) {
@@ -186,7 +209,8 @@ final class TaskRunner {
   }
 
   private Executor chooseExecutor(TaskSpec spec) {
-    String name = forceExecutor != null ? forceExecutor : spec.image() != null ? "docker" : "process";
+    String name =
+        forceExecutor != null ? forceExecutor : spec.image() != null ? "docker" : "process";
     return executors.get(name);
   }
 
@@ -207,8 +231,8 @@ final class TaskRunner {
       problem = "cannot read the step's results: " + e.getMessage();
     }
     if (problem != null && r.outcome() == Completion.Outcome.SUCCEEDED) {
-      return new Completion(Completion.Outcome.FAILED, r.exitCode(), problem, outs, ms, arts,
-          r.imageDigest());
+      return new Completion(
+          Completion.Outcome.FAILED, r.exitCode(), problem, outs, ms, arts, r.imageDigest());
     }
     return new Completion(r.outcome(), r.exitCode(), r.error(), outs, ms, arts, r.imageDigest());
   }

@@ -34,8 +34,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * A worker: claims tasks of its queues while it has free slots, runs each on its own thread,
- * heartbeats their leases and reports results. It sleeps on LISTEN/NOTIFY, so an idle queue
- * costs a wake-up a second and a ready task starts within milliseconds.
+ * heartbeats their leases and reports results. It sleeps on LISTEN/NOTIFY, so an idle queue costs a
+ * wake-up a second and a ready task starts within milliseconds.
  */
 final class Worker implements WorkerRuntime.Handle {
   private static final Logger log = LoggerFactory.getLogger(Worker.class);
@@ -52,8 +52,8 @@ final class Worker implements WorkerRuntime.Handle {
     STOPPED
   }
 
-  private record Active(ClaimedTask task, Cancellation cancel, LogBuffer logs,
-      ScheduledFuture<?> heartbeat) {}
+  private record Active(
+      ClaimedTask task, Cancellation cancel, LogBuffer logs, ScheduledFuture<?> heartbeat) {}
 
   private final Engine engine;
   private final WorkerRuntime.Options options;
@@ -64,8 +64,10 @@ final class Worker implements WorkerRuntime.Handle {
   private final TaskRunner runner;
   private final Thread poller;
   private volatile State state = State.RUNNING;
+
   /** The queues it claims from; a server changes them when a pipeline brings a new queue. */
   private volatile List<String> queues;
+
   /** When (epoch ms) the earliest task in backoff becomes claimable; MAX_VALUE when none. */
   private long nextReadyAt = Long.MAX_VALUE;
 
@@ -79,11 +81,15 @@ final class Worker implements WorkerRuntime.Handle {
     Map<String, Executor> executors = new TreeMap<>();
     ServiceLoader.load(Executor.class).forEach(e -> executors.put(e.name(), e));
     if (options.forceExecutor() != null && !executors.containsKey(options.forceExecutor())) {
-      throw new IllegalArgumentException("unknown executor '" + options.forceExecutor()
-          + "'; available: " + String.join(", ", executors.keySet()));
+      throw new IllegalArgumentException(
+          "unknown executor '"
+              + options.forceExecutor()
+              + "'; available: "
+              + String.join(", ", executors.keySet()));
     }
-    this.runner = new TaskRunner(engine, executors, BuiltinStep.all(), options.forceExecutor(),
-        options.name());
+    this.runner =
+        new TaskRunner(
+            engine, executors, BuiltinStep.all(), options.forceExecutor(), options.name());
     this.poller = new Thread(this::pollLoop, "kiln-poller-" + options.name());
     this.poller.setDaemon(true);
   }
@@ -115,8 +121,12 @@ final class Worker implements WorkerRuntime.Handle {
         PGConnection pg = listen.unwrap(PGConnection.class);
         backoff = 100;
         // Retries wait out a backoff: learn when the next one is due, then from notifications.
-        nextReadyAt = engine.queue().millisUntilNextReady(queues)
-            .map(ms -> System.currentTimeMillis() + ms).orElse(Long.MAX_VALUE);
+        nextReadyAt =
+            engine
+                .queue()
+                .millisUntilNextReady(queues)
+                .map(ms -> System.currentTimeMillis() + ms)
+                .orElse(Long.MAX_VALUE);
         boolean claimNow = true;
         while (state == State.RUNNING) {
           long now = System.currentTimeMillis();
@@ -182,7 +192,8 @@ final class Worker implements WorkerRuntime.Handle {
     for (PGNotification n : ns) {
       if (n.getName().equals("kiln_cancel")) {
         long runId = Long.parseLong(n.getParameter());
-        active.values().stream().filter(a -> a.task().runId() == runId)
+        active.values().stream()
+            .filter(a -> a.task().runId() == runId)
             .forEach(a -> timers.execute(() -> heartbeat(a)));
         continue;
       }
@@ -206,20 +217,27 @@ final class Worker implements WorkerRuntime.Handle {
 
   /**
    * Takes back tasks whose worker is gone: leases that expired, and at once those of workers on
-   * this host whose process died. Step processes a dead worker left on this host are killed
-   * first, so a step never runs twice at the same time here.
+   * this host whose process died. Step processes a dead worker left on this host are killed first,
+   * so a step never runs twice at the same time here.
    */
   private void reap() {
     List<String> dead = ProcessNames.deadOnThisHost(engine.runs().busyWorkers());
     for (RunService.Reaped r : engine.runs().reapLostTasks(dead)) {
-      int killed = LocalProcesses.killTagged(
-          LocalProcesses.taskTag(r.taskId(), r.attempt(), r.worker()));
-      log.warn("took back task {} attempt {} from {}{}", r.taskId(), r.attempt(), r.worker(),
+      int killed =
+          LocalProcesses.killTagged(LocalProcesses.taskTag(r.taskId(), r.attempt(), r.worker()));
+      log.warn(
+          "took back task {} attempt {} from {}{}",
+          r.taskId(),
+          r.attempt(),
+          r.worker(),
           killed > 0 ? "; killed " + killed + " processes it left behind" : "");
     }
   }
 
-  /** Reserves free slots first, then claims at most that many tasks: never claims what it cannot start. */
+  /**
+   * Reserves free slots first, then claims at most that many tasks: never claims what it cannot
+   * start.
+   */
   private int claimOnce() {
     int free = slots.availablePermits();
     if (free == 0 || !slots.tryAcquire(free)) {
@@ -238,8 +256,9 @@ final class Worker implements WorkerRuntime.Handle {
       LogBuffer logs = new LogBuffer(engine.queue(), t.id(), t.attempt());
       long every = Math.max(200, options.lease().toMillis() / 3);
       Active[] holder = new Active[1];
-      ScheduledFuture<?> hb = timers.scheduleWithFixedDelay(() -> heartbeat(holder[0]), every,
-          every, TimeUnit.MILLISECONDS);
+      ScheduledFuture<?> hb =
+          timers.scheduleWithFixedDelay(
+              () -> heartbeat(holder[0]), every, every, TimeUnit.MILLISECONDS);
       holder[0] = new Active(t, cancel, logs, hb);
       active.put(t.id(), holder[0]);
       pool.execute(() -> runTask(holder[0]));
@@ -284,8 +303,8 @@ final class Worker implements WorkerRuntime.Handle {
       }
     } catch (RuntimeException e) {
       // The lease will expire and the task be retried by whoever reaps it.
-      log.error("could not record the result of {} (run {}): {}", t.stepId(), t.runId(),
-          e.getMessage());
+      log.error(
+          "could not record the result of {} (run {}): {}", t.stepId(), t.runId(), e.getMessage());
     } finally {
       active.remove(t.id());
       slots.release();
@@ -302,7 +321,10 @@ final class Worker implements WorkerRuntime.Handle {
     try {
       runner.cleanUp(t);
     } catch (java.io.IOException e) {
-      log.warn("could not remove the work folder of {} (run {}): {}", t.stepId(), t.runId(),
+      log.warn(
+          "could not remove the work folder of {} (run {}): {}",
+          t.stepId(),
+          t.runId(),
           e.getMessage());
     }
   }

@@ -13,9 +13,9 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * {@code uses: metrics/check}: scores {@code predictions} against {@code labels} joined on
- * {@code id}, and reports {@code degraded} when a metric is worse than its reference value by
- * more than {@code tolerance}. Records the report and moves the monitor's incident.
+ * {@code uses: metrics/check}: scores {@code predictions} against {@code labels} joined on {@code
+ * id}, and reports {@code degraded} when a metric is worse than its reference value by more than
+ * {@code tolerance}. Records the report and moves the monitor's incident.
  */
 public final class MetricsCheckStep implements BuiltinStep {
   static final double DEFAULT_TOLERANCE = 0.05;
@@ -59,14 +59,16 @@ public final class MetricsCheckStep implements BuiltinStep {
         require(w, d.column(id).isPresent(), "id", predictions, id);
         require(w, labelCols.stream().anyMatch(c -> c.name().equals(id)), "id", labels, id);
         require(w, d.column(pred).isPresent(), "prediction", predictions, pred);
-        require(w, labelCols.stream().anyMatch(c -> c.name().equals(label)), "label", labels, label);
+        require(
+            w, labelCols.stream().anyMatch(c -> c.name().equals(label)), "label", labels, label);
         if (task.equals("classification")) {
           String score = w.string("score", null);
           if (score != null) {
             require(w, d.column(score).isPresent(), "score", predictions, score);
           }
-          scored = PerformanceMetrics.classification(d, id, pred, label, score,
-              w.string("positive", "1"));
+          scored =
+              PerformanceMetrics.classification(
+                  d, id, pred, label, score, w.string("positive", "1"));
         } else {
           scored = PerformanceMetrics.regression(d, id, pred, label);
         }
@@ -95,11 +97,24 @@ public final class MetricsCheckStep implements BuiltinStep {
       if (bad) {
         worse.add(metric);
       }
-      values.add(new MonitorStore.Value(metric, ref.map(r -> "reference " + r).orElse(null),
-          Double.isNaN(v) ? null : v, null, bound, bad));
-      ctx.logs().line("system", String.format(Locale.ROOT, "%s = %.6g%s%s", metric, v,
-          ref.map(r -> String.format(Locale.ROOT, " (reference %.6g)", r)).orElse(""),
-          bad ? " DEGRADED" : ""));
+      values.add(
+          new MonitorStore.Value(
+              metric,
+              ref.map(r -> "reference " + r).orElse(null),
+              Double.isNaN(v) ? null : v,
+              null,
+              bound,
+              bad));
+      ctx.logs()
+          .line(
+              "system",
+              String.format(
+                  Locale.ROOT,
+                  "%s = %.6g%s%s",
+                  metric,
+                  v,
+                  ref.map(r -> String.format(Locale.ROOT, " (reference %.6g)", r)).orElse(""),
+                  bad ? " DEGRADED" : ""));
     }
     boolean degraded = !worse.isEmpty();
     Map<String, Object> report = new LinkedHashMap<>();
@@ -112,11 +127,20 @@ public final class MetricsCheckStep implements BuiltinStep {
     scored.metrics().forEach((k, v) -> finite.put(k, v.isNaN() ? null : v));
     report.put("metrics", finite);
     report.put("degraded_metrics", worse);
-    String monitor = w.string("monitor", ctx.engine().store().run(ctx.task().runId())
-        .orElseThrow().pipeline());
-    MonitorStore.Recorded rec = new MonitorStore(ctx.engine().db()).record(new MonitorStore.Check(
-        monitor, "metrics", ctx.task().runId(), ctx.task().stepId(), degraded, null, report,
-        values));
+    String monitor =
+        w.string("monitor", ctx.engine().store().run(ctx.task().runId()).orElseThrow().pipeline());
+    MonitorStore.Recorded rec =
+        new MonitorStore(ctx.engine().db())
+            .record(
+                new MonitorStore.Check(
+                    monitor,
+                    "metrics",
+                    ctx.task().runId(),
+                    ctx.task().stepId(),
+                    degraded,
+                    null,
+                    report,
+                    values));
     out.put("degraded", String.valueOf(degraded));
     out.put("degraded_metrics", String.join(",", worse));
     out.put("matched", String.valueOf(scored.matched()));
@@ -128,8 +152,9 @@ public final class MetricsCheckStep implements BuiltinStep {
     return new Completion(Completion.Outcome.SUCCEEDED, null, null, out, metrics, List.of());
   }
 
-  private static void require(With w, boolean present, String field, java.nio.file.Path file,
-      String column) throws With.BadInput {
+  private static void require(
+      With w, boolean present, String field, java.nio.file.Path file, String column)
+      throws With.BadInput {
     if (!present) {
       throw w.bad(field, "column '" + column + "' is missing from " + file);
     }

@@ -20,7 +20,9 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** {@code kiln monitor history NAME}: the stored reports of a monitor as a trend. */
-@Command(name = "monitor", mixinStandardHelpOptions = true,
+@Command(
+    name = "monitor",
+    mixinStandardHelpOptions = true,
     description = "Reports and incidents recorded by drift/check and metrics/check steps.",
     subcommands = {MonitorCommand.History.class, CommandLine.HelpCommand.class})
 public final class MonitorCommand implements Runnable {
@@ -31,10 +33,14 @@ public final class MonitorCommand implements Runnable {
     spec.commandLine().usage(spec.commandLine().getOut());
   }
 
-  @Command(name = "history", mixinStandardHelpOptions = true,
-      description = {"The monitor's reports, newest first: when, which run, whether it alarmed",
-          "(drift or degradation), the share of drifted columns, and per column (or metric,",
-          "or only --column) the statistic; then its incidents."})
+  @Command(
+      name = "history",
+      mixinStandardHelpOptions = true,
+      description = {
+        "The monitor's reports, newest first: when, which run, whether it alarmed",
+        "(drift or degradation), the share of drifted columns, and per column (or metric,",
+        "or only --column) the statistic; then its incidents."
+      })
   static final class History implements Callable<Integer> {
     private static final DateTimeFormatter TIME =
         DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss").withZone(ZoneId.systemDefault());
@@ -47,7 +53,10 @@ public final class MonitorCommand implements Runnable {
     @Option(names = "--column", paramLabel = "C", description = "only this column or metric")
     String column;
 
-    @Option(names = "--limit", defaultValue = "20", description = "how many reports (default ${DEFAULT-VALUE})")
+    @Option(
+        names = "--limit",
+        defaultValue = "20",
+        description = "how many reports (default ${DEFAULT-VALUE})")
     int limit;
 
     @Option(names = "--json", description = "print reports and incidents as JSON")
@@ -81,30 +90,48 @@ public final class MonitorCommand implements Runnable {
       return r.values().stream().filter(v -> column == null || v.name().equals(column)).toList();
     }
 
-    private void print(PrintWriter out, List<MonitorStore.HistoryRow> rows,
+    private void print(
+        PrintWriter out,
+        List<MonitorStore.HistoryRow> rows,
         List<MonitorStore.Incident> incidents) {
       for (MonitorStore.HistoryRow r : rows) {
-        out.printf(Locale.ROOT, "%s  run %-6s %-7s %-9s %s%n", TIME.format(r.at()),
-            r.runId() == null ? "-" : r.runId(), r.kind(),
+        out.printf(
+            Locale.ROOT,
+            "%s  run %-6s %-7s %-9s %s%n",
+            TIME.format(r.at()),
+            r.runId() == null ? "-" : r.runId(),
+            r.kind(),
             r.alarm() ? (r.kind().equals("drift") ? "DRIFT" : "DEGRADED") : "ok",
             r.score() == null ? "" : String.format(Locale.ROOT, "share %.3f", r.score()));
         for (MonitorStore.Value v : values(r)) {
-          out.printf(Locale.ROOT, "    %-28s %-14s %12s %12s %s%n", v.name(),
-              v.method() == null ? "" : v.method(), fmt(v.statistic()),
-              v.pValue() == null ? "" : "p=" + fmt(v.pValue()), v.alarm() ? "ALARM" : "");
+          out.printf(
+              Locale.ROOT,
+              "    %-28s %-14s %12s %12s %s%n",
+              v.name(),
+              v.method() == null ? "" : v.method(),
+              fmt(v.statistic()),
+              v.pValue() == null ? "" : "p=" + fmt(v.pValue()),
+              v.alarm() ? "ALARM" : "");
         }
       }
       out.println();
       out.println(incidents.isEmpty() ? "no incidents" : "incidents:");
       for (MonitorStore.Incident i : incidents) {
-        out.printf(Locale.ROOT, "  #%d %-7s %-6s opened %s by run %s, %d checks%s%n", i.id(),
-            i.kind(), i.status(), TIME.format(i.openedAt()), i.openedByRun(), i.checks(),
+        out.printf(
+            Locale.ROOT,
+            "  #%d %-7s %-6s opened %s by run %s, %d checks%s%n",
+            i.id(),
+            i.kind(),
+            i.status(),
+            TIME.format(i.openedAt()),
+            i.openedByRun(),
+            i.checks(),
             i.closedAt() == null ? "" : ", closed " + TIME.format(i.closedAt()));
       }
     }
 
-    private Map<String, Object> toMap(List<MonitorStore.HistoryRow> rows,
-        List<MonitorStore.Incident> incidents) {
+    private Map<String, Object> toMap(
+        List<MonitorStore.HistoryRow> rows, List<MonitorStore.Incident> incidents) {
       List<Map<String, Object>> reports = new ArrayList<>();
       for (MonitorStore.HistoryRow r : rows) {
         Map<String, Object> m = new LinkedHashMap<>();

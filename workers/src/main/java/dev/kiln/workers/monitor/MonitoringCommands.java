@@ -10,7 +10,7 @@ import java.util.List;
 public final class MonitoringCommands implements CommandProvider {
   @Override
   public List<Object> commands() {
-    return List.of(new DriftCommand(), new ValidateDataCommand(), new SchemaCommand(),
-        new MonitorCommand());
+    return List.of(
+        new DriftCommand(), new ValidateDataCommand(), new SchemaCommand(), new MonitorCommand());
   }
 }

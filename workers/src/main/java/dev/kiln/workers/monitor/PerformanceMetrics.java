@@ -15,8 +15,8 @@ import org.apache.commons.math3.stat.ranking.NaturalRanking;
 import org.apache.commons.math3.stat.ranking.TiesStrategy;
 
 /**
- * Scores predictions against labels joined on an id (table {@code data} = predictions, table
- * {@code labels}). Rows without a label yet are counted, not scored.
+ * Scores predictions against labels joined on an id (table {@code data} = predictions, table {@code
+ * labels}). Rows without a label yet are counted, not scored.
  */
 final class PerformanceMetrics {
   /** Metrics where a smaller value is better; for all others larger is better. */
@@ -26,19 +26,46 @@ final class PerformanceMetrics {
 
   private PerformanceMetrics() {}
 
-  static Scored classification(Dataset d, String id, String pred, String label, String score,
-      String positive) throws SQLException, DataException {
+  static Scored classification(
+      Dataset d, String id, String pred, String label, String score, String positive)
+      throws SQLException, DataException {
     String p = "cast(p." + Dataset.quote(pred) + " as varchar)";
     String l = "cast(l." + Dataset.quote(label) + " as varchar)";
-    String join = " from data p join labels l on cast(p." + Dataset.quote(id) + " as varchar) = cast(l."
-        + Dataset.quote(id) + " as varchar) where l." + Dataset.quote(label) + " is not null";
+    String join =
+        " from data p join labels l on cast(p."
+            + Dataset.quote(id)
+            + " as varchar) = cast(l."
+            + Dataset.quote(id)
+            + " as varchar) where l."
+            + Dataset.quote(label)
+            + " is not null";
     Map<String, Double> m = new LinkedHashMap<>();
     long matched;
-    try (PreparedStatement ps = d.connection().prepareStatement("select count(*), "
-        + "count(*) filter (where " + p + " = " + l + "), "
-        + "count(*) filter (where " + p + " = ? and " + l + " = ?), "
-        + "count(*) filter (where " + p + " = ? and " + l + " <> ?), "
-        + "count(*) filter (where " + p + " <> ? and " + l + " = ?)" + join)) {
+    try (PreparedStatement ps =
+        d.connection()
+            .prepareStatement(
+                "select count(*), "
+                    + "count(*) filter (where "
+                    + p
+                    + " = "
+                    + l
+                    + "), "
+                    + "count(*) filter (where "
+                    + p
+                    + " = ? and "
+                    + l
+                    + " = ?), "
+                    + "count(*) filter (where "
+                    + p
+                    + " = ? and "
+                    + l
+                    + " <> ?), "
+                    + "count(*) filter (where "
+                    + p
+                    + " <> ? and "
+                    + l
+                    + " = ?)"
+                    + join)) {
       for (int i = 1; i <= 6; i++) {
         ps.setString(i, positive);
       }
@@ -61,8 +88,15 @@ final class PerformanceMetrics {
     }
     if (score != null) {
       List<double[]> rows = new ArrayList<>();
-      try (PreparedStatement ps = d.connection().prepareStatement("select try_cast(p."
-          + Dataset.quote(score) + " as double), " + l + " = ?" + join)) {
+      try (PreparedStatement ps =
+          d.connection()
+              .prepareStatement(
+                  "select try_cast(p."
+                      + Dataset.quote(score)
+                      + " as double), "
+                      + l
+                      + " = ?"
+                      + join)) {
         ps.setString(1, positive);
         try (ResultSet rs = ps.executeQuery()) {
           while (rs.next()) {
@@ -102,12 +136,22 @@ final class PerformanceMetrics {
       throws SQLException, DataException {
     String p = "try_cast(p." + Dataset.quote(pred) + " as double)";
     String l = "try_cast(l." + Dataset.quote(label) + " as double)";
-    String sql = "with j as (select " + p + " as p, " + l + " as l from data p join labels l on "
-        + "cast(p." + Dataset.quote(id) + " as varchar) = cast(l." + Dataset.quote(id)
-        + " as varchar) where l." + Dataset.quote(label) + " is not null) "
-        + "select count(*), count(*) filter (where p is null or l is null), avg(abs(p - l)), "
-        + "sqrt(avg((p - l) * (p - l))), sum((l - p) * (l - p)), "
-        + "sum((l - (select avg(l) from j)) * (l - (select avg(l) from j))) from j";
+    String sql =
+        "with j as (select "
+            + p
+            + " as p, "
+            + l
+            + " as l from data p join labels l on "
+            + "cast(p."
+            + Dataset.quote(id)
+            + " as varchar) = cast(l."
+            + Dataset.quote(id)
+            + " as varchar) where l."
+            + Dataset.quote(label)
+            + " is not null) "
+            + "select count(*), count(*) filter (where p is null or l is null), avg(abs(p - l)), "
+            + "sqrt(avg((p - l) * (p - l))), sum((l - p) * (l - p)), "
+            + "sum((l - (select avg(l) from j)) * (l - (select avg(l) from j))) from j";
     Map<String, Double> m = new LinkedHashMap<>();
     long matched;
     try (PreparedStatement ps = d.connection().prepareStatement(sql);
@@ -118,8 +162,13 @@ final class PerformanceMetrics {
         throw new DataException("no prediction has a label yet (joined on '" + id + "')");
       }
       if (rs.getLong(2) > 0) {
-        throw new DataException(rs.getLong(2) + " predictions or labels are not numbers (columns '"
-            + pred + "', '" + label + "')");
+        throw new DataException(
+            rs.getLong(2)
+                + " predictions or labels are not numbers (columns '"
+                + pred
+                + "', '"
+                + label
+                + "')");
       }
       m.put("mae", rs.getDouble(3));
       m.put("rmse", rs.getDouble(4));
@@ -130,10 +179,17 @@ final class PerformanceMetrics {
   }
 
   private static long unlabeled(Dataset d, String id, String label) throws SQLException {
-    try (PreparedStatement ps = d.connection().prepareStatement("select count(*) from data p "
-        + "where not exists (select 1 from labels l where cast(l." + Dataset.quote(id)
-        + " as varchar) = cast(p." + Dataset.quote(id) + " as varchar) and l."
-        + Dataset.quote(label) + " is not null)");
+    try (PreparedStatement ps =
+            d.connection()
+                .prepareStatement(
+                    "select count(*) from data p "
+                        + "where not exists (select 1 from labels l where cast(l."
+                        + Dataset.quote(id)
+                        + " as varchar) = cast(p."
+                        + Dataset.quote(id)
+                        + " as varchar) and l."
+                        + Dataset.quote(label)
+                        + " is not null)");
         ResultSet rs = ps.executeQuery()) {
       rs.next();
       return rs.getLong(1);

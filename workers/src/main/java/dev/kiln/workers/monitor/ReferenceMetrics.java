@@ -5,9 +5,9 @@ import java.util.Optional;
 import java.util.ServiceLoader;
 
 /**
- * Where metrics/check finds the value a metric should hold. Today the values come from the
- * step's {@code with.reference}; the model registry can add a source (the metrics registered
- * with the model under an alias) by registering an implementation with ServiceLoader.
+ * Where metrics/check finds the value a metric should hold. Today the values come from the step's
+ * {@code with.reference}; the model registry can add a source (the metrics registered with the
+ * model under an alias) by registering an implementation with ServiceLoader.
  */
 public interface ReferenceMetrics {
   /** The reference value of {@code metric} for {@code model} under {@code alias}, if known. */

@@ -9,12 +9,12 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Every step process carries {@code KILN_TASK} in its environment, and so does everything it
- * starts (a variable is inherited, whatever session or parent the process ends up with). That is
- * how the processes of a step are found: to stop a step that timed out or was cancelled, to stop
- * the background children a finished step left holding its output open, and to stop the step
- * processes a dead worker left behind on this host before the step runs again. A process that
- * starts a child with an emptied environment ({@code env -i}) hides that child.
+ * Every step process carries {@code KILN_TASK} in its environment, and so does everything it starts
+ * (a variable is inherited, whatever session or parent the process ends up with). That is how the
+ * processes of a step are found: to stop a step that timed out or was cancelled, to stop the
+ * background children a finished step left holding its output open, and to stop the step processes
+ * a dead worker left behind on this host before the step runs again. A process that starts a child
+ * with an emptied environment ({@code env -i}) hides that child.
  */
 public final class LocalProcesses {
   private LocalProcesses() {}

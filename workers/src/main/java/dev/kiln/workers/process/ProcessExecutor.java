@@ -19,14 +19,15 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Runs a step's command as a local child process: {@code sh -c COMMAND} in the attempt's work
- * folder, stdin from /dev/null, stdout and stderr streamed line by line. On timeout or
- * cancellation everything the step started is stopped: SIGTERM, then SIGKILL after a grace
- * period. "Everything" is the shell's descendants plus every process carrying the attempt's
- * {@code KILN_TASK} in its environment ({@link LocalProcesses}), which also finds background
- * children that were re-parented or started a session of their own.
+ * folder, stdin from /dev/null, stdout and stderr streamed line by line. On timeout or cancellation
+ * everything the step started is stopped: SIGTERM, then SIGKILL after a grace period. "Everything"
+ * is the shell's descendants plus every process carrying the attempt's {@code KILN_TASK} in its
+ * environment ({@link LocalProcesses}), which also finds background children that were re-parented
+ * or started a session of their own.
  */
 public final class ProcessExecutor implements Executor {
   static final Duration GRACE = Duration.ofSeconds(5);
+
   /** Longest line kept; a longer one is cut so one runaway line cannot fill the store. */
   static final int MAX_LINE = 16 * 1024;
 
@@ -39,12 +40,14 @@ public final class ProcessExecutor implements Executor {
   public ExecutionResult execute(Invocation inv) throws InterruptedException {
     // No setsid(1) in front: it cost an extra exec, 0.6 to 0.9 ms a step; the tag finds what a
     // session would have (docs/benchmarks.md, "Engine overhead").
-    ProcessBuilder pb = new ProcessBuilder("sh", "-c", inv.command())
-        .directory(inv.workDir().toFile())
-        .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+    ProcessBuilder pb =
+        new ProcessBuilder("sh", "-c", inv.command())
+            .directory(inv.workDir().toFile())
+            .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
     pb.environment().putAll(inv.env());
-    String tag = pb.environment().computeIfAbsent("KILN_TASK",
-        k -> "process/" + java.util.UUID.randomUUID());
+    String tag =
+        pb.environment()
+            .computeIfAbsent("KILN_TASK", k -> "process/" + java.util.UUID.randomUUID());
     Process p;
     try {
       p = pb.start();
@@ -75,7 +78,9 @@ public final class ProcessExecutor implements Executor {
       err.join(GRACE.toMillis());
     }
     if (!exited) {
-      return new ExecutionResult(Outcome.TIMED_OUT, null,
+      return new ExecutionResult(
+          Outcome.TIMED_OUT,
+          null,
           "timed out after " + Duration.ofMillis(timeoutMs).toString().substring(2).toLowerCase());
     }
     if (inv.cancellation().isCancelled()) {
@@ -90,8 +95,8 @@ public final class ProcessExecutor implements Executor {
   }
 
   /**
-   * SIGTERM to the process, its descendants and every process tagged with {@code tag}, then
-   * SIGKILL to whatever is left after GRACE.
+   * SIGTERM to the process, its descendants and every process tagged with {@code tag}, then SIGKILL
+   * to whatever is left after GRACE.
    */
   static void killTree(ProcessHandle root, String tag) {
     Set<ProcessHandle> set = new LinkedHashSet<>();
@@ -115,16 +120,23 @@ public final class ProcessExecutor implements Executor {
   }
 
   private static Thread pump(InputStream in, String stream, LogSink sink, String step) {
-    Thread t = new Thread(() -> {
-      try (BufferedReader r = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
-        String line;
-        while ((line = r.readLine()) != null) {
-          sink.line(stream, line.length() > MAX_LINE ? line.substring(0, MAX_LINE) + " [cut]" : line);
-        }
-      } catch (IOException e) {
-        sink.line("system", stream + " of " + step + " could not be read: " + e.getMessage());
-      }
-    }, "kiln-" + stream + "-" + step);
+    Thread t =
+        new Thread(
+            () -> {
+              try (BufferedReader r =
+                  new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
+                String line;
+                while ((line = r.readLine()) != null) {
+                  sink.line(
+                      stream,
+                      line.length() > MAX_LINE ? line.substring(0, MAX_LINE) + " [cut]" : line);
+                }
+              } catch (IOException e) {
+                sink.line(
+                    "system", stream + " of " + step + " could not be read: " + e.getMessage());
+              }
+            },
+            "kiln-" + stream + "-" + step);
     t.setDaemon(true);
     t.start();
     return t;

@@ -20,8 +20,9 @@ public record Schema(String file, List<ColumnRule> columns, Bounds rows) {
 
     @Override
     public String toString() {
-      return min == null ? "<= " + fmt(max) : max == null ? ">= " + fmt(min)
-          : "within [" + fmt(min) + ", " + fmt(max) + "]";
+      return min == null
+          ? "<= " + fmt(max)
+          : max == null ? ">= " + fmt(min) : "within [" + fmt(min) + ", " + fmt(max) + "]";
     }
 
     static String fmt(Double d) {
@@ -29,9 +30,7 @@ public record Schema(String file, List<ColumnRule> columns, Bounds rows) {
     }
   }
 
-  /**
-   * Rules for one column; null means "not checked". {@code nullable} defaults to true.
-   */
+  /** Rules for one column; null means "not checked". {@code nullable} defaults to true. */
   public record ColumnRule(
       String name,
       int line,

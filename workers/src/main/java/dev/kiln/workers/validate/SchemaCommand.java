@@ -17,7 +17,9 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** {@code kiln schema infer DATA}. */
-@Command(name = "schema", mixinStandardHelpOptions = true,
+@Command(
+    name = "schema",
+    mixinStandardHelpOptions = true,
     description = "Data set schemas for 'kiln validate-data' and data/validate.",
     subcommands = {SchemaCommand.Infer.class, CommandLine.HelpCommand.class})
 public final class SchemaCommand implements Runnable {
@@ -28,16 +30,22 @@ public final class SchemaCommand implements Runnable {
     spec.commandLine().usage(spec.commandLine().getOut());
   }
 
-  @Command(name = "infer", mixinStandardHelpOptions = true,
-      description = {"Write a starting schema for a CSV or Parquet data set: types, nulls,",
-          "ranges, the values of columns with few, uniqueness. Exit 2 on bad input."})
+  @Command(
+      name = "infer",
+      mixinStandardHelpOptions = true,
+      description = {
+        "Write a starting schema for a CSV or Parquet data set: types, nulls,",
+        "ranges, the values of columns with few, uniqueness. Exit 2 on bad input."
+      })
   static final class Infer implements Callable<Integer> {
     @Spec CommandSpec spec;
 
     @Parameters(index = "0", paramLabel = "DATA", description = "the data set")
     Path data;
 
-    @Option(names = {"-o", "--output"}, paramLabel = "FILE",
+    @Option(
+        names = {"-o", "--output"},
+        paramLabel = "FILE",
         description = "write the schema here instead of to standard output")
     Path output;
 

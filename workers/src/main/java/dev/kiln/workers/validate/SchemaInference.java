@@ -30,9 +30,18 @@ public final class SchemaInference {
       Map<String, Object> rule = new LinkedHashMap<>();
       rule.put("type", c.kind().schemaName());
       try (Statement st = data.connection().createStatement();
-          ResultSet rs = st.executeQuery("select count(*) filter (where " + q + " is null), "
-              + "count(distinct " + q + ")" + (c.kind().numeric()
-                  ? ", min(" + q + ")::double, max(" + q + ")::double" : "") + " from data")) {
+          ResultSet rs =
+              st.executeQuery(
+                  "select count(*) filter (where "
+                      + q
+                      + " is null), "
+                      + "count(distinct "
+                      + q
+                      + ")"
+                      + (c.kind().numeric()
+                          ? ", min(" + q + ")::double, max(" + q + ")::double"
+                          : "")
+                      + " from data")) {
         rs.next();
         long nulls = rs.getLong(1);
         long distinct = rs.getLong(2);
@@ -41,12 +50,19 @@ public final class SchemaInference {
           rule.put("min", number(rs.getDouble(3), c.kind()));
           rule.put("max", number(rs.getDouble(4), c.kind()));
         }
-        if (c.kind() == ColumnKind.STRING && distinct > 0 && distinct <= MAX_ALLOWED
+        if (c.kind() == ColumnKind.STRING
+            && distinct > 0
+            && distinct <= MAX_ALLOWED
             && distinct < data.rows()) {
           List<String> values = new ArrayList<>();
           try (Statement s2 = data.connection().createStatement();
-              ResultSet vs = s2.executeQuery("select distinct " + q + " from data where " + q
-                  + " is not null order by 1")) {
+              ResultSet vs =
+                  s2.executeQuery(
+                      "select distinct "
+                          + q
+                          + " from data where "
+                          + q
+                          + " is not null order by 1")) {
             while (vs.next()) {
               values.add(vs.getString(1));
             }
@@ -66,7 +82,9 @@ public final class SchemaInference {
     o.setDefaultFlowStyle(DumperOptions.FlowStyle.BLOCK);
     o.setIndent(2);
     o.setWidth(100);
-    return "# Inferred by 'kiln schema infer " + data.file() + "'; edit before relying on it.\n"
+    return "# Inferred by 'kiln schema infer "
+        + data.file()
+        + "'; edit before relying on it.\n"
         + new Yaml(o).dump(root);
   }
 

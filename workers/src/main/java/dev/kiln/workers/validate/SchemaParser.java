@@ -27,8 +27,19 @@ import org.yaml.snakeyaml.nodes.SequenceNode;
  * {@code FILE:LINE:COL: field: message}, one per line.
  */
 public final class SchemaParser {
-  private static final Set<String> COLUMN_KEYS = Set.of("type", "nullable", "min", "max",
-      "allowed", "unique", "pattern", "mean", "stddev", "null_fraction", "description");
+  private static final Set<String> COLUMN_KEYS =
+      Set.of(
+          "type",
+          "nullable",
+          "min",
+          "max",
+          "allowed",
+          "unique",
+          "pattern",
+          "mean",
+          "stddev",
+          "null_fraction",
+          "description");
   private static final Set<String> TOP_KEYS = Set.of("columns", "rows", "description");
 
   private final String file;
@@ -57,8 +68,8 @@ public final class SchemaParser {
       root = new Yaml(opts).compose(new java.io.StringReader(text));
     } catch (MarkedYAMLException e) {
       var m = e.getProblemMark();
-      throw new DataException(file + ":" + (m.getLine() + 1) + ":" + (m.getColumn() + 1) + ": "
-          + e.getProblem());
+      throw new DataException(
+          file + ":" + (m.getLine() + 1) + ":" + (m.getColumn() + 1) + ": " + e.getProblem());
     } catch (RuntimeException e) {
       throw new DataException(file + ": not YAML: " + e.getMessage());
     }
@@ -91,9 +102,12 @@ public final class SchemaParser {
           }
         }
         case "rows" -> rows = bounds(t.getValueNode(), "rows");
-        case "description" -> { }
-        default -> problem(t.getKeyNode(), key, "unknown key; use " + String.join(", ",
-            new java.util.TreeSet<>(TOP_KEYS)));
+        case "description" -> {}
+        default ->
+            problem(
+                t.getKeyNode(),
+                key,
+                "unknown key; use " + String.join(", ", new java.util.TreeSet<>(TOP_KEYS)));
       }
     }
     if (!sawColumns) {
@@ -107,8 +121,8 @@ public final class SchemaParser {
     int line = t.getKeyNode().getStartMark().getLine() + 1;
     if (!(t.getValueNode() instanceof MappingNode m)) {
       problem(t.getValueNode(), at, "expected a map of rules, e.g. { type: number, min: 0 }");
-      return new Schema.ColumnRule(name, line, null, true, null, null, null, false, null, null,
-          null, null);
+      return new Schema.ColumnRule(
+          name, line, null, true, null, null, null, false, null, null, null, null);
     }
     ColumnKind type = null;
     boolean nullable = true;
@@ -131,8 +145,13 @@ public final class SchemaParser {
             try {
               type = ColumnKind.valueOf(s.toUpperCase(Locale.ROOT));
             } catch (IllegalArgumentException e) {
-              problem(v, field, "'" + s + "' is not a type; use integer, number, string, boolean"
-                  + " or timestamp");
+              problem(
+                  v,
+                  field,
+                  "'"
+                      + s
+                      + "' is not a type; use integer, number, string, boolean"
+                      + " or timestamp");
             }
           }
         }
@@ -166,16 +185,19 @@ public final class SchemaParser {
         case "mean" -> mean = bounds(v, field);
         case "stddev" -> std = bounds(v, field);
         case "null_fraction" -> nulls = bounds(v, field);
-        case "description" -> { }
-        default -> problem(r.getKeyNode(), field, "unknown rule; use " + String.join(", ",
-            new java.util.TreeSet<>(COLUMN_KEYS)));
+        case "description" -> {}
+        default ->
+            problem(
+                r.getKeyNode(),
+                field,
+                "unknown rule; use " + String.join(", ", new java.util.TreeSet<>(COLUMN_KEYS)));
       }
     }
     if (min != null && max != null && min > max) {
       problem(m, at, "min " + min + " is greater than max " + max);
     }
-    return new Schema.ColumnRule(name, line, type, nullable, min, max, allowed, unique, pattern,
-        mean, std, nulls);
+    return new Schema.ColumnRule(
+        name, line, type, nullable, min, max, allowed, unique, pattern, mean, std, nulls);
   }
 
   private Schema.Bounds bounds(Node v, String field) {
@@ -245,7 +267,14 @@ public final class SchemaParser {
 
   private void problem(Node at, String field, String message) {
     var m = at.getStartMark();
-    problems.add(file + ":" + (m.getLine() + 1) + ":" + (m.getColumn() + 1) + ": "
-        + (field.isEmpty() ? "" : field + ": ") + message);
+    problems.add(
+        file
+            + ":"
+            + (m.getLine() + 1)
+            + ":"
+            + (m.getColumn() + 1)
+            + ": "
+            + (field.isEmpty() ? "" : field + ": ")
+            + message);
   }
 }

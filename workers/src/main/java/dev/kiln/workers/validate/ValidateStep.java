@@ -10,8 +10,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * {@code uses: data/validate}: {@code with: {data (or dataset), schema, fail}}. Fails the step
- * when a check fails (unless {@code fail: false}); the report is in the step's log.
+ * {@code uses: data/validate}: {@code with: {data (or dataset), schema, fail}}. Fails the step when
+ * a check fails (unless {@code fail: false}); the report is in the step's log.
  */
 public final class ValidateStep implements BuiltinStep {
   @Override
@@ -44,11 +44,22 @@ public final class ValidateStep implements BuiltinStep {
     out.put("rows", String.valueOf(report.rows()));
     out.put("checks", String.valueOf(report.checks().size()));
     boolean failed = fail && !report.passed();
-    String error = failed ? name() + ": " + report.failures().size() + " of "
-        + report.checks().size() + " checks failed; first: "
-        + report.text().lines().findFirst().orElse("") : null;
-    return new Completion(failed ? Completion.Outcome.FAILED : Completion.Outcome.SUCCEEDED, null,
-        error, out, List.of(new Completion.Metric("validation_failures", report.failures().size())),
+    String error =
+        failed
+            ? name()
+                + ": "
+                + report.failures().size()
+                + " of "
+                + report.checks().size()
+                + " checks failed; first: "
+                + report.text().lines().findFirst().orElse("")
+            : null;
+    return new Completion(
+        failed ? Completion.Outcome.FAILED : Completion.Outcome.SUCCEEDED,
+        null,
+        error,
+        out,
+        List.of(new Completion.Metric("validation_failures", report.failures().size())),
         List.of());
   }
 }

@@ -20,7 +20,12 @@ public record ValidationReport(String data, String schema, long rows, List<Check
    * One check; {@code count} is how many rows broke it (0 for table and statistics checks that
    * failed, which have no rows to blame).
    */
-  public record Check(String column, String check, boolean passed, long count, String message,
+  public record Check(
+      String column,
+      String check,
+      boolean passed,
+      long count,
+      String message,
       List<Offender> examples) {}
 
   public List<Check> failures() {
@@ -35,22 +40,37 @@ public record ValidationReport(String data, String schema, long rows, List<Check
   public String text() {
     StringBuilder b = new StringBuilder();
     for (Check c : failures()) {
-      b.append("FAIL ").append(c.column() == null ? "table" : c.column()).append(": ")
-          .append(c.check()).append(": ").append(c.message());
+      b.append("FAIL ")
+          .append(c.column() == null ? "table" : c.column())
+          .append(": ")
+          .append(c.check())
+          .append(": ")
+          .append(c.message());
       if (!c.examples().isEmpty()) {
         b.append(" (e.g. ");
         for (int i = 0; i < c.examples().size(); i++) {
           Offender o = c.examples().get(i);
-          b.append(i == 0 ? "" : ", ").append("row ").append(o.row()).append(": ")
+          b.append(i == 0 ? "" : ", ")
+              .append("row ")
+              .append(o.row())
+              .append(": ")
               .append(o.value() == null ? "null" : "'" + o.value() + "'");
         }
         b.append(")");
       }
       b.append('\n');
     }
-    b.append(passed() ? "PASSED" : "FAILED").append(' ').append(data).append(": ")
-        .append(checks.size() - failures().size()).append(" of ").append(checks.size())
-        .append(" checks passed, ").append(rows).append(" rows, schema ").append(schema)
+    b.append(passed() ? "PASSED" : "FAILED")
+        .append(' ')
+        .append(data)
+        .append(": ")
+        .append(checks.size() - failures().size())
+        .append(" of ")
+        .append(checks.size())
+        .append(" checks passed, ")
+        .append(rows)
+        .append(" rows, schema ")
+        .append(schema)
         .append('\n');
     return b.toString();
   }

@@ -12,8 +12,8 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * Checks a data set against a schema. Each check is one DuckDB query over the loaded table;
- * column names are quoted identifiers taken from the file, values from the schema are bound.
+ * Checks a data set against a schema. Each check is one DuckDB query over the loaded table; column
+ * names are quoted identifiers taken from the file, values from the schema are bound.
  */
 public final class Validator {
   private final Dataset data;
@@ -30,8 +30,9 @@ public final class Validator {
     try {
       v.run();
     } catch (SQLException e) {
-      throw new DataException(data.file() + ": a check could not run: "
-          + e.getMessage().lines().findFirst().orElse(""), e);
+      throw new DataException(
+          data.file() + ": a check could not run: " + e.getMessage().lines().findFirst().orElse(""),
+          e);
     }
     return new ValidationReport(data.file().toString(), schema.file(), data.rows(), v.checks);
   }
@@ -39,16 +40,28 @@ public final class Validator {
   private void run() throws SQLException, DataException {
     if (schema.rows() != null) {
       boolean ok = schema.rows().contains(data.rows());
-      checks.add(new ValidationReport.Check(null, "rows", ok, 0,
-          data.rows() + " rows, expected " + schema.rows(), List.of()));
+      checks.add(
+          new ValidationReport.Check(
+              null, "rows", ok, 0, data.rows() + " rows, expected " + schema.rows(), List.of()));
     }
     for (Schema.ColumnRule rule : schema.columns()) {
       var col = data.column(rule.name());
       if (col.isEmpty()) {
-        checks.add(new ValidationReport.Check(rule.name(), "present", false, 0,
-            "column '" + rule.name() + "' (" + schema.file() + ":" + rule.line()
-                + ") is missing from the data; it has " + String.join(", ",
-                    data.columns().stream().map(Dataset.Column::name).toList()), List.of()));
+        checks.add(
+            new ValidationReport.Check(
+                rule.name(),
+                "present",
+                false,
+                0,
+                "column '"
+                    + rule.name()
+                    + "' ("
+                    + schema.file()
+                    + ":"
+                    + rule.line()
+                    + ") is missing from the data; it has "
+                    + String.join(", ", data.columns().stream().map(Dataset.Column::name).toList()),
+                List.of()));
         continue;
       }
       column(rule, col.get());
@@ -61,34 +74,62 @@ public final class Validator {
     String num = have.numeric() ? "cast(" + raw + " as double)" : "try_cast(" + raw + " as double)";
     if (r.type() != null) {
       String bad = typePredicate(r.type(), have, raw);
-      rows(r.name(), "type " + r.type().schemaName(), bad, "values are not "
-          + article(r.type().schemaName()));
+      rows(
+          r.name(),
+          "type " + r.type().schemaName(),
+          bad,
+          "values are not " + article(r.type().schemaName()));
     }
     if (!r.nullable()) {
       rows(r.name(), "not null", raw + " is null", "values are null");
     }
     if (r.min() != null) {
-      rows(r.name(), "min " + Schema.Bounds.fmt(r.min()), num + " < ?", "values are below "
-          + Schema.Bounds.fmt(r.min()), r.min());
+      rows(
+          r.name(),
+          "min " + Schema.Bounds.fmt(r.min()),
+          num + " < ?",
+          "values are below " + Schema.Bounds.fmt(r.min()),
+          r.min());
     }
     if (r.max() != null) {
-      rows(r.name(), "max " + Schema.Bounds.fmt(r.max()), num + " > ?", "values are above "
-          + Schema.Bounds.fmt(r.max()), r.max());
+      rows(
+          r.name(),
+          "max " + Schema.Bounds.fmt(r.max()),
+          num + " > ?",
+          "values are above " + Schema.Bounds.fmt(r.max()),
+          r.max());
     }
     if (r.allowed() != null) {
       String marks = String.join(", ", Collections.nCopies(Math.max(1, r.allowed().size()), "?"));
       Object[] params = r.allowed().isEmpty() ? new Object[] {"\u0000"} : r.allowed().toArray();
-      rows(r.name(), "allowed", raw + " is not null and cast(" + raw + " as varchar) not in ("
-          + marks + ")", "values are not one of " + r.allowed(), params);
+      rows(
+          r.name(),
+          "allowed",
+          raw + " is not null and cast(" + raw + " as varchar) not in (" + marks + ")",
+          "values are not one of " + r.allowed(),
+          params);
     }
     if (r.unique()) {
-      rows(r.name(), "unique", raw + " in (select " + raw + " from data where " + raw
-          + " is not null group by " + raw + " having count(*) > 1)", "rows share a value with"
-          + " another row");
+      rows(
+          r.name(),
+          "unique",
+          raw
+              + " in (select "
+              + raw
+              + " from data where "
+              + raw
+              + " is not null group by "
+              + raw
+              + " having count(*) > 1)",
+          "rows share a value with" + " another row");
     }
     if (r.pattern() != null) {
-      rows(r.name(), "pattern", raw + " is not null and not regexp_full_match(cast(" + raw
-          + " as varchar), ?)", "values do not match " + r.pattern(), r.pattern());
+      rows(
+          r.name(),
+          "pattern",
+          raw + " is not null and not regexp_full_match(cast(" + raw + " as varchar), ?)",
+          "values do not match " + r.pattern(),
+          r.pattern());
     }
     if (r.mean() != null) {
       statistic(r.name(), "mean", "avg(" + num + ")", r.mean());
@@ -97,8 +138,11 @@ public final class Validator {
       statistic(r.name(), "stddev", "stddev_samp(" + num + ")", r.stddev());
     }
     if (r.nullFraction() != null) {
-      statistic(r.name(), "null_fraction",
-          "count(*) filter (where " + raw + " is null) / greatest(count(*), 1)", r.nullFraction());
+      statistic(
+          r.name(),
+          "null_fraction",
+          "count(*) filter (where " + raw + " is null) / greatest(count(*), 1)",
+          r.nullFraction());
     }
   }
 
@@ -106,15 +150,22 @@ public final class Validator {
   private static String typePredicate(ColumnKind want, ColumnKind have, String raw) {
     return switch (want) {
       case STRING -> null;
-      case INTEGER -> have == ColumnKind.INTEGER ? null
-          : have == ColumnKind.NUMBER ? raw + " <> round(" + raw + ")"
-          : raw + " is not null and try_cast(" + raw + " as bigint) is null";
-      case NUMBER -> have.numeric() ? null
-          : raw + " is not null and try_cast(" + raw + " as double) is null";
-      case BOOLEAN -> have == ColumnKind.BOOLEAN ? null
-          : raw + " is not null and try_cast(" + raw + " as boolean) is null";
-      case TIMESTAMP -> have == ColumnKind.TIMESTAMP ? null
-          : raw + " is not null and try_cast(" + raw + " as timestamp) is null";
+      case INTEGER ->
+          have == ColumnKind.INTEGER
+              ? null
+              : have == ColumnKind.NUMBER
+                  ? raw + " <> round(" + raw + ")"
+                  : raw + " is not null and try_cast(" + raw + " as bigint) is null";
+      case NUMBER ->
+          have.numeric() ? null : raw + " is not null and try_cast(" + raw + " as double) is null";
+      case BOOLEAN ->
+          have == ColumnKind.BOOLEAN
+              ? null
+              : raw + " is not null and try_cast(" + raw + " as boolean) is null";
+      case TIMESTAMP ->
+          have == ColumnKind.TIMESTAMP
+              ? null
+              : raw + " is not null and try_cast(" + raw + " as timestamp) is null";
     };
   }
 
@@ -125,8 +176,8 @@ public final class Validator {
       return;
     }
     long count;
-    try (PreparedStatement ps = data.connection().prepareStatement(
-        "select count(*) from data where " + predicate)) {
+    try (PreparedStatement ps =
+        data.connection().prepareStatement("select count(*) from data where " + predicate)) {
       bind(ps, params);
       try (ResultSet rs = ps.executeQuery()) {
         rs.next();
@@ -135,9 +186,15 @@ public final class Validator {
     }
     List<ValidationReport.Offender> examples = new ArrayList<>();
     if (count > 0) {
-      try (PreparedStatement ps = data.connection().prepareStatement("select __row, cast("
-          + Dataset.quote(column) + " as varchar) from data where " + predicate
-          + " order by __row limit " + ValidationReport.MAX_EXAMPLES)) {
+      try (PreparedStatement ps =
+          data.connection()
+              .prepareStatement(
+                  "select __row, cast("
+                      + Dataset.quote(column)
+                      + " as varchar) from data where "
+                      + predicate
+                      + " order by __row limit "
+                      + ValidationReport.MAX_EXAMPLES)) {
         bind(ps, params);
         try (ResultSet rs = ps.executeQuery()) {
           while (rs.next()) {
@@ -146,22 +203,25 @@ public final class Validator {
         }
       }
     }
-    checks.add(new ValidationReport.Check(column, check, count == 0, count,
-        count + " " + what, examples));
+    checks.add(
+        new ValidationReport.Check(column, check, count == 0, count, count + " " + what, examples));
   }
 
   private void statistic(String column, String check, String expr, Schema.Bounds want)
       throws SQLException {
     Double value;
-    try (PreparedStatement ps = data.connection().prepareStatement("select " + expr + " from data");
+    try (PreparedStatement ps =
+            data.connection().prepareStatement("select " + expr + " from data");
         ResultSet rs = ps.executeQuery()) {
       rs.next();
       double v = rs.getDouble(1);
       value = rs.wasNull() ? null : v;
     }
     boolean ok = value != null && want.contains(value);
-    String msg = value == null ? "no values to compute it from, expected " + want
-        : String.format(Locale.ROOT, "%s is %.6g, expected %s", check, value, want);
+    String msg =
+        value == null
+            ? "no values to compute it from, expected " + want
+            : String.format(Locale.ROOT, "%s is %.6g, expected %s", check, value, want);
     checks.add(new ValidationReport.Check(column, check, ok, 0, msg, List.of()));
   }
 

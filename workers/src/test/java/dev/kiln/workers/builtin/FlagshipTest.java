@@ -6,7 +6,6 @@ import dev.kiln.dsl.model.Pipeline;
 import dev.kiln.dsl.parse.Params;
 import dev.kiln.dsl.parse.PipelineParser;
 import dev.kiln.engine.Engine;
-import dev.kiln.workers.Pipelines;
 import dev.kiln.engine.config.KilnConfig;
 import dev.kiln.engine.registry.DatasetVersion;
 import dev.kiln.engine.registry.ModelVersion;
@@ -15,6 +14,7 @@ import dev.kiln.engine.spi.WorkerRuntime;
 import dev.kiln.engine.store.RunRecord;
 import dev.kiln.engine.store.TaskRecord;
 import dev.kiln.engine.testing.TestDb;
+import dev.kiln.workers.Pipelines;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -38,8 +38,12 @@ class FlagshipTest {
   @BeforeEach
   void open() {
     engine = new Engine(KilnConfig.from(Map.of("KILN_HOME", home.toString())), TestDb.fresh());
-    worker = WorkerRuntime.load().start(engine, new WorkerRuntime.Options("flagship-worker",
-        List.of("default"), 2, Duration.ofSeconds(30), null));
+    worker =
+        WorkerRuntime.load()
+            .start(
+                engine,
+                new WorkerRuntime.Options(
+                    "flagship-worker", List.of("default"), 2, Duration.ofSeconds(30), null));
   }
 
   @AfterEach
@@ -60,13 +64,21 @@ class FlagshipTest {
 
   String tasks(long run) {
     return engine.store().tasks(run).stream()
-        .map(t -> t.stepId() + "=" + t.status().db() + (t.error() == null ? "" : " (" + t.error() + ")"))
+        .map(
+            t ->
+                t.stepId()
+                    + "="
+                    + t.status().db()
+                    + (t.error() == null ? "" : " (" + t.error() + ")"))
         .collect(Collectors.joining(", "));
   }
 
   String output(long run, String step, String key) {
-    TaskRecord t = engine.store().tasks(run).stream().filter(x -> x.stepId().equals(step))
-        .findFirst().orElseThrow();
+    TaskRecord t =
+        engine.store().tasks(run).stream()
+            .filter(x -> x.stepId().equals(step))
+            .findFirst()
+            .orElseThrow();
     return t.outputs().get(key);
   }
 
@@ -74,20 +86,23 @@ class FlagshipTest {
   void twoRunsMakeTwoVersionsAndOnlyABetterOneIsPromoted() throws Exception {
     RunRecord first = run(Map.of());
     assertThat(first.status()).as(tasks(first.id())).isEqualTo(RunStatus.SUCCEEDED);
-    assertThat(output(first.id(), "quality", "passed")).as(output(first.id(), "quality", "reasons"))
+    assertThat(output(first.id(), "quality", "passed"))
+        .as(output(first.id(), "quality", "reasons"))
         .isEqualTo("true");
 
     List<DatasetVersion> data = engine.datasets().versions("breast-cancer");
     assertThat(data).hasSize(1);
     assertThat(data.get(0).rows()).isEqualTo(569L);
-    assertThat(data.get(0).schema()).hasSize(31)
+    assertThat(data.get(0).schema())
+        .hasSize(31)
         .contains(new DatasetVersion.Column("diagnosis", "VARCHAR"));
 
     ModelVersion v1 = engine.models().get("breast-cancer", 1).orElseThrow();
     assertThat(v1.metrics().get("accuracy")).isGreaterThan(0.9);
     assertThat(v1.metrics()).containsKeys("precision", "recall", "f1", "roc_auc");
     assertThat(v1.params()).containsEntry("seed", 7).containsKey("data");
-    assertThat(v1.tags()).containsEntry("trainer", "tribuo-logistic")
+    assertThat(v1.tags())
+        .containsEntry("trainer", "tribuo-logistic")
         .containsEntry("data", "dataset:breast-cancer@1");
     assertThat(engine.models().lookup("breast-cancer", "production").map(ModelVersion::version))
         .contains(1);
@@ -100,8 +115,13 @@ class FlagshipTest {
     assertThat(v2.metrics().get("accuracy")).isEqualTo(v1.metrics().get("accuracy"));
     assertThat(output(second.id(), "challenge", "passed")).isEqualTo("false");
     assertThat(output(second.id(), "challenge", "reasons")).contains("does not beat");
-    assertThat(engine.store().tasks(second.id()).stream()
-        .filter(t -> t.stepId().equals("promote")).findFirst().orElseThrow().status().db())
+    assertThat(
+            engine.store().tasks(second.id()).stream()
+                .filter(t -> t.stepId().equals("promote"))
+                .findFirst()
+                .orElseThrow()
+                .status()
+                .db())
         .isEqualTo("skipped");
     assertThat(engine.models().lookup("breast-cancer", "production").map(ModelVersion::version))
         .contains(1);
@@ -119,11 +139,13 @@ class FlagshipTest {
     // Lineage: run, pipeline version, the dataset version read, the git commit of the pipeline.
     assertThat(v2.runId()).isEqualTo(second.id());
     assertThat(v2.pipelineVersion()).isEqualTo(second.pipelineVersion());
-    assertThat(engine.datasets().readsOf(v2.runId())).extracting(DatasetVersion::ref)
+    assertThat(engine.datasets().readsOf(v2.runId()))
+        .extracting(DatasetVersion::ref)
         .containsExactly("breast-cancer@1");
     assertThat(v2.gitCommit()).matches("[0-9a-f]{40}");
     assertThat(Files.isRegularFile(engine.artifacts().path(v2.artifactSha256()))).isTrue();
     assertThat(engine.models().history("breast-cancer", "production"))
-        .extracting(e -> e.fromVersion() + "->" + e.toVersion()).containsExactly("null->1", "1->3");
+        .extracting(e -> e.fromVersion() + "->" + e.toVersion())
+        .containsExactly("null->1", "1->3");
   }
 }

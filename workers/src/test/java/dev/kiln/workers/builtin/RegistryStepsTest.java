@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.kiln.dsl.model.Pipeline;
 import dev.kiln.dsl.parse.PipelineParser;
 import dev.kiln.engine.Engine;
-import dev.kiln.workers.Pipelines;
 import dev.kiln.engine.config.KilnConfig;
 import dev.kiln.engine.registry.DatasetVersion;
 import dev.kiln.engine.registry.Reproduction;
@@ -15,6 +14,7 @@ import dev.kiln.engine.store.RunRecord;
 import dev.kiln.engine.store.Sql;
 import dev.kiln.engine.store.TaskRecord;
 import dev.kiln.engine.testing.TestDb;
+import dev.kiln.workers.Pipelines;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -35,8 +35,12 @@ class RegistryStepsTest {
   @BeforeEach
   void open() {
     engine = new Engine(KilnConfig.from(Map.of("KILN_HOME", home.toString())), TestDb.fresh());
-    worker = WorkerRuntime.load().start(engine, new WorkerRuntime.Options("steps-worker",
-        List.of("default"), 2, Duration.ofSeconds(30), null));
+    worker =
+        WorkerRuntime.load()
+            .start(
+                engine,
+                new WorkerRuntime.Options(
+                    "steps-worker", List.of("default"), 2, Duration.ofSeconds(30), null));
   }
 
   @AfterEach
@@ -52,16 +56,22 @@ class RegistryStepsTest {
   }
 
   TaskRecord task(RunRecord r, String step) {
-    return engine.store().tasks(r.id()).stream().filter(t -> t.stepId().equals(step)).findFirst()
+    return engine.store().tasks(r.id()).stream()
+        .filter(t -> t.stepId().equals(step))
+        .findFirst()
         .orElseThrow();
   }
 
   long rows(String table) {
-    return engine.db().tx().inTransaction(c -> Sql.one(c, "select count(*) from " + table,
-        rs -> rs.getLong(1)).orElseThrow());
+    return engine
+        .db()
+        .tx()
+        .inTransaction(
+            c -> Sql.one(c, "select count(*) from " + table, rs -> rs.getLong(1)).orElseThrow());
   }
 
-  static final String VERSION_IT = """
+  static final String VERSION_IT =
+      """
       name: snap
       steps:
         snap:
@@ -76,7 +86,9 @@ class RegistryStepsTest {
     RunRecord a = run(VERSION_IT);
     RunRecord b = run(VERSION_IT);
     assertThat(a.status()).isEqualTo(RunStatus.SUCCEEDED);
-    assertThat(task(a, "snap").outputs()).containsEntry("version", "1").containsEntry("rows", "2")
+    assertThat(task(a, "snap").outputs())
+        .containsEntry("version", "1")
+        .containsEntry("rows", "2")
         .containsEntry("uri", "dataset:iris@1");
     assertThat(task(b, "snap").outputs()).containsEntry("version", "1");
     Path stored = Path.of(task(a, "snap").outputs().get("path"));
@@ -88,21 +100,32 @@ class RegistryStepsTest {
     assertThat(task(c, "snap").outputs()).containsEntry("version", "2").containsEntry("rows", "1");
     List<DatasetVersion> versions = engine.datasets().versions("iris");
     assertThat(versions).extracting(DatasetVersion::version).containsExactly(1, 2);
-    assertThat(versions.get(0).schema()).containsExactly(new DatasetVersion.Column("sepal", "DOUBLE"),
-        new DatasetVersion.Column("species", "VARCHAR"));
+    assertThat(versions.get(0).schema())
+        .containsExactly(
+            new DatasetVersion.Column("sepal", "DOUBLE"),
+            new DatasetVersion.Column("species", "VARCHAR"));
     assertThat(versions.get(0).runId()).isEqualTo(a.id());
-    assertThat(engine.datasets().readsOf(b.id())).extracting(DatasetVersion::ref).containsExactly("iris@1");
+    assertThat(engine.datasets().readsOf(b.id()))
+        .extracting(DatasetVersion::ref)
+        .containsExactly("iris@1");
   }
 
   @Test
   void parquetAndGzippedCsvFilesGetRowsAndSchemaToo() throws Exception {
-    try (var c = java.sql.DriverManager.getConnection("jdbc:duckdb:"); var st = c.createStatement()) {
-      st.execute("copy (select range as id, 'x' || range as name from range(5)) to '"
-          + base.resolve("t.parquet") + "' (format parquet)");
-      st.execute("copy (select range as id from range(3)) to '" + base.resolve("t.csv.gz")
-          + "' (header, compression gzip)");
+    try (var c = java.sql.DriverManager.getConnection("jdbc:duckdb:");
+        var st = c.createStatement()) {
+      st.execute(
+          "copy (select range as id, 'x' || range as name from range(5)) to '"
+              + base.resolve("t.parquet")
+              + "' (format parquet)");
+      st.execute(
+          "copy (select range as id from range(3)) to '"
+              + base.resolve("t.csv.gz")
+              + "' (header, compression gzip)");
     }
-    RunRecord r = run("""
+    RunRecord r =
+        run(
+            """
         name: formats
         steps:
           pq:
@@ -115,7 +138,9 @@ class RegistryStepsTest {
     assertThat(r.status()).as("%s", engine.store().tasks(r.id())).isEqualTo(RunStatus.SUCCEEDED);
     assertThat(task(r, "pq").outputs()).containsEntry("rows", "5");
     assertThat(engine.datasets().versions("pq").get(0).schema())
-        .containsExactly(new DatasetVersion.Column("id", "BIGINT"), new DatasetVersion.Column("name", "VARCHAR"));
+        .containsExactly(
+            new DatasetVersion.Column("id", "BIGINT"),
+            new DatasetVersion.Column("name", "VARCHAR"));
     assertThat(task(r, "gz").outputs()).containsEntry("rows", "3");
   }
 
@@ -129,7 +154,9 @@ class RegistryStepsTest {
 
   @Test
   void aGateReportsEveryFailedConditionAndPassesWhenNoneFails() throws Exception {
-    RunRecord r = run("""
+    RunRecord r =
+        run(
+            """
         name: gated
         steps:
           train:
@@ -155,14 +182,19 @@ class RegistryStepsTest {
     assertThat(r.status()).isEqualTo(RunStatus.SUCCEEDED);
     assertThat(task(r, "strict").outputs()).containsEntry("passed", "false");
     assertThat(task(r, "strict").outputs().get("reasons"))
-        .contains("accuracy 0.8000 < min 0.9000").contains("loss 0.3000 > max 0.2000");
-    assertThat(task(r, "lenient").outputs()).containsEntry("passed", "true").containsEntry("reasons", "");
+        .contains("accuracy 0.8000 < min 0.9000")
+        .contains("loss 0.3000 > max 0.2000");
+    assertThat(task(r, "lenient").outputs())
+        .containsEntry("passed", "true")
+        .containsEntry("reasons", "");
     assertThat(task(r, "after").status().db()).isEqualTo("skipped");
   }
 
   @Test
   void aGateOnAMetricTheRunNeverWroteFailsNamingIt() throws Exception {
-    RunRecord r = run("""
+    RunRecord r =
+        run(
+            """
         name: gated
         steps:
           train:
@@ -173,14 +205,17 @@ class RegistryStepsTest {
             with: { metric: auc, min: 0.9 }
         """);
     assertThat(r.status()).isEqualTo(RunStatus.FAILED);
-    assertThat(task(r, "gate").error()).contains("metric 'auc' was never written by this run")
+    assertThat(task(r, "gate").error())
+        .contains("metric 'auc' was never written by this run")
         .contains("accuracy");
   }
 
   @Test
   void fairnessGateMeasuresParityAndOpportunityGapsBetweenGroups() throws Exception {
     // group a: predicted positive 3/4, of true positives 2/2; group b: 1/4 and 1/2.
-    Files.writeString(base.resolve("scored.csv"), """
+    Files.writeString(
+        base.resolve("scored.csv"),
+        """
         label,prediction,group
         1,1,a
         1,1,a
@@ -191,7 +226,9 @@ class RegistryStepsTest {
         0,0,b
         0,0,b
         """);
-    RunRecord r = run("""
+    RunRecord r =
+        run(
+            """
         name: fair
         steps:
           loose:
@@ -218,7 +255,9 @@ class RegistryStepsTest {
     Path outside = base.getParent().resolve("outside-" + System.nanoTime() + ".bin");
     Files.writeString(outside, "x");
     try {
-      RunRecord r = run("""
+      RunRecord r =
+          run(
+              """
           name: reg
           steps:
             escape:
@@ -230,10 +269,14 @@ class RegistryStepsTest {
             promote:
               uses: model/promote
               with: { name: m, version: 3, alias: production }
-          """.formatted(outside.getFileName(), outside));
+          """
+                  .formatted(outside.getFileName(), outside));
       assertThat(r.status()).isEqualTo(RunStatus.FAILED);
-      assertThat(task(r, "escape").error()).contains("artifact path '../outside-").contains("escapes its folder");
-      assertThat(task(r, "absolute").error()).contains("is absolute and outside the artifact store");
+      assertThat(task(r, "escape").error())
+          .contains("artifact path '../outside-")
+          .contains("escapes its folder");
+      assertThat(task(r, "absolute").error())
+          .contains("is absolute and outside the artifact store");
       assertThat(task(r, "promote").error()).contains("no model 'm'");
       assertThat(rows("model_versions")).isZero();
       assertThat(rows("model_alias_events")).isZero();
@@ -244,7 +287,9 @@ class RegistryStepsTest {
 
   @Test
   void registerRecordsTheRunsMetricsAndAnAliasThatPromoteMovesLater() throws Exception {
-    RunRecord r = run("""
+    RunRecord r =
+        run(
+            """
         name: reg
         steps:
           train:
@@ -266,19 +311,24 @@ class RegistryStepsTest {
             with: { name: m, version: "${{ steps.again.outputs.version }}", alias: staging, reason: newer }
         """);
     assertThat(r.status()).as("%s", engine.store().tasks(r.id())).isEqualTo(RunStatus.SUCCEEDED);
-    assertThat(task(r, "register").outputs()).containsEntry("name", "m").containsEntry("version", "1");
+    assertThat(task(r, "register").outputs())
+        .containsEntry("name", "m")
+        .containsEntry("version", "1");
     assertThat(task(r, "promote").outputs()).containsEntry("version", "2");
     var v1 = engine.models().get("m", 1).orElseThrow();
     assertThat(v1.metrics()).containsEntry("accuracy", 0.91);
     assertThat(v1.tags()).containsEntry("owner", "ml");
     assertThat(v1.gitCommit()).as("the pipeline file is in no git repository").isNull();
-    assertThat(engine.models().history("m", "staging")).extracting(e -> e.toVersion() + ":" + e.why())
+    assertThat(engine.models().history("m", "staging"))
+        .extracting(e -> e.toVersion() + ":" + e.why())
         .containsExactly("1:registered by run " + r.id(), "2:newer");
   }
 
   @Test
   void beatingTheProductionVersionHonoursAbsoluteAndRelativeMinimumImprovements() throws Exception {
-    RunRecord champion = run("""
+    RunRecord champion =
+        run(
+            """
         name: champ
         steps:
           train:
@@ -296,7 +346,9 @@ class RegistryStepsTest {
         """);
     assertThat(champion.status()).isEqualTo(RunStatus.SUCCEEDED);
     assertThat(task(champion, "first").outputs()).containsEntry("passed", "true");
-    RunRecord challenger = run("""
+    RunRecord challenger =
+        run(
+            """
         name: challenger
         steps:
           train:
@@ -312,11 +364,13 @@ class RegistryStepsTest {
         """);
     assertThat(task(challenger, "absolute").outputs()).containsEntry("passed", "false");
     assertThat(task(challenger, "absolute").outputs().get("reasons"))
-        .contains("accuracy 0.8500 vs 0.8000 of m@1 (production): improvement 0.05000 < required 0.1000");
+        .contains(
+            "accuracy 0.8500 vs 0.8000 of m@1 (production): improvement 0.05000 < required 0.1000");
     assertThat(task(challenger, "relative").outputs()).containsEntry("passed", "true");
   }
 
-  static final String TRAIN_ON_SNAPSHOT = """
+  static final String TRAIN_ON_SNAPSHOT =
+      """
       name: repro
       steps:
         snap:
@@ -340,19 +394,25 @@ class RegistryStepsTest {
     Files.writeString(base.resolve("data/iris.csv"), "sepal,species\n5.1,setosa\n6.2,virginica\n");
     Path ready = Files.createFile(base.resolve("ready"));
     RunRecord original = run(TRAIN_ON_SNAPSHOT.formatted(ready));
-    assertThat(original.status()).as("%s", engine.store().tasks(original.id())).isEqualTo(RunStatus.SUCCEEDED);
+    assertThat(original.status())
+        .as("%s", engine.store().tasks(original.id()))
+        .isEqualTo(RunStatus.SUCCEEDED);
     Files.writeString(base.resolve("data/iris.csv"), "sepal,species\n1.0,other\n");
 
     Reproduction.Started s = Reproduction.start(engine, engine.models().get("m", 1).orElseThrow());
     RunRecord again = Pipelines.awaitEnd(engine, s.runId(), Duration.ofSeconds(60));
     assertThat(again.status()).isEqualTo(RunStatus.SUCCEEDED);
     assertThat(again.trigger()).isEqualTo("reproduce");
-    assertThat(task(again, "snap").outputs()).containsEntry("version", "1").containsEntry("rows", "2");
+    assertThat(task(again, "snap").outputs())
+        .containsEntry("version", "1")
+        .containsEntry("rows", "2");
     assertThat(engine.datasets().versions("iris")).hasSize(1);
     assertThat(engine.models().runMetrics(again.id())).containsEntry("rows", 2.0);
     assertThat(engine.models().get("m", 2).orElseThrow().artifactSha256())
         .isEqualTo(engine.models().get("m", 1).orElseThrow().artifactSha256());
-    assertThat(engine.datasets().readsOf(again.id())).extracting(DatasetVersion::ref).containsExactly("iris@1");
+    assertThat(engine.datasets().readsOf(again.id()))
+        .extracting(DatasetVersion::ref)
+        .containsExactly("iris@1");
   }
 
   @Test
@@ -368,7 +428,9 @@ class RegistryStepsTest {
     assertThat(r.status()).isEqualTo(RunStatus.SUCCEEDED);
     assertThat(task(r, "snap").reusedFrom()).isNotNull();
     assertThat(engine.models().get("m", 1).orElseThrow().runId()).isEqualTo(retry);
-    assertThat(engine.datasets().readsOf(retry)).extracting(DatasetVersion::ref).containsExactly("iris@1");
+    assertThat(engine.datasets().readsOf(retry))
+        .extracting(DatasetVersion::ref)
+        .containsExactly("iris@1");
   }
 
   @Test
@@ -376,7 +438,9 @@ class RegistryStepsTest {
     Files.createDirectories(base.resolve("images/cats"));
     Files.writeString(base.resolve("images/cats/a.txt"), "meow");
     Files.writeString(base.resolve("images/b.txt"), "woof");
-    RunRecord r = run("""
+    RunRecord r =
+        run(
+            """
         name: folder
         steps:
           snap:

@@ -24,8 +24,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A container step's cache key holds the image's id, not its tag: new content under the same tag
- * is a miss. The image is built here, as deploy/images/busybox/build.sh does, with docker import.
+ * A container step's cache key holds the image's id, not its tag: new content under the same tag is
+ * a miss. The image is built here, as deploy/images/busybox/build.sh does, with docker import.
  */
 class DockerCacheTest {
   static final String IMAGE = "kiln/cache-test:1";
@@ -42,8 +42,12 @@ class DockerCacheTest {
   void open() {
     DockerSupport.requireImage(BUSYBOX);
     engine = new Engine(KilnConfig.from(Map.of("KILN_HOME", home.toString())), TestDb.fresh());
-    worker = WorkerRuntime.load().start(engine, new WorkerRuntime.Options("docker-cache-worker",
-        List.of("default"), 2, Duration.ofSeconds(10), null));
+    worker =
+        WorkerRuntime.load()
+            .start(
+                engine,
+                new WorkerRuntime.Options(
+                    "docker-cache-worker", List.of("default"), 2, Duration.ofSeconds(10), null));
   }
 
   @AfterEach
@@ -62,7 +66,8 @@ class DockerCacheTest {
 
   /** kiln/busybox:1's files plus /etc/flavour, imported under IMAGE; returns the image id. */
   private String build(String flavour) throws Exception {
-    String id = sh("""
+    String id =
+        sh("""
         set -eu
         cid=$(docker create %s)
         trap 'docker rm -f "$cid" >/dev/null' EXIT
@@ -71,7 +76,9 @@ class DockerCacheTest {
         tar -rf root.tar -C add etc/flavour
         docker import -c 'ENV PATH=/bin' root.tar %s >/dev/null
         docker image inspect -f '{{.Id}}' %s
-        """.formatted(BUSYBOX, flavour, IMAGE, IMAGE)).trim();
+        """
+                .formatted(BUSYBOX, flavour, IMAGE, IMAGE))
+            .trim();
     built.add(id);
     // The executor remembers a tag's image for a few seconds; this test re-tags within them.
     Images.forget(IMAGE);
@@ -79,8 +86,11 @@ class DockerCacheTest {
   }
 
   private String sh(String script) throws Exception {
-    Process p = new ProcessBuilder("bash", "-c", script).directory(scratch.toFile())
-        .redirectErrorStream(true).start();
+    Process p =
+        new ProcessBuilder("bash", "-c", script)
+            .directory(scratch.toFile())
+            .redirectErrorStream(true)
+            .start();
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
     assertThat(p.exitValue()).as(out).isZero();
@@ -88,7 +98,10 @@ class DockerCacheTest {
   }
 
   private TaskRecord run() {
-    long id = DockerSupport.start(engine, """
+    long id =
+        DockerSupport.start(
+            engine,
+            """
         name: cached-image
         steps:
           read:
@@ -96,8 +109,10 @@ class DockerCacheTest {
             network: none
             cache: true
             run: echo "flavour=$(cat /etc/flavour)" >> "$KILN_OUTPUTS"
-        """.formatted(IMAGE));
-    assertThat(awaitEnd(engine, id, WITHIN).status()).as("%s", engine.store().tasks(id))
+        """
+                .formatted(IMAGE));
+    assertThat(awaitEnd(engine, id, WITHIN).status())
+        .as("%s", engine.store().tasks(id))
         .isEqualTo(RunStatus.SUCCEEDED);
     return engine.store().tasks(id).get(0);
   }

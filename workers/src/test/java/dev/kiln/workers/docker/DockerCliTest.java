@@ -25,14 +25,20 @@ class DockerCliTest {
 
   private Result kiln(Map<String, String> extraEnv, String... args) throws Exception {
     TestDb.Url db = TestDb.freshUrl();
-    List<String> cmd = new ArrayList<>(List.of(
-        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"),
-        "dev.kiln.engine.cli.Main"));
+    List<String> cmd =
+        new ArrayList<>(
+            List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-XX:TieredStopAtLevel=1",
+                "-cp",
+                System.getProperty("java.class.path"),
+                "dev.kiln.engine.cli.Main"));
     cmd.addAll(List.of(args));
     ProcessBuilder pb = new ProcessBuilder(cmd).directory(dir.toFile());
-    Map<String, String> env = new HashMap<>(Map.of("KILN_HOME", home.toString(),
-        "KILN_DB_URL", db.url(), "KILN_DB_USER", db.user()));
+    Map<String, String> env =
+        new HashMap<>(
+            Map.of(
+                "KILN_HOME", home.toString(), "KILN_DB_URL", db.url(), "KILN_DB_USER", db.user()));
     if (db.password() != null) {
       env.put("KILN_DB_PASSWORD", db.password());
     }
@@ -40,7 +46,8 @@ class DockerCliTest {
     pb.environment().putAll(env);
     Path out = dir.resolve("out.txt");
     Path err = dir.resolve("err.txt");
-    pb.redirectOutput(out.toFile()).redirectError(err.toFile())
+    pb.redirectOutput(out.toFile())
+        .redirectError(err.toFile())
         .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
     Process p = pb.start();
     if (!p.waitFor(180, TimeUnit.SECONDS)) {
@@ -53,13 +60,19 @@ class DockerCliTest {
   @Test
   void unreachableDockerFailsTheStepNamingDockerHostAndTheWayOut() throws Exception {
     Path yaml = dir.resolve("boxed.yaml");
-    Files.writeString(yaml, """
+    Files.writeString(
+        yaml,
+        """
         name: boxed
         steps:
           boxed: { image: kiln/busybox:1, run: "true" }
         """);
-    var r = kiln(Map.of("DOCKER_HOST", "unix://" + dir.resolve("no-docker.sock")),
-        "run", yaml.toString(), "--json");
+    var r =
+        kiln(
+            Map.of("DOCKER_HOST", "unix://" + dir.resolve("no-docker.sock")),
+            "run",
+            yaml.toString(),
+            "--json");
     assertThat(r.exit()).as(r.err()).isEqualTo(1);
     JsonNode step = Json.MAPPER.readTree(r.out()).get("steps").get(0);
     assertThat(step.get("status").asText()).isEqualTo("failed");
@@ -75,9 +88,11 @@ class DockerCliTest {
     DockerSupport.requireImage(DockerSupport.BUSYBOX);
     var r = kiln(Map.of(), "bench-docker", "--steps", "2", "--repeat", "1");
     assertThat(r.exit()).as(r.err()).isEqualTo(0);
-    assertThat(r.out()).contains("kiln chain of 2 container steps:")
+    assertThat(r.out())
+        .contains("kiln chain of 2 container steps:")
         .contains("shell loop of 2 'docker run --rm':")
-        .containsPattern("ratio kiln/loop: \\d+\\.\\d\\d \\(median of 1; best-to-best \\d+\\.\\d\\d");
+        .containsPattern(
+            "ratio kiln/loop: \\d+\\.\\d\\d \\(median of 1; best-to-best \\d+\\.\\d\\d");
     assertThat(DockerSupport.containersOf(home)).isEmpty();
   }
 

@@ -1,8 +1,8 @@
 package dev.kiln.workers.docker;
 
-import static dev.kiln.workers.docker.DockerSupport.BUSYBOX;
 import static dev.kiln.workers.Pipelines.await;
 import static dev.kiln.workers.Pipelines.awaitEnd;
+import static dev.kiln.workers.docker.DockerSupport.BUSYBOX;
 import static dev.kiln.workers.docker.DockerSupport.containersOf;
 import static dev.kiln.workers.docker.DockerSupport.start;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -38,8 +38,12 @@ class DockerExecutorTest {
   void open() {
     DockerSupport.requireImage(BUSYBOX);
     engine = new Engine(KilnConfig.from(Map.of("KILN_HOME", home.toString())), TestDb.fresh());
-    worker = WorkerRuntime.load().start(engine, new WorkerRuntime.Options("docker-test-worker",
-        List.of("default"), 4, Duration.ofSeconds(10), null));
+    worker =
+        WorkerRuntime.load()
+            .start(
+                engine,
+                new WorkerRuntime.Options(
+                    "docker-test-worker", List.of("default"), 4, Duration.ofSeconds(10), null));
   }
 
   @AfterEach
@@ -49,26 +53,41 @@ class DockerExecutorTest {
       engine.close();
       var left = containersOf(home);
       // Removed before asserting, so a failing test does not leave them running for the next.
-      left.forEach(c -> DockerSupport.engine().client().removeContainerCmd(c.getId())
-          .withForce(true).exec());
+      left.forEach(
+          c ->
+              DockerSupport.engine().client().removeContainerCmd(c.getId()).withForce(true).exec());
       assertThat(left).as("containers left behind").isEmpty();
     }
   }
 
   private TaskRecord task(long run, String step) {
-    return engine.store().tasks(run).stream().filter(t -> t.stepId().equals(step)).findFirst()
+    return engine.store().tasks(run).stream()
+        .filter(t -> t.stepId().equals(step))
+        .findFirst()
         .orElseThrow();
   }
 
   private String imageDigest(long run, String step) {
-    return engine.db().tx().inTransaction(c -> Sql.query(c,
-        "select image_digest from tasks where run_id = ? and step_id = ?",
-        rs -> rs.getString(1), run, step)).get(0);
+    return engine
+        .db()
+        .tx()
+        .inTransaction(
+            c ->
+                Sql.query(
+                    c,
+                    "select image_digest from tasks where run_id = ? and step_id = ?",
+                    rs -> rs.getString(1),
+                    run,
+                    step))
+        .get(0);
   }
 
   @Test
   void matrixCombinationsRunInTheirOwnContainersAndTheirArtifactsReachTheNextStep() {
-    long run = start(engine, """
+    long run =
+        start(
+            engine,
+            """
         name: grid-in-containers
         defaults: { image: kiln/busybox:1 }
         steps:
@@ -85,14 +104,18 @@ class DockerExecutorTest {
         """);
     var r = awaitEnd(engine, run, WITHIN);
     assertThat(r.status()).as("%s", engine.store().tasks(run)).isEqualTo(RunStatus.SUCCEEDED);
-    assertThat(task(run, "sum").outputs()).containsEntry("squares", "[\"4\",\"9\"]")
+    assertThat(task(run, "sum").outputs())
+        .containsEntry("squares", "[\"4\",\"9\"]")
         .containsEntry("seen", "{\"n\":2}{\"n\":3}");
     assertThat(imageDigest(run, "sq[n=2]")).startsWith("sha256:");
   }
 
   @Test
   void envOutputsMetricsArtifactsAndLogsFlowBetweenContainerSteps() {
-    long run = start(engine, """
+    long run =
+        start(
+            engine,
+            """
         name: flow
         defaults: { image: kiln/busybox:1 }
         steps:
@@ -116,7 +139,8 @@ class DockerExecutorTest {
     assertThat(task(run, "use").outputs()).containsEntry("got", "hello kiln");
     assertThat(engine.store().metrics(run).get("make")).containsEntry("loss", List.of(0.5, 0.25));
     String workDir = home.resolve("work/run-" + run + "/make-1").toString();
-    assertThat(engine.store().logs(run, "make")).extracting(LogLine::stream, LogLine::line)
+    assertThat(engine.store().logs(run, "make"))
+        .extracting(LogLine::stream, LogLine::line)
         .contains(tuple("stdout", "making for kiln in " + workDir), tuple("stderr", "oops"));
     String busyboxId = DockerSupport.engine().client().inspectImageCmd(BUSYBOX).exec().getId();
     assertThat(imageDigest(run, "make")).isEqualTo(busyboxId).startsWith("sha256:");
@@ -124,7 +148,10 @@ class DockerExecutorTest {
 
   @Test
   void nonZeroExitFailsTheStepWithItsExitCode() {
-    long run = start(engine, """
+    long run =
+        start(
+            engine,
+            """
         name: fails
         steps:
           bad: { image: kiln/busybox:1, run: "echo before; exit 3" }
@@ -138,7 +165,10 @@ class DockerExecutorTest {
   @Test
   void timeoutKillsTheContainer() {
     long t0 = System.nanoTime();
-    long run = start(engine, """
+    long run =
+        start(
+            engine,
+            """
         name: slow
         steps:
           slow: { image: kiln/busybox:1, timeout: 1s, run: "echo started; sleep 300" }
@@ -151,7 +181,10 @@ class DockerExecutorTest {
 
   @Test
   void memoryLimitExceededIsReportedAsOutOfMemory() {
-    long run = start(engine, """
+    long run =
+        start(
+            engine,
+            """
         name: hungry
         steps:
           hungry:
@@ -165,28 +198,38 @@ class DockerExecutorTest {
 
   @Test
   void cancelKillsAndRemovesTheRunningContainer() {
-    long run = start(engine, """
+    long run =
+        start(
+            engine,
+            """
         name: cancel-me
         steps:
           long: { image: kiln/busybox:1, run: "echo up; sleep 300" }
           after: { needs: [long], image: kiln/busybox:1, run: echo never }
         """);
-    await(() -> engine.store().logs(run, "long").stream().anyMatch(l -> l.line().equals("up"))
-        || engine.store().run(run).orElseThrow().status().terminal(),
-        WITHIN, "the container to print");
+    await(
+        () ->
+            engine.store().logs(run, "long").stream().anyMatch(l -> l.line().equals("up"))
+                || engine.store().run(run).orElseThrow().status().terminal(),
+        WITHIN,
+        "the container to print");
     assertThat(task(run, "long").status()).isEqualTo(StepStatus.RUNNING);
     assertThat(containersOf(home)).hasSize(1);
     engine.runs().cancel(run);
     assertThat(awaitEnd(engine, run, WITHIN).status()).isEqualTo(RunStatus.CANCELLED);
     assertThat(task(run, "long").status()).isEqualTo(StepStatus.CANCELLED);
     assertThat(task(run, "after").status()).isEqualTo(StepStatus.CANCELLED);
-    await(() -> containersOf(home).isEmpty(), Duration.ofSeconds(20), "the container to be removed");
+    await(
+        () -> containersOf(home).isEmpty(), Duration.ofSeconds(20), "the container to be removed");
   }
 
   @Test
   void missingImageFailsFastWithAClearError() {
     long t0 = System.nanoTime();
-    long run = start(engine, """
+    long run =
+        start(
+            engine,
+            """
         name: no-image
         steps:
           ghost: { image: "kiln/x:1", run: "true" }
@@ -200,7 +243,10 @@ class DockerExecutorTest {
 
   @Test
   void nonRootUserRunsTheCommandAndWritesItsResults() {
-    long run = start(engine, """
+    long run =
+        start(
+            engine,
+            """
         name: nobody
         steps:
           who:
@@ -215,14 +261,18 @@ class DockerExecutorTest {
             user: "65534"
             run: cat "$KILN_INPUTS/who/made-by-nobody.txt"
         """);
-    assertThat(awaitEnd(engine, run, WITHIN).status()).as("%s", engine.store().tasks(run))
+    assertThat(awaitEnd(engine, run, WITHIN).status())
+        .as("%s", engine.store().tasks(run))
         .isEqualTo(RunStatus.SUCCEEDED);
     assertThat(task(run, "who").outputs()).containsEntry("uid", "65534");
   }
 
   @Test
   void networkNoneAndResourcesBecomeContainerLimits() {
-    long run = start(engine, """
+    long run =
+        start(
+            engine,
+            """
         name: limits
         steps:
           limits:
@@ -239,7 +289,8 @@ class DockerExecutorTest {
                 echo "mem=$(cat /sys/fs/cgroup/memory/memory.limit_in_bytes)" >> "$KILN_OUTPUTS"
               fi
         """);
-    assertThat(awaitEnd(engine, run, WITHIN).status()).as("%s", engine.store().tasks(run))
+    assertThat(awaitEnd(engine, run, WITHIN).status())
+        .as("%s", engine.store().tasks(run))
         .isEqualTo(RunStatus.SUCCEEDED);
     Map<String, String> out = task(run, "limits").outputs();
     assertThat(out.get("ifaces").trim()).isEqualTo("lo");
@@ -250,12 +301,25 @@ class DockerExecutorTest {
   void retryRemovesTheContainerAnEarlierAttemptLeftBehind() {
     // What a worker that died mid-step leaves: a container labelled with the task's attempt 1.
     var client = DockerSupport.engine().client();
-    String leftover = client.createContainerCmd(BUSYBOX).withCmd("sleep", "300")
-        .withLabels(Map.of(DockerExecutor.LABEL_TASK, "1", DockerExecutor.LABEL_ATTEMPT, "1",
-            DockerExecutor.LABEL_RUN_DIR, home.resolve("work/run-1").toString()))
-        .exec().getId();
+    String leftover =
+        client
+            .createContainerCmd(BUSYBOX)
+            .withCmd("sleep", "300")
+            .withLabels(
+                Map.of(
+                    DockerExecutor.LABEL_TASK,
+                    "1",
+                    DockerExecutor.LABEL_ATTEMPT,
+                    "1",
+                    DockerExecutor.LABEL_RUN_DIR,
+                    home.resolve("work/run-1").toString()))
+            .exec()
+            .getId();
     client.startContainerCmd(leftover).exec();
-    long run = start(engine, """
+    long run =
+        start(
+            engine,
+            """
         name: second-time
         steps:
           flaky:
@@ -267,7 +331,8 @@ class DockerExecutorTest {
     assertThat(awaitEnd(engine, run, WITHIN).status()).isEqualTo(RunStatus.SUCCEEDED);
     assertThat(task(run, "flaky").attempt()).isEqualTo(2);
     assertThat(containersOf(home)).extracting(c -> c.getId()).doesNotContain(leftover);
-    assertThat(engine.store().logs(run, "flaky")).extracting(LogLine::line)
+    assertThat(engine.store().logs(run, "flaky"))
+        .extracting(LogLine::line)
         .contains("removing container " + leftover.substring(0, 12) + " left by attempt 1");
   }
 }

@@ -12,8 +12,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * What the container tests share: the Docker engine (required when KILN_REQUIRE_DOCKER=1,
- * else a missing engine skips), the local test images, runs started from inline YAML.
+ * What the container tests share: the Docker engine (required when KILN_REQUIRE_DOCKER=1, else a
+ * missing engine skips), the local test images, runs started from inline YAML.
  */
 final class DockerSupport {
   static final String BUSYBOX = "kiln/busybox:1";
@@ -32,7 +32,8 @@ final class DockerSupport {
   static void requireImage(String image) {
     String problem = ENGINE.problem();
     if (problem != null) {
-      problem = "the Docker engine at DOCKER_HOST=" + ENGINE.host() + " does not answer: " + problem;
+      problem =
+          "the Docker engine at DOCKER_HOST=" + ENGINE.host() + " does not answer: " + problem;
     } else {
       try {
         ENGINE.client().inspectImageCmd(image).exec();
@@ -50,10 +51,18 @@ final class DockerSupport {
 
   /** Containers Kiln started for runs under this KILN_HOME, running or not. */
   static List<Container> containersOf(Path home) {
-    return ENGINE.client().listContainersCmd().withShowAll(true)
-        .withLabelFilter(List.of(DockerExecutor.LABEL_TASK)).exec().stream()
-        .filter(c -> c.getLabels().getOrDefault(DockerExecutor.LABEL_RUN_DIR, "")
-            .startsWith(home.toString()))
+    return ENGINE
+        .client()
+        .listContainersCmd()
+        .withShowAll(true)
+        .withLabelFilter(List.of(DockerExecutor.LABEL_TASK))
+        .exec()
+        .stream()
+        .filter(
+            c ->
+                c.getLabels()
+                    .getOrDefault(DockerExecutor.LABEL_RUN_DIR, "")
+                    .startsWith(home.toString()))
         .toList();
   }
 

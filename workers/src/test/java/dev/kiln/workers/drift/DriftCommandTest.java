@@ -47,31 +47,54 @@ class DriftCommandTest {
     assertThat(s.get("drifted")).isEqualTo(true);
     assertThat(n.get("drifted")).isEqualTo(false);
     assertThat((Double) s.get("share_drifted")).isGreaterThanOrEqualTo(0.5);
-    Map<String, Object> radius = columns(s).stream()
-        .filter(c -> c.get("column").equals("mean_radius")).findFirst().orElseThrow();
-    assertThat(radius).containsKeys("column", "type", "method", "statistic", "p_value",
-        "threshold", "drifted");
+    Map<String, Object> radius =
+        columns(s).stream()
+            .filter(c -> c.get("column").equals("mean_radius"))
+            .findFirst()
+            .orElseThrow();
+    assertThat(radius)
+        .containsKeys("column", "type", "method", "statistic", "p_value", "threshold", "drifted");
     assertThat(radius.get("method")).isEqualTo("ks");
     assertThat(radius.get("drifted")).isEqualTo(true);
-    Map<String, Object> diagnosis = columns(s).stream()
-        .filter(c -> c.get("column").equals("diagnosis")).findFirst().orElseThrow();
+    Map<String, Object> diagnosis =
+        columns(s).stream()
+            .filter(c -> c.get("column").equals("diagnosis"))
+            .findFirst()
+            .orElseThrow();
     assertThat(diagnosis.get("type")).isEqualTo("categorical");
     assertThat(diagnosis.get("method")).isEqualTo("chisquare");
   }
 
   @Test
   void distanceMethodsReportNoPValueAndOptionsNarrowTheReport() {
-    Out o = drift(REF, DIR.resolve("current_shifted.csv").toString(), "--json", "--method", "psi",
-        "--columns", "mean_radius,mean_smoothness", "--bins", "4", "--threshold", "0.2",
-        "--drift-share", "1");
+    Out o =
+        drift(
+            REF,
+            DIR.resolve("current_shifted.csv").toString(),
+            "--json",
+            "--method",
+            "psi",
+            "--columns",
+            "mean_radius,mean_smoothness",
+            "--bins",
+            "4",
+            "--threshold",
+            "0.2",
+            "--drift-share",
+            "1");
     Map<String, Object> r = Json.readMap(o.out());
-    assertThat(columns(r)).extracting(c -> c.get("column"))
+    assertThat(columns(r))
+        .extracting(c -> c.get("column"))
         .containsExactly("mean_radius", "mean_smoothness");
-    assertThat(columns(r)).allSatisfy(c -> {
-      assertThat(c.get("p_value")).isNull();
-      assertThat(c.get("threshold")).isEqualTo(0.2);
-    });
-    assertThat(r.get("drifted")).as("one of two columns drifted, share 1 required").isEqualTo(false);
+    assertThat(columns(r))
+        .allSatisfy(
+            c -> {
+              assertThat(c.get("p_value")).isNull();
+              assertThat(c.get("threshold")).isEqualTo(0.2);
+            });
+    assertThat(r.get("drifted"))
+        .as("one of two columns drifted, share 1 required")
+        .isEqualTo(false);
   }
 
   @Test
@@ -81,8 +104,12 @@ class DriftCommandTest {
     assertThat(o.exit()).as(o.err()).isZero();
     assertThat(o.out()).contains("mean_radius").contains("DRIFT");
     String page = Files.readString(html);
-    assertThat(page).contains("<table").doesNotContain("<script").doesNotContain("src=")
-        .doesNotContain("href=\"http").doesNotContain("@import");
+    assertThat(page)
+        .contains("<table")
+        .doesNotContain("<script")
+        .doesNotContain("src=")
+        .doesNotContain("href=\"http")
+        .doesNotContain("@import");
     for (String col : List.of("mean_radius", "mean_texture", "worst_area", "diagnosis")) {
       assertThat(page).contains("id=\"c-" + col + "\"");
     }
@@ -94,14 +121,21 @@ class DriftCommandTest {
   void parquetFilesGiveTheSameReportAsTheirCsv() throws Exception {
     Path refPq = tmp.resolve("reference.parquet");
     Path curPq = tmp.resolve("current.parquet");
-    try (var c = DriverManager.getConnection("jdbc:duckdb:"); var st = c.createStatement()) {
-      st.execute("copy (select * from read_csv('" + REF + "')) to '" + refPq + "' (format parquet)");
-      st.execute("copy (select * from read_csv('" + DIR.resolve("current_shifted.csv")
-          + "')) to '" + curPq + "' (format parquet)");
+    try (var c = DriverManager.getConnection("jdbc:duckdb:");
+        var st = c.createStatement()) {
+      st.execute(
+          "copy (select * from read_csv('" + REF + "')) to '" + refPq + "' (format parquet)");
+      st.execute(
+          "copy (select * from read_csv('"
+              + DIR.resolve("current_shifted.csv")
+              + "')) to '"
+              + curPq
+              + "' (format parquet)");
     }
-    Map<String, Object> csv = Json.readMap(drift(REF, DIR.resolve("current_shifted.csv").toString(),
-        "--json").out());
-    Map<String, Object> pq = Json.readMap(drift(refPq.toString(), curPq.toString(), "--json").out());
+    Map<String, Object> csv =
+        Json.readMap(drift(REF, DIR.resolve("current_shifted.csv").toString(), "--json").out());
+    Map<String, Object> pq =
+        Json.readMap(drift(refPq.toString(), curPq.toString(), "--json").out());
     assertThat(columns(pq)).isEqualTo(columns(csv));
   }
 
@@ -120,7 +154,8 @@ class DriftCommandTest {
     Files.writeString(ragged, "a,b\n1,2\n3,4,5\n6,7\n");
     Out o = drift(REF, ragged.toString());
     assertThat(o.exit()).isEqualTo(2);
-    assertThat(o.err()).startsWith("kiln: " + ragged + ": cannot read: line 3 has 3 fields, the header has 2")
+    assertThat(o.err())
+        .startsWith("kiln: " + ragged + ": cannot read: line 3 has 3 fields, the header has 2")
         .doesNotContain("\tat ");
     assertThat(o.err().strip().lines()).hasSize(1);
   }
@@ -139,10 +174,13 @@ class DriftCommandTest {
   void problemColumnsAreReportedPerColumnWithoutStoppingTheOthers() throws Exception {
     Path ref = tmp.resolve("ref.csv");
     Path cur = tmp.resolve("cur.csv");
-    Files.writeString(ref, "x,constant,empty,only_ref,num\n1,5,,a,1.5\n2,5,,b,2.5\n3,5,,c,3.5\n"
-        + "4,5,,d,4\n5,5,,e,5\n6,5,,f,6\n7,5,,g,7\n");
-    Files.writeString(cur, "x,constant,empty,num\n2,5,,1\n3,5,,2\n4,5,,oops\n5,5,,3\n6,5,,4\n"
-        + "7,5,,5\n8,5,,6\n");
+    Files.writeString(
+        ref,
+        "x,constant,empty,only_ref,num\n1,5,,a,1.5\n2,5,,b,2.5\n3,5,,c,3.5\n"
+            + "4,5,,d,4\n5,5,,e,5\n6,5,,f,6\n7,5,,g,7\n");
+    Files.writeString(
+        cur,
+        "x,constant,empty,num\n2,5,,1\n3,5,,2\n4,5,,oops\n5,5,,3\n6,5,,4\n" + "7,5,,5\n8,5,,6\n");
     Out o = drift(ref.toString(), cur.toString(), "--json", "--method", "wasserstein");
     assertThat(o.exit()).as(o.err()).isZero();
     Map<String, Map<String, Object>> by = new java.util.HashMap<>();

@@ -28,12 +28,19 @@ class DriftFixturesTest {
       try (Dataset ref = Dataset.open(DIR.resolve(pair.get("reference").asText()));
           Dataset cur = Dataset.open(DIR.resolve(pair.get("current").asText()))) {
         int bins = pair.get("bins").asInt();
-        for (Iterator<Map.Entry<String, JsonNode>> it = pair.get("columns").fields(); it.hasNext(); ) {
+        for (Iterator<Map.Entry<String, JsonNode>> it = pair.get("columns").fields();
+            it.hasNext(); ) {
           var col = it.next();
           for (Iterator<Map.Entry<String, JsonNode>> ms = col.getValue().fields(); ms.hasNext(); ) {
             var m = ms.next();
-            String where = pair.get("current").asText() + " bins=" + bins + " " + col.getKey() + " "
-                + m.getKey();
+            String where =
+                pair.get("current").asText()
+                    + " bins="
+                    + bins
+                    + " "
+                    + col.getKey()
+                    + " "
+                    + m.getKey();
             if (m.getKey().equals("auto")) {
               ColumnDrift got = one(ref, cur, col.getKey(), Method.AUTO, bins);
               if (!m.getValue().asText().equals(got.method())) {
@@ -46,16 +53,31 @@ class DriftFixturesTest {
             }
             ColumnDrift got = one(ref, cur, col.getKey(), Method.parse(m.getKey()), bins);
             compared++;
-            check(mismatches, where + " statistic", m.getValue().get("statistic"), got.statistic(), 1e-9);
+            check(
+                mismatches,
+                where + " statistic",
+                m.getValue().get("statistic"),
+                got.statistic(),
+                1e-9);
             if (m.getKey().equals("ks") && ref.rows() + cur.rows() > 1000) {
               // Documented difference: beyond ~1,000 values in total commons-math's exact count
               // overflows, so Kiln takes scipy's asymptotic p-value (method='asymp'), which is
               // within 0.005 of scipy's exact one here.
-              check(mismatches, where + " p_value (asymp)", col.getValue().get("ks_asymp").get("p_value"),
-                  got.pValue(), 1e-6);
-              checkAbs(mismatches, where + " p_value (exact)", m.getValue().get("p_value"), got.pValue(), 0.005);
+              check(
+                  mismatches,
+                  where + " p_value (asymp)",
+                  col.getValue().get("ks_asymp").get("p_value"),
+                  got.pValue(),
+                  1e-6);
+              checkAbs(
+                  mismatches,
+                  where + " p_value (exact)",
+                  m.getValue().get("p_value"),
+                  got.pValue(),
+                  0.005);
             } else {
-              check(mismatches, where + " p_value", m.getValue().get("p_value"), got.pValue(), 1e-6);
+              check(
+                  mismatches, where + " p_value", m.getValue().get("p_value"), got.pValue(), 1e-6);
             }
           }
         }
@@ -67,13 +89,15 @@ class DriftFixturesTest {
 
   private static ColumnDrift one(Dataset ref, Dataset cur, String column, Method m, int bins)
       throws Exception {
-    DriftReport r = DriftAnalyzer.compare(ref, cur, new DriftOptions(m, List.of(column), bins, null, 0.5));
+    DriftReport r =
+        DriftAnalyzer.compare(ref, cur, new DriftOptions(m, List.of(column), bins, null, 0.5));
     assertThat(r.columns()).hasSize(1);
     assertThat(r.columns().get(0).error()).isNull();
     return r.columns().get(0);
   }
 
-  private static void checkAbs(List<String> bad, String where, JsonNode want, Double got, double tol) {
+  private static void checkAbs(
+      List<String> bad, String where, JsonNode want, Double got, double tol) {
     if (got == null || Math.abs(got - want.asDouble()) > tol) {
       bad.add(where + ": expected " + want.asDouble() + " within " + tol + ", got " + got);
     }

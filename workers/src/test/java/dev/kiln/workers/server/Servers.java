@@ -49,22 +49,33 @@ final class Servers implements AutoCloseable {
 
   Server start(Path pipelines, String... extra) throws Exception {
     int port = freePort();
-    List<String> args = new ArrayList<>(List.of("server", "--host", "127.0.0.1", "--port",
-        String.valueOf(port), "--pipelines", pipelines.toString()));
+    List<String> args =
+        new ArrayList<>(
+            List.of(
+                "server",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                String.valueOf(port),
+                "--pipelines",
+                pipelines.toString()));
     args.addAll(List.of(extra));
     Process p = kiln.start(args.toArray(String[]::new));
     started.add(p);
     String url = "http://127.0.0.1:" + port;
-    awaitTrue("server on " + url + " answers /health", Duration.ofSeconds(60), () -> {
-      if (!p.isAlive()) {
-        throw new AssertionError("kiln server exited with " + p.exitValue());
-      }
-      try {
-        return get(url + "/health").statusCode() == 200;
-      } catch (IOException e) {
-        return false;
-      }
-    });
+    awaitTrue(
+        "server on " + url + " answers /health",
+        Duration.ofSeconds(60),
+        () -> {
+          if (!p.isAlive()) {
+            throw new AssertionError("kiln server exited with " + p.exitValue());
+          }
+          try {
+            return get(url + "/health").statusCode() == 200;
+          } catch (IOException e) {
+            return false;
+          }
+        });
     return new Server(p, url);
   }
 
@@ -73,8 +84,8 @@ final class Servers implements AutoCloseable {
   }
 
   HttpResponse<String> post(String url, byte[] body, String... headers) throws IOException {
-    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url))
-        .POST(HttpRequest.BodyPublishers.ofByteArray(body));
+    HttpRequest.Builder b =
+        HttpRequest.newBuilder(URI.create(url)).POST(HttpRequest.BodyPublishers.ofByteArray(body));
     if (headers.length > 0) {
       b.headers(headers);
     }
@@ -139,5 +150,4 @@ final class Servers implements AutoCloseable {
       }
     }
   }
-
 }

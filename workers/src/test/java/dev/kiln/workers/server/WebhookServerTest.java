@@ -36,7 +36,9 @@ class WebhookServerTest {
   @BeforeAll
   void startServer() throws Exception {
     Path pipelines = Files.createDirectories(dir.resolve("pipelines"));
-    Files.writeString(pipelines.resolve("train.yaml"), """
+    Files.writeString(
+        pipelines.resolve("train.yaml"),
+        """
         name: train
         params:
           data: { type: string }
@@ -51,14 +53,18 @@ class WebhookServerTest {
           train:
             run: echo "data=${{ params.data }} epochs=${{ params.epochs }}" >> "$KILN_OUTPUTS"
         """);
-    Files.writeString(pipelines.resolve("slow.yaml"), """
+    Files.writeString(
+        pipelines.resolve("slow.yaml"),
+        """
         name: slow
         concurrency: forbid
         steps:
           wait:
             run: sleep 60
         """);
-    Files.writeString(pipelines.resolve("swap.yaml"), """
+    Files.writeString(
+        pipelines.resolve("swap.yaml"),
+        """
         name: swap
         concurrency: replace
         steps:
@@ -72,7 +78,8 @@ class WebhookServerTest {
     hook = server.url() + "/hooks/new-data";
   }
 
-  static final String RELOAD = """
+  static final String RELOAD =
+      """
       name: reload
       params:
         v: { type: string, default: %s }
@@ -100,8 +107,13 @@ class WebhookServerTest {
 
   private HttpResponse<String> signed(String body, String... headers) throws Exception {
     byte[] b = bytes(body);
-    List<String> h = new ArrayList<>(List.of("X-Hub-Signature-256", WebhookAuth.sign(Servers.SECRET, b),
-        "Content-Type", "application/json"));
+    List<String> h =
+        new ArrayList<>(
+            List.of(
+                "X-Hub-Signature-256",
+                WebhookAuth.sign(Servers.SECRET, b),
+                "Content-Type",
+                "application/json"));
     h.addAll(List.of(headers));
     return servers.post(hook, b, h.toArray(String[]::new));
   }
@@ -116,8 +128,14 @@ class WebhookServerTest {
     assertThat(r.statusCode()).as(r.body()).isEqualTo(202);
     long runId = json(r).get("run_id").asLong();
 
-    awaitTrue("run " + runId + " succeeded", Duration.ofSeconds(30), () ->
-        json(servers.get(server.url() + "/api/runs/" + runId)).get("status").asText().equals("succeeded"));
+    awaitTrue(
+        "run " + runId + " succeeded",
+        Duration.ofSeconds(30),
+        () ->
+            json(servers.get(server.url() + "/api/runs/" + runId))
+                .get("status")
+                .asText()
+                .equals("succeeded"));
     var summary = json(servers.get(server.url() + "/api/runs/" + runId));
     assertThat(summary.get("trigger").asText()).isEqualTo("webhook");
     assertThat(summary.get("params").get("epochs").asLong()).isEqualTo(3L);
@@ -127,8 +145,12 @@ class WebhookServerTest {
 
   @Test
   void bearerTokenIsAcceptedInsteadOfASignature() throws Exception {
-    var r = servers.post(hook, bytes("{\"file\": {\"path\": \"t.csv\"}, \"epochs\": 1}"),
-        "Authorization", "Bearer " + Servers.TOKEN);
+    var r =
+        servers.post(
+            hook,
+            bytes("{\"file\": {\"path\": \"t.csv\"}, \"epochs\": 1}"),
+            "Authorization",
+            "Bearer " + Servers.TOKEN);
     assertThat(r.statusCode()).as(r.body()).isEqualTo(202);
   }
 
@@ -137,8 +159,12 @@ class WebhookServerTest {
     long before = runs();
     byte[] body = bytes("{\"file\": {\"path\": \"x.csv\"}}");
     var forged = servers.post(hook, body, "X-Hub-Signature-256", WebhookAuth.sign("wrong", body));
-    var tampered = servers.post(hook, bytes("{\"file\": {\"path\": \"y.csv\"}}"),
-        "X-Hub-Signature-256", WebhookAuth.sign(Servers.SECRET, body));
+    var tampered =
+        servers.post(
+            hook,
+            bytes("{\"file\": {\"path\": \"y.csv\"}}"),
+            "X-Hub-Signature-256",
+            WebhookAuth.sign(Servers.SECRET, body));
     var missing = servers.post(hook, body);
     var badToken = servers.post(hook, body, "Authorization", "Bearer nope");
 
@@ -169,12 +195,16 @@ class WebhookServerTest {
       List<Future<HttpResponse<String>>> sent = new ArrayList<>();
       for (int i = 0; i < 100; i++) {
         String id = "burst-" + i;
-        sent.add(pool.submit(() -> signed("{\"file\": {\"path\": \"" + id + "\"}}", "X-GitHub-Delivery", id)));
+        sent.add(
+            pool.submit(
+                () -> signed("{\"file\": {\"path\": \"" + id + "\"}}", "X-GitHub-Delivery", id)));
       }
       // and 20 concurrent redeliveries of one delivery: one run
       List<Future<HttpResponse<String>>> same = new ArrayList<>();
       for (int i = 0; i < 20; i++) {
-        same.add(pool.submit(() -> signed("{\"file\": {\"path\": \"same\"}}", "X-GitHub-Delivery", "same-1")));
+        same.add(
+            pool.submit(
+                () -> signed("{\"file\": {\"path\": \"same\"}}", "X-GitHub-Delivery", "same-1")));
       }
       Set<Long> ids = new HashSet<>();
       for (var f : sent) {
@@ -202,11 +232,14 @@ class WebhookServerTest {
     var unknown = servers.post(server.url() + "/hooks/nope", bytes("{}"));
     byte[] big = new byte[1024 * 1024 + 10];
     java.util.Arrays.fill(big, (byte) ' ');
-    var tooBig = servers.post(hook, big, "X-Hub-Signature-256", WebhookAuth.sign(Servers.SECRET, big));
+    var tooBig =
+        servers.post(hook, big, "X-Hub-Signature-256", WebhookAuth.sign(Servers.SECRET, big));
     var notJson = signed("{not json", "X-GitHub-Delivery", "bad-1");
-    var wrongType = signed("{\"file\": {\"path\": \"a\"}, \"epochs\": \"many\"}", "X-GitHub-Delivery", "bad-2");
+    var wrongType =
+        signed("{\"file\": {\"path\": \"a\"}, \"epochs\": \"many\"}", "X-GitHub-Delivery", "bad-2");
     var missingField = signed("{\"epochs\": 2}", "X-GitHub-Delivery", "bad-3");
-    var apiUnknownParam = servers.post(server.url() + "/api/pipelines/train/runs", bytes("{\"dta\": 1}"));
+    var apiUnknownParam =
+        servers.post(server.url() + "/api/pipelines/train/runs", bytes("{\"dta\": 1}"));
     var apiNoPipeline = servers.post(server.url() + "/api/pipelines/nope/runs", bytes("{}"));
     var noRun = servers.get(server.url() + "/api/runs/999999");
 
@@ -215,9 +248,13 @@ class WebhookServerTest {
     assertThat(notJson.statusCode()).isEqualTo(400);
     assertThat(json(notJson).get("error").asText()).startsWith("invalid JSON body");
     assertThat(wrongType.statusCode()).isEqualTo(400);
-    assertThat(json(wrongType).get("error").asText()).contains("param 'epochs'").contains("integer");
+    assertThat(json(wrongType).get("error").asText())
+        .contains("param 'epochs'")
+        .contains("integer");
     assertThat(missingField.statusCode()).isEqualTo(400);
-    assertThat(json(missingField).get("error").asText()).contains("param 'data'").contains("body.file.path");
+    assertThat(json(missingField).get("error").asText())
+        .contains("param 'data'")
+        .contains("body.file.path");
     assertThat(apiUnknownParam.statusCode()).isEqualTo(400);
     assertThat(json(apiUnknownParam).get("error").asText()).contains("unknown param 'dta'");
     assertThat(apiNoPipeline.statusCode()).isEqualTo(404);
@@ -228,7 +265,9 @@ class WebhookServerTest {
 
   @Test
   void kilnRunWithServerStartsTheRunThroughTheApiAndFollowsIt() throws Exception {
-    var r = servers.kiln.run("run", "--server", server.url(), "train", "-p", "data=manual.csv", "--json");
+    var r =
+        servers.kiln.run(
+            "run", "--server", server.url(), "train", "-p", "data=manual.csv", "--json");
     assertThat(r.exit()).as(r.err()).isEqualTo(0);
     var summary = dev.kiln.engine.store.Json.MAPPER.readTree(r.out());
     assertThat(summary.get("status").asText()).isEqualTo("succeeded");
@@ -264,13 +303,18 @@ class WebhookServerTest {
     assertThat(reloadParam()).isEqualTo("one");
 
     Files.writeString(file, RELOAD.formatted("one").replace("steps:", "stepz:") + "steps: {}\n");
-    awaitTrue("the invalid edit is reported", Duration.ofSeconds(20),
-        () -> serverErr().contains("reload.yaml is invalid; keeping the last valid version of reload"));
+    awaitTrue(
+        "the invalid edit is reported",
+        Duration.ofSeconds(20),
+        () ->
+            serverErr()
+                .contains("reload.yaml is invalid; keeping the last valid version of reload"));
     assertThat(serverErr()).contains("reload.yaml:6:1: unknown key 'stepz'");
     assertThat(reloadParam()).isEqualTo("one");
 
     Files.writeString(file, RELOAD.formatted("two"));
-    awaitTrue("the valid edit is active", Duration.ofSeconds(20), () -> reloadParam().equals("two"));
+    awaitTrue(
+        "the valid edit is active", Duration.ofSeconds(20), () -> reloadParam().equals("two"));
   }
 
   @Test
@@ -290,7 +334,10 @@ class WebhookServerTest {
 
   @Test
   void replaceCancelsTheActiveRunAndStartsTheNewOne() throws Exception {
-    long first = json(servers.post(server.url() + "/api/pipelines/swap/runs", bytes("{}"))).get("run_id").asLong();
+    long first =
+        json(servers.post(server.url() + "/api/pipelines/swap/runs", bytes("{}")))
+            .get("run_id")
+            .asLong();
     var second = servers.post(server.url() + "/api/pipelines/swap/runs", bytes("{}"));
 
     assertThat(second.statusCode()).isEqualTo(202);
@@ -305,18 +352,24 @@ class WebhookServerTest {
   @Test
   void deletingAPipelineFileUnloadsItAndItsWebhook() throws Exception {
     Path file = dir.resolve("pipelines/gone.yaml");
-    Files.writeString(file, """
+    Files.writeString(
+        file,
+        """
         name: gone
         triggers:
           - webhook: { path: gone }
         steps:
           a: { run: echo here }
         """);
-    awaitTrue("the new pipeline's webhook to answer", Duration.ofSeconds(20),
+    awaitTrue(
+        "the new pipeline's webhook to answer",
+        Duration.ofSeconds(20),
         () -> servers.post(server.url() + "/hooks/gone", bytes("{}")).statusCode() == 202);
 
     Files.delete(file);
-    awaitTrue("the deleted pipeline's webhook to be gone", Duration.ofSeconds(20),
+    awaitTrue(
+        "the deleted pipeline's webhook to be gone",
+        Duration.ofSeconds(20),
         () -> servers.post(server.url() + "/hooks/gone", bytes("{}")).statusCode() == 404);
     assertThat(servers.post(server.url() + "/api/pipelines/gone/runs", bytes("{}")).statusCode())
         .isEqualTo(404);
@@ -325,22 +378,32 @@ class WebhookServerTest {
 
   @Test
   void aPipelineAddedWithANewQueueIsServedByTheInProcessWorkers() throws Exception {
-    Files.writeString(dir.resolve("pipelines/late.yaml"), """
+    Files.writeString(
+        dir.resolve("pipelines/late.yaml"),
+        """
         name: late-queue
         steps:
           a: { queue: added-later, run: echo "q=$KILN_STEP" >> "$KILN_OUTPUTS" }
         """);
     java.util.concurrent.atomic.AtomicLong started = new java.util.concurrent.atomic.AtomicLong();
-    awaitTrue("the pipeline to load", Duration.ofSeconds(20), () -> {
-      var r = servers.post(server.url() + "/api/pipelines/late-queue/runs", bytes("{}"));
-      if (r.statusCode() == 202) {
-        started.set(json(r).get("run_id").asLong());
-      }
-      return r.statusCode() == 202;
-    });
+    awaitTrue(
+        "the pipeline to load",
+        Duration.ofSeconds(20),
+        () -> {
+          var r = servers.post(server.url() + "/api/pipelines/late-queue/runs", bytes("{}"));
+          if (r.statusCode() == 202) {
+            started.set(json(r).get("run_id").asLong());
+          }
+          return r.statusCode() == 202;
+        });
     long run = started.get();
-    awaitTrue("the run on the new queue to succeed", Duration.ofSeconds(20),
-        () -> json(servers.get(server.url() + "/api/runs/" + run)).get("status").asText()
-            .equals("succeeded"));
+    awaitTrue(
+        "the run on the new queue to succeed",
+        Duration.ofSeconds(20),
+        () ->
+            json(servers.get(server.url() + "/api/runs/" + run))
+                .get("status")
+                .asText()
+                .equals("succeeded"));
   }
 }

@@ -50,15 +50,17 @@ class ValidateDataTest {
     Path data = tmp.resolve("batch.csv");
     StringBuilder csv = new StringBuilder("id,radius,kind,code,flag\n");
     csv.append("1,10,a,AB1,true\n");
-    csv.append("2,oops,a,AB2,true\n");          // not a number
-    csv.append("3,,b,xx,false\n");              // null radius, code does not match
-    csv.append("3,99,c,AB4,maybe\n");           // duplicate id, radius > max, kind not allowed
+    csv.append("2,oops,a,AB2,true\n"); // not a number
+    csv.append("3,,b,xx,false\n"); // null radius, code does not match
+    csv.append("3,99,c,AB4,maybe\n"); // duplicate id, radius > max, kind not allowed
     for (int i = 5; i <= 12; i++) {
       csv.append(i).append(",-").append(i).append(",a,AB").append(i).append(",true\n"); // below min
     }
     Files.writeString(data, csv.toString());
     Path schema = tmp.resolve("schema.yaml");
-    Files.writeString(schema, """
+    Files.writeString(
+        schema,
+        """
         columns:
           id: { type: integer, unique: true }
           radius: { type: number, nullable: false, min: 0, max: 50, mean: { min: 5, max: 20 } }
@@ -75,9 +77,19 @@ class ValidateDataTest {
     List<Map<String, Object>> f = (List<Map<String, Object>>) r.get("failures");
     Map<String, Map<String, Object>> by = new java.util.HashMap<>();
     f.forEach(x -> by.put(x.get("column") + "/" + x.get("check"), x));
-    assertThat(by).containsOnlyKeys("null/rows", "missing/present", "id/unique",
-        "radius/type number", "radius/not null", "radius/min 0", "radius/max 50", "radius/mean",
-        "kind/allowed", "code/pattern", "flag/type boolean");
+    assertThat(by)
+        .containsOnlyKeys(
+            "null/rows",
+            "missing/present",
+            "id/unique",
+            "radius/type number",
+            "radius/not null",
+            "radius/min 0",
+            "radius/max 50",
+            "radius/mean",
+            "kind/allowed",
+            "code/pattern",
+            "flag/type boolean");
     assertThat(by.get("radius/type number").get("count")).isEqualTo(1);
     assertThat((List<Map<String, Object>>) by.get("radius/type number").get("rows"))
         .containsExactly(Map.of("row", 2, "value", "oops"));
@@ -85,30 +97,40 @@ class ValidateDataTest {
     assertThat((List<?>) by.get("radius/min 0").get("rows")).hasSize(5);
     assertThat(by.get("id/unique").get("count")).isEqualTo(2);
     assertThat((String) by.get("missing/present").get("message"))
-        .contains("column 'missing'").contains(schema + ":7)").contains("missing from the data");
+        .contains("column 'missing'")
+        .contains(schema + ":7)")
+        .contains("missing from the data");
     assertThat((String) by.get("null/rows").get("message")).contains("12 rows");
 
     Out text = validate(data.toString(), "--schema", schema.toString());
-    assertThat(text.out()).contains("FAIL radius: type number: 1 values are not a number (e.g. row 2: 'oops')")
+    assertThat(text.out())
+        .contains("FAIL radius: type number: 1 values are not a number (e.g. row 2: 'oops')")
         .contains("FAILED " + data);
   }
 
   @Test
   void schemaMistakesAreAllReportedWithFileLineAndField() throws Exception {
     Path schema = tmp.resolve("bad.yaml");
-    Files.writeString(schema, """
+    Files.writeString(
+        schema,
+        """
         columns:
           a: { type: float }
           b: { type: number, min: x, colour: red }
         """);
     Out o = validate(BREAST.toString(), "--schema", schema.toString());
     assertThat(o.exit()).isEqualTo(2);
-    assertThat(o.err().lines()).containsExactly(
-        "kiln: " + schema + ":2:14: columns.a.type: 'float' is not a type; use integer, number,"
-            + " string, boolean or timestamp",
-        "kiln: " + schema + ":3:27: columns.b.min: 'x' is not a number",
-        "kiln: " + schema + ":3:30: columns.b.colour: unknown rule; use allowed, description, max,"
-            + " mean, min, null_fraction, nullable, pattern, stddev, type, unique");
+    assertThat(o.err().lines())
+        .containsExactly(
+            "kiln: "
+                + schema
+                + ":2:14: columns.a.type: 'float' is not a type; use integer, number,"
+                + " string, boolean or timestamp",
+            "kiln: " + schema + ":3:27: columns.b.min: 'x' is not a number",
+            "kiln: "
+                + schema
+                + ":3:30: columns.b.colour: unknown rule; use allowed, description, max,"
+                + " mean, min, null_fraction, nullable, pattern, stddev, type, unique");
   }
 
   @Test
@@ -117,21 +139,25 @@ class ValidateDataTest {
     Files.writeString(data, "a,b\n1,2\n3\n");
     Out o = validate(data.toString(), "--schema", SCHEMA.toString());
     assertThat(o.exit()).isEqualTo(2);
-    assertThat(o.err().strip()).isEqualTo("kiln: " + data
-        + ": cannot read: line 3 has 1 fields, the header has 2");
+    assertThat(o.err().strip())
+        .isEqualTo("kiln: " + data + ": cannot read: line 3 has 1 fields, the header has 2");
   }
 
   @Test
   void inferredSchemaValidatesItsOwnDataIncludingParquet() throws Exception {
     Path pq = tmp.resolve("breast.parquet");
-    try (var c = DriverManager.getConnection("jdbc:duckdb:"); var st = c.createStatement()) {
-      st.execute("copy (select * from read_csv('" + BREAST + "')) to '" + pq + "' (format parquet)");
+    try (var c = DriverManager.getConnection("jdbc:duckdb:");
+        var st = c.createStatement()) {
+      st.execute(
+          "copy (select * from read_csv('" + BREAST + "')) to '" + pq + "' (format parquet)");
     }
     Path schema = tmp.resolve("inferred.yaml");
     Out inf = kiln(new SchemaCommand(), "infer", pq.toString(), "-o", schema.toString());
     assertThat(inf.exit()).as(inf.err()).isZero();
     String yaml = Files.readString(schema);
-    assertThat(yaml).contains("mean_radius:").contains("type: number")
+    assertThat(yaml)
+        .contains("mean_radius:")
+        .contains("type: number")
         .contains("allowed:\n    - benign\n    - malignant");
     Out o = validate(pq.toString(), "--schema", schema.toString());
     assertThat(o.exit()).as(o.out()).isZero();

@@ -22,8 +22,8 @@ import java.util.concurrent.TimeUnit;
  * errors, 429 and 5xx. {@code slack: true} sends Slack's incoming-webhook body {@code {"text"}}.
  */
 public final class WebhookStep implements BuiltinStep {
-  private static final HttpClient HTTP = HttpClient.newBuilder()
-      .connectTimeout(Duration.ofSeconds(10)).build();
+  private static final HttpClient HTTP =
+      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
 
   @Override
   public String name() {
@@ -66,17 +66,24 @@ public final class WebhookStep implements BuiltinStep {
           return Completion.cancelled(ctx.cancellation().reason());
         }
       }
-      HttpRequest req = HttpRequest.newBuilder(url).timeout(timeout)
-          .header("Content-Type", "application/json")
-          .POST(HttpRequest.BodyPublishers.ofString(body)).build();
+      HttpRequest req =
+          HttpRequest.newBuilder(url)
+              .timeout(timeout)
+              .header("Content-Type", "application/json")
+              .POST(HttpRequest.BodyPublishers.ofString(body))
+              .build();
       try {
         HttpResponse<String> resp = HTTP.send(req, HttpResponse.BodyHandlers.ofString());
         int status = resp.statusCode();
         if (status >= 200 && status < 300) {
           ctx.logs().line("system", "posted to " + url.getHost() + ": HTTP " + status);
-          return new Completion(Completion.Outcome.SUCCEEDED, null, null,
+          return new Completion(
+              Completion.Outcome.SUCCEEDED,
+              null,
+              null,
               Map.of("status", String.valueOf(status), "attempts", String.valueOf(attempt)),
-              List.of(), List.of());
+              List.of(),
+              List.of());
         }
         last = "HTTP " + status;
         if (status != 429 && status < 500) {
@@ -101,8 +108,8 @@ public final class WebhookStep implements BuiltinStep {
   }
 
   private static String body(With w, Context ctx) throws With.BadInput {
-    String message = w.string("message", "kiln run " + ctx.task().runId() + ": "
-        + ctx.task().stepId());
+    String message =
+        w.string("message", "kiln run " + ctx.task().runId() + ": " + ctx.task().stepId());
     if (w.bool("slack", false)) {
       return Json.write(Map.of("text", message));
     }

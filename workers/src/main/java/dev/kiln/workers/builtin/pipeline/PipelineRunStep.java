@@ -1,7 +1,7 @@
 package dev.kiln.workers.builtin.pipeline;
 
-import dev.kiln.dsl.model.Pipeline;
 import dev.kiln.dsl.expr.Values;
+import dev.kiln.dsl.model.Pipeline;
 import dev.kiln.dsl.parse.Params;
 import dev.kiln.dsl.parse.PipelineException;
 import dev.kiln.dsl.parse.PipelineParser;
@@ -78,9 +78,13 @@ public final class PipelineRunStep implements BuiltinStep {
   }
 
   private Completion done(long runId, String status, boolean ok) {
-    return new Completion(ok ? Completion.Outcome.SUCCEEDED : Completion.Outcome.FAILED, null,
+    return new Completion(
+        ok ? Completion.Outcome.SUCCEEDED : Completion.Outcome.FAILED,
+        null,
         ok ? null : name() + ": run " + runId + " " + status,
-        Map.of("run_id", String.valueOf(runId), "status", status), List.of(), List.of());
+        Map.of("run_id", String.valueOf(runId), "status", status),
+        List.of(),
+        List.of());
   }
 
   private Pipeline load(With w, Context ctx) throws With.BadInput {
@@ -90,13 +94,23 @@ public final class PipelineRunStep implements BuiltinStep {
       if (Files.isRegularFile(file)) {
         return PipelineParser.parse(file).orThrow();
       }
-      Optional<String[]> stored = ctx.engine().db().tx().inTransaction(c -> Sql.one(c, """
+      Optional<String[]> stored =
+          ctx.engine()
+              .db()
+              .tx()
+              .inTransaction(
+                  c ->
+                      Sql.one(
+                          c,
+                          """
           select coalesce(source_file, name), source from pipeline_versions where name = ?
           order by created_at desc limit 1""",
-          rs -> new String[] {rs.getString(1), rs.getString(2)}, ref));
+                          rs -> new String[] {rs.getString(1), rs.getString(2)},
+                          ref));
       if (stored.isEmpty()) {
-        throw w.bad("pipeline", "'" + ref + "' is neither a file (" + file
-            + ") nor a pipeline Kiln has run");
+        throw w.bad(
+            "pipeline",
+            "'" + ref + "' is neither a file (" + file + ") nor a pipeline Kiln has run");
       }
       return PipelineParser.parse(stored.get()[0], stored.get()[1]).orThrow();
     } catch (PipelineException e) {
