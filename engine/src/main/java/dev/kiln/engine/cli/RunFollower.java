@@ -6,6 +6,7 @@ import dev.kiln.engine.Engine;
 import dev.kiln.engine.run.ProcessNames;
 import dev.kiln.engine.run.Summary;
 import dev.kiln.engine.spi.WorkerRuntime;
+import dev.kiln.engine.store.Listener;
 import dev.kiln.engine.store.RunEvent;
 import dev.kiln.engine.store.RunRecord;
 import dev.kiln.engine.store.RunStore.RegisteredModel;
@@ -16,8 +17,6 @@ import dev.kiln.engine.task.StepStatus;
 import java.io.PrintStream;
 import java.math.BigDecimal;
 import java.math.MathContext;
-import java.sql.Connection;
-import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -25,7 +24,6 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeMap;
-import org.postgresql.PGConnection;
 
 /**
  * Drives a run to its end in this process: starts in-process workers for the pipeline's queues,
@@ -101,11 +99,7 @@ final class RunFollower {
             },
             "kiln-cancel-on-exit");
     Runtime.getRuntime().addShutdownHook(hook);
-    try (Connection listen = engine.db().dedicatedConnection()) {
-      try (Statement st = listen.createStatement()) {
-        st.execute("LISTEN kiln_events");
-      }
-      PGConnection pg = listen.unwrap(PGConnection.class);
+    try (Listener listen = Listener.open(engine.db(), "kiln_events")) {
       long lastEvent = 0;
       long nextBeat = 0;
       Set<Long> printed = new HashSet<>();
@@ -128,7 +122,7 @@ final class RunFollower {
         if (ended) {
           break;
         }
-        pg.getNotifications(1000);
+        listen.await(1000);
       }
     } finally {
       workers.close();
