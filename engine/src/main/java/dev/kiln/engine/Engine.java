@@ -6,6 +6,7 @@ import dev.kiln.engine.config.KilnConfig;
 import dev.kiln.engine.registry.DatasetRegistry;
 import dev.kiln.engine.registry.Experiments;
 import dev.kiln.engine.registry.ModelRegistry;
+import dev.kiln.engine.run.Leases;
 import dev.kiln.engine.run.RunService;
 import dev.kiln.engine.store.Database;
 import dev.kiln.engine.store.RunStore;
@@ -17,6 +18,7 @@ public final class Engine implements AutoCloseable {
   private final Database db;
   private final ArtifactStore artifacts;
   private final RunService runs;
+  private final Leases leases;
   private final RunStore store;
   private final TaskQueue queue;
   private final DatasetRegistry datasets;
@@ -29,6 +31,7 @@ public final class Engine implements AutoCloseable {
     this.db = db;
     this.artifacts = new ArtifactStore(config.artifactsDir());
     this.runs = new RunService(db, artifacts);
+    this.leases = new Leases(db, runs);
     this.store = new RunStore(db);
     this.queue = new TaskQueue(db);
     this.datasets = new DatasetRegistry(db);
@@ -55,6 +58,11 @@ public final class Engine implements AutoCloseable {
 
   public RunService runs() {
     return runs;
+  }
+
+  /** Reaping and releasing tasks, and the drivers of runs. */
+  public Leases leases() {
+    return leases;
   }
 
   public RunStore store() {

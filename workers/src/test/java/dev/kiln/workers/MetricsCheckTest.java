@@ -6,9 +6,9 @@ import static org.assertj.core.api.Assertions.within;
 
 import dev.kiln.engine.Engine;
 import dev.kiln.engine.config.KilnConfig;
-import dev.kiln.engine.run.StepStatus;
 import dev.kiln.engine.spi.WorkerRuntime;
 import dev.kiln.engine.store.TaskRecord;
+import dev.kiln.engine.task.StepStatus;
 import dev.kiln.engine.testing.TestDb;
 import dev.kiln.workers.monitor.MonitorStore;
 import java.nio.file.Files;

@@ -9,9 +9,9 @@ import java.util.Map;
 import java.util.regex.Pattern;
 
 /**
- * The combinations of a {@code matrix} and the names of their tasks: in file order with the first
- * key outermost, named {@code step[k1=v1,k2=v2]}. Pure, so the validator, the planner and the CLI
- * agree on names and order.
+ * The tasks of a step. A step without {@code matrix} is one task named as the step; a matrix step
+ * is one task per combination, in file order with the first key outermost, named {@code
+ * step[k1=v1,k2=v2]}. Pure, so the validator, the planner and the CLI agree on names and order.
  */
 public final class MatrixTasks {
   /**
@@ -24,6 +24,48 @@ public final class MatrixTasks {
   private static final Pattern BARE = Pattern.compile("[A-Za-z0-9_.+@-]+");
 
   private MatrixTasks() {}
+
+  /** One task of a step: its name (the tasks row's step_id) and its combination (empty: none). */
+  public record Task(String name, Map<String, Object> combination) {}
+
+  public static List<Task> tasks(Step step) {
+    if (step.matrix().isEmpty()) {
+      return List.of(new Task(step.id(), Map.of()));
+    }
+    List<Task> out = new ArrayList<>();
+    for (Map<String, Object> c : combinations(step.matrix())) {
+      out.add(new Task(name(step.id(), c), c));
+    }
+    return out;
+  }
+
+  /** How many tasks a step has. */
+  public static int size(Step step) {
+    int n = 1;
+    for (List<Object> values : step.matrix().values()) {
+      n *= values.size();
+    }
+    return n;
+  }
+
+  /**
+   * Per-task maps (outputs, artifacts) as one map of lists, each list with one entry per task in
+   * task order, null where a task has no value for the key.
+   */
+  public static Map<String, Object> lists(List<Map<String, String>> perTask) {
+    Map<String, Object> out = new LinkedHashMap<>();
+    for (int i = 0; i < perTask.size(); i++) {
+      for (var e : perTask.get(i).entrySet()) {
+        @SuppressWarnings("unchecked")
+        List<Object> l =
+            (List<Object>)
+                out.computeIfAbsent(
+                    e.getKey(), k -> new ArrayList<>(Collections.nCopies(perTask.size(), null)));
+        l.set(i, e.getValue());
+      }
+    }
+    return out;
+  }
 
   /** Every combination of the values, in file order with the first key outermost. */
   public static List<Map<String, Object>> combinations(Map<String, List<Object>> matrix) {

@@ -9,14 +9,4 @@ import java.time.Duration;
 public record RetryPolicy(int max, Duration backoff) {
   public static final RetryPolicy NONE = new RetryPolicy(0, Duration.ofSeconds(5));
   public static final Duration MAX_DELAY = Duration.ofMinutes(10);
-
-  /** The delay before retry number {@code retry} (1 for the first retry). */
-  public Duration delayBefore(int retry) {
-    if (retry < 1) {
-      return Duration.ZERO;
-    }
-    long factor = 1L << Math.min(retry - 1, 20);
-    Duration d = backoff.multipliedBy(factor);
-    return d.compareTo(MAX_DELAY) > 0 ? MAX_DELAY : d;
-  }
 }

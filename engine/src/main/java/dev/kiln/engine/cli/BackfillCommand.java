@@ -6,9 +6,9 @@ import dev.kiln.dsl.parse.ParseResult;
 import dev.kiln.dsl.parse.PipelineParser;
 import dev.kiln.engine.Engine;
 import dev.kiln.engine.config.KilnConfig;
-import dev.kiln.engine.run.RunStatus;
 import dev.kiln.engine.spi.WorkerRuntime;
-import dev.kiln.engine.store.Sql;
+import dev.kiln.engine.store.RunStore.StoredPipeline;
+import dev.kiln.engine.task.RunStatus;
 import dev.kiln.engine.trigger.CronScheduler;
 import dev.kiln.engine.trigger.InvalidRequest;
 import dev.kiln.engine.trigger.RunStarter;
@@ -170,24 +170,12 @@ final class BackfillCommand implements Callable<Integer> {
       }
       return parsed.pipeline();
     }
-    String[] row =
-        engine
-            .db()
-            .tx()
-            .inTransaction(
-                c ->
-                    Sql.one(
-                            c,
-                            """
-        select source_file, source from pipeline_versions where name = ?
-         order by created_at desc limit 1""",
-                            rs -> new String[] {rs.getString(1), rs.getString(2)},
-                            pipeline)
-                        .orElse(null));
+    StoredPipeline row = engine.store().latestPipeline(pipeline).orElse(null);
     if (row == null) {
       throw new UserError("no pipeline file or stored pipeline named '" + pipeline + "'");
     }
-    ParseResult parsed = PipelineParser.parse(row[0] == null ? pipeline : row[0], row[1]);
+    ParseResult parsed =
+        PipelineParser.parse(row.file() == null ? pipeline : row.file(), row.source());
     if (!parsed.ok()) {
       throw new UserError("stored pipeline '" + pipeline + "' no longer parses");
     }

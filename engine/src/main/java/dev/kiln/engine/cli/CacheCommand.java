@@ -1,7 +1,7 @@
 package dev.kiln.engine.cli;
 
 import dev.kiln.engine.Engine;
-import dev.kiln.engine.cache.ResultCache;
+import dev.kiln.engine.store.CacheEntries;
 import dev.kiln.engine.store.Json;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -47,7 +47,7 @@ final class CacheCommand implements Runnable {
     @Override
     public Integer call() {
       try (Engine e = ModelsCommand.open()) {
-        List<ResultCache.Entry> entries = e.cache().list(pipeline);
+        List<CacheEntries.Entry> entries = e.cache().list(pipeline);
         if (json) {
           List<Map<String, Object>> out = new ArrayList<>();
           for (var en : entries) {

@@ -2,8 +2,8 @@ package dev.kiln.engine.cli;
 
 import dev.kiln.engine.Engine;
 import dev.kiln.engine.config.KilnConfig;
-import dev.kiln.engine.run.RunNotFoundException;
 import dev.kiln.engine.store.RunRecord;
+import dev.kiln.engine.task.RunNotFoundException;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;

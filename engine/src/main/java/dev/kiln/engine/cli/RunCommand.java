@@ -126,10 +126,10 @@ final class RunCommand implements Callable<Integer> {
       String driver = ProcessNames.of("run");
       Long runId = null;
       if (!forceNew) {
-        var dead = ProcessNames.deadOnThisHost(engine.runs().drivenRuns().values());
+        var dead = ProcessNames.deadOnThisHost(engine.leases().drivenRuns().values());
         runId =
             engine
-                .runs()
+                .leases()
                 .takeOverAbandoned(
                     pipeline.source().version(), bound, driver, dead, RunFollower.DRIVER_STALE)
                 .orElse(null);
@@ -157,8 +157,7 @@ final class RunCommand implements Callable<Integer> {
                     runTags,
                     noCache);
       } else if (noCache) {
-        long continued = runId;
-        engine.db().tx().run(c -> dev.kiln.engine.run.RunService.bypassCache(c, continued));
+        engine.runs().bypassCache(runId);
       }
       return new RunFollower(engine, json, executor, slots, noCache)
           .follow(runId, pipeline, driver);

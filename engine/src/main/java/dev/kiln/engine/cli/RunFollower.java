@@ -1,21 +1,29 @@
 package dev.kiln.engine.cli;
 
+import dev.kiln.dsl.model.MatrixTasks;
 import dev.kiln.dsl.model.Pipeline;
 import dev.kiln.engine.Engine;
-import dev.kiln.engine.run.RunStatus;
+import dev.kiln.engine.run.ProcessNames;
+import dev.kiln.engine.run.Summary;
 import dev.kiln.engine.spi.WorkerRuntime;
+import dev.kiln.engine.store.Listener;
 import dev.kiln.engine.store.RunEvent;
 import dev.kiln.engine.store.RunRecord;
+import dev.kiln.engine.store.RunStore.RegisteredModel;
 import dev.kiln.engine.store.TaskRecord;
+import dev.kiln.engine.task.Completion.CachedFrom;
+import dev.kiln.engine.task.RunStatus;
+import dev.kiln.engine.task.StepStatus;
 import java.io.PrintStream;
-import java.sql.Connection;
-import java.sql.Statement;
+import java.math.BigDecimal;
+import java.math.MathContext;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
-import org.postgresql.PGConnection;
+import java.util.TreeMap;
 
 /**
  * Drives a run to its end in this process: starts in-process workers for the pipeline's queues,
@@ -57,9 +65,9 @@ final class RunFollower {
     Set<String> queues = new LinkedHashSet<>();
     queues.add("default");
     pipeline.steps().values().forEach(s -> queues.add(s.queueOr(pipeline.defaults())));
-    String name = driver != null ? driver : dev.kiln.engine.run.ProcessNames.of("run");
+    String name = driver != null ? driver : ProcessNames.of("run");
     long t0 = System.nanoTime();
-    int tasks = pipeline.steps().values().stream().mapToInt(dev.kiln.engine.run.Matrix::size).sum();
+    int tasks = pipeline.steps().values().stream().mapToInt(MatrixTasks::size).sum();
     progress.println(
         "run "
             + runId
@@ -91,17 +99,13 @@ final class RunFollower {
             },
             "kiln-cancel-on-exit");
     Runtime.getRuntime().addShutdownHook(hook);
-    try (Connection listen = engine.db().dedicatedConnection()) {
-      try (Statement st = listen.createStatement()) {
-        st.execute("LISTEN kiln_events");
-      }
-      PGConnection pg = listen.unwrap(PGConnection.class);
+    try (Listener listen = Listener.open(engine.db(), "kiln_events")) {
       long lastEvent = 0;
       long nextBeat = 0;
-      java.util.Set<Long> printed = new java.util.HashSet<>();
+      Set<Long> printed = new HashSet<>();
       while (true) {
         if (driver != null && System.nanoTime() >= nextBeat) {
-          engine.runs().touchDriver(runId, driver);
+          engine.leases().touchDriver(runId, driver);
           nextBeat = System.nanoTime() + DRIVER_BEAT.toNanos();
         }
         // The end is read before the events, so the events that led to it are printed too.
@@ -118,7 +122,7 @@ final class RunFollower {
         if (ended) {
           break;
         }
-        pg.getNotifications(1000);
+        listen.await(1000);
       }
     } finally {
       workers.close();
@@ -139,10 +143,7 @@ final class RunFollower {
     if (v == Math.rint(v) && Math.abs(v) < 1e15) {
       return String.valueOf((long) v);
     }
-    return new java.math.BigDecimal(v)
-        .round(new java.math.MathContext(4))
-        .stripTrailingZeros()
-        .toPlainString();
+    return new BigDecimal(v).round(new MathContext(4)).stripTrailingZeros().toPlainString();
   }
 
   /** What the run produced that a person looks at next: its metrics and registered models. */
@@ -150,65 +151,40 @@ final class RunFollower {
     // Each task's last value of a key; a key several tasks wrote (the combinations of a matrix
     // step) is shown as the range of their values.
     List<String> m =
-        engine
-            .db()
-            .tx()
-            .inTransaction(
-                c ->
-                    dev.kiln.engine.store.Sql.query(
-                        c,
-                        """
-        with last as (
-          select distinct on (step_id, key) step_id, key, value from metrics where run_id = ?
-           order by step_id, key, at desc, idx desc)
-        select key, count(*), min(value), max(value) from last group by key order by key""",
-                        rs ->
-                            rs.getInt(2) == 1
-                                ? rs.getString(1) + "=" + number(rs.getDouble(3))
-                                : rs.getString(1)
-                                    + "="
-                                    + number(rs.getDouble(3))
-                                    + ".."
-                                    + number(rs.getDouble(4))
-                                    + " ("
-                                    + rs.getInt(2)
-                                    + " tasks)",
-                        runId));
+        engine.store().metricRanges(runId).stream()
+            .map(
+                r ->
+                    r.tasks() == 1
+                        ? r.key() + "=" + number(r.min())
+                        : r.key()
+                            + "="
+                            + number(r.min())
+                            + ".."
+                            + number(r.max())
+                            + " ("
+                            + r.tasks()
+                            + " tasks)")
+            .toList();
     if (!m.isEmpty()) {
       progress.println("metrics: " + String.join("  ", m));
     }
-    List<String[]> models =
-        engine
-            .db()
-            .tx()
-            .inTransaction(
-                c ->
-                    dev.kiln.engine.store.Sql.query(
-                        c,
-                        """
-        select v.name, v.version,
-               (select string_agg(a.alias, ', ' order by a.alias) from model_aliases a
-                 where a.name = v.name and a.version = v.version)
-          from model_versions v where v.run_id = ? order by v.name, v.version""",
-                        rs -> new String[] {rs.getString(1), rs.getString(2), rs.getString(3)},
-                        runId));
-    for (String[] mv : models) {
+    for (RegisteredModel mv : engine.store().models(runId)) {
       progress.println(
           "model: "
-              + mv[0]
+              + mv.name()
               + " version "
-              + mv[1]
-              + (mv[2] == null ? " (no alias)" : " (" + mv[2] + ")")
+              + mv.version()
+              + (mv.aliases() == null ? " (no alias)" : " (" + mv.aliases() + ")")
               + "    next: kiln models show "
-              + mv[0]
+              + mv.name()
               + "; kiln lineage "
-              + mv[0]
+              + mv.name()
               + "@"
-              + mv[1]);
+              + mv.version());
     }
   }
 
-  private static final String CACHED = dev.kiln.engine.run.Completion.CachedFrom.PREFIX;
+  private static final String CACHED = CachedFrom.PREFIX;
 
   private void print(RunEvent e, long t0) {
     if (e.stepId() == null) {
@@ -247,7 +223,7 @@ final class RunFollower {
       System.out.println(Summary.json(run, tasks, pipeline));
     }
     double s = (System.nanoTime() - t0) / 1e9;
-    var counts = new java.util.TreeMap<String, Integer>();
+    var counts = new TreeMap<String, Integer>();
     tasks.forEach(t -> counts.merge(t.status().db(), 1, Integer::sum));
     List<String> parts = new ArrayList<>();
     counts.forEach((k, v) -> parts.add(v + " " + k));
@@ -256,7 +232,7 @@ final class RunFollower {
     printResults(runId);
     if (run.status() != RunStatus.SUCCEEDED) {
       for (TaskRecord t : tasks) {
-        if (t.status() == dev.kiln.engine.run.StepStatus.FAILED) {
+        if (t.status() == StepStatus.FAILED) {
           progress.println("  " + t.stepId() + ": " + (t.error() == null ? "failed" : t.error()));
         }
       }

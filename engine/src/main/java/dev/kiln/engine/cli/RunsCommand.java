@@ -2,6 +2,7 @@ package dev.kiln.engine.cli;
 
 import dev.kiln.engine.Engine;
 import dev.kiln.engine.config.KilnConfig;
+import dev.kiln.engine.run.Summary;
 import dev.kiln.engine.store.Json;
 import dev.kiln.engine.store.RunRecord;
 import java.time.Duration;
@@ -9,6 +10,7 @@ import java.time.ZoneId;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -145,8 +147,7 @@ final class RunsCommand implements Callable<Integer> {
       return Main.OK;
     }
     System.out.printf(
-        "%-6s %-24s %-10s %s%n",
-        "RUN", "PIPELINE", "STATUS", metric.toUpperCase(java.util.Locale.ROOT));
+        "%-6s %-24s %-10s %s%n", "RUN", "PIPELINE", "STATUS", metric.toUpperCase(Locale.ROOT));
     for (var r : rows) {
       System.out.printf(
           "%-6d %-24s %-10s %s%n", r.runId(), r.pipeline(), r.status(), Refs.number(r.value()));

@@ -1,6 +1,7 @@
 package dev.kiln.engine.cli;
 
 import dev.kiln.engine.Engine;
+import dev.kiln.engine.run.Summary;
 import dev.kiln.engine.store.RunRecord;
 import dev.kiln.engine.store.TaskRecord;
 import java.time.Duration;

@@ -1,5 +1,8 @@
 package dev.kiln.engine.run;
 
+import dev.kiln.engine.task.RunStatus;
+import dev.kiln.engine.task.StepStatus;
+import dev.kiln.engine.task.TaskSpec;
 import java.util.List;
 
 /**

@@ -5,11 +5,13 @@ import dev.kiln.dsl.expr.Condition;
 import dev.kiln.dsl.expr.EvalException;
 import dev.kiln.dsl.expr.ExprException;
 import dev.kiln.dsl.expr.Resolver;
-import dev.kiln.dsl.expr.Template;
-import dev.kiln.dsl.model.Action;
+import dev.kiln.dsl.model.MatrixTasks;
 import dev.kiln.dsl.model.Pipeline;
 import dev.kiln.dsl.model.Step;
 import dev.kiln.engine.run.RunSnapshot.StepState;
+import dev.kiln.engine.task.RunStatus;
+import dev.kiln.engine.task.StepStatus;
+import dev.kiln.engine.task.TaskSpec;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
@@ -45,8 +47,8 @@ public final class Planner {
     Decider d = new Decider(pipeline, dag, run, tasks, views, start, finish);
     for (String id : dag.order()) {
       Step step = pipeline.step(id);
-      List<Matrix.Task> all = Matrix.tasks(step);
-      List<Matrix.Task> missing =
+      List<MatrixTasks.Task> all = MatrixTasks.tasks(step);
+      List<MatrixTasks.Task> missing =
           tasks.containsKey(id)
               ? List.of()
               : all.stream().filter(t -> !tasks.containsKey(t.name())).toList();
@@ -71,14 +73,14 @@ public final class Planner {
       List<Plan.Start> start,
       List<Plan.Finish> finish) {
 
-    void decide(Step step, List<Matrix.Task> all, List<Matrix.Task> missing) {
+    void decide(Step step, List<MatrixTasks.Task> all, List<MatrixTasks.Task> missing) {
       String id = step.id();
       // A step none of whose tasks exists yet is settled as a whole, in one row named as the
       // step; one whose other combinations were reused by a retry, task by task.
       List<String> whole =
           missing.size() == all.size()
               ? List.of(id)
-              : missing.stream().map(Matrix.Task::name).toList();
+              : missing.stream().map(MatrixTasks.Task::name).toList();
       if (run.status() == RunStatus.CANCELLED) {
         settle(whole, StepStatus.CANCELLED, "run cancelled");
         return;
@@ -102,7 +104,7 @@ public final class Planner {
       try {
         if (step.condition() != null
             && !perTask
-            && !Condition.parse(step.condition()).test(resolver(run, views, Map.of()))) {
+            && !Condition.parse(step.condition()).test(Specs.resolver(run, views, Map.of()))) {
           settle(whole, StepStatus.SKIPPED, "condition is false: " + step.condition());
           return;
         }
@@ -110,15 +112,15 @@ public final class Planner {
         settle(whole, StepStatus.FAILED, "cannot resolve inputs: " + e.getMessage());
         return;
       }
-      for (Matrix.Task t : missing) {
-        Resolver resolver = resolver(run, views, t.combination());
+      for (MatrixTasks.Task t : missing) {
+        Resolver resolver = Specs.resolver(run, views, t.combination());
         try {
           if (perTask && !Condition.parse(step.condition()).test(resolver)) {
             settle(
                 List.of(t.name()), StepStatus.SKIPPED, "condition is false: " + step.condition());
             continue;
           }
-          TaskSpec spec = resolve(pipeline, step, run, views, resolver, t.combination());
+          TaskSpec spec = Specs.resolve(pipeline, step, run, views, resolver, t.combination());
           start.add(
               new Plan.Start(
                   t.name(),
@@ -142,7 +144,7 @@ public final class Planner {
   }
 
   /** The step's view when every task of it has a row, else null (it is not decided yet). */
-  private static View view(Step step, List<Matrix.Task> all, Map<String, StepState> tasks) {
+  private static View view(Step step, List<MatrixTasks.Task> all, Map<String, StepState> tasks) {
     StepState whole = tasks.get(step.id());
     if (whole != null) {
       // Views, not copies: this runs for every decided step on every completion.
@@ -156,7 +158,7 @@ public final class Planner {
     List<Map<String, String>> outputs = new ArrayList<>(all.size());
     List<Map<String, String>> artifacts = new ArrayList<>(all.size());
     Map<String, Map<String, String>> inputs = new LinkedHashMap<>();
-    for (Matrix.Task t : all) {
+    for (MatrixTasks.Task t : all) {
       StepState s = tasks.get(t.name());
       if (s == null) {
         return null;
@@ -169,7 +171,10 @@ public final class Planner {
       }
     }
     return new View(
-        Matrix.status(statuses), Matrix.lists(outputs), Matrix.lists(artifacts), inputs);
+        StepStatus.overTasks(statuses),
+        MatrixTasks.lists(outputs),
+        MatrixTasks.lists(artifacts),
+        inputs);
   }
 
   private static RunStatus runStatus(Pipeline pipeline, RunSnapshot run, Map<String, View> views) {
@@ -231,186 +236,5 @@ public final class Planner {
     } catch (ExprException e) {
       return List.of();
     }
-  }
-
-  private static TaskSpec resolve(
-      Pipeline pipeline,
-      Step step,
-      RunSnapshot run,
-      Map<String, View> views,
-      Resolver resolver,
-      Map<String, Object> combination)
-      throws EvalException, ExprException {
-    Map<String, String> env = new LinkedHashMap<>();
-    for (var e : pipeline.defaults().env().entrySet()) {
-      env.put(e.getKey(), Template.parse(e.getValue()).render(resolver));
-    }
-    for (var e : step.env().entrySet()) {
-      env.put(e.getKey(), Template.parse(e.getValue()).render(resolver));
-    }
-    if (!combination.isEmpty()) {
-      env.put("KILN_MATRIX", dev.kiln.engine.store.Json.write(combination));
-    }
-    Map<String, Map<String, String>> inputs = new LinkedHashMap<>();
-    for (String need : step.needs()) {
-      View s = views.get(need);
-      if (s != null) {
-        inputs.putAll(s.inputs());
-      }
-    }
-    var timeout = step.timeoutOr(pipeline.defaults());
-    Long timeoutMs = timeout == null ? null : timeout.toMillis();
-    var res = step.resources();
-    Double cpus = res == null ? null : res.cpus();
-    Long mem = res == null ? null : res.memoryBytes();
-    if (step.action() instanceof Action.Run r) {
-      String command = Template.parse(r.command()).render(resolver);
-      return new TaskSpec(
-          "run",
-          command,
-          null,
-          Map.of(),
-          step.imageOr(pipeline.defaults()),
-          env,
-          timeoutMs,
-          cpus,
-          mem,
-          step.user(),
-          step.network(),
-          inputs,
-          run.pipelineDir(),
-          run.baseDir(),
-          step.cache());
-    }
-    Action.Uses u = (Action.Uses) step.action();
-    @SuppressWarnings("unchecked")
-    Map<String, Object> with = (Map<String, Object>) renderValue(u.with(), resolver);
-    return new TaskSpec(
-        "uses",
-        null,
-        u.name(),
-        with,
-        null,
-        env,
-        timeoutMs,
-        cpus,
-        mem,
-        null,
-        null,
-        inputs,
-        run.pipelineDir(),
-        run.baseDir(),
-        step.cache());
-  }
-
-  private static Object renderValue(Object v, Resolver resolver)
-      throws EvalException, ExprException {
-    if (v instanceof String s) {
-      return Template.parse(s).evaluate(resolver);
-    }
-    if (v instanceof Map<?, ?> m) {
-      Map<String, Object> out = new LinkedHashMap<>();
-      for (var e : m.entrySet()) {
-        out.put(String.valueOf(e.getKey()), renderValue(e.getValue(), resolver));
-      }
-      return out;
-    }
-    if (v instanceof List<?> l) {
-      List<Object> out = new ArrayList<>();
-      for (Object o : l) {
-        out.add(renderValue(o, resolver));
-      }
-      return out;
-    }
-    return v;
-  }
-
-  /** Reads references for one task; {@code combination} is its matrix values (empty: none). */
-  static Resolver resolver(
-      RunSnapshot run, Map<String, View> views, Map<String, Object> combination) {
-    return path -> {
-      String root = path.get(0);
-      switch (root) {
-        case "matrix" -> {
-          if (path.size() == 2 && combination.containsKey(path.get(1))) {
-            return combination.get(path.get(1));
-          }
-        }
-        case "params" -> {
-          if (path.size() == 2 && run.params().containsKey(path.get(1))) {
-            return run.params().get(path.get(1));
-          }
-        }
-        case "run" -> {
-          if (path.size() == 2) {
-            switch (path.get(1)) {
-              case "id" -> {
-                return run.runId();
-              }
-              case "trigger" -> {
-                return run.trigger();
-              }
-              case "scheduled_at" -> {
-                return run.scheduledAt();
-              }
-              default -> {}
-            }
-          }
-        }
-        case "secrets" -> {
-          // Resolved by the worker from its own environment, so secrets never reach the store.
-          if (path.size() == 2) {
-            return "${{ secrets." + path.get(1) + " }}";
-          }
-        }
-        case "steps" -> {
-          View s = path.size() >= 3 ? views.get(path.get(1)) : null;
-          if (s != null) {
-            String part = path.get(2);
-            if (part.equals("status") && path.size() == 3) {
-              return s.status().db();
-            }
-            if (part.equals("outputs") && path.size() == 4) {
-              Object v = s.outputs().get(path.get(3));
-              if (v != null) {
-                return v;
-              }
-              throw new EvalException(
-                  "step '" + path.get(1) + "' wrote no output '" + path.get(3) + "'");
-            }
-            if (part.equals("artifacts") && path.size() == 4) {
-              Object v = artifact(s.artifacts(), path.get(3));
-              if (v != null) {
-                return v;
-              }
-              throw new EvalException(
-                  "step '" + path.get(1) + "' made no artifact '" + path.get(3) + "'");
-            }
-          }
-        }
-        default -> {}
-      }
-      throw new EvalException("unknown reference '" + String.join(".", path) + "'");
-    };
-  }
-
-  /** An artifact by its file name, or by its name without extension when that is unambiguous. */
-  static <V> V artifact(Map<String, V> artifacts, String name) {
-    V exact = artifacts.get(name);
-    if (exact != null) {
-      return exact;
-    }
-    V found = null;
-    for (var e : artifacts.entrySet()) {
-      String k = e.getKey();
-      int dot = k.lastIndexOf('.');
-      if (dot > 0 && k.substring(0, dot).equals(name)) {
-        if (found != null) {
-          return null;
-        }
-        found = e.getValue();
-      }
-    }
-    return found;
   }
 }

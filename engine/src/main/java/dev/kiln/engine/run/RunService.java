@@ -1,26 +1,39 @@
 package dev.kiln.engine.run;
 
+import dev.kiln.dsl.model.MatrixTasks;
 import dev.kiln.dsl.model.Pipeline;
+import dev.kiln.dsl.model.Source;
 import dev.kiln.engine.artifact.ArtifactStore;
+import dev.kiln.engine.run.Retries.Decision;
 import dev.kiln.engine.run.RunSnapshot.StepState;
+import dev.kiln.engine.store.Attempts;
+import dev.kiln.engine.store.Attempts.Held;
 import dev.kiln.engine.store.ClaimedTask;
 import dev.kiln.engine.store.Database;
-import dev.kiln.engine.store.Sql;
-import dev.kiln.engine.store.Sql.Jsonb;
+import dev.kiln.engine.store.Runs;
+import dev.kiln.engine.store.Runs.RunRow;
 import dev.kiln.engine.store.StoreException;
+import dev.kiln.engine.store.Tasks;
+import dev.kiln.engine.store.Tasks.PlanningState;
+import dev.kiln.engine.task.Completion;
+import dev.kiln.engine.task.RunNotFoundException;
+import dev.kiln.engine.task.RunStatus;
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.SQLException;
-import java.time.Duration;
+import java.time.Instant;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Every change to a run's life cycle, each in one transaction that locks the run row first (so two
- * completions in one run plan one after the other) and then applies what {@link Planner} decides.
+ * Every change to a run's life cycle but its leases ({@link Leases}): create, complete, cancel,
+ * retry. Each runs in one transaction that locks the run row first (so two completions in one run
+ * plan one after the other) and then applies what {@link Planner} decides.
  */
 public final class RunService {
   private static final Logger log = LoggerFactory.getLogger(RunService.class);
@@ -28,10 +41,6 @@ public final class RunService {
   private final Database db;
   private final ArtifactStore artifacts;
   private final PipelineCache pipelines = new PipelineCache();
-  private final PlanWriter writer = new PlanWriter();
-
-  /** How often a task may lose its worker before it fails. */
-  static final int MAX_LOST = 3;
 
   public RunService(Database db, ArtifactStore artifacts) {
     this.db = db;
@@ -61,12 +70,7 @@ public final class RunService {
         trigger,
         baseDir,
         (c, runId) -> {
-          Sql.update(
-              c,
-              "update runs set driver = ?, driver_seen = now(), tags = ? where id = ?",
-              driver,
-              Sql.Jsonb.of(tags),
-              runId);
+          Runs.setDriver(c, runId, driver, tags);
           if (noCache) {
             bypassCache(c, runId);
           }
@@ -78,7 +82,12 @@ public final class RunService {
    * successes are still recorded, so they become the newest entries.
    */
   public static void bypassCache(Connection c, long runId) throws SQLException {
-    Sql.update(c, "update runs set no_cache = true where id = ?", runId);
+    Runs.bypassCache(c, runId);
+  }
+
+  /** {@link #bypassCache(Connection, long)} in its own transaction (a continued run). */
+  public void bypassCache(long runId) {
+    db.tx().run(c -> Runs.bypassCache(c, runId));
   }
 
   /** A stored pipeline version, parsed (once per version and process). */
@@ -88,13 +97,7 @@ public final class RunService {
             version,
             v ->
                 db.tx()
-                    .inTransaction(
-                        c ->
-                            Sql.one(
-                                c,
-                                "select source from pipeline_versions where version = ?",
-                                rs -> rs.getString(1),
-                                v))
+                    .inTransaction(c -> Runs.pipelineSource(c, v))
                     .orElseThrow(() -> new IllegalStateException("no pipeline version " + v)))
         .pipeline();
   }
@@ -112,7 +115,7 @@ public final class RunService {
     return db.tx()
         .inTransaction(
             c -> {
-              long runId = insertRun(c, p, params, trigger, baseDir, null, null);
+              long runId = Runs.insert(c, p, params, trigger, baseDir, null, null);
               setup.apply(c, runId);
               advance(c, runId);
               return runId;
@@ -130,50 +133,11 @@ public final class RunService {
       Map<String, Object> params,
       String trigger,
       String baseDir,
-      java.time.Instant scheduledAt)
+      Instant scheduledAt)
       throws SQLException {
     pipelines.put(p);
-    long runId = insertRun(c, p, params, trigger, baseDir, null, scheduledAt);
+    long runId = Runs.insert(c, p, params, trigger, baseDir, null, scheduledAt);
     advance(c, runId);
-    return runId;
-  }
-
-  private static long insertRun(
-      Connection c,
-      Pipeline p,
-      Map<String, Object> params,
-      String trigger,
-      String baseDir,
-      Long retryOf,
-      java.time.Instant scheduledAt)
-      throws SQLException {
-    Sql.update(
-        c,
-        """
-        insert into pipeline_versions (version, name, source_file, source) values (?, ?, ?, ?)
-        on conflict (version) do nothing""",
-        p.source().version(),
-        p.name(),
-        p.source().file(),
-        p.source().text());
-    long runId =
-        Sql.one(
-                c,
-                """
-        insert into runs (pipeline, pipeline_version, pipeline_file, params, trigger, base_dir,
-                          status, retry_of, scheduled_at)
-        values (?, ?, ?, ?, ?, ?, 'queued', ?, ?) returning id""",
-                rs -> rs.getLong(1),
-                p.name(),
-                p.source().version(),
-                p.source().file(),
-                Jsonb.of(params),
-                trigger,
-                baseDir,
-                retryOf,
-                scheduledAt)
-            .orElseThrow();
-    PlanWriter.event(c, runId, null, "queued", "trigger " + trigger);
     return runId;
   }
 
@@ -188,51 +152,38 @@ public final class RunService {
     return db.tx()
         .inTransaction(
             c -> {
-              String[] run = lockRun(c, t.runId());
+              RunRow run = Runs.lock(c, t.runId());
               if (failed) {
-                var row =
-                    Sql.one(
-                        c,
-                        """
-            select max_attempts, backoff_ms, cancel_requested from tasks
-             where id = ? and attempt = ? and worker = ? and status = 'running' for update""",
-                        rs -> new long[] {rs.getInt(1), rs.getLong(2), rs.getBoolean(3) ? 1 : 0},
-                        t.id(),
-                        t.attempt(),
-                        t.worker());
-                if (row.isEmpty()) {
+                Optional<Held> held = Attempts.lockHeld(c, t);
+                if (held.isEmpty()) {
                   return refused(t);
                 }
-                boolean cancelRequested = row.get()[2] == 1;
-                if (!cancelRequested && t.attempt() < row.get()[0]) {
-                  Sql.update(
-                      c,
-                      """
-              update task_attempts set status = 'failed', finished_at = now(), exit_code = ?,
-                     error = ?
-               where task_id = ? and attempt = ?""",
-                      result.exitCode(),
-                      result.error(),
-                      t.id(),
-                      t.attempt());
-                  writer.requeue(
+                Held h = held.get();
+                Decision d =
+                    Retries.decide(
+                        Retries.End.FAILED,
+                        new Retries.State(
+                            h.attempt(), h.maxAttempts(), h.backoff(), h.cancelRequested(), 0));
+                if (d instanceof Decision.Requeue r) {
+                  Attempts.fail(c, t.id(), t.attempt(), result.exitCode(), result.error());
+                  Tasks.requeue(
                       c,
                       t.runId(),
                       t.id(),
                       t.stepId(),
-                      t.attempt(),
-                      Duration.ofMillis(row.get()[1]),
+                      r.delay(),
                       result.error(),
-                      result.exitCode());
+                      result.exitCode(),
+                      Retries.retryingDetail(t.attempt(), result.error(), r.delay()));
                   return true;
                 }
               }
               // Settling is itself the compare-and-set on (id, attempt, worker, running): a success
               // needs no separate read first.
-              if (!writer.finishTask(c, t, result)) {
+              if (!PlanWriter.finishTask(c, t, result)) {
                 return refused(t);
               }
-              advance(c, t.runId(), run, true);
+              advance(c, t.runId(), run);
               return true;
             });
   }
@@ -244,217 +195,6 @@ public final class RunService {
         t.attempt(),
         t.worker());
     return false;
-  }
-
-  /** A task taken from a worker that stopped renewing its lease (or is known to be dead). */
-  public record Reaped(long taskId, int attempt, String worker) {}
-
-  /**
-   * Requeues or fails tasks whose worker stopped renewing its lease, or is one of {@code
-   * deadWorkers} (a worker known to have died, whose lease need not be waited out). Any engine or
-   * worker process may call this; the compare-and-set on the lease makes it safe to race.
-   */
-  public List<Reaped> reapLostTasks(java.util.Collection<String> deadWorkers) {
-    String[] dead = deadWorkers.toArray(String[]::new);
-    List<long[]> expired =
-        db.tx()
-            .inTransaction(
-                c ->
-                    Sql.query(
-                        c,
-                        """
-        select id, run_id from tasks
-         where status = 'running' and (lease_until < now() or worker = any(?)) limit 200""",
-                        rs -> new long[] {rs.getLong(1), rs.getLong(2)},
-                        (Object) dead));
-    List<Reaped> reaped = new java.util.ArrayList<>();
-    for (long[] e : expired) {
-      db.tx()
-          .run(
-              c -> {
-                lockRun(c, e[1]);
-                var row =
-                    Sql.one(
-                        c,
-                        """
-            select step_id, attempt, worker, max_attempts, backoff_ms, cancel_requested from tasks
-             where id = ? and status = 'running' and (lease_until < now() or worker = any(?))
-               for update""",
-                        rs ->
-                            new Object[] {
-                              rs.getString(1),
-                              rs.getInt(2),
-                              rs.getString(3),
-                              rs.getInt(4),
-                              rs.getLong(5),
-                              rs.getBoolean(6)
-                            },
-                        e[0],
-                        dead);
-                if (row.isEmpty()) {
-                  return;
-                }
-                Object[] r = row.get();
-                String step = (String) r[0];
-                int attempt = (Integer) r[1];
-                String why = "worker " + r[2] + " stopped renewing its lease";
-                Sql.update(
-                    c,
-                    """
-            update task_attempts set status = 'lost', finished_at = now(), error = ?
-             where task_id = ? and attempt = ?""",
-                    why,
-                    e[0],
-                    attempt);
-                // A lost attempt is the infrastructure's fault, not the step's: it does not count
-                // against the retry policy, up to MAX_LOST times (a step that keeps killing its
-                // worker).
-                int lost =
-                    Sql.one(
-                            c,
-                            "select count(*) from task_attempts where task_id = ? and status = 'lost'",
-                            rs -> rs.getInt(1),
-                            e[0])
-                        .orElse(0);
-                boolean cancelled = (Boolean) r[5];
-                if (!cancelled && lost <= MAX_LOST) {
-                  Sql.update(
-                      c, "update tasks set max_attempts = max_attempts + 1 where id = ?", e[0]);
-                  writer.requeue(c, e[1], e[0], step, attempt, Duration.ZERO, why, null);
-                } else {
-                  var status = cancelled ? StepStatus.CANCELLED : StepStatus.FAILED;
-                  writer.settleRunning(
-                      c,
-                      e[1],
-                      e[0],
-                      step,
-                      status,
-                      cancelled ? why : why + " (lost " + lost + " times)");
-                  advance(c, e[1]);
-                }
-                reaped.add(new Reaped(e[0], attempt, (String) r[2]));
-              });
-    }
-    return reaped;
-  }
-
-  /** {@link #reapLostTasks} for expired leases only. */
-  public int reapExpiredLeases() {
-    return reapLostTasks(List.of()).size();
-  }
-
-  /** Workers that hold running tasks now. */
-  public List<String> busyWorkers() {
-    return db.tx()
-        .inTransaction(
-            c ->
-                Sql.query(
-                    c,
-                    "select distinct worker from tasks where status = 'running' and worker is not null",
-                    rs -> rs.getString(1)));
-  }
-
-  /** Records that {@code driver} (a kiln run process) still drives the run. */
-  public boolean touchDriver(long runId, String driver) {
-    return db.tx()
-        .inTransaction(
-            c ->
-                Sql.update(
-                        c,
-                        "update runs set driver_seen = now() where id = ? and driver = ?",
-                        runId,
-                        driver)
-                    == 1);
-  }
-
-  /**
-   * An unfinished run of this pipeline version with these params whose driver is gone: one of
-   * {@code deadDrivers}, or silent for longer than {@code stale}. Taken over by {@code driver} in
-   * the same statement, so two processes cannot both continue it.
-   */
-  public java.util.Optional<Long> takeOverAbandoned(
-      String version,
-      Map<String, Object> params,
-      String driver,
-      java.util.Collection<String> deadDrivers,
-      Duration stale) {
-    return db.tx()
-        .inTransaction(
-            c ->
-                Sql.one(
-                    c,
-                    """
-        update runs set driver = ?, driver_seen = now()
-         where id = (select id from runs
-                      where pipeline_version = ? and params = ?::jsonb
-                        and status in ('queued', 'running') and driver is not null
-                        and (driver = any(?) or driver_seen < now() - ? * interval '1 millisecond')
-                      order by id desc limit 1
-                      for no key update skip locked)
-        returning id""",
-                    rs -> rs.getLong(1),
-                    driver,
-                    version,
-                    dev.kiln.engine.store.Json.write(params),
-                    deadDrivers.toArray(String[]::new),
-                    stale.toMillis()));
-  }
-
-  /** Runs whose driver is set and still unfinished, with their driver, to check for dead ones. */
-  public Map<Long, String> drivenRuns() {
-    Map<Long, String> out = new LinkedHashMap<>();
-    db.tx()
-        .run(
-            c ->
-                Sql.query(
-                    c,
-                    "select id, driver from runs where status in ('queued', 'running') and driver is not null",
-                    rs -> out.put(rs.getLong(1), rs.getString(2))));
-    return out;
-  }
-
-  /**
-   * Hands a task back without counting the attempt against its retries: its worker is shutting
-   * down. In a cancelled run the task is settled as cancelled instead.
-   */
-  public boolean release(ClaimedTask t, String why) {
-    return db.tx()
-        .inTransaction(
-            c -> {
-              lockRun(c, t.runId());
-              var cancel =
-                  Sql.one(
-                      c,
-                      """
-          select cancel_requested from tasks
-           where id = ? and attempt = ? and worker = ? and status = 'running' for update""",
-                      rs -> rs.getBoolean(1),
-                      t.id(),
-                      t.attempt(),
-                      t.worker());
-              if (cancel.isEmpty()) {
-                return false;
-              }
-              Sql.update(
-                  c,
-                  """
-          update task_attempts set status = 'lost', finished_at = now(), error = ?
-           where task_id = ? and attempt = ?""",
-                  why,
-                  t.id(),
-                  t.attempt());
-              if (cancel.get()) {
-                writer.settleRunning(
-                    c, t.runId(), t.id(), t.stepId(), StepStatus.CANCELLED, "run cancelled");
-                advance(c, t.runId());
-              } else {
-                Sql.update(
-                    c, "update tasks set max_attempts = max_attempts + 1 where id = ?", t.id());
-                writer.requeue(
-                    c, t.runId(), t.id(), t.stepId(), t.attempt(), Duration.ZERO, why, null);
-              }
-              return true;
-            });
   }
 
   /** What {@link #cancel} found. */
@@ -471,45 +211,18 @@ public final class RunService {
 
   /** {@link #cancel(long)} inside the caller's transaction; {@code why} is recorded on the run. */
   public CancelResult cancel(Connection c, long runId, String why) throws SQLException {
-    {
-      var status =
-          Sql.one(
-              c,
-              "select status from runs where id = ? for no key update",
-              rs -> RunStatus.of(rs.getString(1)),
-              runId);
-      if (status.isEmpty()) {
-        return CancelResult.NOT_FOUND;
-      }
-      if (status.get().terminal()) {
-        return CancelResult.ALREADY_FINISHED;
-      }
-      Sql.update(
-          c, "update runs set status = 'cancelled', finished_at = now() where id = ?", runId);
-      PlanWriter.event(c, runId, null, "cancelled", why);
-      for (String step :
-          Sql.query(
-              c,
-              """
-          update tasks set status = 'cancelled', finished_at = now(), error = 'run cancelled'
-           where run_id = ? and status = 'queued' returning step_id""",
-              rs -> rs.getString(1),
-              runId)) {
-        PlanWriter.event(c, runId, step, "cancelled", "run cancelled");
-      }
-      Sql.update(
-          c,
-          "update tasks set cancel_requested = true where run_id = ? and status = 'running'",
-          runId);
-      Sql.query(
-          c,
-          "select pg_notify('kiln_cancel', ?), pg_notify('kiln_runs', ?)",
-          rs -> null,
-          String.valueOf(runId),
-          runId + " cancelled");
-      advance(c, runId);
-      return CancelResult.CANCELLED;
+    Optional<RunStatus> status = Runs.lockStatus(c, runId);
+    if (status.isEmpty()) {
+      return CancelResult.NOT_FOUND;
     }
+    if (status.get().terminal()) {
+      return CancelResult.ALREADY_FINISHED;
+    }
+    Runs.markCancelled(c, runId, why);
+    Tasks.cancelRun(c, runId);
+    Runs.notifyCancelled(c, runId);
+    advance(c, runId);
+    return CancelResult.CANCELLED;
   }
 
   /**
@@ -520,25 +233,9 @@ public final class RunService {
     return db.tx()
         .inTransaction(
             c -> {
-              var old =
-                  Sql.one(
-                          c,
-                          """
-          select r.status, r.params::text, r.trigger, r.base_dir, r.pipeline_version, v.source
-            from runs r join pipeline_versions v on v.version = r.pipeline_version
-           where r.id = ?""",
-                          rs ->
-                              new String[] {
-                                rs.getString(1),
-                                rs.getString(2),
-                                rs.getString(3),
-                                rs.getString(4),
-                                rs.getString(5),
-                                rs.getString(6)
-                              },
-                          runId)
-                      .orElseThrow(() -> new RunNotFoundException(runId));
-              RunStatus st = RunStatus.of(old[0]);
+              Runs.RetrySource old =
+                  Runs.retrySource(c, runId).orElseThrow(() -> new RunNotFoundException(runId));
+              RunStatus st = old.status();
               if (st != RunStatus.FAILED && st != RunStatus.CANCELLED) {
                 throw new IllegalStateException(
                     "run "
@@ -547,149 +244,65 @@ public final class RunService {
                         + st.db()
                         + "; only a failed or cancelled run can be retried");
               }
-              Pipeline p = pipelines.get(old[4], v -> old[5]).pipeline();
-              Map<String, Object> params = dev.kiln.engine.store.Json.readMap(old[1]);
-              String file =
-                  Sql.one(
-                          c,
-                          "select pipeline_file from runs where id = ?",
-                          rs -> rs.getString(1),
-                          runId)
-                      .orElse(null);
+              Pipeline p = pipelines.get(old.pipelineVersion(), v -> old.source()).pipeline();
               Pipeline withFile =
                   p.withSource(
-                      new dev.kiln.dsl.model.Source(file, p.source().text(), p.source().version()));
-              long newId = insertRun(c, withFile, params, "retry", old[3], runId, null);
-              // A retry carries on the run it retries: same tags, and --no-cache still holds.
-              Sql.update(
-                  c,
-                  """
-          update runs n set tags = o.tags, no_cache = o.no_cache from runs o
-           where n.id = ? and o.id = ?""",
-                  newId,
-                  runId);
-              writer.copySucceeded(c, runId, newId);
+                      new Source(old.pipelineFile(), p.source().text(), p.source().version()));
+              long newId =
+                  Runs.insert(c, withFile, old.params(), "retry", old.baseDir(), runId, null);
+              Runs.inherit(c, newId, runId);
+              Tasks.copySucceeded(c, runId, newId);
               advance(c, newId);
               return newId;
             });
   }
 
-  private static final String RUN_ROW =
-      """
-      select r.status, r.params::text, r.trigger, r.base_dir, r.pipeline_file, r.pipeline_version,
-             r.scheduled_at
-        from runs r where r.id = ?""";
-
-  private static String[] runRow(java.sql.ResultSet rs) throws SQLException {
-    java.time.Instant at = Sql.instant(rs, "scheduled_at");
-    return new String[] {
-      rs.getString(1),
-      rs.getString(2),
-      rs.getString(3),
-      rs.getString(4),
-      rs.getString(5),
-      rs.getString(6),
-      at == null ? null : at.toString()
-    };
-  }
-
-  /** Locks the run row and returns what {@link #advance} needs of it. */
-  private static String[] lockRun(Connection c, long runId) throws SQLException {
-    // NO KEY UPDATE, not UPDATE: inserts that reference the run (events, tasks) take KEY SHARE
-    // locks on it and must not wait for, or deadlock with, this one.
-    return Sql.one(c, RUN_ROW + " for no key update", RunService::runRow, runId)
-        .orElseThrow(() -> new RunNotFoundException(runId));
-  }
-
   /** Plans the run from its current state and applies the plan. The run row must be locked. */
-  private void advance(Connection c, long runId) throws SQLException {
-    advance(c, runId, Sql.one(c, RUN_ROW, RunService::runRow, runId).orElseThrow(), false);
+  void advance(Connection c, long runId) throws SQLException {
+    advance(c, runId, Runs.read(c, runId));
   }
 
-  /**
-   * As above with the run's row already read under the lock (nothing changed it since), and whether
-   * this transaction already woke the run's watchers.
-   */
-  private void advance(Connection c, long runId, String[] run, boolean notified)
-      throws SQLException {
+  /** As above with the run's row already read under the lock (nothing changed it since). */
+  private void advance(Connection c, long runId, RunRow run) throws SQLException {
     var parsed =
         pipelines.get(
-            run[5],
+            run.pipelineVersion(),
             v -> {
               try {
-                return Sql.one(
-                        c,
-                        "select source from pipeline_versions where version = ?",
-                        rs -> rs.getString(1),
-                        v)
-                    .orElseThrow();
+                return Runs.pipelineSource(c, v).orElseThrow();
               } catch (SQLException e) {
                 throw new StoreException(e);
               }
             });
-    // One round trip. Outputs and artifacts matter only while some step is undecided. Once every
-    // step has all its tasks, only the run's status can change, and only when none is active: until
-    // then the query returns a single empty row and there is nothing to plan, so a wide fan-out
-    // does not re-read its tasks on each completion.
-    Map<String, StepState> steps = new HashMap<>();
     // Counted in tasks: a matrix step has one per combination once it runs.
-    int total = parsed.pipeline().steps().values().stream().mapToInt(Matrix::size).sum();
-    boolean[] idle = {false};
-    Sql.query(
-        c,
-        """
-        with s as (
-          select count(*) as decided,
-                 count(*) filter (where status in ('queued', 'running')) as active
-            from tasks where run_id = ?)
-        select t.step_id, t.status,
-               case when s.decided < ? then t.outputs::text end,
-               case when s.decided < ? then (select json_object_agg(a.name, a.sha256)
-                                               from artifacts a
-                                              where a.run_id = t.run_id
-                                                and a.step_id = t.step_id)::text
-               end
-          from s left join tasks t on t.run_id = ? and (s.decided < ? or s.active = 0)""",
-        rs -> {
-          if (rs.getString(1) == null) {
-            idle[0] = true;
-            return null;
-          }
-          Map<String, String> arts = new LinkedHashMap<>();
-          dev.kiln.engine.store.Json.readStringMap(rs.getString(4))
-              .forEach((name, sha) -> arts.put(name, artifacts.path(sha).toString()));
-          steps.put(
-              rs.getString(1),
-              new StepState(
-                  StepStatus.of(rs.getString(2)),
-                  dev.kiln.engine.store.Json.readStringMap(rs.getString(3)),
-                  arts));
-          return null;
-        },
-        runId,
-        total,
-        total,
-        runId,
-        total);
-    if (idle[0] && RunStatus.of(run[0]) != RunStatus.QUEUED) {
+    int total = parsed.pipeline().steps().values().stream().mapToInt(MatrixTasks::size).sum();
+    PlanningState state = Tasks.forPlanning(c, runId, total);
+    if (state.idle() && run.status() != RunStatus.QUEUED) {
       // Every step decided and some still active: nothing can start and the run goes on.
-      writer.apply(c, runId, new Plan(List.of(), List.of(), null), notified);
+      PlanWriter.apply(c, runId, new Plan(List.of(), List.of(), null));
       return;
     }
-    String file = run[4];
+    Map<String, StepState> steps = new HashMap<>();
+    for (Tasks.TaskState t : state.tasks()) {
+      Map<String, String> arts = new LinkedHashMap<>();
+      t.artifacts().forEach((name, sha) -> arts.put(name, artifacts.path(sha).toString()));
+      steps.put(t.stepId(), new StepState(t.status(), t.outputs(), arts));
+    }
+    String file = run.pipelineFile();
     String pipelineDir =
-        file == null ? null : java.nio.file.Path.of(file).toAbsolutePath().getParent().toString();
+        file == null ? null : Path.of(file).toAbsolutePath().getParent().toString();
+    Instant at = run.scheduledAt();
     RunSnapshot snap =
         new RunSnapshot(
             runId,
-            run[2],
-            RunStatus.of(run[0]),
-            dev.kiln.engine.store.Json.readMap(run[1]),
+            run.trigger(),
+            run.status(),
+            run.params(),
             steps,
             pipelineDir,
-            run[3],
-            run[6]);
+            run.baseDir(),
+            at == null ? null : at.toString());
     Plan plan = Planner.plan(parsed.pipeline(), parsed.dag(), snap);
-    writer.apply(c, runId, plan, notified);
+    PlanWriter.apply(c, runId, plan);
   }
 }

@@ -1,12 +1,15 @@
 package dev.kiln.engine.run;
 
+import dev.kiln.dsl.model.MatrixTasks;
+import dev.kiln.engine.task.RunStatus;
+import dev.kiln.engine.task.StepStatus;
 import java.util.Map;
 
 /**
  * What the planner sees of a run: its identity, params and the state of every task it has, by task
  * name: the step id, or {@code step[k=v,...]} for a combination of a matrix step (see {@link
- * Matrix}). A matrix step settled as a whole before it ran (skipped, cancelled) has one task named
- * as the step. Steps without tasks have not been decided yet.
+ * MatrixTasks}). A matrix step settled as a whole before it ran (skipped, cancelled) has one task
+ * named as the step. Steps without tasks have not been decided yet.
  */
 public record RunSnapshot(
     long runId,

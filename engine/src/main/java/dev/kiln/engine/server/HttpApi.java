@@ -4,12 +4,13 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.kiln.dsl.model.Pipeline;
 import dev.kiln.engine.Engine;
-import dev.kiln.engine.cli.Summary;
+import dev.kiln.engine.run.Summary;
 import dev.kiln.engine.store.Json;
 import dev.kiln.engine.trigger.InvalidRequest;
 import dev.kiln.engine.trigger.RunStarter;
 import dev.kiln.engine.trigger.TriggerParams;
 import dev.kiln.engine.trigger.WebhookAuth;
+import java.io.IOException;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.apache.camel.Exchange;
@@ -186,7 +187,7 @@ final class HttpApi extends RouteBuilder {
       return Json.MAPPER.readTree(body);
     } catch (JsonProcessingException ex) {
       throw new InvalidRequest(400, "invalid JSON body: " + ex.getOriginalMessage());
-    } catch (java.io.IOException ex) {
+    } catch (IOException ex) {
       throw new InvalidRequest(400, "invalid JSON body: " + ex.getMessage());
     }
   }

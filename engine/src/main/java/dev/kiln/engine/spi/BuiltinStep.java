@@ -1,8 +1,8 @@
 package dev.kiln.engine.spi;
 
 import dev.kiln.engine.Engine;
-import dev.kiln.engine.run.Completion;
 import dev.kiln.engine.store.ClaimedTask;
+import dev.kiln.engine.task.Completion;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;

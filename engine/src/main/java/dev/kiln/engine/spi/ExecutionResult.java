@@ -1,6 +1,6 @@
 package dev.kiln.engine.spi;
 
-import dev.kiln.engine.run.Completion.Outcome;
+import dev.kiln.engine.task.Completion.Outcome;
 
 /**
  * How a command ended; error is a one-line reason for anything but success; imageDigest the

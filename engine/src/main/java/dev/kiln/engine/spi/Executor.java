@@ -1,5 +1,7 @@
 package dev.kiln.engine.spi;
 
+import dev.kiln.engine.task.TaskSpec;
+
 /**
  * Runs a {@code run:} step somewhere (a local process, a container, a cluster job). Found through
  * {@link java.util.ServiceLoader} by {@link #name()}; implementations live in the workers module.
@@ -20,8 +22,7 @@ public interface Executor {
    * for the step's cache key; null when the executor runs no image or cannot have it now (then the
    * step is not cached and {@link #execute} reports why it cannot run).
    */
-  default String imageId(dev.kiln.engine.run.TaskSpec spec, LogSink logs)
-      throws InterruptedException {
+  default String imageId(TaskSpec spec, LogSink logs) throws InterruptedException {
     return null;
   }
 

@@ -1,6 +1,6 @@
 package dev.kiln.engine.store;
 
-import dev.kiln.engine.run.TaskSpec;
+import dev.kiln.engine.task.TaskSpec;
 
 /**
  * A task a worker holds a lease on. {@code (id, attempt, worker)} fences every later write: a

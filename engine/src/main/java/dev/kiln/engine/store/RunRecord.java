@@ -1,6 +1,6 @@
 package dev.kiln.engine.store;
 
-import dev.kiln.engine.run.RunStatus;
+import dev.kiln.engine.task.RunStatus;
 import java.time.Instant;
 import java.util.Map;
 

@@ -1,11 +1,12 @@
 package dev.kiln.engine.store;
 
-import dev.kiln.engine.run.RunStatus;
-import dev.kiln.engine.run.StepStatus;
 import dev.kiln.engine.store.Sql.Jsonb;
+import dev.kiln.engine.task.RunStatus;
+import dev.kiln.engine.task.StepStatus;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -168,12 +169,70 @@ public final class RunStore {
                     "select step_id, key, value from metrics where run_id = ? order by step_id, key, idx",
                     rs -> {
                       out.computeIfAbsent(rs.getString(1), k -> new LinkedHashMap<>())
-                          .computeIfAbsent(rs.getString(2), k -> new java.util.ArrayList<>())
+                          .computeIfAbsent(rs.getString(2), k -> new ArrayList<>())
                           .add(rs.getDouble(3));
                       return null;
                     },
                     runId));
     return out;
+  }
+
+  /** A stored pipeline version: the file it was read from (or null) and its text. */
+  public record StoredPipeline(String file, String source) {}
+
+  /** The newest stored version of the pipeline named {@code name}. */
+  public Optional<StoredPipeline> latestPipeline(String name) {
+    return db.tx()
+        .inTransaction(
+            c ->
+                Sql.one(
+                    c,
+                    """
+        select source_file, source from pipeline_versions where name = ?
+         order by created_at desc limit 1""",
+                    rs -> new StoredPipeline(rs.getString(1), rs.getString(2)),
+                    name));
+  }
+
+  /**
+   * A metric key of a run: each task's last value of it, as the range over the {@code tasks} that
+   * wrote it (one task: min = max).
+   */
+  public record MetricRange(String key, int tasks, double min, double max) {}
+
+  public List<MetricRange> metricRanges(long runId) {
+    return db.tx()
+        .inTransaction(
+            c ->
+                Sql.query(
+                    c,
+                    """
+        with last as (
+          select distinct on (step_id, key) step_id, key, value from metrics where run_id = ?
+           order by step_id, key, at desc, idx desc)
+        select key, count(*), min(value), max(value) from last group by key order by key""",
+                    rs ->
+                        new MetricRange(
+                            rs.getString(1), rs.getInt(2), rs.getDouble(3), rs.getDouble(4)),
+                    runId));
+  }
+
+  /** A model version a run registered, with its aliases ("a, b"; null when it has none). */
+  public record RegisteredModel(String name, String version, String aliases) {}
+
+  public List<RegisteredModel> models(long runId) {
+    return db.tx()
+        .inTransaction(
+            c ->
+                Sql.query(
+                    c,
+                    """
+        select v.name, v.version,
+               (select string_agg(a.alias, ', ' order by a.alias) from model_aliases a
+                 where a.name = v.name and a.version = v.version)
+          from model_versions v where v.run_id = ? order by v.name, v.version""",
+                    rs -> new RegisteredModel(rs.getString(1), rs.getString(2), rs.getString(3)),
+                    runId));
   }
 
   static RunRecord mapRun(ResultSet rs) throws SQLException {

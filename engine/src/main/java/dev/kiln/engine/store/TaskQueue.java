@@ -1,7 +1,9 @@
 package dev.kiln.engine.store;
 
-import dev.kiln.engine.run.TaskSpec;
+import dev.kiln.engine.task.TaskSpec;
+import java.sql.Connection;
 import java.sql.PreparedStatement;
+import java.sql.SQLException;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
@@ -82,7 +84,7 @@ public final class TaskQueue {
    * that is rolled back, so nothing is claimed.
    */
   public String explainClaim(List<String> queues, int limit) {
-    try (java.sql.Connection c = db.dataSource().getConnection()) {
+    try (Connection c = db.dataSource().getConnection()) {
       c.setAutoCommit(false);
       try {
         return String.join(
@@ -100,7 +102,7 @@ public final class TaskQueue {
       } finally {
         c.rollback();
       }
-    } catch (java.sql.SQLException e) {
+    } catch (SQLException e) {
       throw new StoreException(e);
     }
   }

@@ -1,6 +1,6 @@
 package dev.kiln.engine.store;
 
-import dev.kiln.engine.run.StepStatus;
+import dev.kiln.engine.task.StepStatus;
 import java.time.Instant;
 import java.util.Map;
 

@@ -4,12 +4,14 @@ import dev.kiln.dsl.model.Concurrency;
 import dev.kiln.dsl.model.Pipeline;
 import dev.kiln.engine.run.RunService;
 import dev.kiln.engine.store.Database;
-import dev.kiln.engine.store.Sql;
+import dev.kiln.engine.store.Runs;
+import dev.kiln.engine.store.TriggerKeys;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * Starts the runs triggers ask for, each in one transaction with what makes it happen at most once
@@ -63,7 +65,7 @@ public final class RunStarter {
     } catch (KeyTaken e) {
       // A concurrent transaction with the same key committed first: ours rolled back, so the
       // answer is its run.
-      Long existing = db.tx().inTransaction(c -> existingRun(c, r.key()));
+      Long existing = db.tx().inTransaction(c -> TriggerKeys.runOf(c, r.key())).orElseThrow();
       return new Outcome.Started(existing, false);
     }
   }
@@ -77,39 +79,21 @@ public final class RunStarter {
       // One decision per pipeline at a time, across every server on the database. Taken before
       // the key check, so a redelivery waiting here sees the first delivery's run, not a
       // "still active" run to skip.
-      Sql.query(
-          c,
-          "select pg_advisory_xact_lock(hashtextextended(?, 0))",
-          rs -> null,
-          "kiln-pipeline:" + p.name());
+      TriggerKeys.lockPipeline(c, p.name());
     }
     if (r.key() != null) {
-      Long existing = existingRun(c, r.key());
-      if (existing != null) {
-        return new Outcome.Started(existing, false);
+      Optional<Long> existing = TriggerKeys.runOf(c, r.key());
+      if (existing.isPresent()) {
+        return new Outcome.Started(existing.get(), false);
       }
     }
     if (policy) {
-      List<Long> active =
-          Sql.query(
-              c,
-              """
-          select id from runs where pipeline = ? and status in ('queued', 'running') order by id""",
-              rs -> rs.getLong(1),
-              p.name());
+      List<Long> active = Runs.active(c, p.name());
       if (!active.isEmpty()) {
         if (p.concurrency() == Concurrency.FORBID) {
           String reason =
               "run " + active.get(0) + " of " + p.name() + " is still active (concurrency: forbid)";
-          Sql.update(
-              c,
-              """
-              insert into trigger_skips (pipeline, trigger, scheduled_at, reason)
-              values (?, ?, ?, ?)""",
-              p.name(),
-              r.trigger(),
-              r.scheduledAt(),
-              reason);
+          TriggerKeys.skip(c, p.name(), r.trigger(), r.scheduledAt(), reason);
           return new Outcome.Skipped(reason);
         }
         for (long id : active) {
@@ -120,14 +104,7 @@ public final class RunStarter {
     long runId = runs.createRun(c, p, r.params(), r.trigger(), r.baseDir(), r.scheduledAt());
     if (r.key() != null) {
       // Blocks until a concurrent insert of the same key commits or rolls back.
-      int inserted =
-          Sql.update(
-              c,
-              """
-          insert into trigger_keys (key, run_id) values (?, ?) on conflict (key) do nothing""",
-              r.key(),
-              runId);
-      if (inserted == 0) {
+      if (!TriggerKeys.claim(c, r.key(), runId)) {
         throw new KeyTaken();
       }
     }
@@ -141,11 +118,6 @@ public final class RunStarter {
       }
     }
     return new Outcome.Started(runId, true);
-  }
-
-  private static Long existingRun(Connection c, String key) throws SQLException {
-    return Sql.one(c, "select run_id from trigger_keys where key = ?", rs -> rs.getLong(1), key)
-        .orElse(null);
   }
 
   private static final class KeyTaken extends RuntimeException {

@@ -2,7 +2,7 @@ package dev.kiln.engine.cache;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.kiln.engine.run.TaskSpec;
+import dev.kiln.engine.task.TaskSpec;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.junit.jupiter.api.Test;

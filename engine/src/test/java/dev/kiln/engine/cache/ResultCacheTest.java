@@ -5,10 +5,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.kiln.dsl.parse.PipelineParser;
 import dev.kiln.engine.Engine;
 import dev.kiln.engine.config.KilnConfig;
-import dev.kiln.engine.run.Completion;
+import dev.kiln.engine.store.CacheEntries;
 import dev.kiln.engine.store.ClaimedTask;
 import dev.kiln.engine.store.Sql;
 import dev.kiln.engine.store.TaskRecord;
+import dev.kiln.engine.task.Completion;
 import dev.kiln.engine.testing.TestDb;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -96,7 +97,7 @@ class ResultCacheTest {
                     c,
                     "update tasks set lease_until = now() - interval '1 second' where id = ?",
                     stale.id()));
-    assertThat(engine.runs().reapExpiredLeases()).isEqualTo(1);
+    assertThat(engine.leases().reapExpiredLeases()).isEqualTo(1);
     ClaimedTask fresh = claim("alive");
 
     assertThat(engine.runs().complete(stale, hit)).as("the fence refuses a hit too").isFalse();
@@ -108,7 +109,7 @@ class ResultCacheTest {
     assertThat(t.outputs()).containsEntry("n", "1");
     assertThat(engine.store().metrics(second).get("a")).containsEntry("m", List.of(2.0));
     assertThat(engine.cache().list(null))
-        .extracting(ResultCache.Entry::runId)
+        .extracting(CacheEntries.Entry::runId)
         .as("a hit is not an entry")
         .containsExactly(first);
   }

@@ -7,8 +7,12 @@ import static dev.kiln.engine.run.PlannerTest.state;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.groups.Tuple.tuple;
 
+import dev.kiln.dsl.model.MatrixTasks;
 import dev.kiln.dsl.model.Pipeline;
 import dev.kiln.engine.run.RunSnapshot.StepState;
+import dev.kiln.engine.task.RunStatus;
+import dev.kiln.engine.task.StepStatus;
+import dev.kiln.engine.task.TaskSpec;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -233,8 +237,8 @@ class PlannerMatrixTest {
             matrix: { file: [data/x.csv, "a b"], at: ["12:00"], flag: [true] }
             run: echo
         """);
-    assertThat(Matrix.tasks(p.step("a")))
-        .extracting(Matrix.Task::name)
+    assertThat(MatrixTasks.tasks(p.step("a")))
+        .extracting(MatrixTasks.Task::name)
         .containsExactly(
             "a[file=\"data\\u002fx.csv\",at=\"12\\u003a00\",flag=true]",
             "a[file=\"a b\",at=\"12\\u003a00\",flag=true]");

@@ -1,11 +1,15 @@
 package dev.kiln.engine.run;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.tuple;
 
 import dev.kiln.dsl.dag.Dag;
 import dev.kiln.dsl.model.Pipeline;
 import dev.kiln.dsl.parse.PipelineParser;
 import dev.kiln.engine.run.RunSnapshot.StepState;
+import dev.kiln.engine.task.RunStatus;
+import dev.kiln.engine.task.StepStatus;
+import dev.kiln.engine.task.TaskSpec;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -122,9 +126,7 @@ class PlannerTest {
     Plan plan = plan(p, RunStatus.RUNNING, Map.of("a", ok(Map.of())));
     assertThat(plan.finish())
         .extracting(Plan.Finish::stepId, Plan.Finish::status)
-        .containsExactly(
-            org.assertj.core.groups.Tuple.tuple("b", StepStatus.SKIPPED),
-            org.assertj.core.groups.Tuple.tuple("c", StepStatus.SKIPPED));
+        .containsExactly(tuple("b", StepStatus.SKIPPED), tuple("c", StepStatus.SKIPPED));
     assertThat(plan.runStatus()).isEqualTo(RunStatus.SUCCEEDED);
   }
 
@@ -202,9 +204,7 @@ class PlannerTest {
     List<Plan.Start> start = plan(p, RunStatus.QUEUED, Map.of()).start();
     assertThat(start)
         .extracting(Plan.Start::stepId, Plan.Start::maxAttempts, Plan.Start::queue)
-        .containsExactly(
-            org.assertj.core.groups.Tuple.tuple("a", 3, "cpu"),
-            org.assertj.core.groups.Tuple.tuple("b", 1, "gpu"));
+        .containsExactly(tuple("a", 3, "cpu"), tuple("b", 1, "gpu"));
     assertThat(start.get(0).backoffMs()).isEqualTo(5000);
   }
 
@@ -223,9 +223,8 @@ class PlannerTest {
 
   @Test
   void artifactResolvesByNameWithoutExtensionWhenUnambiguous() {
-    assertThat(Planner.artifact(Map.of("model.pkl", "/s/1"), "model")).isEqualTo("/s/1");
-    assertThat(Planner.artifact(Map.of("model.pkl", "/s/1", "model.json", "/s/2"), "model"))
-        .isNull();
-    assertThat(Planner.artifact(Map.of("model.pkl", "/s/1"), "model.pkl")).isEqualTo("/s/1");
+    assertThat(Specs.artifact(Map.of("model.pkl", "/s/1"), "model")).isEqualTo("/s/1");
+    assertThat(Specs.artifact(Map.of("model.pkl", "/s/1", "model.json", "/s/2"), "model")).isNull();
+    assertThat(Specs.artifact(Map.of("model.pkl", "/s/1"), "model.pkl")).isEqualTo("/s/1");
   }
 }

@@ -2,15 +2,18 @@ package dev.kiln.engine.run;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.tuple;
 
 import dev.kiln.dsl.model.Pipeline;
 import dev.kiln.dsl.parse.PipelineParser;
 import dev.kiln.engine.Engine;
-import dev.kiln.engine.cli.Summary;
 import dev.kiln.engine.config.KilnConfig;
 import dev.kiln.engine.store.ClaimedTask;
 import dev.kiln.engine.store.Sql;
 import dev.kiln.engine.store.TaskRecord;
+import dev.kiln.engine.task.Completion;
+import dev.kiln.engine.task.RunStatus;
+import dev.kiln.engine.task.StepStatus;
 import dev.kiln.engine.testing.Await;
 import dev.kiln.engine.testing.TestDb;
 import java.nio.file.Path;
@@ -19,6 +22,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -162,7 +166,7 @@ class RunServiceTest {
     long run = engine.runs().createRun(parse(CHAIN), Map.of(), "manual", null);
     ClaimedTask stale = engine.queue().claim("dead", QUEUES, 1, Duration.ofMillis(1)).get(0);
     waitUntilLeaseExpired(stale.id());
-    assertThat(engine.runs().reapExpiredLeases()).isEqualTo(1);
+    assertThat(engine.leases().reapExpiredLeases()).isEqualTo(1);
     ClaimedTask fresh = pollClaim("alive", Duration.ofSeconds(5));
     assertThat(fresh.attempt()).isEqualTo(2);
 
@@ -244,13 +248,13 @@ class RunServiceTest {
     assertThat(engine.store().run(again).orElseThrow().retryOf()).isEqualTo(run);
     // The retry keeps the run's tags and its --no-cache.
     assertThat(engine.store().run(again).orElseThrow().tags()).containsEntry("team", "ml");
-    java.util.Optional<Boolean> noCache =
+    Optional<Boolean> noCache =
         engine
             .db()
             .tx()
             .inTransaction(
                 c ->
-                    dev.kiln.engine.store.Sql.one(
+                    Sql.one(
                         c,
                         "select no_cache from runs where id = ?",
                         rs -> rs.getBoolean(1),
@@ -284,7 +288,7 @@ class RunServiceTest {
                 "manual",
                 null);
     ClaimedTask a = claimOne("w1");
-    assertThat(engine.runs().release(a, "worker stopped")).isTrue();
+    assertThat(engine.leases().release(a, "worker stopped")).isTrue();
     ClaimedTask again = claimOne("w2");
     assertThat(again.attempt()).isEqualTo(2);
     engine.runs().complete(again, Completion.failed("fails for real"));
@@ -375,7 +379,7 @@ class RunServiceTest {
           .isEqualTo("echo \"0.01 2\"");
       // Finish in reverse: the list follows the combinations, not the order they finished in.
       List<ClaimedTask> reversed = new ArrayList<>(tasks);
-      java.util.Collections.reverse(reversed);
+      Collections.reverse(reversed);
       int acc = 4;
       for (ClaimedTask t : reversed) {
         assertThat(claim(10)).isEmpty();
@@ -466,11 +470,11 @@ class RunServiceTest {
       assertThat(engine.store().tasks(run))
           .extracting(TaskRecord::stepId, TaskRecord::status)
           .containsExactlyInAnyOrder(
-              org.assertj.core.groups.Tuple.tuple("train[lr=0.1,seed=1]", StepStatus.CANCELLED),
-              org.assertj.core.groups.Tuple.tuple("train[lr=0.1,seed=2]", StepStatus.CANCELLED),
-              org.assertj.core.groups.Tuple.tuple("train[lr=0.01,seed=1]", StepStatus.CANCELLED),
-              org.assertj.core.groups.Tuple.tuple("train[lr=0.01,seed=2]", StepStatus.CANCELLED),
-              org.assertj.core.groups.Tuple.tuple("best", StepStatus.CANCELLED));
+              tuple("train[lr=0.1,seed=1]", StepStatus.CANCELLED),
+              tuple("train[lr=0.1,seed=2]", StepStatus.CANCELLED),
+              tuple("train[lr=0.01,seed=1]", StepStatus.CANCELLED),
+              tuple("train[lr=0.01,seed=2]", StepStatus.CANCELLED),
+              tuple("best", StepStatus.CANCELLED));
       assertThat(status(run)).isEqualTo(RunStatus.CANCELLED);
     }
   }

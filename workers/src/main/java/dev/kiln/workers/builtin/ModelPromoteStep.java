@@ -3,8 +3,8 @@ package dev.kiln.workers.builtin;
 import dev.kiln.engine.registry.ModelRegistry;
 import dev.kiln.engine.registry.Names;
 import dev.kiln.engine.registry.RegistryException;
-import dev.kiln.engine.run.Completion;
 import dev.kiln.engine.spi.BuiltinStep;
+import dev.kiln.engine.task.Completion;
 import java.util.List;
 import java.util.Map;
 

@@ -1,8 +1,8 @@
 package dev.kiln.workers.builtin;
 
 import dev.kiln.engine.artifact.ArtifactStore;
-import dev.kiln.engine.run.Completion;
 import dev.kiln.engine.spi.BuiltinStep;
+import dev.kiln.engine.task.Completion;
 import java.io.BufferedWriter;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

@@ -1,8 +1,8 @@
 package dev.kiln.workers.drift;
 
 import dev.kiln.engine.artifact.ArtifactStore;
-import dev.kiln.engine.run.Completion;
 import dev.kiln.engine.spi.BuiltinStep;
+import dev.kiln.engine.task.Completion;
 import dev.kiln.workers.builtin.With;
 import dev.kiln.workers.data.DataException;
 import dev.kiln.workers.monitor.MonitorStore;

@@ -3,15 +3,15 @@ package dev.kiln.workers.loop;
 import dev.kiln.engine.Engine;
 import dev.kiln.engine.artifact.ArtifactStore;
 import dev.kiln.engine.cache.CacheKey;
-import dev.kiln.engine.cache.ResultCache;
-import dev.kiln.engine.run.Completion;
-import dev.kiln.engine.run.TaskSpec;
 import dev.kiln.engine.spi.BuiltinStep;
 import dev.kiln.engine.spi.Cancellation;
 import dev.kiln.engine.spi.ExecutionResult;
 import dev.kiln.engine.spi.Executor;
 import dev.kiln.engine.spi.Invocation;
+import dev.kiln.engine.store.CacheEntries;
 import dev.kiln.engine.store.ClaimedTask;
+import dev.kiln.engine.task.Completion;
+import dev.kiln.engine.task.TaskSpec;
 import dev.kiln.workers.process.LocalProcesses;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -65,7 +65,7 @@ final class TaskRunner {
     if (!task.spec().cache()) {
       return execute(task, logs, cancel);
     }
-    ResultCache.RunContext context = engine.cache().context(task.runId());
+    CacheEntries.RunContext context = engine.cache().context(task.runId());
     String cacheKey = cacheKey(task, context.pipeline(), logs);
     if (cacheKey != null) {
       if (context.noCache()) {

@@ -1,15 +1,16 @@
 package dev.kiln.workers.loop;
 
 import dev.kiln.engine.Engine;
-import dev.kiln.engine.run.Completion;
+import dev.kiln.engine.run.Leases;
 import dev.kiln.engine.run.ProcessNames;
-import dev.kiln.engine.run.RunService;
 import dev.kiln.engine.spi.BuiltinStep;
 import dev.kiln.engine.spi.Cancellation;
 import dev.kiln.engine.spi.Executor;
 import dev.kiln.engine.spi.WorkerRuntime;
 import dev.kiln.engine.store.ClaimedTask;
+import dev.kiln.engine.task.Completion;
 import dev.kiln.workers.process.LocalProcesses;
+import java.io.IOException;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -221,8 +222,8 @@ final class Worker implements WorkerRuntime.Handle {
    * so a step never runs twice at the same time here.
    */
   private void reap() {
-    List<String> dead = ProcessNames.deadOnThisHost(engine.runs().busyWorkers());
-    for (RunService.Reaped r : engine.runs().reapLostTasks(dead)) {
+    List<String> dead = ProcessNames.deadOnThisHost(engine.leases().busyWorkers());
+    for (Leases.Reaped r : engine.leases().reapLostTasks(dead)) {
       int killed =
           LocalProcesses.killTagged(LocalProcesses.taskTag(r.taskId(), r.attempt(), r.worker()));
       log.warn(
@@ -297,7 +298,7 @@ final class Worker implements WorkerRuntime.Handle {
     a.logs().flush();
     try {
       if (STOPPING.equals(a.cancel().reason())) {
-        engine.runs().release(t, "worker " + options.name() + " stopped");
+        engine.leases().release(t, "worker " + options.name() + " stopped");
       } else {
         engine.runs().complete(t, result);
       }
@@ -320,7 +321,7 @@ final class Worker implements WorkerRuntime.Handle {
     }
     try {
       runner.cleanUp(t);
-    } catch (java.io.IOException e) {
+    } catch (IOException e) {
       log.warn(
           "could not remove the work folder of {} (run {}): {}",
           t.stepId(),

@@ -1,10 +1,10 @@
 package dev.kiln.workers.process;
 
-import dev.kiln.engine.run.Completion.Outcome;
 import dev.kiln.engine.spi.ExecutionResult;
 import dev.kiln.engine.spi.Executor;
 import dev.kiln.engine.spi.Invocation;
 import dev.kiln.engine.spi.LogSink;
+import dev.kiln.engine.task.Completion.Outcome;
 import java.io.BufferedReader;
 import java.io.File;
 import java.io.IOException;

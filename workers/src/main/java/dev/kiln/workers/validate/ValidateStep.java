@@ -1,7 +1,7 @@
 package dev.kiln.workers.validate;
 
-import dev.kiln.engine.run.Completion;
 import dev.kiln.engine.spi.BuiltinStep;
+import dev.kiln.engine.task.Completion;
 import dev.kiln.workers.builtin.With;
 import dev.kiln.workers.data.DataException;
 import dev.kiln.workers.data.Dataset;

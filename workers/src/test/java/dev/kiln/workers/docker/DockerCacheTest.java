@@ -7,9 +7,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.kiln.engine.Engine;
 import dev.kiln.engine.config.KilnConfig;
-import dev.kiln.engine.run.RunStatus;
 import dev.kiln.engine.spi.WorkerRuntime;
 import dev.kiln.engine.store.TaskRecord;
+import dev.kiln.engine.task.RunStatus;
 import dev.kiln.engine.testing.TestDb;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;

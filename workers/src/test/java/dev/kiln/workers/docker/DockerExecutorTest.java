@@ -10,12 +10,12 @@ import static org.assertj.core.groups.Tuple.tuple;
 
 import dev.kiln.engine.Engine;
 import dev.kiln.engine.config.KilnConfig;
-import dev.kiln.engine.run.RunStatus;
-import dev.kiln.engine.run.StepStatus;
 import dev.kiln.engine.spi.WorkerRuntime;
 import dev.kiln.engine.store.LogLine;
 import dev.kiln.engine.store.Sql;
 import dev.kiln.engine.store.TaskRecord;
+import dev.kiln.engine.task.RunStatus;
+import dev.kiln.engine.task.StepStatus;
 import dev.kiln.engine.testing.TestDb;
 import java.nio.file.Path;
 import java.time.Duration;

@@ -1,9 +1,9 @@
 package dev.kiln.workers.builtin.notify;
 
 import dev.kiln.dsl.parse.Units;
-import dev.kiln.engine.run.Completion;
 import dev.kiln.engine.spi.BuiltinStep;
 import dev.kiln.engine.store.Json;
+import dev.kiln.engine.task.Completion;
 import dev.kiln.workers.builtin.With;
 import java.io.IOException;
 import java.net.URI;

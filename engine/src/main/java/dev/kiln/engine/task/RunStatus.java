@@ -1,4 +1,6 @@
-package dev.kiln.engine.run;
+package dev.kiln.engine.task;
+
+import java.util.Locale;
 
 /** The status of a run, derived from its steps. Stored as lower-case text. */
 public enum RunStatus {
@@ -9,11 +11,11 @@ public enum RunStatus {
   CANCELLED;
 
   public String db() {
-    return name().toLowerCase(java.util.Locale.ROOT);
+    return name().toLowerCase(Locale.ROOT);
   }
 
   public static RunStatus of(String db) {
-    return valueOf(db.toUpperCase(java.util.Locale.ROOT));
+    return valueOf(db.toUpperCase(Locale.ROOT));
   }
 
   public boolean terminal() {

@@ -1,4 +1,4 @@
-package dev.kiln.engine.run;
+package dev.kiln.engine.task;
 
 /** No run has this id. */
 public final class RunNotFoundException extends RuntimeException {

@@ -1,12 +1,12 @@
-package dev.kiln.engine.cli;
+package dev.kiln.engine.run;
 
+import dev.kiln.dsl.model.MatrixTasks;
 import dev.kiln.dsl.model.Pipeline;
 import dev.kiln.dsl.model.Step;
-import dev.kiln.engine.run.Matrix;
-import dev.kiln.engine.run.StepStatus;
 import dev.kiln.engine.store.Json;
 import dev.kiln.engine.store.RunRecord;
 import dev.kiln.engine.store.TaskRecord;
+import dev.kiln.engine.task.StepStatus;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -33,7 +33,7 @@ public final class Summary {
     for (String id : order) {
       Step step = pipeline == null ? null : pipeline.step(id);
       if (step != null && !step.matrix().isEmpty() && !byStep.containsKey(id)) {
-        steps.add(matrixStep(id, Matrix.tasks(step), byStep));
+        steps.add(matrixStep(id, MatrixTasks.tasks(step), byStep));
       } else {
         Map<String, Object> s = new LinkedHashMap<>();
         s.put("id", id);
@@ -77,7 +77,7 @@ public final class Summary {
    * its tasks under "tasks", each with its name and combination.
    */
   private static Map<String, Object> matrixStep(
-      String id, List<Matrix.Task> all, Map<String, TaskRecord> byStep) {
+      String id, List<MatrixTasks.Task> all, Map<String, TaskRecord> byStep) {
     List<Map<String, Object>> tasks = new ArrayList<>();
     List<StepStatus> statuses = new ArrayList<>();
     List<Map<String, String>> outputs = new ArrayList<>();
@@ -85,7 +85,7 @@ public final class Summary {
     Instant started = null;
     Instant finished = null;
     boolean any = false;
-    for (Matrix.Task mt : all) {
+    for (MatrixTasks.Task mt : all) {
       TaskRecord t = byStep.get(mt.name());
       Map<String, Object> e = new LinkedHashMap<>();
       e.put("name", mt.name());
@@ -106,14 +106,14 @@ public final class Summary {
         finished = t.finishedAt();
       }
     }
-    StepStatus status = Matrix.status(statuses);
+    StepStatus status = StepStatus.overTasks(statuses);
     Map<String, Object> s = new LinkedHashMap<>();
     s.put("id", id);
     s.put("status", any ? status.db() : "pending");
     s.put("attempts", attempts);
     s.put("started_at", started == null ? null : started.toString());
     s.put("finished_at", finished == null || !status.terminal() ? null : finished.toString());
-    s.put("outputs", Matrix.lists(outputs));
+    s.put("outputs", MatrixTasks.lists(outputs));
     s.put("tasks", tasks);
     return s;
   }

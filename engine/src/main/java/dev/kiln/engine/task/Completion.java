@@ -1,4 +1,4 @@
-package dev.kiln.engine.run;
+package dev.kiln.engine.task;
 
 import java.util.List;
 import java.util.Map;
