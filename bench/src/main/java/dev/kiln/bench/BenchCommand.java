@@ -11,6 +11,7 @@ import picocli.CommandLine.Mixin;
 @Command(
     name = "bench",
     mixinStandardHelpOptions = true,
+    synopsisSubcommandLabel = "[WHAT]",
     description = {
       "Measure Kiln. Without WHAT, runs 'kiln bench steps' (the options below are",
       "its options). Results are recorded in docs/benchmarks.md."
