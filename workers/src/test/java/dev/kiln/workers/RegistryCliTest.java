@@ -147,17 +147,4 @@ class RegistryCliTest {
     assertThat(top.lines().count()).isEqualTo(3);
     assertThat(bad("runs", "--top", "5").err()).contains("--top needs --metric");
   }
-
-  @Test
-  void benchRegistryComparesWithSha256sumAndReportsLookupPercentiles() throws Exception {
-    String out = ok("bench-registry", "--mib", "8", "--rounds", "1", "--lookups", "200").out();
-    assertThat(out)
-        .containsPattern("speed vs sha256sum \\d+\\.\\d\\dx")
-        .containsPattern("alias lookup\\s+median \\d+\\.\\d+ ms, p99 \\d+\\.\\d+ ms")
-        .contains("over 200 lookups");
-    try (var dirs = java.nio.file.Files.list(home)) {
-      assertThat(dirs.map(p -> p.getFileName().toString()))
-          .noneMatch(n -> n.startsWith("bench-registry-"));
-    }
-  }
 }

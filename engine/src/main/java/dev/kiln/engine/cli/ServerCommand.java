@@ -3,6 +3,7 @@ package dev.kiln.engine.cli;
 import dev.kiln.engine.Engine;
 import dev.kiln.engine.config.KilnConfig;
 import dev.kiln.engine.server.KilnServer;
+import java.net.BindException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -21,13 +22,15 @@ import picocli.CommandLine.Option;
       "(POST /api/pipelines/NAME/runs, GET /api/runs/ID, GET /health) and runs",
       "in-process workers. A changed file is reloaded; an invalid edit is reported",
       "and the last valid version stays active. SIGTERM stops it, letting running",
-      "steps finish for up to 10s."
+      "steps finish for up to 10s. Once it serves, it prints one line on stdout:",
+      "'kiln server listening on http://HOST:PORT ...' (--port 0: the port it got)."
     })
 final class ServerCommand implements Callable<Integer> {
   @Option(
       names = "--port",
       defaultValue = "8080",
-      description = "HTTP port (default ${DEFAULT-VALUE})")
+      description =
+          "HTTP port; 0 for a free one, printed when it serves (default ${DEFAULT-VALUE})")
   int port;
 
   @Option(
@@ -55,8 +58,8 @@ final class ServerCommand implements Callable<Integer> {
     if (slots < 0) {
       throw new UserError("--slots must be 0 or more, got " + slots);
     }
-    if (port < 1 || port > 65535) {
-      throw new UserError("--port must be between 1 and 65535, got " + port);
+    if (port < 0 || port > 65535) {
+      throw new UserError("--port must be between 0 and 65535, got " + port);
     }
     if (!Files.isDirectory(pipelines)) {
       throw new UserError("--pipelines: no such folder: " + pipelines);
@@ -82,7 +85,7 @@ final class ServerCommand implements Callable<Integer> {
       server.start();
     } catch (Exception e) {
       for (Throwable t = e; t != null; t = t.getCause()) {
-        if (t instanceof java.net.BindException) {
+        if (t instanceof BindException) {
           throw new UserError(
               "--port "
                   + port
@@ -97,6 +100,8 @@ final class ServerCommand implements Callable<Integer> {
       }
       throw e;
     }
+    System.out.println(server.listening());
+    System.out.flush();
     stopped.await();
     return Main.OK;
   }

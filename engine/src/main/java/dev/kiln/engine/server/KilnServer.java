@@ -34,7 +34,9 @@ import org.slf4j.LoggerFactory;
 public final class KilnServer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(KilnServer.class);
 
-  /** {@code slots} 0 runs no in-process workers. */
+  /**
+   * {@code slots} 0 runs no in-process workers; {@code port} 0 binds a free port ({@link #port}).
+   */
   public record Options(
       String host, int port, Path pipelines, int slots, Map<String, String> env) {}
 
@@ -44,6 +46,8 @@ public final class KilnServer implements AutoCloseable {
   private final RunStarter starter;
   private final String baseDir = Path.of("").toAbsolutePath().toString();
   private DefaultCamelContext camel;
+  private VertxPlatformHttpServer http;
+  private int loaded;
   private CronScheduler cron;
   private FileTriggers files;
   private PipelineRegistry registry;
@@ -59,11 +63,12 @@ public final class KilnServer implements AutoCloseable {
   public void start() throws Exception {
     camel = new DefaultCamelContext();
     camel.getShutdownStrategy().setTimeout(5);
-    VertxPlatformHttpServerConfiguration http = new VertxPlatformHttpServerConfiguration();
-    http.setBindHost(options.host());
-    http.setBindPort(options.port());
-    http.setMaxBodySize((long) HttpApi.MAX_BODY);
-    camel.addService(new VertxPlatformHttpServer(http));
+    VertxPlatformHttpServerConfiguration config = new VertxPlatformHttpServerConfiguration();
+    config.setBindHost(options.host());
+    config.setBindPort(options.port());
+    config.setMaxBodySize((long) HttpApi.MAX_BODY);
+    http = new VertxPlatformHttpServer(config);
+    camel.addService(http);
     cron = new CronScheduler(engine.db().dataSource(), "kiln", this::fire);
     registry =
         new PipelineRegistry(
@@ -86,7 +91,7 @@ public final class KilnServer implements AutoCloseable {
     jsonErrors(
         VertxPlatformHttpRouter.lookup(
             camel, VertxPlatformHttpRouter.getRouterNameFromPort(options.port())));
-    int loaded = registry.loadAll();
+    loaded = registry.loadAll();
     watchPipelines();
     cron.start();
     if (options.slots() > 0) {
@@ -98,18 +103,32 @@ public final class KilnServer implements AutoCloseable {
                   new WorkerRuntime.Options(
                       name, queues(), options.slots(), Duration.ofSeconds(30), null));
     }
-    report.println(
-        "kiln server listening on http://"
-            + options.host()
-            + ":"
-            + options.port()
-            + " with "
-            + loaded
-            + " pipelines from "
-            + registry.root()
-            + ", "
-            + options.slots()
-            + " worker slots");
+  }
+
+  /** The port the server listens on once started: the one it got when asked for port 0. */
+  public int port() {
+    if (http == null) {
+      throw new IllegalStateException("the server is not started");
+    }
+    return http.getPort();
+  }
+
+  /**
+   * The line {@code kiln server} prints once it serves: {@code kiln server listening on
+   * http://HOST:PORT with ...}, with the port it actually got.
+   */
+  public String listening() {
+    return "kiln server listening on http://"
+        + options.host()
+        + ":"
+        + port()
+        + " with "
+        + loaded
+        + " pipelines from "
+        + registry.root()
+        + ", "
+        + options.slots()
+        + " worker slots";
   }
 
   /** The queues of the hosted pipelines' steps, which the in-process workers serve. */

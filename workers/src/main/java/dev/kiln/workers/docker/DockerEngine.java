@@ -9,9 +9,10 @@ import java.time.Duration;
 
 /**
  * The local Docker engine as docker-java sees it: {@code DOCKER_HOST} (else the default socket),
- * one client shared by every task, and a briefly cached answer to "does it answer a ping?".
+ * one client shared by every task, and a briefly cached answer to "does it answer a ping?". Public
+ * for {@code kiln bench docker}, which checks the engine and image as the executor does.
  */
-final class DockerEngine {
+public final class DockerEngine {
   static final Duration PING_TTL = Duration.ofSeconds(5);
   static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(3);
 
@@ -28,7 +29,7 @@ final class DockerEngine {
   }
 
   /** Reads DOCKER_HOST (and docker-java's other settings); a bad value is reported, not thrown. */
-  static DockerEngine fromEnvironment() {
+  public static DockerEngine fromEnvironment() {
     String host = System.getenv().getOrDefault("DOCKER_HOST", "unix:///var/run/docker.sock");
     try {
       DockerClientConfig cfg = DefaultDockerClientConfig.createDefaultConfigBuilder().build();
@@ -46,16 +47,16 @@ final class DockerEngine {
     }
   }
 
-  String host() {
+  public String host() {
     return host;
   }
 
-  DockerClient client() {
+  public DockerClient client() {
     return client;
   }
 
   /** Null when the engine answered a ping within the last {@link #PING_TTL}, else why not. */
-  String problem() {
+  public String problem() {
     if (configProblem != null) {
       return configProblem;
     }

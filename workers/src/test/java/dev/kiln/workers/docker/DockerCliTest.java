@@ -82,26 +82,4 @@ class DockerCliTest {
         .doesNotContain("\n");
     assertThat(r.err()).doesNotContain("Exception").doesNotContain("\tat ");
   }
-
-  @Test
-  void benchDockerPrintsBothWallTimesAndTheirRatio() throws Exception {
-    DockerSupport.requireImage(DockerSupport.BUSYBOX);
-    var r = kiln(Map.of(), "bench-docker", "--steps", "2", "--repeat", "1");
-    assertThat(r.exit()).as(r.err()).isEqualTo(0);
-    assertThat(r.out())
-        .contains("kiln chain of 2 container steps:")
-        .contains("shell loop of 2 'docker run --rm':")
-        .containsPattern(
-            "ratio kiln/loop: \\d+\\.\\d\\d \\(median of 1; best-to-best \\d+\\.\\d\\d");
-    assertThat(DockerSupport.containersOf(home)).isEmpty();
-  }
-
-  @Test
-  void benchDockerRejectsAMissingImageInOneLine() throws Exception {
-    DockerSupport.requireImage(DockerSupport.BUSYBOX);
-    var r = kiln(Map.of(), "bench-docker", "--image", "kiln/none:9");
-    assertThat(r.exit()).isEqualTo(2);
-    assertThat(r.err().strip())
-        .isEqualTo("kiln: image kiln/none:9 is missing; build it with deploy/images/build.sh");
-  }
 }

@@ -1,12 +1,13 @@
 package dev.kiln.workers.server;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.kiln.engine.store.Json;
 import dev.kiln.engine.testing.Await;
 import dev.kiln.engine.testing.TestDb;
 import dev.kiln.workers.Kiln;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -20,6 +21,9 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /** Real {@code kiln server} processes on loopback against one test database, and a client. */
 final class Servers implements AutoCloseable {
@@ -47,8 +51,8 @@ final class Servers implements AutoCloseable {
   /** A running server: its process and base URL. */
   record Server(Process process, String url) {}
 
+  /** A server on a port it picks (--port 0), found from the line it prints once it serves. */
   Server start(Path pipelines, String... extra) throws Exception {
-    int port = freePort();
     List<String> args =
         new ArrayList<>(
             List.of(
@@ -56,28 +60,34 @@ final class Servers implements AutoCloseable {
                 "--host",
                 "127.0.0.1",
                 "--port",
-                String.valueOf(port),
+                "0",
                 "--pipelines",
                 pipelines.toString()));
     args.addAll(List.of(extra));
     Process p = kiln.start(args.toArray(String[]::new));
     started.add(p);
-    String url = "http://127.0.0.1:" + port;
+    String[] url = new String[1];
     awaitTrue(
-        "server on " + url + " answers /health",
+        "kiln server prints 'listening on'",
         Duration.ofSeconds(60),
         () -> {
+          Matcher m = LISTENING.matcher(kiln.outSoFar(p));
+          if (m.find()) {
+            url[0] = m.group(1);
+            return true;
+          }
           if (!p.isAlive()) {
             throw new AssertionError("kiln server exited with " + p.exitValue());
           }
-          try {
-            return get(url + "/health").statusCode() == 200;
-          } catch (IOException e) {
-            return false;
-          }
+          return false;
         });
-    return new Server(p, url);
+    assertThat(get(url[0] + "/health").statusCode()).as("GET /health").isEqualTo(200);
+    return new Server(p, url[0]);
   }
+
+  private static final Pattern LISTENING =
+      Pattern.compile(
+          "^kiln server listening on (http://127\\.0\\.0\\.1:[1-9]\\d*) ", Pattern.MULTILINE);
 
   HttpResponse<String> get(String url) throws IOException {
     return send(HttpRequest.newBuilder(URI.create(url)).GET().build());
@@ -128,12 +138,6 @@ final class Servers implements AutoCloseable {
     Await.until(what, timeout, check);
   }
 
-  static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    }
-  }
-
   void kill(Server s) throws InterruptedException {
     s.process().destroyForcibly();
     s.process().waitFor();
@@ -144,7 +148,7 @@ final class Servers implements AutoCloseable {
     for (Process p : started) {
       if (p.isAlive()) {
         p.destroy();
-        if (!p.waitFor(20, java.util.concurrent.TimeUnit.SECONDS)) {
+        if (!p.waitFor(20, TimeUnit.SECONDS)) {
           p.destroyForcibly().waitFor();
         }
       }

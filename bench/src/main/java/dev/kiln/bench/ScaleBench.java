@@ -1,13 +1,14 @@
-package dev.kiln.engine.cli;
+package dev.kiln.bench;
 
 import dev.kiln.dsl.model.Pipeline;
-import dev.kiln.dsl.parse.PipelineParser;
 import dev.kiln.engine.Engine;
-import dev.kiln.engine.bench.BenchRuns;
+import dev.kiln.engine.cli.Main;
 import dev.kiln.engine.config.KilnConfig;
 import dev.kiln.engine.store.Sql;
 import java.io.BufferedReader;
+import java.io.IOException;
 import java.io.InputStreamReader;
+import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -18,7 +19,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 @Command(
-    name = "bench-scale",
+    name = "scale",
     mixinStandardHelpOptions = true,
     description = {
       "Measure scale-out over worker processes and the claim query's cost.",
@@ -26,7 +27,7 @@ import picocli.CommandLine.Option;
       "processes (steps/s each), then EXPLAIN ANALYZEs one claim with --queued tasks",
       "waiting. Results are recorded in docs/benchmarks.md."
     })
-final class BenchScaleCommand implements Callable<Integer> {
+final class ScaleBench implements Callable<Integer> {
   @Option(
       names = "--steps",
       defaultValue = "1000",
@@ -118,8 +119,8 @@ final class BenchScaleCommand implements Callable<Integer> {
           new Thread(
               () -> {
                 try {
-                  r.transferTo(java.io.Writer.nullWriter());
-                } catch (java.io.IOException ignored) {
+                  r.transferTo(Writer.nullWriter());
+                } catch (IOException ignored) {
                   // the worker exited
                 }
               });
@@ -130,8 +131,7 @@ final class BenchScaleCommand implements Callable<Integer> {
   }
 
   private void explain(Engine engine) throws Exception {
-    Pipeline one =
-        PipelineParser.parse("bench.yaml", BenchRuns.fanoutYaml("bench-claim", 1)).orThrow();
+    Pipeline one = BenchRuns.parse(BenchRuns.fanoutYaml("bench-claim", 1));
     long run = engine.runs().createRun(one, Map.of(), "bench", null);
     // Enough queued tasks in another queue that no worker serves, so they stay queued.
     engine

@@ -1,4 +1,4 @@
-package dev.kiln.engine.bench;
+package dev.kiln.bench;
 
 import dev.kiln.dsl.model.Pipeline;
 import dev.kiln.dsl.parse.PipelineException;
@@ -9,22 +9,21 @@ import dev.kiln.engine.task.RunStatus;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.util.List;
 import java.util.Map;
 import org.postgresql.PGConnection;
 
-/** What the benchmark commands share: generated DAGs, timing a run to its end, medians. */
-public final class BenchRuns {
+/** The runs the benchmarks measure: generated DAGs, and timing a run to its end. */
+final class BenchRuns {
   private BenchRuns() {}
 
   /** A run that ended, and how long it took from creation to its end. */
-  public record Timed(long runId, double millis) {}
+  record Timed(long runId, double millis) {}
 
   /**
    * Creates a run of {@code p} and waits for it to end, woken by run status changes only (waking on
    * every step event would compete for the CPU being measured). Fails unless it succeeded.
    */
-  public static Timed runToEnd(Engine engine, Pipeline p) throws SQLException {
+  static Timed runToEnd(Engine engine, Pipeline p) throws SQLException {
     try (Connection listen = engine.db().dedicatedConnection()) {
       try (Statement st = listen.createStatement()) {
         st.execute("LISTEN kiln_runs");
@@ -39,7 +38,7 @@ public final class BenchRuns {
             throw new IllegalStateException(
                 "bench run " + runId + " " + r.status().db() + ": see kiln logs " + runId);
           }
-          return new Timed(runId, (System.nanoTime() - t0) / 1e6);
+          return new Timed(runId, Measure.millisSince(t0));
         }
         pg.getNotifications(1000);
       }
@@ -47,7 +46,7 @@ public final class BenchRuns {
   }
 
   /** A chain s0 -> s1 -> ... of {@code n} steps running {@code true}, in {@code image} if given. */
-  public static String chainYaml(String name, int n, String image) {
+  static String chainYaml(String name, int n, String image) {
     StringBuilder y = new StringBuilder("name: " + name + "\n");
     if (image != null) {
       y.append("defaults: { image: \"").append(image).append("\" }\n");
@@ -63,7 +62,7 @@ public final class BenchRuns {
   }
 
   /** {@code n} independent steps running {@code true}. */
-  public static String fanoutYaml(String name, int n) {
+  static String fanoutYaml(String name, int n) {
     StringBuilder y = new StringBuilder("name: " + name + "\nsteps:\n");
     for (int i = 0; i < n; i++) {
       y.append("  s").append(i).append(":\n    run: \"true\"\n");
@@ -71,26 +70,7 @@ public final class BenchRuns {
     return y.toString();
   }
 
-  public static Pipeline parse(String yaml) throws PipelineException {
+  static Pipeline parse(String yaml) throws PipelineException {
     return PipelineParser.parse("bench.yaml", yaml).orThrow();
-  }
-
-  public static double median(List<Double> xs) {
-    List<Double> s = xs.stream().sorted().toList();
-    int n = s.size();
-    return n % 2 == 1 ? s.get(n / 2) : (s.get(n / 2 - 1) + s.get(n / 2)) / 2;
-  }
-
-  public static double median(double[] xs) {
-    return median(java.util.Arrays.stream(xs).boxed().toList());
-  }
-
-  /**
-   * The nearest-rank percentile: the smallest value with at least p % of the values at or below it.
-   */
-  public static double percentile(List<Double> xs, double p) {
-    List<Double> s = xs.stream().sorted().toList();
-    int idx = (int) Math.ceil(p / 100.0 * s.size()) - 1;
-    return s.get(Math.max(0, Math.min(idx, s.size() - 1)));
   }
 }

@@ -1,10 +1,11 @@
-package dev.kiln.engine.cli;
+package dev.kiln.bench;
 
 import dev.kiln.dsl.dag.Dag;
 import dev.kiln.dsl.model.Pipeline;
 import dev.kiln.dsl.parse.PipelineParser;
 import dev.kiln.engine.Engine;
-import dev.kiln.engine.bench.BenchRuns;
+import dev.kiln.engine.cli.Main;
+import dev.kiln.engine.config.ConfigException;
 import dev.kiln.engine.config.KilnConfig;
 import dev.kiln.engine.run.Planner;
 import dev.kiln.engine.run.RunSnapshot;
@@ -12,6 +13,7 @@ import dev.kiln.engine.spi.WorkerRuntime;
 import dev.kiln.engine.store.TaskRecord;
 import dev.kiln.engine.task.RunStatus;
 import java.io.File;
+import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -23,40 +25,54 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(
-    name = "bench",
+    name = "steps",
     mixinStandardHelpOptions = true,
     description = {
       "Measure the engine's overhead per step against make -j2.",
       "Runs a chain and a fan-out of --steps steps whose command is 'true' on the",
       "process executor, the same DAGs with 'make -j2', and validates and plans a",
-      "10,000-step pipeline. Results are recorded in docs/benchmarks.md."
+      "10,000-step pipeline. 'kiln bench' without WHAT runs this. Results are",
+      "recorded in docs/benchmarks.md."
     })
-final class BenchCommand implements Callable<Integer> {
-  @Option(
-      names = "--steps",
-      defaultValue = "200",
-      description = "steps per DAG (default ${DEFAULT-VALUE})")
-  int steps;
+final class StepsBench implements Callable<Integer> {
+  /** The options of {@code kiln bench steps}, also those of {@code kiln bench}. */
+  static final class Options {
+    @Option(
+        names = "--steps",
+        defaultValue = "200",
+        description = "steps per DAG (default ${DEFAULT-VALUE})")
+    int steps;
 
-  @Option(
-      names = "--slots",
-      defaultValue = "4",
-      description = "worker slots for the fan-out (default ${DEFAULT-VALUE})")
-  int slots;
+    @Option(
+        names = "--slots",
+        defaultValue = "4",
+        description = "worker slots for the fan-out (default ${DEFAULT-VALUE})")
+    int slots;
 
-  @Option(
-      names = "--repeat",
-      defaultValue = "3",
-      description = "runs of each DAG; the median is reported (default ${DEFAULT-VALUE})")
-  int repeat;
+    @Option(
+        names = "--repeat",
+        defaultValue = "3",
+        description = "runs of each DAG; the median is reported (default ${DEFAULT-VALUE})")
+    int repeat;
+  }
+
+  @Mixin Options options;
 
   @Override
   public Integer call() throws Exception {
+    return run(options);
+  }
+
+  static int run(Options o) throws Exception {
+    int steps = o.steps;
+    int slots = o.slots;
+    int repeat = o.repeat;
     if (steps < 2 || repeat < 1) {
-      throw new UserError("--steps must be at least 2 and --repeat at least 1");
+      throw new ConfigException("--steps must be at least 2 and --repeat at least 1");
     }
     double cmdMs = commandMillis(50);
     System.out.printf(
@@ -83,13 +99,13 @@ final class BenchCommand implements Callable<Integer> {
         for (int i = 0; i < repeat; i++) {
           Measured m = runToEnd(engine, chain);
           chainWall.add(m.wallMs);
-          chainMedianOverhead.add(BenchRuns.median(gaps(m.tasks)) - cmdMs);
+          chainMedianOverhead.add(Measure.median(gaps(m.tasks)) - cmdMs);
           fanWall.add(runToEnd(engine, fanout).wallMs);
         }
-        double cw = BenchRuns.median(chainWall);
-        double fw = BenchRuns.median(fanWall);
-        double makeChain = makeMillis(true);
-        double makeFan = makeMillis(false);
+        double cw = Measure.median(chainWall);
+        double fw = Measure.median(fanWall);
+        double makeChain = makeMillis(true, steps, repeat);
+        double makeFan = makeMillis(false, steps, repeat);
         System.out.println();
         System.out.printf("%-34s %12s %14s %12s%n", "", "wall (ms)", "overhead/step", "steps/s");
         System.out.printf(
@@ -97,7 +113,7 @@ final class BenchCommand implements Callable<Integer> {
             "kiln chain of " + steps, cw, (cw - steps * cmdMs) / steps, steps / (cw / 1000));
         System.out.printf(
             "%-34s %12s %11.2f ms %12s%n",
-            "  median per-step overhead", "", BenchRuns.median(chainMedianOverhead), "");
+            "  median per-step overhead", "", Measure.median(chainMedianOverhead), "");
         if (makeChain >= 0) {
           System.out.printf(
               "%-34s %12.0f %11.2f ms %12.0f%n",
@@ -121,8 +137,11 @@ final class BenchCommand implements Callable<Integer> {
               steps / (makeFan / 1000));
         }
         if (makeChain > 0 && makeFan > 0) {
-          System.out.printf(
-              "ratio kiln/make: chain %.2f, fan-out %.2f%n", cw / makeChain, fw / makeFan);
+          System.out.println(
+              "ratio kiln/make: chain "
+                  + Measure.ratio(cw, makeChain)
+                  + ", fan-out "
+                  + Measure.ratio(fw, makeFan));
         }
       } finally {
         workers.close();
@@ -134,20 +153,21 @@ final class BenchCommand implements Callable<Integer> {
 
   private static void planBench() throws Exception {
     String yaml = BenchRuns.chainYaml("bench-big", 10_000, null);
-    List<Double> ms = new ArrayList<>();
-    for (int i = 0; i < 5; i++) {
-      long t0 = System.nanoTime();
-      Pipeline p = PipelineParser.parse("big.yaml", yaml).orThrow();
-      Dag dag = Dag.of(p);
-      Planner.plan(
-          p,
-          dag,
-          new RunSnapshot(1, "bench", RunStatus.QUEUED, Map.of(), Map.of(), null, null, null));
-      ms.add((System.nanoTime() - t0) / 1e6);
-    }
+    List<Double> ms =
+        Measure.millis(
+            5,
+            () -> {
+              Pipeline p = PipelineParser.parse("big.yaml", yaml).orThrow();
+              Dag dag = Dag.of(p);
+              Planner.plan(
+                  p,
+                  dag,
+                  new RunSnapshot(
+                      1, "bench", RunStatus.QUEUED, Map.of(), Map.of(), null, null, null));
+            });
     System.out.printf(
         "validate + plan a 10,000-step chain: %.0f ms median of 5 (first %.0f ms)%n",
-        BenchRuns.median(ms), ms.get(0));
+        Measure.median(ms), ms.get(0));
   }
 
   private record Measured(double wallMs, List<TaskRecord> tasks) {}
@@ -169,20 +189,18 @@ final class BenchCommand implements Callable<Integer> {
   }
 
   private static double commandMillis(int n) throws Exception {
-    List<Double> ms = new ArrayList<>();
-    for (int i = 0; i < n; i++) {
-      long t0 = System.nanoTime();
-      new ProcessBuilder("sh", "-c", "true")
-          .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
-          .start()
-          .waitFor();
-      ms.add((System.nanoTime() - t0) / 1e6);
-    }
-    return BenchRuns.median(ms);
+    return Measure.median(
+        Measure.millis(
+            n,
+            () ->
+                new ProcessBuilder("sh", "-c", "true")
+                    .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+                    .start()
+                    .waitFor()));
   }
 
   /** Wall time of make -j2 over the same DAG, or -1 when make is not installed. */
-  private double makeMillis(boolean chain) throws Exception {
+  private static double makeMillis(boolean chain, int steps, int repeat) throws Exception {
     Path dir = Files.createTempDirectory("kiln-bench-make");
     StringBuilder mk = new StringBuilder(".PHONY: all");
     for (int i = 0; i < steps; i++) {
@@ -208,21 +226,24 @@ final class BenchCommand implements Callable<Integer> {
       }
     }
     Files.writeString(dir.resolve("Makefile"), mk.toString());
-    List<Double> ms = new ArrayList<>();
+    List<Double> ms;
     try {
-      for (int i = 0; i < repeat; i++) {
-        long t0 = System.nanoTime();
-        Process p =
-            new ProcessBuilder("make", "-s", "-j2", "-C", dir.toString()).inheritIO().start();
-        if (p.waitFor() != 0) {
-          throw new IllegalStateException("make failed");
-        }
-        ms.add((System.nanoTime() - t0) / 1e6);
-      }
-    } catch (java.io.IOException noMake) {
+      ms =
+          Measure.millis(
+              repeat,
+              () -> {
+                Process p =
+                    new ProcessBuilder("make", "-s", "-j2", "-C", dir.toString())
+                        .inheritIO()
+                        .start();
+                if (p.waitFor() != 0) {
+                  throw new IllegalStateException("make failed");
+                }
+              });
+    } catch (IOException noMake) {
       System.out.println("make is not installed: no baseline");
       return -1;
     }
-    return BenchRuns.median(ms);
+    return Measure.median(ms);
   }
 }

@@ -1,10 +1,9 @@
-package dev.kiln.workers.bench;
+package dev.kiln.bench;
 
 import dev.kiln.dsl.model.Pipeline;
 import dev.kiln.dsl.parse.PipelineParser;
 import dev.kiln.engine.Engine;
 import dev.kiln.engine.artifact.ArtifactStore;
-import dev.kiln.engine.bench.BenchRuns;
 import dev.kiln.engine.config.KilnConfig;
 import dev.kiln.engine.registry.ModelRegistry;
 import dev.kiln.engine.spi.WorkerRuntime;
@@ -20,7 +19,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -31,13 +29,13 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code kiln bench-registry}: dataset/version of a generated file against sha256sum of the same
+ * {@code kiln bench registry}: dataset/version of a generated file against sha256sum of the same
  * file, and the latency of looking up the version under an alias. Its artifacts go to a scratch
  * KILN_HOME that is removed afterwards; its runs, data set and model stay in the database under the
  * name bench-registry.
  */
 @Command(
-    name = "bench-registry",
+    name = "registry",
     mixinStandardHelpOptions = true,
     description = {
       "Measure dataset/version against sha256sum, and alias lookups.",
@@ -45,7 +43,7 @@ import picocli.CommandLine.Option;
       "(same invocation), and the median and p99 latency of looking up the model version",
       "under an alias. See docs/benchmarks.md."
     })
-public final class RegistryBenchCommand implements Callable<Integer> {
+final class RegistryBench implements Callable<Integer> {
   @Option(
       names = "--mib",
       defaultValue = "1024",
@@ -83,7 +81,8 @@ public final class RegistryBenchCommand implements Callable<Integer> {
       Path file = scratch.resolve("data.bin");
       long t0 = System.nanoTime();
       generate(file, (long) mib << 20);
-      System.out.printf(Locale.ROOT, "generated %d MiB in %.2fs: %s%n", mib, secs(t0), file);
+      System.out.printf(
+          Locale.ROOT, "generated %d MiB in %.2fs: %s%n", mib, Measure.secondsSince(t0), file);
 
       // Interleaved rounds, medians: the machine is shared, so a single pair would mostly measure
       // its neighbours. The stored copy is removed between rounds so every round stores it anew.
@@ -110,8 +109,8 @@ public final class RegistryBenchCommand implements Callable<Integer> {
             kiln.seconds(),
             kiln.stepSeconds());
       }
-      double sum = BenchRuns.median(sums);
-      double kiln = BenchRuns.median(kilns);
+      double sum = Measure.median(sums);
+      double kiln = Measure.median(kilns);
       System.out.printf(
           Locale.ROOT, "sha256sum          median %.3fs  %.0f MiB/s%n", sum, mib / sum);
       System.out.printf(
@@ -119,8 +118,8 @@ public final class RegistryBenchCommand implements Callable<Integer> {
           "dataset/version    median %.3fs  %.0f MiB/s (whole run; the step itself %.3fs)%n",
           kiln,
           mib / kiln,
-          BenchRuns.median(steps));
-      System.out.printf(Locale.ROOT, "speed vs sha256sum %.2fx (target >= 0.80)%n", sum / kiln);
+          Measure.median(steps));
+      System.out.println("speed vs sha256sum " + Measure.ratio(sum, kiln) + "x (target >= 0.80)");
 
       lookupLatency(engine, scratch);
       return 0;
@@ -164,7 +163,7 @@ public final class RegistryBenchCommand implements Callable<Integer> {
     if (!p.waitFor(10, TimeUnit.MINUTES) || p.exitValue() != 0) {
       throw new IllegalStateException("sha256sum failed");
     }
-    double s = secs(t0);
+    double s = Measure.secondsSince(t0);
     return new Timed(s, s, out.split("\\s+")[0]);
   }
 
@@ -190,7 +189,7 @@ public final class RegistryBenchCommand implements Callable<Integer> {
       long t0 = System.nanoTime();
       long run = engine.runs().createRun(p, Map.of(), "bench", file.getParent().toString());
       RunRecord r = awaitEnd(engine, run);
-      double s = secs(t0);
+      double s = Measure.secondsSince(t0);
       TaskRecord t = engine.store().tasks(run).get(0);
       if (r.status() != RunStatus.SUCCEEDED) {
         throw new IllegalStateException("the dataset/version run failed: " + t.error());
@@ -211,7 +210,7 @@ public final class RegistryBenchCommand implements Callable<Integer> {
     throw new IllegalStateException("the dataset/version run did not end within 10 minutes");
   }
 
-  private void lookupLatency(Engine engine, Path scratch) throws IOException {
+  private void lookupLatency(Engine engine, Path scratch) throws Exception {
     Path model = scratch.resolve("model.bin");
     Files.writeString(model, "bench model " + System.nanoTime());
     ArtifactStore.Stored s = engine.artifacts().put(model);
@@ -234,23 +233,15 @@ public final class RegistryBenchCommand implements Callable<Integer> {
     for (int i = 0; i < Math.min(1000, lookups); i++) {
       registry.lookup("bench-registry", "production").orElseThrow();
     }
-    long[] ns = new long[lookups];
-    for (int i = 0; i < lookups; i++) {
-      long t0 = System.nanoTime();
-      registry.lookup("bench-registry", "production").orElseThrow();
-      ns[i] = System.nanoTime() - t0;
-    }
-    List<Double> ms = Arrays.stream(ns).mapToDouble(x -> x / 1e6).boxed().toList();
+    List<Double> ms =
+        Measure.millis(
+            lookups, () -> registry.lookup("bench-registry", "production").orElseThrow());
     System.out.printf(
         Locale.ROOT,
         "alias lookup       median %.3f ms, p99 %.3f ms, max %.3f ms over %d lookups%n",
-        BenchRuns.median(ms),
-        BenchRuns.percentile(ms, 99),
-        BenchRuns.percentile(ms, 100),
+        Measure.median(ms),
+        Measure.percentile(ms, 99),
+        Measure.percentile(ms, 100),
         lookups);
-  }
-
-  private static double secs(long t0) {
-    return (System.nanoTime() - t0) / 1e9;
   }
 }

@@ -1,11 +1,12 @@
-package dev.kiln.workers.docker;
+package dev.kiln.bench;
 
 import com.github.dockerjava.api.exception.NotFoundException;
+import com.sun.management.OperatingSystemMXBean;
 import dev.kiln.engine.Engine;
-import dev.kiln.engine.bench.BenchRuns;
 import dev.kiln.engine.config.ConfigException;
 import dev.kiln.engine.config.KilnConfig;
 import dev.kiln.engine.spi.WorkerRuntime;
+import dev.kiln.workers.docker.DockerEngine;
 import java.io.File;
 import java.lang.management.ManagementFactory;
 import java.time.Duration;
@@ -16,7 +17,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 @Command(
-    name = "bench-docker",
+    name = "docker",
     mixinStandardHelpOptions = true,
     description = {
       "Measure Kiln's cost per container step against plain 'docker run'.",
@@ -27,7 +28,7 @@ import picocli.CommandLine.Option;
       "(DOCKER_HOST), the docker CLI and the image (deploy/images/build.sh).",
       "Results are recorded in docs/benchmarks.md."
     })
-final class BenchDockerCommand implements Callable<Integer> {
+final class DockerBench implements Callable<Integer> {
   @Option(
       names = "--steps",
       defaultValue = "20",
@@ -71,8 +72,7 @@ final class BenchDockerCommand implements Callable<Integer> {
     List<Double> kiln = new ArrayList<>();
     List<Double> loop = new ArrayList<>();
     List<Double> cpu = new ArrayList<>();
-    var os =
-        (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
+    var os = (OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
     try (Engine engine = Engine.open(KilnConfig.fromEnvironment(), 6)) {
       WorkerRuntime.Handle worker =
           WorkerRuntime.load()
@@ -98,10 +98,10 @@ final class BenchDockerCommand implements Callable<Integer> {
         worker.close();
       }
     }
-    double k = BenchRuns.median(kiln);
-    double l = BenchRuns.median(loop);
-    double kBest = kiln.stream().min(Double::compare).orElseThrow();
-    double lBest = loop.stream().min(Double::compare).orElseThrow();
+    double k = Measure.median(kiln);
+    double l = Measure.median(loop);
+    double kBest = Measure.min(kiln);
+    double lBest = Measure.min(loop);
     System.out.printf(
         "kiln chain of %d container steps:     %8.0f ms  (%.0f ms/step; best %.0f ms)%n",
         steps, k, k / steps, kBest);
@@ -110,10 +110,10 @@ final class BenchDockerCommand implements Callable<Integer> {
         steps, l, l / steps, lBest);
     System.out.printf(
         "kiln JVM cpu during the chain:        %8.0f ms  (%.1f ms/step)%n",
-        BenchRuns.median(cpu), BenchRuns.median(cpu) / steps);
+        Measure.median(cpu), Measure.median(cpu) / steps);
     System.out.printf(
-        "ratio kiln/loop: %.2f (median of %d; best-to-best %.2f; target at most 1.15)%n",
-        k / l, repeat, kBest / lBest);
+        "ratio kiln/loop: %s (median of %d; best-to-best %s; target at most 1.15)%n",
+        Measure.ratio(k, l), repeat, Measure.ratio(kBest, lBest));
     return 0;
   }
 
@@ -122,7 +122,10 @@ final class BenchDockerCommand implements Callable<Integer> {
   }
 
   private double loopMillis(int n) throws Exception {
-    long t0 = System.nanoTime();
+    return Measure.millis(() -> loop(n));
+  }
+
+  private void loop(int n) throws Exception {
     Process p =
         new ProcessBuilder(
                 "sh",
@@ -138,6 +141,5 @@ final class BenchDockerCommand implements Callable<Integer> {
     if (p.waitFor() != 0) {
       throw new ConfigException("the 'docker run' loop failed (is the docker CLI installed?)");
     }
-    return (System.nanoTime() - t0) / 1e6;
   }
 }
