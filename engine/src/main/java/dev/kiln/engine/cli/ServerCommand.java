@@ -19,7 +19,8 @@ import picocli.CommandLine.Option;
       "'steps'), registers their triggers (cron through Quartz, clustered on the",
       "database; webhooks at POST /hooks/PATH; new files), serves the run API",
       "(POST /api/pipelines/NAME/runs, GET /api/runs/ID, GET /health) and runs",
-      "in-process workers. A changed file is reloaded; an invalid edit is reported",
+      "in-process workers. Every /api/ request needs 'Authorization: Bearer TOKEN'",
+      "(see 'kiln tokens create'). A changed file is reloaded; an invalid edit is reported",
       "and the last valid version stays active. SIGTERM stops it, letting running",
       "steps finish for up to 10s."
     })
@@ -32,8 +33,9 @@ final class ServerCommand implements Callable<Integer> {
 
   @Option(
       names = "--host",
-      defaultValue = "0.0.0.0",
-      description = "address to listen on (default ${DEFAULT-VALUE})")
+      defaultValue = "127.0.0.1",
+      description =
+          "address to listen on (default ${DEFAULT-VALUE}: this machine only; 0.0.0.0 for all)")
   String host;
 
   @Option(
