@@ -9,7 +9,11 @@ import java.util.HexFormat;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.function.LongSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Checks the bearer token of an {@code /api/} request against the store. A verified token is
@@ -19,6 +23,8 @@ import java.util.function.LongSupplier;
  */
 final class Authenticator implements Routes.Guard {
   static final Duration CACHE_TTL = Duration.ofSeconds(5);
+  static final Duration TOUCH_EVERY = Duration.ofMinutes(1);
+  private static final Logger log = LoggerFactory.getLogger(Authenticator.class);
   static final String NO_TOKEN =
       "no API token exists: run 'kiln tokens create NAME --role admin' on the server's database";
 
@@ -31,6 +37,14 @@ final class Authenticator implements Routes.Guard {
   private final LongSupplier nanoClock;
   private final long ttlNanos;
   private final Map<String, Verified> cache = new ConcurrentHashMap<>();
+  private final Map<Long, Long> touchedAtNanos = new ConcurrentHashMap<>();
+  private final ExecutorService toucher =
+      Executors.newSingleThreadExecutor(
+          r -> {
+            Thread t = new Thread(r, "kiln-token-last-used");
+            t.setDaemon(true);
+            return t;
+          });
   private volatile boolean anyToken;
 
   Authenticator(TokenStore tokens) {
@@ -81,6 +95,7 @@ final class Authenticator implements Routes.Guard {
     long now = nanoClock.getAsLong();
     Verified v = cache.get(key);
     if (v != null && now - v.atNanos() < ttlNanos) {
+      touch(v.identity(), now);
       return v.identity();
     }
     Optional<Identity> found = tokens.verify(hash);
@@ -92,6 +107,26 @@ final class Authenticator implements Routes.Guard {
       cache.clear();
     }
     cache.put(key, new Verified(found.get(), now));
+    touch(found.get(), now);
     return found.get();
+  }
+
+  private void touch(Identity who, long now) {
+    Long last = touchedAtNanos.get(who.id());
+    if (last != null && now - last < TOUCH_EVERY.toNanos()) {
+      return;
+    }
+    if (touchedAtNanos.size() >= MAX_CACHED) {
+      touchedAtNanos.clear();
+    }
+    touchedAtNanos.put(who.id(), now);
+    toucher.execute(
+        () -> {
+          try {
+            tokens.touch(who.id());
+          } catch (RuntimeException e) {
+            log.warn("cannot record the use of token '{}': {}", who.name(), e.getMessage());
+          }
+        });
   }
 }

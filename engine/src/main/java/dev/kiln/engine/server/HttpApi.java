@@ -94,7 +94,7 @@ final class HttpApi {
     }
     Pipeline p = registry.pipeline(hook.pipeline());
     JsonNode json =
-        parse(HookBody.json(path, e.getIn().getHeader(Exchange.CONTENT_TYPE, String.class), body));
+        parse(HookBody.json(path, e.getIn().getHeader(HookBody.RECEIVED_TYPE, String.class), body));
     Map<String, Object> params = TriggerParams.fromWebhook(p, hook.trigger(), json);
     String delivery = deliveryId(e);
     String key = delivery == null ? null : "webhook:" + p.name() + ":" + path + ":" + delivery;

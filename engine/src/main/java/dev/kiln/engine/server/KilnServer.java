@@ -92,9 +92,11 @@ public final class KilnServer implements AutoCloseable {
                 new Authenticator(new TokenStore(engine.db())))
             .camelRoutes());
     camel.start();
-    jsonErrors(
+    VertxPlatformHttpRouter router =
         VertxPlatformHttpRouter.lookup(
-            camel, VertxPlatformHttpRouter.getRouterNameFromPort(options.port())));
+            camel, VertxPlatformHttpRouter.getRouterNameFromPort(options.port()));
+    jsonErrors(router);
+    HookBody.keepRawBytes(router);
     int loaded = registry.loadAll();
     watchPipelines();
     cron.start();

@@ -124,31 +124,28 @@ public final class TokenStore {
                     .orElse(false));
   }
 
-  /**
-   * The identity of the active token with this SHA-256, if any. Records the use in {@code
-   * last_used_at}, written at most once a minute per token so that reads do not become writes.
-   */
+  /** The identity of the active token with this SHA-256, if any. */
   public Optional<Identity> verify(byte[] tokenSha256) {
     return db.tx()
         .autocommit(
             c ->
                 Sql.one(
                     c,
-                    """
-        with t as (
-          select id, name, role, last_used_at from api_tokens
-           where token_sha256 = ? and revoked_at is null),
-        touched as (
-          update api_tokens a set last_used_at = now() from t
-           where a.id = t.id
-             and (t.last_used_at is null or t.last_used_at < now() - interval '1 minute'))
-        select id, name, role from t""",
+                    "select id, name, role from api_tokens"
+                        + " where token_sha256 = ? and revoked_at is null",
                     rs ->
                         new Identity(
                             rs.getLong("id"),
                             rs.getString("name"),
                             Role.parse(rs.getString("role"))),
                     tokenSha256));
+  }
+
+  /** Records that the token was used just now. */
+  public void touch(long id) {
+    db.tx()
+        .autocommit(
+            c -> Sql.update(c, "update api_tokens set last_used_at = now() where id = ?", id));
   }
 
   /** Whether a presented value looks like a Kiln token at all (before any look-up). */
