@@ -14,9 +14,16 @@ public sealed interface Trigger {
 
   /**
    * {@code webhook:} POST /hooks/{path}; the secret or token is read from the named env variable.
+   * Neither means {@code auth: none} was written. {@code requireTimestamp}: the signature covers
+   * {@code X-Kiln-Timestamp}, which must be within 5 minutes of the server's clock.
    */
   record Webhook(
-      String path, String secretEnv, String tokenEnv, Map<String, String> params, Location location)
+      String path,
+      String secretEnv,
+      String tokenEnv,
+      boolean requireTimestamp,
+      Map<String, String> params,
+      Location location)
       implements Trigger {}
 
   /** {@code files:} a run per new file matching glob in dir, passed as the param 'file'. */

@@ -20,7 +20,8 @@ import java.util.regex.PatternSyntaxException;
 final class TriggerBinder {
   static final List<String> KINDS = List.of("cron", "webhook", "files");
   static final List<String> CRON_KEYS = List.of("cron", "timezone", "catchup");
-  static final List<String> WEBHOOK_KEYS = List.of("path", "secret_env", "token_env", "params");
+  static final List<String> WEBHOOK_KEYS =
+      List.of("path", "secret_env", "token_env", "auth", "require_timestamp", "params");
   static final List<String> FILES_KEYS = List.of("dir", "glob");
   static final List<String> CATCHUP = List.of("none", "last", "all");
 
@@ -160,6 +161,7 @@ final class TriggerBinder {
     }
     String secretEnv = envName(w.get("secret_env"), "'secret_env'");
     String tokenEnv = envName(w.get("token_env"), "'token_env'");
+    boolean requireTimestamp = auth(w, path, secretEnv, tokenEnv);
     Map<String, String> given =
         f.stringMap(
             w.get("params"),
@@ -182,7 +184,54 @@ final class TriggerBinder {
             });
     exprs.scan(w.get("params"), ExpressionCheck.Scope.TRIGGER, null);
     return new Trigger.Webhook(
-        path, secretEnv, tokenEnv, Collections.unmodifiableMap(given), m.location());
+        path,
+        secretEnv,
+        tokenEnv,
+        requireTimestamp,
+        Collections.unmodifiableMap(given),
+        m.location());
+  }
+
+  /**
+   * An open hook is a choice written down ({@code auth: none}), never the silent default of a
+   * forgotten {@code secret_env}. Returns {@code require_timestamp}.
+   */
+  private boolean auth(YNode.Mapping w, String path, String secretEnv, String tokenEnv) {
+    YNode authNode = w.get("auth");
+    String auth = f.literal(authNode, "'auth'");
+    boolean signed = secretEnv != null || tokenEnv != null;
+    if (auth != null && !auth.equals("none")) {
+      problems.add(
+          authNode,
+          "webhook 'auth' can only be 'none', got '"
+              + auth
+              + "'; an authenticated hook names secret_env (HMAC signature) or token_env (bearer"
+              + " token)");
+    } else if (auth != null && signed) {
+      problems.add(
+          authNode,
+          "webhook 'auth: none' contradicts "
+              + (secretEnv != null ? "secret_env" : "token_env")
+              + "; keep one of them");
+    } else if (auth == null && !signed) {
+      problems.add(
+          w.keyNode("path") != null ? w.keyNode("path") : w,
+          "webhook '"
+              + (path == null ? "" : path)
+              + "' has no authentication: add secret_env (HMAC signature) or token_env (bearer"
+              + " token), or write 'auth: none' to let anyone who can reach the server start"
+              + " runs");
+    }
+    Boolean requireTimestamp = f.bool(w.get("require_timestamp"), "'require_timestamp'");
+    if (Boolean.TRUE.equals(requireTimestamp) && (secretEnv == null || tokenEnv != null)) {
+      problems.add(
+          w.keyNode("require_timestamp"),
+          "'require_timestamp' needs a signed hook: set secret_env"
+              + (tokenEnv != null
+                  ? " and drop token_env (a bearer token can be replayed whatever the time)"
+                  : ""));
+    }
+    return Boolean.TRUE.equals(requireTimestamp);
   }
 
   private String envName(YNode n, String what) {

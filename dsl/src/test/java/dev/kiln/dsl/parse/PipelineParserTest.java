@@ -93,6 +93,13 @@ class PipelineParserTest {
     assertThat(hook.params())
         .containsExactly(
             Map.entry("data", "${{ body.file.path }}"), Map.entry("label", "hook-${{ body.id }}"));
+    assertThat(hook.requireTimestamp()).isFalse();
+    Trigger.Webhook signed = (Trigger.Webhook) p.triggers().get(3);
+    assertThat(signed.secretEnv()).isEqualTo("HOOK_SECRET");
+    assertThat(signed.requireTimestamp()).isTrue();
+    Trigger.Webhook open = (Trigger.Webhook) p.triggers().get(4);
+    assertThat(open.secretEnv()).isNull();
+    assertThat(open.tokenEnv()).isNull();
     assertThat(p.defaults().retries()).isEqualTo(new RetryPolicy(1, RetryPolicy.NONE.backoff()));
     assertThat(p.defaults().timeout()).isEqualTo(Duration.ofMinutes(45));
     assertThat(p.defaults().queue()).isEqualTo("cpu");

@@ -33,6 +33,7 @@ import picocli.CommandLine.Command;
       CacheCommand.class,
       LineageCommand.class,
       ReproduceCommand.class,
+      TokensCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class Main implements Runnable {

@@ -40,7 +40,10 @@ final class RunCommand implements Callable<Integer> {
   @Option(
       names = "--server",
       paramLabel = "URL",
-      description = "start the run on this kiln server, e.g. http://localhost:8080")
+      description = {
+        "start the run on this kiln server, e.g. http://localhost:8080;",
+        "the token in KILN_TOKEN (role operator or admin) authenticates"
+      })
   String server;
 
   @Option(

@@ -20,7 +20,8 @@ import picocli.CommandLine.Option;
       "'steps'), registers their triggers (cron through Quartz, clustered on the",
       "database; webhooks at POST /hooks/PATH; new files), serves the run API",
       "(POST /api/pipelines/NAME/runs, GET /api/runs/ID, GET /health) and runs",
-      "in-process workers. A changed file is reloaded; an invalid edit is reported",
+      "in-process workers. Every /api/ request needs 'Authorization: Bearer TOKEN'",
+      "(see 'kiln tokens create'). A changed file is reloaded; an invalid edit is reported",
       "and the last valid version stays active. SIGTERM stops it, letting running",
       "steps finish for up to 10s. Once it serves, it prints one line on stdout:",
       "'kiln server listening on http://HOST:PORT ...' (--port 0: the port it got)."
@@ -35,8 +36,9 @@ final class ServerCommand implements Callable<Integer> {
 
   @Option(
       names = "--host",
-      defaultValue = "0.0.0.0",
-      description = "address to listen on (default ${DEFAULT-VALUE})")
+      defaultValue = "127.0.0.1",
+      description =
+          "address to listen on (default ${DEFAULT-VALUE}: this machine only; 0.0.0.0 for all)")
   String host;
 
   @Option(

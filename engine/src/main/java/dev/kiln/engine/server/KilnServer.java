@@ -4,6 +4,7 @@ import dev.kiln.dsl.model.Pipeline;
 import dev.kiln.dsl.model.Trigger;
 import dev.kiln.engine.Engine;
 import dev.kiln.engine.spi.WorkerRuntime;
+import dev.kiln.engine.store.TokenStore;
 import dev.kiln.engine.trigger.CronScheduler;
 import dev.kiln.engine.trigger.InvalidRequest;
 import dev.kiln.engine.trigger.RunStarter;
@@ -86,11 +87,21 @@ public final class KilnServer implements AutoCloseable {
               }
             });
     files = new FileTriggers(camel, starter, registry, baseDir);
-    camel.addRoutes(new HttpApi(engine, registry, starter, options.env(), baseDir));
+    camel.addRoutes(
+        new HttpApi(
+                engine,
+                registry,
+                starter,
+                options.env(),
+                baseDir,
+                new Authenticator(new TokenStore(engine.db())))
+            .camelRoutes());
     camel.start();
-    jsonErrors(
+    VertxPlatformHttpRouter router =
         VertxPlatformHttpRouter.lookup(
-            camel, VertxPlatformHttpRouter.getRouterNameFromPort(options.port())));
+            camel, VertxPlatformHttpRouter.getRouterNameFromPort(options.port()));
+    jsonErrors(router);
+    HookBody.keepRawBytes(router);
     loaded = registry.loadAll();
     watchPipelines();
     cron.start();
@@ -157,8 +168,8 @@ public final class KilnServer implements AutoCloseable {
                         .putHeader("Content-Type", "application/json")
                         .end(
                             dev.kiln.engine.store.Json.write(
-                                    Map.of(
-                                        "error",
+                                    Routes.errorBody(
+                                        status,
                                         message
                                             + " ("
                                             + ctx.request().method()

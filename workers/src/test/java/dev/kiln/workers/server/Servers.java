@@ -3,7 +3,10 @@ package dev.kiln.workers.server;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.kiln.engine.store.Database;
 import dev.kiln.engine.store.Json;
+import dev.kiln.engine.store.Role;
+import dev.kiln.engine.store.TokenStore;
 import dev.kiln.engine.testing.Await;
 import dev.kiln.engine.testing.TestDb;
 import dev.kiln.workers.Kiln;
@@ -31,12 +34,27 @@ final class Servers implements AutoCloseable {
   static final String TOKEN = "token-for-tests";
 
   final TestDb.Url db = TestDb.freshUrl();
+
+  /**
+   * An operator's API token, created in the store before any server starts: what {@link #get} and
+   * {@link #postJson} send, and the {@code KILN_TOKEN} of {@link #kiln}.
+   */
+  final String apiToken;
+
   final Kiln kiln;
   final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
   private final List<Process> started = new ArrayList<>();
 
+  private final Map<String, String> env = new HashMap<>();
+  private final Path dir;
+
   Servers(Path home, Path dir) {
-    Map<String, String> env = new HashMap<>();
+    this(home, dir, true);
+  }
+
+  /** {@code withToken} false: the store starts without any API token (and KILN_TOKEN unset). */
+  Servers(Path home, Path dir, boolean withToken) {
+    this.dir = dir;
     env.put("KILN_HOME", home.toString());
     env.put("KILN_DB_URL", db.url());
     env.put("KILN_DB_USER", db.user());
@@ -45,7 +63,33 @@ final class Servers implements AutoCloseable {
     }
     env.put("HOOK_SECRET", SECRET);
     env.put("HOOK_TOKEN", TOKEN);
+    apiToken = withToken ? createToken("tests", Role.OPERATOR) : null;
+    if (apiToken != null) {
+      env.put("KILN_TOKEN", apiToken);
+    }
     kiln = new Kiln(env, dir);
+  }
+
+  /** The CLI with one environment variable changed (null removes it). */
+  Kiln kilnWith(String name, String value) {
+    Map<String, String> changed = new HashMap<>(env);
+    changed.remove(name);
+    if (value != null) {
+      changed.put(name, value);
+    }
+    return new Kiln(changed, dir);
+  }
+
+  /** A new API token in this database, created through the store as the CLI does. */
+  String createToken(String name, Role role) {
+    try (Database d = database()) {
+      return new TokenStore(d).create(name, role);
+    }
+  }
+
+  /** The store of this test database (migrated), for tests that set rows up directly. */
+  Database database() {
+    return Database.connect(db.url(), db.user(), db.password(), 2);
   }
 
   /** A running server: its process and base URL. */
@@ -81,7 +125,7 @@ final class Servers implements AutoCloseable {
           }
           return false;
         });
-    assertThat(get(url[0] + "/health").statusCode()).as("GET /health").isEqualTo(200);
+    assertThat(getWith(url[0] + "/health").statusCode()).as("GET /health").isEqualTo(200);
     return new Server(p, url[0]);
   }
 
@@ -89,10 +133,27 @@ final class Servers implements AutoCloseable {
       Pattern.compile(
           "^kiln server listening on (http://127\\.0\\.0\\.1:[1-9]\\d*) ", Pattern.MULTILINE);
 
+  /** A GET with this helper's operator token. */
   HttpResponse<String> get(String url) throws IOException {
-    return send(HttpRequest.newBuilder(URI.create(url)).GET().build());
+    return getWith(url, "Authorization", "Bearer " + apiToken);
   }
 
+  /** A GET with exactly these headers (none added). */
+  HttpResponse<String> getWith(String url, String... headers) throws IOException {
+    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url)).GET();
+    if (headers.length > 0) {
+      b.headers(headers);
+    }
+    return send(b.build());
+  }
+
+  /** An API write as a client sends it: a JSON body with this helper's operator token. */
+  HttpResponse<String> postJson(String url, byte[] body) throws IOException {
+    return post(
+        url, body, "Content-Type", "application/json", "Authorization", "Bearer " + apiToken);
+  }
+
+  /** A POST with exactly these headers (none added). */
   HttpResponse<String> post(String url, byte[] body, String... headers) throws IOException {
     HttpRequest.Builder b =
         HttpRequest.newBuilder(URI.create(url)).POST(HttpRequest.BodyPublishers.ofByteArray(body));

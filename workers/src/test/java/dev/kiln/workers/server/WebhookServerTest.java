@@ -84,7 +84,7 @@ class WebhookServerTest {
       params:
         v: { type: string, default: %s }
       triggers:
-        - webhook: { path: reload }
+        - webhook: { path: reload, auth: none }
       steps:
         a:
           run: echo "${{ params.v }}"
@@ -239,8 +239,8 @@ class WebhookServerTest {
         signed("{\"file\": {\"path\": \"a\"}, \"epochs\": \"many\"}", "X-GitHub-Delivery", "bad-2");
     var missingField = signed("{\"epochs\": 2}", "X-GitHub-Delivery", "bad-3");
     var apiUnknownParam =
-        servers.post(server.url() + "/api/pipelines/train/runs", bytes("{\"dta\": 1}"));
-    var apiNoPipeline = servers.post(server.url() + "/api/pipelines/nope/runs", bytes("{}"));
+        servers.postJson(server.url() + "/api/pipelines/train/runs", bytes("{\"dta\": 1}"));
+    var apiNoPipeline = servers.postJson(server.url() + "/api/pipelines/nope/runs", bytes("{}"));
     var noRun = servers.get(server.url() + "/api/runs/999999");
 
     assertThat(unknown.statusCode()).isEqualTo(404);
@@ -319,8 +319,8 @@ class WebhookServerTest {
 
   @Test
   void forbidSkipsANewRunWithARecordedReasonWhileOneIsActive() throws Exception {
-    var first = servers.post(server.url() + "/api/pipelines/slow/runs", bytes("{}"));
-    var second = servers.post(server.url() + "/api/pipelines/slow/runs", bytes("{}"));
+    var first = servers.postJson(server.url() + "/api/pipelines/slow/runs", bytes("{}"));
+    var second = servers.postJson(server.url() + "/api/pipelines/slow/runs", bytes("{}"));
 
     assertThat(first.statusCode()).isEqualTo(202);
     assertThat(second.statusCode()).isEqualTo(409);
@@ -335,10 +335,10 @@ class WebhookServerTest {
   @Test
   void replaceCancelsTheActiveRunAndStartsTheNewOne() throws Exception {
     long first =
-        json(servers.post(server.url() + "/api/pipelines/swap/runs", bytes("{}")))
+        json(servers.postJson(server.url() + "/api/pipelines/swap/runs", bytes("{}")))
             .get("run_id")
             .asLong();
-    var second = servers.post(server.url() + "/api/pipelines/swap/runs", bytes("{}"));
+    var second = servers.postJson(server.url() + "/api/pipelines/swap/runs", bytes("{}"));
 
     assertThat(second.statusCode()).isEqualTo(202);
     long secondId = json(second).get("run_id").asLong();
@@ -357,7 +357,7 @@ class WebhookServerTest {
         """
         name: gone
         triggers:
-          - webhook: { path: gone }
+          - webhook: { path: gone, auth: none }
         steps:
           a: { run: echo here }
         """);
@@ -371,7 +371,8 @@ class WebhookServerTest {
         "the deleted pipeline's webhook to be gone",
         Duration.ofSeconds(20),
         () -> servers.post(server.url() + "/hooks/gone", bytes("{}")).statusCode() == 404);
-    assertThat(servers.post(server.url() + "/api/pipelines/gone/runs", bytes("{}")).statusCode())
+    assertThat(
+            servers.postJson(server.url() + "/api/pipelines/gone/runs", bytes("{}")).statusCode())
         .isEqualTo(404);
     assertThat(serverErr()).containsPattern("unloaded gone: \\S*/pipelines/gone.yaml was deleted");
   }
@@ -390,7 +391,7 @@ class WebhookServerTest {
         "the pipeline to load",
         Duration.ofSeconds(20),
         () -> {
-          var r = servers.post(server.url() + "/api/pipelines/late-queue/runs", bytes("{}"));
+          var r = servers.postJson(server.url() + "/api/pipelines/late-queue/runs", bytes("{}"));
           if (r.statusCode() == 202) {
             started.set(json(r).get("run_id").asLong());
           }

@@ -1,0 +1,203 @@
+package dev.kiln.engine.server;
+
+import dev.kiln.engine.store.Json;
+import dev.kiln.engine.store.Role;
+import dev.kiln.engine.store.TokenStore;
+import dev.kiln.engine.trigger.InvalidRequest;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ThreadLocalRandom;
+import org.apache.camel.Exchange;
+import org.apache.camel.builder.RouteBuilder;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The route table: every HTTP route with the least role it needs, and the one place where each
+ * request is checked before its handler runs (token in the header only, role, JSON writes) and
+ * where every answer and error takes its shape. A route under {@code /api/} cannot be written
+ * without a role; an open route says why it is open.
+ */
+final class Routes {
+  private static final Logger log = LoggerFactory.getLogger(Routes.class);
+
+  enum Method {
+    GET,
+    POST
+  }
+
+  record Reply(int status, Map<String, Object> json) {}
+
+  @FunctionalInterface
+  interface Handler {
+    Reply handle(Exchange e) throws Exception;
+  }
+
+  /** Decides whether a request's {@code Authorization} header may use a route of this role. */
+  @FunctionalInterface
+  interface Guard {
+    void require(String authorization, Role needed) throws InvalidRequest;
+  }
+
+  /**
+   * One route. {@code role} is the least role a token needs; null only for an open route, whose
+   * {@code openBecause} says how it is protected instead.
+   */
+  record Route(Method method, String path, Role role, String openBecause, Handler handler) {
+    Route {
+      Objects.requireNonNull(method, "method");
+      Objects.requireNonNull(path, "path");
+      Objects.requireNonNull(handler, "handler");
+      if ((role == null) == (openBecause == null)) {
+        throw new IllegalArgumentException(path + ": a route has a role or is open, not both");
+      }
+      if (role == null && path.startsWith("/api/")) {
+        throw new IllegalArgumentException(path + ": every /api/ route needs a role");
+      }
+    }
+
+    String id() {
+      return method.name().toLowerCase(Locale.ROOT) + path.replaceAll("[^a-zA-Z0-9]+", "-");
+    }
+  }
+
+  /** A route that needs a token of at least {@code role}. */
+  static Route route(Method method, String path, Role role, Handler handler) {
+    return new Route(method, path, Objects.requireNonNull(role, "role"), null, handler);
+  }
+
+  /** A route without a token; {@code because} says what protects it instead. */
+  static Route open(Method method, String path, String because, Handler handler) {
+    return new Route(method, path, null, Objects.requireNonNull(because, "because"), handler);
+  }
+
+  /** Query parameters that would carry a credential: refused, tokens travel in the header only. */
+  private static final Set<String> CREDENTIAL_PARAMS =
+      Set.of(
+          "token",
+          "access_token",
+          "api_key",
+          "apikey",
+          "auth",
+          "authorization",
+          "bearer",
+          "kiln_token");
+
+  private final List<Route> routes;
+  private final Guard guard;
+
+  Routes(List<Route> routes, Guard guard) {
+    this.routes = List.copyOf(routes);
+    this.guard = guard;
+  }
+
+  List<Route> all() {
+    return routes;
+  }
+
+  /** The Camel platform-http routes of the table. */
+  RouteBuilder camelRoutes() {
+    return new RouteBuilder() {
+      @Override
+      public void configure() {
+        for (Route r : routes) {
+          from("platform-http:" + r.path() + "?httpMethodRestrict=" + r.method())
+              .routeId(r.id())
+              .process(e -> serve(e, r));
+        }
+      }
+    };
+  }
+
+  void serve(Exchange e, Route route) {
+    Reply r;
+    try {
+      refuseCredentialsInQuery(e.getIn().getHeader(Exchange.HTTP_QUERY, String.class));
+      if (route.role() != null) {
+        guard.require(e.getIn().getHeader("Authorization", String.class), route.role());
+        if (route.method() == Method.POST) {
+          requireJson(e.getIn().getHeader(Exchange.CONTENT_TYPE, String.class));
+        }
+      }
+      r = route.handler().handle(e);
+    } catch (InvalidRequest ex) {
+      r = error(ex.status(), ex.getMessage());
+    } catch (Exception ex) {
+      long id = ThreadLocalRandom.current().nextLong(100_000_000L, 1_000_000_000L);
+      log.error(
+          "internal error (id {}) answering {} {}",
+          id,
+          route.method(),
+          e.getIn().getHeader(Exchange.HTTP_PATH, String.class),
+          ex);
+      r = error(500, "internal error, see the server log (id " + id + ")");
+    }
+    // Request headers must not be echoed back as response headers.
+    e.getMessage().removeHeaders("*");
+    e.getMessage().setHeader(Exchange.HTTP_RESPONSE_CODE, r.status());
+    e.getMessage().setHeader(Exchange.CONTENT_TYPE, "application/json");
+    e.getMessage().setBody(Json.write(r.json()) + "\n");
+  }
+
+  /** The one error shape: {@code {"error": "...", "status": N}}. */
+  static Reply error(int status, String message) {
+    return new Reply(status, errorBody(status, message));
+  }
+
+  static Map<String, Object> errorBody(int status, String message) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("error", message);
+    m.put("status", status);
+    return m;
+  }
+
+  static void refuseCredentialsInQuery(String query) throws InvalidRequest {
+    if (query == null || query.isEmpty()) {
+      return;
+    }
+    for (String pair : query.split("&")) {
+      int eq = pair.indexOf('=');
+      String name = decode(eq < 0 ? pair : pair.substring(0, eq)).toLowerCase(Locale.ROOT);
+      String value = eq < 0 ? "" : decode(pair.substring(eq + 1));
+      if (CREDENTIAL_PARAMS.contains(name)
+          || value.startsWith(TokenStore.PREFIX)
+          || value.regionMatches(true, 0, "Bearer ", 0, 7)) {
+        throw new InvalidRequest(
+            400,
+            "a token in the query string ('"
+                + name
+                + "') is refused: send it only as the header 'Authorization: Bearer TOKEN'");
+      }
+    }
+  }
+
+  /** Writes take JSON only, so a cross-site form or text/plain post cannot reach a handler. */
+  static void requireJson(String contentType) throws InvalidRequest {
+    if (contentType == null || !isJson(contentType)) {
+      throw new InvalidRequest(
+          415,
+          "Content-Type must be application/json, got "
+              + (contentType == null ? "none" : "'" + contentType + "'"));
+    }
+  }
+
+  static boolean isJson(String contentType) {
+    int semi = contentType.indexOf(';');
+    String type = (semi < 0 ? contentType : contentType.substring(0, semi)).trim();
+    return type.equalsIgnoreCase("application/json");
+  }
+
+  private static String decode(String s) {
+    try {
+      return URLDecoder.decode(s, StandardCharsets.UTF_8);
+    } catch (IllegalArgumentException e) {
+      return s;
+    }
+  }
+}
