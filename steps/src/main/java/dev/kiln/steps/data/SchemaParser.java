@@ -1,5 +1,9 @@
 package dev.kiln.steps.data;
 
+import dev.kiln.dsl.parse.Problem;
+import dev.kiln.dsl.parse.Problems;
+import dev.kiln.dsl.parse.YNode;
+import dev.kiln.dsl.parse.YamlLoader;
 import dev.kiln.steps.table.ColumnKind;
 import dev.kiln.steps.table.DataException;
 import java.io.IOException;
@@ -7,24 +11,17 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.regex.Pattern;
 import java.util.regex.PatternSyntaxException;
-import org.yaml.snakeyaml.LoaderOptions;
-import org.yaml.snakeyaml.Yaml;
-import org.yaml.snakeyaml.error.MarkedYAMLException;
-import org.yaml.snakeyaml.nodes.MappingNode;
-import org.yaml.snakeyaml.nodes.Node;
-import org.yaml.snakeyaml.nodes.NodeTuple;
-import org.yaml.snakeyaml.nodes.ScalarNode;
-import org.yaml.snakeyaml.nodes.SequenceNode;
 
 /**
- * Reads a schema YAML into a {@link Schema}. Every problem is collected and reported at once as
- * {@code FILE:LINE:COL: field: message}, one per line.
+ * Binds a schema YAML, read by the DSL's located loader, to a {@link Schema}. Every problem is
+ * collected and reported at once as {@code FILE:LINE:COL: field: message}, one per line, sorted by
+ * line.
  */
 final class SchemaParser {
   private static final Set<String> COLUMN_KEYS =
@@ -43,13 +40,14 @@ final class SchemaParser {
   private static final Set<String> TOP_KEYS = Set.of("columns", "rows", "description");
 
   private final String file;
-  private final List<String> problems = new ArrayList<>();
+  private final Problems problems;
 
   private SchemaParser(String file) {
     this.file = file;
+    this.problems = new Problems(file);
   }
 
-  public static Schema parse(Path path) throws DataException {
+  static Schema parse(Path path) throws DataException {
     String text;
     try {
       text = Files.readString(path, StandardCharsets.UTF_8);
@@ -59,68 +57,54 @@ final class SchemaParser {
     return parse(path.toString(), text);
   }
 
-  public static Schema parse(String file, String text) throws DataException {
+  static Schema parse(String file, String text) throws DataException {
     SchemaParser p = new SchemaParser(file);
-    Node root;
-    try {
-      LoaderOptions opts = new LoaderOptions();
-      opts.setAllowDuplicateKeys(false);
-      root = new Yaml(opts).compose(new java.io.StringReader(text));
-    } catch (MarkedYAMLException e) {
-      var m = e.getProblemMark();
-      throw new DataException(
-          file + ":" + (m.getLine() + 1) + ":" + (m.getColumn() + 1) + ": " + e.getProblem());
-    } catch (RuntimeException e) {
-      throw new DataException(file + ": not YAML: " + e.getMessage());
-    }
-    Schema s = p.schema(root);
+    String body = !text.isEmpty() && text.charAt(0) == '\uFEFF' ? text.substring(1) : text;
+    YNode root = YamlLoader.load(body, p.problems, "a data schema", "'columns'");
+    Schema s = root == null ? null : p.schema(root);
     if (!p.problems.isEmpty()) {
-      throw new DataException(String.join("\n", p.problems));
+      throw new DataException(
+          String.join("\n", p.problems.sorted().stream().map(Problem::toString).toList()));
     }
     return s;
   }
 
-  private Schema schema(Node root) {
-    if (!(root instanceof MappingNode m)) {
+  private Schema schema(YNode root) {
+    if (!(root instanceof YNode.Mapping m)) {
       problem(root, "", "a schema is a map with 'columns' (and optionally 'rows')");
       return null;
     }
     List<Schema.ColumnRule> cols = new ArrayList<>();
     Schema.Bounds rows = null;
-    boolean sawColumns = false;
-    for (NodeTuple t : m.getValue()) {
-      String key = key(t);
+    for (YNode.Entry t : m.entries().values()) {
+      String key = t.key().text();
       switch (key) {
         case "columns" -> {
-          sawColumns = true;
-          if (t.getValueNode() instanceof MappingNode cm) {
-            for (NodeTuple c : cm.getValue()) {
-              cols.add(column(key(c), c));
+          if (t.value() instanceof YNode.Mapping cm) {
+            for (YNode.Entry c : cm.entries().values()) {
+              cols.add(column(c.key().text(), c));
             }
           } else {
-            problem(t.getValueNode(), "columns", "expected a map of column name to rules");
+            problem(t.value(), "columns", "expected a map of column name to rules");
           }
         }
-        case "rows" -> rows = bounds(t.getValueNode(), "rows");
+        case "rows" -> rows = bounds(t.value(), "rows");
         case "description" -> {}
         default ->
-            problem(
-                t.getKeyNode(),
-                key,
-                "unknown key; use " + String.join(", ", new java.util.TreeSet<>(TOP_KEYS)));
+            problem(t.key(), key, "unknown key; use " + String.join(", ", new TreeSet<>(TOP_KEYS)));
       }
     }
-    if (!sawColumns) {
+    if (!m.has("columns")) {
       problem(root, "columns", "required");
     }
     return new Schema(file, cols, rows);
   }
 
-  private Schema.ColumnRule column(String name, NodeTuple t) {
+  private Schema.ColumnRule column(String name, YNode.Entry t) {
     String at = "columns." + name;
-    int line = t.getKeyNode().getStartMark().getLine() + 1;
-    if (!(t.getValueNode() instanceof MappingNode m)) {
-      problem(t.getValueNode(), at, "expected a map of rules, e.g. { type: number, min: 0 }");
+    int line = t.key().location().line();
+    if (!(t.value() instanceof YNode.Mapping m)) {
+      problem(t.value(), at, "expected a map of rules, e.g. { type: number, min: 0 }");
       return new Schema.ColumnRule(
           name, line, null, true, null, null, null, false, null, null, null, null);
     }
@@ -134,9 +118,9 @@ final class SchemaParser {
     Schema.Bounds mean = null;
     Schema.Bounds std = null;
     Schema.Bounds nulls = null;
-    for (NodeTuple r : m.getValue()) {
-      String k = key(r);
-      Node v = r.getValueNode();
+    for (YNode.Entry r : m.entries().values()) {
+      String k = r.key().text();
+      YNode v = r.value();
       String field = at + "." + k;
       switch (k) {
         case "type" -> {
@@ -160,9 +144,9 @@ final class SchemaParser {
         case "min" -> min = number(v, field);
         case "max" -> max = number(v, field);
         case "allowed" -> {
-          if (v instanceof SequenceNode seq) {
+          if (v instanceof YNode.Seq seq) {
             allowed = new ArrayList<>();
-            for (Node item : seq.getValue()) {
+            for (YNode item : seq.items()) {
               String s = scalar(item, field);
               if (s != null) {
                 allowed.add(s);
@@ -188,9 +172,9 @@ final class SchemaParser {
         case "description" -> {}
         default ->
             problem(
-                r.getKeyNode(),
+                r.key(),
                 field,
-                "unknown rule; use " + String.join(", ", new java.util.TreeSet<>(COLUMN_KEYS)));
+                "unknown rule; use " + String.join(", ", new TreeSet<>(COLUMN_KEYS)));
       }
     }
     if (min != null && max != null && min > max) {
@@ -200,24 +184,22 @@ final class SchemaParser {
         name, line, type, nullable, min, max, allowed, unique, pattern, mean, std, nulls);
   }
 
-  private Schema.Bounds bounds(Node v, String field) {
-    if (!(v instanceof MappingNode m)) {
+  private Schema.Bounds bounds(YNode v, String field) {
+    if (!(v instanceof YNode.Mapping m)) {
       problem(v, field, "expected { min: X, max: Y } (either may be left out)");
       return null;
     }
     Double min = null;
     Double max = null;
-    Set<String> seen = new HashSet<>();
-    for (NodeTuple t : m.getValue()) {
-      String k = key(t);
-      seen.add(k);
+    for (YNode.Entry t : m.entries().values()) {
+      String k = t.key().text();
       switch (k) {
-        case "min" -> min = number(t.getValueNode(), field + ".min");
-        case "max" -> max = number(t.getValueNode(), field + ".max");
-        default -> problem(t.getKeyNode(), field + "." + k, "unknown key; use min and max");
+        case "min" -> min = number(t.value(), field + ".min");
+        case "max" -> max = number(t.value(), field + ".max");
+        default -> problem(t.key(), field + "." + k, "unknown key; use min and max");
       }
     }
-    if (seen.isEmpty()) {
+    if (m.entries().isEmpty()) {
       problem(v, field, "give min, max or both");
     }
     if (min != null && max != null && min > max) {
@@ -226,19 +208,16 @@ final class SchemaParser {
     return new Schema.Bounds(min, max);
   }
 
-  private String key(NodeTuple t) {
-    return t.getKeyNode() instanceof ScalarNode s ? s.getValue() : "?";
-  }
-
-  private String scalar(Node v, String field) {
-    if (v instanceof ScalarNode s) {
-      return s.getValue();
+  /** The scalar as written: schemas compare text, as the YAML 1.1 reader before them did. */
+  private String scalar(YNode v, String field) {
+    if (v instanceof YNode.Scalar s) {
+      return s.text();
     }
     problem(v, field, "expected a single value");
     return null;
   }
 
-  private Double number(Node v, String field) {
+  private Double number(YNode v, String field) {
     String s = scalar(v, field);
     if (s == null) {
       return null;
@@ -251,7 +230,7 @@ final class SchemaParser {
     }
   }
 
-  private boolean bool(Node v, String field, boolean fallback) {
+  private boolean bool(YNode v, String field, boolean fallback) {
     String s = scalar(v, field);
     if ("true".equalsIgnoreCase(s)) {
       return true;
@@ -265,16 +244,7 @@ final class SchemaParser {
     return fallback;
   }
 
-  private void problem(Node at, String field, String message) {
-    var m = at.getStartMark();
-    problems.add(
-        file
-            + ":"
-            + (m.getLine() + 1)
-            + ":"
-            + (m.getColumn() + 1)
-            + ": "
-            + (field.isEmpty() ? "" : field + ": ")
-            + message);
+  private void problem(YNode at, String field, String message) {
+    problems.add(at, (field.isEmpty() ? "" : field + ": ") + message);
   }
 }

@@ -135,6 +135,28 @@ class ValidateDataTest {
   }
 
   @Test
+  void schemaYamlErrorsCarryFileLineAndColumnLikePipelineErrors() throws Exception {
+    Path schema = tmp.resolve("dup.yaml");
+    Files.writeString(schema, "columns:\n  a: { type: number\nrows: 1\n");
+    Out o = validate(BREAST.toString(), "--schema", schema.toString());
+    assertThat(o.exit()).isEqualTo(2);
+    assertThat(o.err().strip()).startsWith("kiln: " + schema + ":3:5: invalid YAML");
+
+    Files.writeString(schema, "columns:\n  a: { type: number }\n  a: { type: string }\n");
+    o = validate(BREAST.toString(), "--schema", schema.toString());
+    assertThat(o.exit()).isEqualTo(2);
+    assertThat(o.err().strip())
+        .isEqualTo("kiln: " + schema + ":3:3: duplicate key 'a' (first defined at line 2)");
+
+    Files.writeString(schema, "# nothing yet\n");
+    o = validate(BREAST.toString(), "--schema", schema.toString());
+    assertThat(o.exit()).isEqualTo(2);
+    assertThat(o.err().strip())
+        .isEqualTo(
+            "kiln: " + schema + ": empty file (only comments): a data schema needs 'columns'");
+  }
+
+  @Test
   void raggedCsvIsBadInputNotAStackTrace() throws Exception {
     Path data = tmp.resolve("ragged.csv");
     Files.writeString(data, "a,b\n1,2\n3\n");
