@@ -2,7 +2,6 @@ package dev.kiln.steps.drift;
 
 import java.util.Arrays;
 import org.apache.commons.math3.stat.descriptive.moment.StandardDeviation;
-import org.apache.commons.math3.stat.descriptive.rank.Percentile;
 import org.apache.commons.math3.stat.inference.ChiSquareTest;
 import org.apache.commons.math3.stat.inference.KolmogorovSmirnovTest;
 import org.apache.commons.math3.util.CombinatoricsUtils;
@@ -80,17 +79,37 @@ final class Statistics {
   }
 
   /**
-   * Inner bin edges at the reference's quantiles (numpy's linear interpolation, R-7), without
-   * duplicates; the outer bins are open to -inf and +inf.
+   * Inner bin edges at the reference's quantiles, without duplicates; the outer bins are open to
+   * -inf and +inf. The edges equal numpy's {@code np.quantile(ref, np.linspace(0, 1, bins + 1))}
+   * bit for bit, so a value on an edge falls in the same bin as in numpy and Evidently.
    */
   static double[] quantileEdges(double[] sortedRef, int bins) {
-    Percentile pct = new Percentile().withEstimationType(Percentile.EstimationType.R_7);
-    pct.setData(sortedRef);
     double[] edges = new double[Math.max(0, bins - 1)];
+    double step = 1.0 / bins; // np.linspace(0, 1, bins + 1) is i * step
     for (int k = 1; k < bins; k++) {
-      edges[k - 1] = pct.evaluate(100.0 * k / bins);
+      edges[k - 1] = quantile(sortedRef, k * step);
     }
     return Arrays.stream(edges).distinct().sorted().toArray();
+  }
+
+  /**
+   * numpy's {@code np.quantile(sorted, q)} with its default method 'linear' (Hyndman and Fan's
+   * R-7), computed as numpy computes it: virtual index h = (n - 1) * q, and between the two values
+   * around it numpy's lerp, which interpolates from the nearer end ({@code b - (b - a) * (1 - t)}
+   * when t >= 0.5), so the rounding is numpy's too.
+   */
+  static double quantile(double[] sorted, double q) {
+    int n = sorted.length;
+    double h = (n - 1) * q;
+    if (h >= n - 1) {
+      return sorted[n - 1];
+    }
+    int lo = (int) Math.floor(h);
+    double t = h - lo;
+    double a = sorted[lo];
+    double b = sorted[lo + 1];
+    double diff = b - a;
+    return t >= 0.5 ? b - diff * (1 - t) : a + diff * t;
   }
 
   /** Counts per bin; a value equal to an edge belongs to the bin on its right. */
