@@ -8,7 +8,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 
 /** Collects problems while validation goes on; reports them sorted and without repeats. */
-final class Problems {
+public final class Problems {
   /**
    * Suggestions compare against every candidate; past this many comparisons a file full of typos
    * (10,000 bad needs against 10,000 steps) stops paying for them and gets plain messages.
@@ -19,27 +19,27 @@ final class Problems {
   private final List<Problem> list = new ArrayList<>();
   private long suggestionsLeft = SUGGESTION_BUDGET;
 
-  Problems(String file) {
+  public Problems(String file) {
     this.file = file;
   }
 
-  String file() {
+  public String file() {
     return file;
   }
 
-  void add(Location location, String message) {
+  public void add(Location location, String message) {
     list.add(new Problem(location, message));
   }
 
-  void add(YNode node, String message) {
+  public void add(YNode node, String message) {
     add(node.location(), message);
   }
 
-  void addFile(String message) {
+  public void addFile(String message) {
     list.add(Problem.ofFile(file, message));
   }
 
-  boolean isEmpty() {
+  public boolean isEmpty() {
     return list.isEmpty();
   }
 
@@ -58,7 +58,8 @@ final class Problems {
     return Suggest.closest(wrong, candidates);
   }
 
-  List<Problem> sorted() {
+  /** Every problem once, by line and column. */
+  public List<Problem> sorted() {
     List<Problem> copy = new ArrayList<>(new LinkedHashSet<>(list));
     copy.sort(
         Comparator.comparingInt((Problem p) -> p.location().line())

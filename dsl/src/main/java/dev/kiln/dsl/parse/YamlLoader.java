@@ -28,9 +28,10 @@ import org.yaml.snakeyaml.reader.StreamReader;
  * of a large file, and puts every limit in one place: nesting depth, aliases to collections, and
  * the size of the document as if every alias were expanded (an alias bomb is refused by arithmetic,
  * without expanding anything). Aliases share the anchored node; merge keys ({@code <<: *base}) are
- * applied here, explicit keys winning.
+ * applied here, explicit keys winning. Every YAML file of Kiln is read through it (pipelines, data
+ * schemas), so every problem carries FILE:LINE:COL.
  */
-final class YamlLoader {
+public final class YamlLoader {
   static final int MAX_DEPTH = 64;
   static final int MAX_NODES = 1_000_000;
   static final int MAX_ALIASES = 100;
@@ -51,18 +52,34 @@ final class YamlLoader {
 
   private record Anchor(YNode node, long size, int height) {}
 
-  private YamlLoader(ParserImpl parser, Problems problems) {
+  /** What the file is, for messages: {@code a pipeline}, and what an empty one lacks. */
+  private final String kind;
+
+  private final String needs;
+
+  private YamlLoader(ParserImpl parser, Problems problems, String kind, String needs) {
     this.parser = parser;
     this.problems = problems;
     this.file = problems.file();
+    this.kind = kind;
+    this.needs = needs;
   }
 
-  /** The document's root, or null after adding a problem. */
+  /** A pipeline's root, or null after adding a problem. */
   static YNode load(String text, Problems problems) {
+    return load(text, problems, "a pipeline", "at least 'name' and 'steps'");
+  }
+
+  /**
+   * The document's root, or null after adding a problem. {@code kind} names the file in messages
+   * ({@code a data schema}); {@code needs} says what an empty one lacks ({@code 'columns'}).
+   */
+  public static YNode load(String text, Problems problems, String kind, String needs) {
     LoaderOptions options = new LoaderOptions();
     options.setCodePointLimit(PipelineParser.MAX_CHARS + 1);
     try {
-      YamlLoader loader = new YamlLoader(new ParserImpl(new StreamReader(text), options), problems);
+      YamlLoader loader =
+          new YamlLoader(new ParserImpl(new StreamReader(text), options), problems, kind, needs);
       return loader.document();
     } catch (MarkedYAMLException e) {
       Mark mark = e.getProblemMark() != null ? e.getProblemMark() : e.getContextMark();
@@ -78,7 +95,7 @@ final class YamlLoader {
   private YNode document() {
     parser.getEvent(); // stream start
     if (parser.checkEvent(Event.ID.StreamEnd)) {
-      problems.addFile("empty file (only comments): a pipeline needs at least 'name' and 'steps'");
+      problems.addFile("empty file (only comments): " + kind + " needs " + needs);
       return null;
     }
     parser.getEvent(); // document start
@@ -87,7 +104,7 @@ final class YamlLoader {
     if (!parser.checkEvent(Event.ID.StreamEnd)) {
       throw new Refused(
           location(file, parser.peekEvent().getStartMark()),
-          "invalid YAML: a pipeline file holds one document; this is a second one");
+          "invalid YAML: " + kind + " file holds one document; this is a second one");
     }
     return root;
   }

@@ -1,0 +1,116 @@
+package dev.kiln.steps.model;
+
+import dev.kiln.engine.artifact.ArtifactStore;
+import dev.kiln.engine.registry.ModelRegistry;
+import dev.kiln.engine.registry.ModelVersion;
+import dev.kiln.engine.registry.Names;
+import dev.kiln.engine.registry.RegistryException;
+import dev.kiln.engine.spi.BuiltinStep;
+import dev.kiln.engine.task.Completion;
+import dev.kiln.steps.With;
+import java.io.File;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * {@code uses: model/register}: a new numbered version of a model with its artifact, the run's
+ * metrics and params, and its lineage (run, pipeline version, the git commit of the pipeline's
+ * folder; dataset reads and image digests are found through the run); optionally an alias.
+ */
+public final class ModelRegisterStep implements BuiltinStep {
+  static final String NAME = "model/register";
+
+  @Override
+  public String name() {
+    return NAME;
+  }
+
+  @Override
+  public Completion run(Context ctx) throws Exception {
+    With in = new With(NAME, ctx.with(), ctx.baseDir());
+    try {
+      String name = Names.model(in.string("name"));
+      String alias = in.has("alias") ? Names.alias(in.string("alias")) : null;
+      Map<String, String> tags = tags(in.raw("tags"));
+      Path artifact = in.containedPath("artifact", ctx.engine().config().artifactsDir());
+      ArtifactStore.Stored stored = ctx.engine().artifacts().put(artifact);
+      String pipelineDir = ctx.task().spec().pipelineDir();
+      ModelVersion v =
+          ctx.engine()
+              .models()
+              .register(
+                  new ModelRegistry.NewVersion(
+                      name,
+                      stored.sha256(),
+                      stored.size(),
+                      stored.kind(),
+                      ctx.task().runId(),
+                      ctx.task().stepId(),
+                      gitCommit(pipelineDir == null ? ctx.baseDir() : Path.of(pipelineDir)),
+                      tags,
+                      alias,
+                      Names.who(),
+                      in.string("reason", "registered by run " + ctx.task().runId())));
+      ctx.logs()
+          .line(
+              "system",
+              "registered "
+                  + v.ref()
+                  + (alias == null ? "" : " as " + alias)
+                  + " with metrics "
+                  + v.metrics());
+      Map<String, String> out = new LinkedHashMap<>();
+      out.put("name", name);
+      out.put("version", String.valueOf(v.version()));
+      out.put("uri", "model:" + v.ref());
+      return new Completion(Completion.Outcome.SUCCEEDED, null, null, out, List.of(), List.of());
+    } catch (With.BadInput | RegistryException e) {
+      return Completion.failed(e.getMessage());
+    } catch (IOException e) {
+      return Completion.failed(NAME + ": cannot store the artifact: " + e.getMessage());
+    }
+  }
+
+  private static Map<String, String> tags(Object raw) throws With.BadInput {
+    Map<String, String> out = new LinkedHashMap<>();
+    if (raw == null) {
+      return out;
+    }
+    if (!(raw instanceof Map<?, ?> m)) {
+      throw new With.BadInput(NAME + ": with.tags: must be a map of key: value");
+    }
+    m.forEach((k, v) -> out.put(String.valueOf(k), String.valueOf(v)));
+    return out;
+  }
+
+  /** HEAD of the git repository holding dir, or null when there is none (or no git). */
+  static String gitCommit(Path dir) {
+    if (dir == null || !Files.isDirectory(dir)) {
+      return null;
+    }
+    try {
+      Process p =
+          new ProcessBuilder("git", "-C", dir.toString(), "rev-parse", "HEAD")
+              .redirectError(ProcessBuilder.Redirect.DISCARD)
+              .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+              .start();
+      String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+      if (!p.waitFor(10, TimeUnit.SECONDS)) {
+        p.destroyForcibly();
+        return null;
+      }
+      return p.exitValue() == 0 && out.matches("[0-9a-f]{40,64}") ? out : null;
+    } catch (IOException e) {
+      return null; // no git on this machine: the commit is unknown, which lineage shows as such
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return null;
+    }
+  }
+}

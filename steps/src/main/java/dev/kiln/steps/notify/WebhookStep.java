@@ -1,0 +1,123 @@
+package dev.kiln.steps.notify;
+
+import dev.kiln.dsl.parse.Units;
+import dev.kiln.engine.spi.BuiltinStep;
+import dev.kiln.engine.store.Json;
+import dev.kiln.engine.task.Completion;
+import dev.kiln.steps.With;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * {@code uses: notify/webhook}: POSTs a JSON message, retried with exponential backoff on network
+ * errors, 429 and 5xx. {@code slack: true} sends Slack's incoming-webhook body {@code {"text"}}.
+ */
+public final class WebhookStep implements BuiltinStep {
+  private static final HttpClient HTTP =
+      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+
+  @Override
+  public String name() {
+    return "notify/webhook";
+  }
+
+  @Override
+  public Completion run(Context ctx) throws Exception {
+    With w = new With(name(), ctx.with(), ctx.baseDir());
+    URI url;
+    String body;
+    int retries;
+    Duration backoff;
+    Duration timeout;
+    try {
+      String u = w.string("url");
+      try {
+        url = URI.create(u);
+      } catch (IllegalArgumentException e) {
+        throw w.bad("url", "'" + u + "' is not a URL");
+      }
+      if (!"http".equals(url.getScheme()) && !"https".equals(url.getScheme())) {
+        throw w.bad("url", "'" + u + "' is not an http(s) URL");
+      }
+      retries = w.integer("retries", 3);
+      backoff = duration(w, "backoff", Duration.ofSeconds(1));
+      timeout = duration(w, "timeout", Duration.ofSeconds(10));
+      body = body(w, ctx);
+    } catch (With.BadInput e) {
+      return Completion.failed(e.getMessage());
+    }
+    CountDownLatch cancelled = new CountDownLatch(1);
+    ctx.cancellation().onCancel(cancelled::countDown);
+    String last = null;
+    for (int attempt = 1; attempt <= retries + 1; attempt++) {
+      if (attempt > 1) {
+        long wait = backoff.toMillis() << Math.min(attempt - 2, 20);
+        ctx.logs().line("system", "retrying in " + wait + " ms: " + last);
+        if (cancelled.await(wait, TimeUnit.MILLISECONDS)) {
+          return Completion.cancelled(ctx.cancellation().reason());
+        }
+      }
+      HttpRequest req =
+          HttpRequest.newBuilder(url)
+              .timeout(timeout)
+              .header("Content-Type", "application/json")
+              .POST(HttpRequest.BodyPublishers.ofString(body))
+              .build();
+      try {
+        HttpResponse<String> resp = HTTP.send(req, HttpResponse.BodyHandlers.ofString());
+        int status = resp.statusCode();
+        if (status >= 200 && status < 300) {
+          ctx.logs().line("system", "posted to " + url.getHost() + ": HTTP " + status);
+          return new Completion(
+              Completion.Outcome.SUCCEEDED,
+              null,
+              null,
+              Map.of("status", String.valueOf(status), "attempts", String.valueOf(attempt)),
+              List.of(),
+              List.of());
+        }
+        last = "HTTP " + status;
+        if (status != 429 && status < 500) {
+          break; // the receiver refused the message; sending it again will not help
+        }
+      } catch (IOException e) {
+        last = e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage());
+      }
+    }
+    return Completion.failed(name() + ": POST " + url + " failed: " + last);
+  }
+
+  private static Duration duration(With w, String field, Duration fallback) throws With.BadInput {
+    if (!w.has(field)) {
+      return fallback;
+    }
+    Duration d = Units.parseDuration(w.string(field));
+    if (d == null) {
+      throw w.bad(field, "'" + w.string(field) + "' is not a duration like 500ms, 2s or 1m");
+    }
+    return d;
+  }
+
+  private static String body(With w, Context ctx) throws With.BadInput {
+    String message =
+        w.string("message", "kiln run " + ctx.task().runId() + ": " + ctx.task().stepId());
+    if (w.bool("slack", false)) {
+      return Json.write(Map.of("text", message));
+    }
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("message", message);
+    m.put("run_id", ctx.task().runId());
+    m.put("step", ctx.task().stepId());
+    m.putAll(w.map("data"));
+    return Json.write(m);
+  }
+}

@@ -1,0 +1,319 @@
+package dev.kiln.steps.table;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The one DuckDB reader of CSV and Parquet files: a file as table (or view) {@code data} in an
+ * in-memory DuckDB, optionally with a 1-based row number column {@code __row}. The delimiter comes
+ * from the format (comma for CSV, tab for TSV); DuckDB detects quoting and the column types.
+ */
+public final class Table implements AutoCloseable {
+  /** How a file is read. Stored copies are named by their hash, so callers may give the format. */
+  public enum Format {
+    CSV,
+    TSV,
+    CSV_GZIP,
+    TSV_GZIP,
+    PARQUET;
+
+    /** The format by the file's name; null when the name says no table format. */
+    public static Format of(Path file) {
+      String n = file.getFileName().toString().toLowerCase(Locale.ROOT);
+      if (n.endsWith(".csv.gz")) {
+        return CSV_GZIP;
+      }
+      if (n.endsWith(".tsv.gz")) {
+        return TSV_GZIP;
+      }
+      if (n.endsWith(".csv")) {
+        return CSV;
+      }
+      if (n.endsWith(".tsv")) {
+        return TSV;
+      }
+      return n.endsWith(".parquet") || n.endsWith(".pq") ? PARQUET : null;
+    }
+
+    /** The format by the file's name, CSV when the name says none. */
+    static Format byName(Path file) {
+      Format f = of(file);
+      return f == null ? CSV : f;
+    }
+
+    /** A FROM clause reading the file; the path is quoted as a SQL string literal. */
+    String source(Path file) {
+      String lit = "'" + file.toAbsolutePath().toString().replace("'", "''") + "'";
+      return switch (this) {
+        case PARQUET -> "read_parquet(" + lit + ")";
+        case CSV -> "read_csv(" + lit + ", header = true, delim = ',')";
+        case TSV -> "read_csv(" + lit + ", header = true, delim = '\t')";
+        case CSV_GZIP -> "read_csv(" + lit + ", header = true, delim = ',', compression = 'gzip')";
+        case TSV_GZIP -> "read_csv(" + lit + ", header = true, delim = '\t', compression = 'gzip')";
+      };
+    }
+  }
+
+  /** A column of the file, with the type DuckDB found and its kind. */
+  public record Column(String name, String duckType, ColumnKind kind) {}
+
+  private final Path file;
+  private final Connection conn;
+  private final List<Column> columns;
+  private long rows;
+
+  private Table(Path file, Connection conn, List<Column> columns, long rows) {
+    this.file = file;
+    this.conn = conn;
+    this.columns = columns;
+    this.rows = rows;
+  }
+
+  /**
+   * Loads a file with row numbers; .parquet/.pq are read as Parquet, .tsv as tab-separated,
+   * everything else as CSV with a header.
+   */
+  public static Table open(Path file) throws DataException {
+    return open(file, true);
+  }
+
+  /**
+   * Loads a file; without row numbers ({@code __row}) DuckDB need not keep the file's order, which
+   * makes loading large files faster.
+   */
+  public static Table open(Path file, boolean rowNumbers) throws DataException {
+    if (!Files.isRegularFile(file)) {
+      throw new DataException(file + ": no such file");
+    }
+    try {
+      return open(file, Format.byName(file), rowNumbers);
+    } catch (SQLException e) {
+      throw unreadable(file, e);
+    }
+  }
+
+  /**
+   * Reads a file in the given format; without row numbers the table is a view over the file and
+   * DuckDB need not keep the file's order, which makes large files faster. A file DuckDB cannot
+   * read is its SQLException; {@link #unreadable} explains it.
+   */
+  public static Table open(Path file, Format format, boolean rowNumbers) throws SQLException {
+    Connection conn = DriverManager.getConnection("jdbc:duckdb:");
+    try {
+      if (rowNumbers) {
+        loadInto(conn, file, format, "data");
+        return new Table(file, conn, describe(conn, "data"), count(conn, "data"));
+      }
+      try (Statement st = conn.createStatement()) {
+        st.execute("create view data as select * from " + format.source(file));
+      }
+      return new Table(file, conn, describe(conn, "data"), -1);
+    } catch (SQLException e) {
+      closeQuietly(conn, e);
+      throw e;
+    }
+  }
+
+  /** "FILE: cannot read: WHY", naming a row with the wrong number of fields when there is one. */
+  public static DataException unreadable(Path file, SQLException e) {
+    String ragged = RaggedRows.find(file);
+    return new DataException(
+        file + ": cannot read: " + (ragged != null ? ragged : firstLine(e.getMessage())), e);
+  }
+
+  /**
+   * Loads another file into this connection as table {@code table} (a fixed name chosen by the
+   * caller, not user text), so that it can be joined with {@code data}. Returns its columns.
+   */
+  public List<Column> load(Path other, String table) throws DataException {
+    if (!Files.isRegularFile(other)) {
+      throw new DataException(other + ": no such file");
+    }
+    try {
+      loadInto(conn, other, Format.byName(other), table);
+      if (count(conn, table) == 0) {
+        throw new DataException(other + ": the data set has no rows");
+      }
+      return describe(conn, table);
+    } catch (SQLException e) {
+      throw unreadable(other, e);
+    }
+  }
+
+  private static void loadInto(Connection conn, Path file, Format format, String table)
+      throws SQLException {
+    try (Statement st = conn.createStatement()) {
+      st.execute(
+          "create table "
+              + table
+              + " as select row_number() over () as __row, * from "
+              + format.source(file));
+    }
+  }
+
+  private static List<Column> describe(Connection conn, String table) throws SQLException {
+    List<Column> cols = new ArrayList<>();
+    try (Statement st = conn.createStatement();
+        ResultSet rs = st.executeQuery("describe " + table)) {
+      while (rs.next()) {
+        String col = rs.getString(1);
+        if (!col.equals("__row")) {
+          cols.add(new Column(col, rs.getString(2), ColumnKind.ofDuckType(rs.getString(2))));
+        }
+      }
+    }
+    return List.copyOf(cols);
+  }
+
+  private static long count(Connection conn, String table) throws SQLException {
+    try (Statement st = conn.createStatement();
+        ResultSet rs = st.executeQuery("select count(*) from " + table)) {
+      rs.next();
+      return rs.getLong(1);
+    }
+  }
+
+  public Path file() {
+    return file;
+  }
+
+  public List<Column> columns() {
+    return columns;
+  }
+
+  public Optional<Column> column(String name) {
+    return columns.stream().filter(c -> c.name().equals(name)).findFirst();
+  }
+
+  /** The number of rows; for a table opened without row numbers this may scan the file. */
+  public long rows() throws DataException {
+    try {
+      return count();
+    } catch (SQLException e) {
+      throw new DataException(file + ": cannot read: " + firstLine(e.getMessage()), e);
+    }
+  }
+
+  /** {@link #rows}, with DuckDB's own error. */
+  public long count() throws SQLException {
+    if (rows < 0) {
+      rows = count(conn, "data");
+    }
+    return rows;
+  }
+
+  /** The DuckDB connection holding table {@code data}; not thread-safe. */
+  public Connection connection() {
+    return conn;
+  }
+
+  /** What one {@link #scan} read: the row count and the non-null values of each column. */
+  public record Columns(
+      long rows, Map<String, double[]> numbers, Map<String, List<String>> texts) {}
+
+  /**
+   * Reads the non-null values of numeric columns (DuckDB numeric types) and of text columns in one
+   * pass over the data, streamed: the file is parsed once and never held as a table.
+   */
+  public Columns scan(List<String> numeric, List<String> text) throws DataException {
+    int k = numeric.size();
+    int t = text.size();
+    double[][] nums = new double[k][rows >= 0 ? (int) rows : 1 << 16];
+    int[] n = new int[k];
+    List<List<String>> texts = new ArrayList<>();
+    for (int i = 0; i < t; i++) {
+      texts.add(new ArrayList<>());
+    }
+    List<String> exprs = new ArrayList<>();
+    numeric.forEach(c -> exprs.add("cast(" + quote(c) + " as double)"));
+    text.forEach(c -> exprs.add("cast(" + quote(c) + " as varchar)"));
+    String sql =
+        exprs.isEmpty()
+            ? "select count(*) from data"
+            : "select " + String.join(", ", exprs) + " from data";
+    long count = 0;
+    try (Statement st = conn.createStatement();
+        ResultSet rs = st.executeQuery(sql)) {
+      if (exprs.isEmpty()) {
+        rs.next();
+        count = rs.getLong(1);
+      }
+      while (!exprs.isEmpty() && rs.next()) {
+        count++;
+        for (int i = 0; i < k; i++) {
+          double v = rs.getDouble(i + 1);
+          if (!rs.wasNull()) {
+            if (n[i] == nums[i].length) {
+              nums[i] = Arrays.copyOf(nums[i], nums[i].length * 2);
+            }
+            nums[i][n[i]++] = v;
+          }
+        }
+        for (int i = 0; i < t; i++) {
+          String v = rs.getString(k + i + 1);
+          if (v != null) {
+            texts.get(i).add(v);
+          }
+        }
+      }
+    } catch (SQLException e) {
+      throw unreadable(file, e);
+    }
+    rows = count;
+    Map<String, double[]> outNums = new LinkedHashMap<>();
+    for (int i = 0; i < k; i++) {
+      outNums.put(numeric.get(i), n[i] == nums[i].length ? nums[i] : Arrays.copyOf(nums[i], n[i]));
+    }
+    Map<String, List<String>> outTexts = new LinkedHashMap<>();
+    for (int i = 0; i < t; i++) {
+      outTexts.put(text.get(i), texts.get(i));
+    }
+    return new Columns(count, outNums, outTexts);
+  }
+
+  /** A column name as a SQL identifier; names come from the file itself, quotes are doubled. */
+  public static String quote(String identifier) {
+    return "\"" + identifier.replace("\"", "\"\"") + "\"";
+  }
+
+  /** The first line of a (DuckDB) message, which is the one that says what went wrong. */
+  public static String firstLine(String message) {
+    if (message == null) {
+      return "unknown error";
+    }
+    String m = message.strip();
+    int nl = m.indexOf('\n');
+    return nl < 0 ? m : m.substring(0, nl).strip();
+  }
+
+  private static void closeQuietly(Connection c, Exception cause) {
+    if (c != null) {
+      try {
+        c.close();
+      } catch (SQLException e) {
+        cause.addSuppressed(e);
+      }
+    }
+  }
+
+  @Override
+  public void close() {
+    try {
+      conn.close();
+    } catch (SQLException e) {
+      // Nothing is lost: the table is in memory and dies with the connection.
+    }
+  }
+}
