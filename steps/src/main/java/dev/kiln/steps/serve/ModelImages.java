@@ -198,7 +198,7 @@ final class ModelImages {
   }
 
   /** Which Kiln is in an image: a hash of the class path's files, sizes and times. */
-  private static String fingerprint(List<Path> classPath) throws ServeException {
+  static String fingerprint(List<Path> classPath) throws ServeException {
     try {
       MessageDigest md = MessageDigest.getInstance("SHA-256");
       for (Path root : classPath) {
