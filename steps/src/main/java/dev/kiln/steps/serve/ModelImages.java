@@ -134,8 +134,7 @@ final class ModelImages {
             "-cp",
             String.join(":", classPath),
             PredictMain.class.getName(),
-            "/opt/kiln/model",
-            String.valueOf(PORT));
+            "/opt/kiln/model");
     return String.join(
         "\n",
         "FROM " + BASE,
@@ -144,6 +143,7 @@ final class ModelImages {
         "USER 1000",
         "EXPOSE " + PORT,
         "ENTRYPOINT " + Json.write(entry),
+        "CMD " + Json.write(List.of(String.valueOf(PORT))),
         "");
   }
 

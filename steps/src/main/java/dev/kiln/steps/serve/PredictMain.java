@@ -10,21 +10,22 @@ import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 
 /**
- * The entry point of a model image: {@code java -cp ... dev.kiln.steps.serve.PredictMain DIR
- * [PORT]} serves the model in DIR ({@value ModelInfo#FILE} beside its artifact) on 0.0.0.0:PORT
- * (default 8080) until the container is stopped. The artifact's sha256 is checked first, so a
- * corrupted image does not serve.
+ * The entry point of a model image: {@code java -cp ... dev.kiln.steps.serve.PredictMain DIR [PORT
+ * [HOST]]} serves the model in DIR ({@value ModelInfo#FILE} beside its artifact) on HOST:PORT
+ * (default 0.0.0.0:8080) until the container is stopped. The artifact's sha256 is checked first, so
+ * a corrupted image does not serve.
  */
 public final class PredictMain {
   private PredictMain() {}
 
   public static void main(String[] args) throws Exception {
-    if (args.length < 1 || args.length > 2) {
-      System.err.println("usage: PredictMain MODEL_DIR [PORT]");
+    if (args.length < 1 || args.length > 3) {
+      System.err.println("usage: PredictMain MODEL_DIR [PORT [HOST]]");
       System.exit(2);
     }
     Path dir = Path.of(args[0]);
     int port = args.length > 1 ? Integer.parseInt(args[1]) : 8080;
+    String host = args.length > 2 ? args[2] : "0.0.0.0";
     ModelInfo info;
     ServedModel model;
     try {
@@ -35,7 +36,7 @@ public final class PredictMain {
       System.exit(2);
       return;
     }
-    PredictServer server = PredictServer.start(info, model, "0.0.0.0", port);
+    PredictServer server = PredictServer.start(info, model, host, port);
     CountDownLatch stop = new CountDownLatch(1);
     Runtime.getRuntime()
         .addShutdownHook(

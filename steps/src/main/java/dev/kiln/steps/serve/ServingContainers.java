@@ -8,11 +8,14 @@ import com.github.dockerjava.api.model.HostConfig;
 import com.github.dockerjava.api.model.PortBinding;
 import com.github.dockerjava.api.model.Ports;
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 
@@ -34,6 +37,10 @@ final class ServingContainers {
   static Running start(DockerClient docker, String imageId, String name, String alias, int version)
       throws ServeException {
     ExposedPort http = ExposedPort.tcp(ModelImages.PORT);
+    int hostPort = freePort();
+    // An engine without its default bridge (dockerd --bridge=none) cannot publish ports: the
+    // container then shares the host's network and its server listens on loopback itself.
+    boolean bridge = !docker.listNetworksCmd().withNameFilter("bridge").exec().isEmpty();
     String id;
     try {
       id =
@@ -50,9 +57,14 @@ final class ServingContainers {
                       + UUID.randomUUID().toString().substring(0, 8))
               .withLabels(Map.of(LABEL_DEPLOYMENT, name + "@" + alias))
               .withExposedPorts(http)
+              .withCmd(bridge ? List.of() : List.of(String.valueOf(hostPort), "127.0.0.1"))
               .withHostConfig(
-                  HostConfig.newHostConfig()
-                      .withPortBindings(new PortBinding(Ports.Binding.bindIp("127.0.0.1"), http)))
+                  bridge
+                      ? HostConfig.newHostConfig()
+                          .withPortBindings(
+                              new PortBinding(
+                                  Ports.Binding.bindIpAndPort("127.0.0.1", hostPort), http))
+                      : HostConfig.newHostConfig().withNetworkMode("host"))
               .exec()
               .getId();
     } catch (RuntimeException e) {
@@ -60,18 +72,22 @@ final class ServingContainers {
     }
     try {
       docker.startContainerCmd(id).exec();
-      InspectContainerResponse c = docker.inspectContainerCmd(id).exec();
-      Ports.Binding[] b = c.getNetworkSettings().getPorts().getBindings().get(http);
-      if (b == null || b.length == 0) {
-        throw new ServeException("the serving container published no port");
-      }
-      return new Running(id, "127.0.0.1", Integer.parseInt(b[0].getHostPortSpec()), version);
+      return new Running(id, "127.0.0.1", hostPort, version);
     } catch (RuntimeException e) {
       remove(docker, id);
       throw new ServeException("cannot start the serving container: " + Docker.oneLine(e), e);
-    } catch (ServeException e) {
-      remove(docker, id);
-      throw e;
+    }
+  }
+
+  /**
+   * A loopback port free now. The engine is given it explicitly: with "any port", Docker 20.10
+   * leaves the binding out of the container's inspect answer.
+   */
+  private static int freePort() throws ServeException {
+    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      return s.getLocalPort();
+    } catch (IOException e) {
+      throw new ServeException("no free port on loopback: " + e.getMessage(), e);
     }
   }
 
