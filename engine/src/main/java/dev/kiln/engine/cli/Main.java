@@ -70,6 +70,10 @@ public final class Main implements Runnable {
       for (Object command : p.commands()) {
         cl.addSubcommand(command);
       }
+      p.subcommands()
+          .forEach(
+              (parent, commands) ->
+                  commands.forEach(c -> cl.getSubcommands().get(parent).addSubcommand(c)));
     }
     cl.setExecutionExceptionHandler(
         (ex, line, parsed) -> {

@@ -1,6 +1,7 @@
 package dev.kiln.engine.spi;
 
 import java.util.List;
+import java.util.Map;
 
 /**
  * Adds subcommands to {@code kiln} from modules the engine does not import (drift reports, registry
@@ -9,4 +10,9 @@ import java.util.List;
  */
 public interface CommandProvider {
   List<Object> commands();
+
+  /** Subcommands for existing commands, by the parent's name (e.g. "models"). */
+  default Map<String, List<Object>> subcommands() {
+    return Map.of();
+  }
 }

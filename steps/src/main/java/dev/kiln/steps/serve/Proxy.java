@@ -1,0 +1,195 @@
+package dev.kiln.steps.serve;
+
+import io.vertx.core.MultiMap;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.RequestOptions;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
+import java.time.Duration;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * The stable address of a deployment: forwards every request to the container serving now. A swap
+ * points new requests at the new container and then waits until the old one has answered every
+ * request it was given, so no request fails because its container was stopped under it.
+ */
+final class Proxy implements AutoCloseable {
+  private static final Set<String> HOP =
+      Set.of("host", "content-length", "connection", "keep-alive", "transfer-encoding");
+
+  /** A container behind the proxy and the requests it is answering now. */
+  static final class Backend {
+    final ServingContainers.Running container;
+    final AtomicInteger inFlight = new AtomicInteger();
+
+    Backend(ServingContainers.Running container) {
+      this.container = container;
+    }
+  }
+
+  private final Vertx vertx;
+  private final HttpServer server;
+  private final HttpClient client;
+  private final AtomicReference<Backend> current = new AtomicReference<>();
+
+  private Proxy(Vertx vertx, HttpServer server, HttpClient client) {
+    this.vertx = vertx;
+    this.server = server;
+    this.client = client;
+  }
+
+  static Proxy start(String host, int port) throws ServeException {
+    Vertx vertx = Vertx.vertx();
+    HttpClient client =
+        vertx.createHttpClient(new HttpClientOptions().setMaxPoolSize(64).setKeepAlive(true));
+    Router router = Router.router(vertx);
+    Proxy[] self = new Proxy[1];
+    router.route().handler(BodyHandler.create(false).setBodyLimit(PredictServer.MAX_BODY));
+    router.route().handler(ctx -> self[0].forward(ctx));
+    router
+        .route()
+        .failureHandler(
+            ctx -> {
+              int status = ctx.statusCode() < 0 ? 500 : ctx.statusCode();
+              reply(
+                  ctx,
+                  status,
+                  status == 413
+                      ? "request body over " + PredictServer.MAX_BODY / (1024 * 1024) + " MB"
+                      : "proxy error");
+            });
+    try {
+      HttpServer server =
+          vertx
+              .createHttpServer(new HttpServerOptions().setHost(host).setPort(port))
+              .requestHandler(router)
+              .listen()
+              .toCompletionStage()
+              .toCompletableFuture()
+              .get(30, TimeUnit.SECONDS);
+      self[0] = new Proxy(vertx, server, client);
+      return self[0];
+    } catch (Exception e) {
+      vertx.close();
+      Throwable cause = e.getCause() == null ? e : e.getCause();
+      throw new ServeException("cannot listen on " + host + ":" + port + ": " + cause.getMessage());
+    }
+  }
+
+  int port() {
+    return server.actualPort();
+  }
+
+  Backend current() {
+    return current.get();
+  }
+
+  /** Sends new requests to next; returns the previous backend (null if none). */
+  Backend switchTo(ServingContainers.Running next) {
+    return current.getAndSet(new Backend(next));
+  }
+
+  /** Waits until the backend has answered every request it was given, or time runs out. */
+  static boolean drain(Backend b, Duration within) throws InterruptedException {
+    long deadline = System.nanoTime() + within.toNanos();
+    while (b.inFlight.get() > 0) {
+      if (System.nanoTime() > deadline) {
+        return false;
+      }
+      Thread.sleep(5);
+    }
+    return true;
+  }
+
+  /** The current backend with one more request counted, checked again after counting. */
+  private Backend acquire() {
+    while (true) {
+      Backend b = current.get();
+      if (b == null) {
+        return null;
+      }
+      b.inFlight.incrementAndGet();
+      if (current.get() == b) {
+        return b;
+      }
+      b.inFlight.decrementAndGet();
+    }
+  }
+
+  private void forward(RoutingContext ctx) {
+    Backend b = acquire();
+    if (b == null) {
+      reply(ctx, 503, "no version is serving yet");
+      return;
+    }
+    MultiMap headers = MultiMap.caseInsensitiveMultiMap();
+    ctx.request()
+        .headers()
+        .forEach(
+            h -> {
+              if (!HOP.contains(h.getKey().toLowerCase(java.util.Locale.ROOT))) {
+                headers.add(h.getKey(), h.getValue());
+              }
+            });
+    Buffer body =
+        ctx.body() == null || ctx.body().buffer() == null ? Buffer.buffer() : ctx.body().buffer();
+    client
+        .request(
+            new RequestOptions()
+                .setMethod(ctx.request().method())
+                .setHost(b.container.host())
+                .setPort(b.container.port())
+                .setURI(ctx.request().uri())
+                .setHeaders(headers)
+                .setIdleTimeout(60_000))
+        .compose(req -> req.send(body))
+        .compose(resp -> resp.body().map(buf -> new Object[] {resp, buf}))
+        .onComplete(
+            ar -> {
+              b.inFlight.decrementAndGet();
+              if (ar.failed()) {
+                reply(ctx, 502, "the serving container did not answer: " + ar.cause().getMessage());
+                return;
+              }
+              var resp = (io.vertx.core.http.HttpClientResponse) ar.result()[0];
+              Buffer buf = (Buffer) ar.result()[1];
+              var out = ctx.response().setStatusCode(resp.statusCode());
+              resp.headers()
+                  .forEach(
+                      h -> {
+                        if (!HOP.contains(h.getKey().toLowerCase(java.util.Locale.ROOT))) {
+                          out.putHeader(h.getKey(), h.getValue());
+                        }
+                      });
+              out.end(buf);
+            });
+  }
+
+  private static void reply(RoutingContext ctx, int status, String message) {
+    if (ctx.response().ended()) {
+      return;
+    }
+    ctx.response()
+        .setStatusCode(status)
+        .putHeader("Content-Type", "application/json")
+        .end(io.vertx.core.json.Json.encode(java.util.Map.of("error", message, "status", status)));
+  }
+
+  @Override
+  public void close() {
+    try {
+      vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      System.err.println("kiln deploy: the proxy did not close cleanly: " + e);
+    }
+  }
+}

@@ -1,0 +1,89 @@
+package dev.kiln.steps.serve;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.tribuo.Example;
+import org.tribuo.Model;
+import org.tribuo.Prediction;
+import org.tribuo.VariableInfo;
+import org.tribuo.classification.Label;
+import org.tribuo.classification.LabelFactory;
+import org.tribuo.impl.ArrayExample;
+
+/**
+ * A Tribuo classifier as {@code train/tribuo} writes it ({@code Model.serializeToFile}). Its
+ * signature is its feature map: every feature it was trained on, each a number.
+ */
+final class TribuoModel implements ServedModel {
+  static final String FLAVOUR = "tribuo";
+  private static final LabelFactory LABELS = new LabelFactory();
+
+  private final Model<Label> model;
+  private final Signature signature;
+  private final String[] names;
+
+  private TribuoModel(Model<Label> model) {
+    this.model = model;
+    List<Signature.Column> cols = new ArrayList<>();
+    for (VariableInfo f : model.getFeatureIDMap()) {
+      cols.add(new Signature.Column(f.getName(), "number"));
+    }
+    this.signature = new Signature(cols);
+    this.names = signature.names().toArray(String[]::new);
+  }
+
+  /** Loads a model file; an unreadable or non-classification file is an IOException saying so. */
+  static TribuoModel load(Path file) throws IOException {
+    Model<?> m;
+    try {
+      m = Model.deserializeFromFile(file);
+    } catch (IOException | RuntimeException e) {
+      throw new IOException("not a Tribuo model file (" + e.getMessage() + ")", e);
+    }
+    if (!m.validate(Label.class)) {
+      throw new IOException("a Tribuo model, but not a classifier (only labels are served)");
+    }
+    @SuppressWarnings("unchecked")
+    Model<Label> labels = (Model<Label>) m;
+    return new TribuoModel(labels);
+  }
+
+  @Override
+  public String flavour() {
+    return FLAVOUR;
+  }
+
+  @Override
+  public Signature signature() {
+    return signature;
+  }
+
+  @Override
+  public Result predict(List<Map<String, Object>> rows) {
+    List<Example<Label>> examples = new ArrayList<>(rows.size());
+    for (Map<String, Object> row : rows) {
+      double[] values = new double[names.length];
+      for (int k = 0; k < names.length; k++) {
+        values[k] = ((Number) row.get(names[k])).doubleValue();
+      }
+      examples.add(new ArrayExample<>(LABELS.getUnknownOutput(), names, values));
+    }
+    List<Prediction<Label>> out = model.predict(examples);
+    List<Object> predictions = new ArrayList<>(out.size());
+    List<Map<String, Double>> probabilities =
+        model.generatesProbabilities() ? new ArrayList<>(out.size()) : null;
+    for (Prediction<Label> p : out) {
+      predictions.add(p.getOutput().getLabel());
+      if (probabilities != null) {
+        Map<String, Double> scores = new LinkedHashMap<>();
+        p.getOutputScores().forEach((label, l) -> scores.put(label, l.getScore()));
+        probabilities.add(scores);
+      }
+    }
+    return new Result(predictions, probabilities);
+  }
+}

@@ -1,0 +1,32 @@
+package dev.kiln.steps.serve;
+
+import dev.kiln.engine.Engine;
+import dev.kiln.engine.artifact.ArtifactStore;
+import dev.kiln.engine.registry.ModelRegistry;
+import dev.kiln.engine.registry.ModelVersion;
+import java.nio.file.Path;
+import java.util.Map;
+
+/** Registers real Tribuo models in a test's registry. */
+final class Models {
+  private Models() {}
+
+  static ModelVersion register(Engine e, Path dir, String name, long seed, String alias)
+      throws Exception {
+    ArtifactStore.Stored s = e.artifacts().put(TestModels.train(dir, seed));
+    return e.models()
+        .register(
+            new ModelRegistry.NewVersion(
+                name,
+                s.sha256(),
+                s.size(),
+                s.kind(),
+                null,
+                null,
+                null,
+                Map.of(),
+                alias,
+                "test",
+                "test"));
+  }
+}
