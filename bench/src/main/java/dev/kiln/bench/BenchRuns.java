@@ -4,13 +4,10 @@ import dev.kiln.dsl.model.Pipeline;
 import dev.kiln.dsl.parse.PipelineException;
 import dev.kiln.dsl.parse.PipelineParser;
 import dev.kiln.engine.Engine;
+import dev.kiln.engine.store.Listener;
 import dev.kiln.engine.store.RunRecord;
 import dev.kiln.engine.task.RunStatus;
-import java.sql.Connection;
-import java.sql.SQLException;
-import java.sql.Statement;
 import java.util.Map;
-import org.postgresql.PGConnection;
 
 /** The runs the benchmarks measure: generated DAGs, and timing a run to its end. */
 final class BenchRuns {
@@ -23,14 +20,10 @@ final class BenchRuns {
    * Creates a run of {@code p} and waits for it to end, woken by run status changes only (waking on
    * every step event would compete for the CPU being measured). Fails unless it succeeded.
    */
-  static Timed runToEnd(Engine engine, Pipeline p) throws SQLException {
-    try (Connection listen = engine.db().dedicatedConnection()) {
-      try (Statement st = listen.createStatement()) {
-        st.execute("LISTEN kiln_runs");
-      }
+  static Timed runToEnd(Engine engine, Pipeline p) {
+    try (Listener runs = Listener.open(engine.db(), "kiln_runs")) {
       long t0 = System.nanoTime();
       long runId = engine.runs().createRun(p, Map.of(), "bench", null);
-      PGConnection pg = listen.unwrap(PGConnection.class);
       while (true) {
         RunRecord r = engine.store().run(runId).orElseThrow();
         if (r.status().terminal()) {
@@ -40,7 +33,7 @@ final class BenchRuns {
           }
           return new Timed(runId, Measure.millisSince(t0));
         }
-        pg.getNotifications(1000);
+        runs.await(1000);
       }
     }
   }

@@ -4,7 +4,6 @@ import dev.kiln.dsl.model.Pipeline;
 import dev.kiln.engine.Engine;
 import dev.kiln.engine.cli.Main;
 import dev.kiln.engine.config.KilnConfig;
-import dev.kiln.engine.store.Sql;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -134,21 +133,7 @@ final class ScaleBench implements Callable<Integer> {
     Pipeline one = BenchRuns.parse(BenchRuns.fanoutYaml("bench-claim", 1));
     long run = engine.runs().createRun(one, Map.of(), "bench", null);
     // Enough queued tasks in another queue that no worker serves, so they stay queued.
-    engine
-        .db()
-        .tx()
-        .run(
-            c ->
-                Sql.update(
-                    c,
-                    """
-        insert into tasks (run_id, step_id, status, queue, spec, max_attempts, backoff_ms)
-        select ?, 'q' || g, 'queued', 'bench-claim', t.spec, 1, 0
-          from generate_series(1, ?) g, (select spec from tasks where run_id = ? limit 1) t""",
-                    run,
-                    queued,
-                    run));
-    engine.db().tx().run(c -> Sql.update(c, "analyze tasks"));
+    engine.queue().queueCopies(run, "bench-claim", queued);
     System.out.printf("%nclaim of 4 tasks with %,d queued (EXPLAIN ANALYZE):%n", queued);
     System.out.println(engine.queue().explainClaim(List.of("bench-claim"), 4));
     engine.runs().cancel(run);

@@ -80,6 +80,27 @@ public final class TaskQueue {
   }
 
   /**
+   * Queues {@code count} copies of one of {@code runId}'s tasks in {@code queue} and refreshes the
+   * planner statistics: the backlog the claim benchmark measures the claim against.
+   */
+  public void queueCopies(long runId, String queue, int count) {
+    db.tx()
+        .run(
+            c ->
+                Sql.update(
+                    c,
+                    """
+        insert into tasks (run_id, step_id, status, queue, spec, max_attempts, backoff_ms)
+        select ?, 'q' || g, 'queued', ?, t.spec, 1, 0
+          from generate_series(1, ?) g, (select spec from tasks where run_id = ? limit 1) t""",
+                    runId,
+                    queue,
+                    count,
+                    runId));
+    db.tx().run(c -> Sql.update(c, "analyze tasks"));
+  }
+
+  /**
    * The plan and timing of one claim of {@code limit} tasks (EXPLAIN ANALYZE), run in a transaction
    * that is rolled back, so nothing is claimed.
    */
