@@ -5,7 +5,7 @@ import dev.kiln.engine.config.KilnConfig;
 import dev.kiln.engine.registry.DatasetVersion;
 import dev.kiln.engine.registry.ModelVersion;
 import dev.kiln.engine.registry.RegistryException;
-import dev.kiln.engine.registry.Reproduction;
+import dev.kiln.engine.run.Reproduction;
 import dev.kiln.engine.store.RunRecord;
 import java.util.Map;
 import java.util.TreeSet;

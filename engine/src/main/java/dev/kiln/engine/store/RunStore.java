@@ -147,6 +147,18 @@ public final class RunStore {
                     afterId));
   }
 
+  /** The file a run's pipeline was read from (as given to kiln run or the server), if known. */
+  public Optional<String> pipelineFile(long runId) {
+    return db.tx()
+        .inTransaction(
+            c ->
+                Sql.one(
+                    c,
+                    "select pipeline_file from runs where id = ? and pipeline_file is not null",
+                    rs -> rs.getString(1),
+                    runId));
+  }
+
   public Optional<String> pipelineSource(String version) {
     return db.tx()
         .inTransaction(

@@ -7,7 +7,7 @@ import dev.kiln.dsl.parse.PipelineParser;
 import dev.kiln.engine.Engine;
 import dev.kiln.engine.config.KilnConfig;
 import dev.kiln.engine.registry.DatasetVersion;
-import dev.kiln.engine.registry.Reproduction;
+import dev.kiln.engine.run.Reproduction;
 import dev.kiln.engine.spi.WorkerRuntime;
 import dev.kiln.engine.store.RunRecord;
 import dev.kiln.engine.store.Sql;

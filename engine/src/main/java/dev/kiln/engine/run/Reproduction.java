@@ -1,13 +1,16 @@
-package dev.kiln.engine.registry;
+package dev.kiln.engine.run;
 
 import dev.kiln.dsl.model.Pipeline;
 import dev.kiln.dsl.model.Source;
 import dev.kiln.dsl.parse.PipelineException;
 import dev.kiln.dsl.parse.PipelineParser;
 import dev.kiln.engine.Engine;
-import dev.kiln.engine.store.Sql;
+import dev.kiln.engine.registry.DatasetRegistry;
+import dev.kiln.engine.registry.DatasetVersion;
+import dev.kiln.engine.registry.ModelVersion;
+import dev.kiln.engine.registry.RegistryException;
+import dev.kiln.engine.store.RunRecord;
 import java.util.List;
-import java.util.Map;
 
 /**
  * Starts a run that reproduces a model version: the same pipeline version, params and base folder,
@@ -26,50 +29,42 @@ public final class Reproduction {
           v.ref() + " was registered outside a run; there is nothing to reproduce");
     }
     long original = v.runId();
-    String[] run =
+    RunRecord run =
         engine
-            .db()
-            .tx()
-            .inTransaction(
-                c ->
-                    Sql.one(
-                        c,
-                        """
-        select r.params::text, r.base_dir, r.pipeline_file, p.source, p.version
-          from runs r join pipeline_versions p on p.version = r.pipeline_version where r.id = ?""",
-                        rs ->
-                            new String[] {
-                              rs.getString(1),
-                              rs.getString(2),
-                              rs.getString(3),
-                              rs.getString(4),
-                              rs.getString(5)
-                            },
-                        original))
+            .store()
+            .run(original)
             .orElseThrow(
                 () -> new RegistryException("the run " + original + " of " + v.ref() + " is gone"));
+    String source =
+        engine
+            .store()
+            .pipelineSource(run.pipelineVersion())
+            .orElseThrow(
+                () ->
+                    new RegistryException(
+                        "the pipeline version of run " + original + " is gone from the store"));
+    String file = engine.store().pipelineFile(original).orElse(null);
     Pipeline parsed;
     try {
-      parsed = PipelineParser.parse(run[2] == null ? "pipeline.yaml" : run[2], run[3]).orThrow();
+      parsed = PipelineParser.parse(file == null ? "pipeline.yaml" : file, source).orThrow();
     } catch (PipelineException e) {
       throw new RegistryException(
           "the stored pipeline of run " + original + " no longer parses: " + e.getMessage());
     }
-    Pipeline p = parsed.withSource(new Source(run[2], parsed.source().text(), run[4]));
-    Map<String, Object> params = dev.kiln.engine.store.Json.readMap(run[0]);
+    Pipeline p = parsed.withSource(new Source(file, parsed.source().text(), run.pipelineVersion()));
     List<DatasetVersion> reads = engine.datasets().readsOf(original);
     long id =
         engine
             .runs()
             .createRun(
                 p,
-                params,
+                run.params(),
                 "reproduce",
-                run[1],
+                run.baseDir(),
                 (c, runId) -> {
                   DatasetRegistry.pin(c, runId, reads);
                   // A reproduction that took cached results would prove nothing.
-                  dev.kiln.engine.run.RunService.bypassCache(c, runId);
+                  RunService.bypassCache(c, runId);
                 });
     return new Started(id, p, reads);
   }
