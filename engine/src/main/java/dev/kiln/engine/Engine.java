@@ -27,7 +27,7 @@ public final class Engine implements AutoCloseable {
   public Engine(KilnConfig config, Database db) {
     this.config = config;
     this.db = db;
-    this.artifacts = new ArtifactStore(config.artifactsDir());
+    this.artifacts = ArtifactStore.open(config);
     this.runs = new RunService(db, artifacts);
     this.store = new RunStore(db);
     this.queue = new TaskQueue(db);
@@ -83,6 +83,7 @@ public final class Engine implements AutoCloseable {
 
   @Override
   public void close() {
+    artifacts.close();
     db.close();
   }
 }

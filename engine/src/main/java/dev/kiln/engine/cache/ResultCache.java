@@ -5,7 +5,7 @@ import dev.kiln.engine.run.Completion;
 import dev.kiln.engine.store.Database;
 import dev.kiln.engine.store.Json;
 import dev.kiln.engine.store.Sql;
-import java.nio.file.Files;
+import java.io.IOException;
 import java.util.List;
 import java.util.Optional;
 import org.slf4j.Logger;
@@ -82,10 +82,7 @@ public final class ResultCache {
                                 rs.getString(1), rs.getString(2), rs.getLong(3), rs.getString(4)),
                         from.runId(),
                         from.stepId());
-                var missing =
-                    arts.stream()
-                        .filter(a -> !Files.exists(artifacts.path(a.sha256())))
-                        .findFirst();
+                var missing = arts.stream().filter(a -> !present(a.sha256())).findFirst();
                 if (missing.isPresent()) {
                   log.warn(
                       "dropped the cache entry of run {} step {}: its artifact '{}' ({}) is gone from"
@@ -161,5 +158,15 @@ public final class ResultCache {
            and t.status = 'succeeded' and (?::text is null or r.pipeline = ?)""",
                     pipeline,
                     pipeline));
+  }
+
+  /** Whether the store still has the content; a store that cannot answer counts as a miss. */
+  private boolean present(String sha256) {
+    try {
+      return artifacts.exists(sha256);
+    } catch (IOException e) {
+      log.warn("cannot check artifact {} for a cache hit: {}", sha256, e.getMessage());
+      return false;
+    }
   }
 }
