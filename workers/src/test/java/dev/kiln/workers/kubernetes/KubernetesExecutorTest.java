@@ -9,6 +9,7 @@ import dev.kiln.engine.spi.ExecutionResult;
 import dev.kiln.engine.spi.Invocation;
 import dev.kiln.engine.store.ClaimedTask;
 import dev.kiln.engine.testing.Await;
+import io.fabric8.kubernetes.api.model.ContainerStateTerminatedBuilder;
 import io.fabric8.kubernetes.api.model.EventBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
@@ -115,10 +116,7 @@ class KubernetesExecutorTest {
           .getContainerStatuses()
           .get(0)
           .getState()
-          .setTerminated(
-              new io.fabric8.kubernetes.api.model.ContainerStateTerminatedBuilder()
-                  .withExitCode(exitCode)
-                  .build());
+          .setTerminated(new ContainerStateTerminatedBuilder().withExitCode(exitCode).build());
     }
     return client.pods().inNamespace(NS).resource(pod).create();
   }
