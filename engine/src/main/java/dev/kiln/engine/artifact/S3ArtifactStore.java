@@ -211,6 +211,11 @@ public final class S3ArtifactStore implements ArtifactStore {
           downloadDir(sha256, in.readAllBytes(), target);
           return;
         }
+        if (have > 0 && in.response().contentRange() == null) {
+          // The store ignored the range and sent everything: start the file over.
+          md.reset();
+          have = 0;
+        }
         have += copy(in, target, md, have > 0);
         break;
       } catch (PartialRead e) {

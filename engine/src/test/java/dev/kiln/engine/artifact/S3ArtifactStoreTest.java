@@ -107,6 +107,22 @@ final class S3ArtifactStoreTest extends ArtifactStoreContract {
   }
 
   @Test
+  void aStoreThatGoesAwayMidRunFailsTheUploadCleanly() throws Exception {
+    Path dir = Files.createDirectories(tmp.resolve("gone-s3"));
+    S3ProxyServer other = S3ProxyServer.start(dir);
+    other.createBucket(BUCKET);
+    try (ArtifactStore store =
+        S3ArtifactStore.open(
+            other.settings(BUCKET, "p"), new LocalArtifactStore(tmp.resolve("gone-local")))) {
+      other.close();
+      Path f = write("late.bin", "made after the store went away");
+      assertThatThrownBy(() -> store.put(f))
+          .isInstanceOf(IOException.class)
+          .hasMessageStartingWith("cannot store artifact late.bin in s3://" + BUCKET + "/p: ");
+    }
+  }
+
+  @Test
   void badSettingsAreNamed() {
     assertThatThrownBy(() -> KilnConfig.from(Map.of("KILN_ARTIFACTS", "s3://Bad_Bucket/p")))
         .hasMessageContaining("KILN_ARTIFACTS: 'Bad_Bucket' is not an S3 bucket name");
