@@ -32,7 +32,8 @@ debootstrap --variant=minbase --include="$PACKAGES" "$SUITE" "$work/root" "$MIRR
 root=$work/root
 chroot "$root" groupadd -g 1000 kiln
 chroot "$root" useradd -u 1000 -g 1000 -m -s /bin/sh kiln
-mkdir -p "$root/opt/kiln" "$root/var/lib/kiln"
+# Hosted pipelines (kiln server --pipelines): empty unless a volume or ConfigMap is mounted.
+mkdir -p "$root/opt/kiln/pipelines" "$root/var/lib/kiln"
 cp "$jar" "$root/opt/kiln/kiln.jar"
 cp "$repo"/deploy/target/libduckdb_java.so_* "$root/opt/kiln/" 2>/dev/null || true
 cat >"$root/usr/local/bin/kiln" <<'SH'
