@@ -29,7 +29,7 @@ public final class Engine implements AutoCloseable {
   public Engine(KilnConfig config, Database db) {
     this.config = config;
     this.db = db;
-    this.artifacts = new ArtifactStore(config.artifactsDir());
+    this.artifacts = ArtifactStore.open(config);
     this.runs = new RunService(db, artifacts);
     this.leases = new Leases(db, runs);
     this.store = new RunStore(db);
@@ -91,6 +91,7 @@ public final class Engine implements AutoCloseable {
 
   @Override
   public void close() {
+    artifacts.close();
     db.close();
   }
 }

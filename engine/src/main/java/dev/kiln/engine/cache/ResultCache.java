@@ -6,7 +6,7 @@ import dev.kiln.engine.store.CacheEntries.Entry;
 import dev.kiln.engine.store.CacheEntries.RunContext;
 import dev.kiln.engine.store.Database;
 import dev.kiln.engine.task.Completion;
-import java.nio.file.Files;
+import java.io.IOException;
 import java.util.List;
 import java.util.Optional;
 import org.slf4j.Logger;
@@ -42,8 +42,7 @@ public final class ResultCache {
         .newest(
             key,
             (from, arts) -> {
-              var missing =
-                  arts.stream().filter(a -> !Files.exists(artifacts.path(a.sha256()))).findFirst();
+              var missing = arts.stream().filter(a -> !present(a.sha256())).findFirst();
               missing.ifPresent(
                   m ->
                       log.warn(
@@ -77,5 +76,15 @@ public final class ResultCache {
   /** Removes entries (the tasks stay, with their results); returns how many. */
   public int clear(String pipeline) {
     return entries.clear(pipeline);
+  }
+
+  /** Whether the store still has the content; a store that cannot answer counts as a miss. */
+  private boolean present(String sha256) {
+    try {
+      return artifacts.exists(sha256);
+    } catch (IOException e) {
+      log.warn("cannot check artifact {} for a cache hit: {}", sha256, e.getMessage());
+      return false;
+    }
   }
 }

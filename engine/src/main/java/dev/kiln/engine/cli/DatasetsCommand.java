@@ -84,7 +84,7 @@ final class DatasetsCommand implements Runnable {
               v.runId() == null ? "-" : v.runId(),
               ModelsCommand.TIME.format(v.createdAt()));
           System.out.println("  from    " + (v.sourcePath() == null ? "-" : v.sourcePath()));
-          System.out.println("  stored  " + e.artifacts().path(v.sha256()));
+          System.out.println("  stored  " + e.artifacts().describe(v.sha256()));
           if (!v.schema().isEmpty()) {
             System.out.println(
                 "  schema  "

@@ -9,8 +9,14 @@ import java.util.Map;
  * @param home {@code KILN_HOME}, default {@code ~/.kiln}: embedded database, artifacts, work
  *     folders
  * @param dbUrl {@code KILN_DB_URL}, a JDBC URL; null means the embedded PostgreSQL in {@code home}
+ * @param s3 {@code KILN_ARTIFACTS=s3://BUCKET/PREFIX} and its settings; null means artifacts live
+ *     in the local folder {@link #artifactsDir()} (which is then the S3 store's local copy)
  */
-public record KilnConfig(Path home, String dbUrl, String dbUser, String dbPassword) {
+public record KilnConfig(Path home, String dbUrl, String dbUser, String dbPassword, S3Settings s3) {
+
+  public KilnConfig(Path home, String dbUrl, String dbUser, String dbPassword) {
+    this(home, dbUrl, dbUser, dbPassword, null);
+  }
 
   public static KilnConfig fromEnvironment() {
     return from(System.getenv());
@@ -33,7 +39,8 @@ public record KilnConfig(Path home, String dbUrl, String dbUser, String dbPasswo
         homePath.toAbsolutePath().normalize(),
         url,
         blankToNull(env.get("KILN_DB_USER")),
-        blankToNull(env.get("KILN_DB_PASSWORD")));
+        blankToNull(env.get("KILN_DB_PASSWORD")),
+        S3Settings.from(env));
   }
 
   public Path artifactsDir() {

@@ -304,13 +304,16 @@ final class TaskRunner {
     return null;
   }
 
-  /** Makes the artifacts of needed steps readable as KILN_INPUTS/STEP/NAME (copies). */
-  private static void linkInputs(TaskSpec spec, Path inputs) throws IOException {
+  /**
+   * Makes the artifacts of needed steps readable as KILN_INPUTS/STEP/NAME (copies), fetching from
+   * the artifact store what this host does not have yet (an S3 store: another host made it).
+   */
+  private void linkInputs(TaskSpec spec, Path inputs) throws IOException {
     for (var step : spec.inputs().entrySet()) {
       Path dir = inputs.resolve(step.getKey());
       Files.createDirectories(dir);
       for (var a : step.getValue().entrySet()) {
-        copyTree(Path.of(a.getValue()), dir.resolve(a.getKey()));
+        copyTree(engine.artifacts().local(Path.of(a.getValue())), dir.resolve(a.getKey()));
       }
     }
   }
