@@ -8,7 +8,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 
 /** Collects problems while validation goes on; reports them sorted and without repeats. */
-final class Problems {
+public final class Problems {
   /**
    * Suggestions compare against every candidate; past this many comparisons a file full of typos
    * (10,000 bad needs against 10,000 steps) stops paying for them and gets plain messages.
@@ -19,7 +19,7 @@ final class Problems {
   private final List<Problem> list = new ArrayList<>();
   private long suggestionsLeft = SUGGESTION_BUDGET;
 
-  Problems(String file) {
+  public Problems(String file) {
     this.file = file;
   }
 
@@ -27,24 +27,24 @@ final class Problems {
     return file;
   }
 
-  void add(Location location, String message) {
+  public void add(Location location, String message) {
     list.add(new Problem(location, message));
   }
 
-  void add(YNode node, String message) {
+  public void add(YNode node, String message) {
     add(node.location(), message);
   }
 
-  void addFile(String message) {
+  public void addFile(String message) {
     list.add(Problem.ofFile(file, message));
   }
 
-  boolean isEmpty() {
+  public boolean isEmpty() {
     return list.isEmpty();
   }
 
   /** A " — did you mean 'x'?" hint, or "" when nothing is close or the budget is spent. */
-  String suggest(String wrong, Collection<String> candidates) {
+  public String suggest(String wrong, Collection<String> candidates) {
     String best = closest(wrong, candidates);
     return best == null ? "" : " — did you mean '" + best + "'?";
   }
@@ -58,7 +58,7 @@ final class Problems {
     return Suggest.closest(wrong, candidates);
   }
 
-  List<Problem> sorted() {
+  public List<Problem> sorted() {
     List<Problem> copy = new ArrayList<>(new LinkedHashSet<>(list));
     copy.sort(
         Comparator.comparingInt((Problem p) -> p.location().line())

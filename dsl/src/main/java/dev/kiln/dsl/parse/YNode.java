@@ -9,7 +9,7 @@ import java.util.Map;
  * The YAML document as a tree where every node keeps where it starts and its path ({@code
  * steps.train.needs[0]}). Validation reads only this tree, never SnakeYAML's nodes.
  */
-sealed interface YNode {
+public sealed interface YNode {
   Location location();
 
   At at();
@@ -31,7 +31,7 @@ sealed interface YNode {
    */
   record Scalar(String text, Object value, char style, Location location, Location end, At at)
       implements YNode {
-    boolean isNull() {
+    public boolean isNull() {
       return value == null;
     }
 
@@ -60,17 +60,17 @@ sealed interface YNode {
       entries = Collections.unmodifiableMap(entries);
     }
 
-    YNode get(String key) {
+    public YNode get(String key) {
       Entry e = entries.get(key);
       return e == null ? null : e.value();
     }
 
-    Scalar keyNode(String key) {
+    public Scalar keyNode(String key) {
       Entry e = entries.get(key);
       return e == null ? null : e.key();
     }
 
-    boolean has(String key) {
+    public boolean has(String key) {
       return entries.containsKey(key);
     }
 
@@ -86,7 +86,7 @@ sealed interface YNode {
    * A node's place in the document, linked to its parent's and printed only when asked, so a large
    * document does not build a path string for every node.
    */
-  record At(At parent, String key, int index) {
+  public record At(At parent, String key, int index) {
     static final At ROOT = new At(null, null, -1);
 
     At child(String name) {

@@ -30,7 +30,7 @@ import org.yaml.snakeyaml.reader.StreamReader;
  * without expanding anything). Aliases share the anchored node; merge keys ({@code <<: *base}) are
  * applied here, explicit keys winning.
  */
-final class YamlLoader {
+public final class YamlLoader {
   static final int MAX_DEPTH = 64;
   static final int MAX_NODES = 1_000_000;
   static final int MAX_ALIASES = 100;
@@ -58,7 +58,7 @@ final class YamlLoader {
   }
 
   /** The document's root, or null after adding a problem. */
-  static YNode load(String text, Problems problems) {
+  public static YNode load(String text, Problems problems) {
     LoaderOptions options = new LoaderOptions();
     options.setCodePointLimit(PipelineParser.MAX_CHARS + 1);
     try {
