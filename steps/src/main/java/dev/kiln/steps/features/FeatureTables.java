@@ -189,6 +189,15 @@ final class FeatureTables implements AutoCloseable {
    * error naming the source, the view and the column.
    */
   String normalized(Definitions.View v) throws FeatureException {
+    return normalized(v, true);
+  }
+
+  /**
+   * Without {@code latestCreated}, rows with the same keys and event time are all kept: for a query
+   * that orders by created time itself (a second QUALIFY over the first trips a DuckDB 1.5 planner
+   * error).
+   */
+  String normalized(Definitions.View v, boolean latestCreated) throws FeatureException {
     Table src = viewSource(v);
     Map<String, String> cols = columns(src.sql(), src.label());
     String where = "view '" + v.name() + "', " + src.label();
@@ -238,7 +247,7 @@ final class FeatureTables implements AutoCloseable {
         .append(" and ")
         .append(ident(ts))
         .append(" is not null");
-    if (created == null) {
+    if (created == null || !latestCreated) {
       return sel.toString();
     }
     StringBuilder keys = new StringBuilder();
