@@ -56,6 +56,10 @@ final class HttpApi extends RouteBuilder {
     from("platform-http:/api/runs/{id}?httpMethodRestrict=GET")
         .routeId("api-run")
         .process(e -> answer(e, () -> run(e)));
+    FeatureApi features = new FeatureApi(engine);
+    from("platform-http:/api/features/online?httpMethodRestrict=GET")
+        .routeId("api-features-online")
+        .process(e -> answer(e, () -> features.online(e)));
     from("platform-http:/health?httpMethodRestrict=GET")
         .routeId("health")
         .process(e -> answer(e, this::health));
