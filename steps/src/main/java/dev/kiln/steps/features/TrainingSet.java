@@ -129,6 +129,21 @@ final class TrainingSet {
       List<Definitions.Ref> refs,
       Path out)
       throws FeatureException {
+    return write(t, entities, timestamp, views, refs, out, List.of());
+  }
+
+  /**
+   * With {@code exclude}: those entity columns are left out (a trainer that takes numbers only).
+   */
+  static Written write(
+      FeatureTables t,
+      FeatureTables.Table entities,
+      String timestamp,
+      List<Definitions.View> views,
+      List<Definitions.Ref> refs,
+      Path out,
+      List<String> exclude)
+      throws FeatureException {
     String n = out.getFileName().toString().toLowerCase(Locale.ROOT);
     String options;
     if (n.endsWith(".parquet") || n.endsWith(".pq")) {
@@ -139,6 +154,13 @@ final class TrainingSet {
       throw new FeatureException(out + ": the output must end in .parquet or .csv");
     }
     String q = query(t, entities, timestamp, views, refs);
+    if (!exclude.isEmpty()) {
+      StringBuilder cols = new StringBuilder();
+      for (String c : exclude) {
+        cols.append(cols.isEmpty() ? "" : ", ").append(ident(c));
+      }
+      q = "select * exclude (" + cols + ") from (" + q + ")";
+    }
     Path tmp = out.resolveSibling("." + out.getFileName() + ".tmp");
     long rows;
     try (Statement st = t.connection().createStatement()) {

@@ -38,21 +38,30 @@ public final class TrainingSetStep implements BuiltinStep {
       String name = FeatureSteps.string(NAME, ctx.with(), "name", service + "-training");
       String timestamp =
           FeatureSteps.string(NAME, ctx.with(), "timestamp", TrainingSet.DEFAULT_TIMESTAMP);
+      String format = FeatureSteps.string(NAME, ctx.with(), "format", "parquet");
+      if (!format.equals("parquet") && !format.equals("csv")) {
+        throw new FeatureException(
+            NAME + ": with.format: must be parquet or csv, got '" + format + "'");
+      }
       FeatureStore store = new FeatureStore(ctx.engine());
       FeatureStore.Service s = store.service(service);
-      Path out = ctx.workDir().resolve("training-set.parquet");
+      Path out = ctx.workDir().resolve("training-set." + format);
       TrainingSet.Written w;
       List<DatasetVersion.Column> schema = new ArrayList<>();
       try (FeatureTables t = FeatureTables.open(ctx.engine())) {
         w =
             TrainingSet.write(
-                t, t.table(entities, ctx.baseDir(), null), timestamp, s.views(), s.refs(), out);
+                t,
+                t.table(entities, ctx.baseDir(), null),
+                timestamp,
+                s.views(),
+                s.refs(),
+                out,
+                FeatureSteps.list(ctx.with(), "exclude"));
         try (Statement st = t.connection().createStatement();
             ResultSet rs =
                 st.executeQuery(
-                    "describe select * from read_parquet("
-                        + FeatureTables.literal(out.toString())
-                        + ")")) {
+                    "describe select * from " + FeatureTables.literal(out.toString()))) {
           while (rs.next()) {
             schema.add(new DatasetVersion.Column(rs.getString(1), rs.getString(2)));
           }

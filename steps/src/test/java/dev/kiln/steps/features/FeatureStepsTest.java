@@ -87,7 +87,9 @@ class FeatureStepsTest {
                 uses: features/skew
                 with: { service: churn, sample: 50 }
             """);
-    assertThat(r.status()).as(engine.store().tasks(r.id()).toString()).isEqualTo(RunStatus.SUCCEEDED);
+    assertThat(r.status())
+        .as(engine.store().tasks(r.id()).toString())
+        .isEqualTo(RunStatus.SUCCEEDED);
     assertThat(task(r, "training").outputs())
         .containsEntry("rows", "2")
         .containsEntry("uri", "dataset:churn-train@1")
@@ -104,9 +106,13 @@ class FeatureStepsTest {
             "customer_stats__spend",
             "customer_stats__n_orders",
             "profile__segment");
-    assertThat(engine.datasets().readsOf(r.id())).extracting(DatasetVersion::ref).contains("churn-train@1");
+    assertThat(engine.datasets().readsOf(r.id()))
+        .extracting(DatasetVersion::ref)
+        .contains("churn-train@1");
     assertThat(task(r, "materialize").outputs()).containsEntry("rows", "3");
-    assertThat(task(r, "skew").outputs()).containsEntry("skew", "0.0").containsEntry("passed", "true");
+    assertThat(task(r, "skew").outputs())
+        .containsEntry("skew", "0.0")
+        .containsEntry("passed", "true");
   }
 
   @Test
