@@ -7,6 +7,6 @@ import java.util.List;
 public final class FeatureCommands implements CommandProvider {
   @Override
   public List<Object> commands() {
-    return List.of(new FeaturesCommand());
+    return List.of(new FeaturesCommand(), new BenchFeaturesCommand());
   }
 }

@@ -129,11 +129,12 @@ final class TrainingSet {
       List<Definitions.Ref> refs,
       Path out)
       throws FeatureException {
-    return write(t, entities, timestamp, views, refs, out, List.of());
+    return write(t, entities, timestamp, views, refs, out, List.of(), null);
   }
 
   /**
-   * With {@code exclude}: those entity columns are left out (a trainer that takes numbers only).
+   * With {@code exclude}, those entity columns are left out; with {@code fill}, numeric features
+   * that matched nothing get that number instead of null (for trainers that take numbers only).
    */
   static Written write(
       FeatureTables t,
@@ -142,7 +143,8 @@ final class TrainingSet {
       List<Definitions.View> views,
       List<Definitions.Ref> refs,
       Path out,
-      List<String> exclude)
+      List<String> exclude,
+      Double fill)
       throws FeatureException {
     String n = out.getFileName().toString().toLowerCase(Locale.ROOT);
     String options;
@@ -154,12 +156,42 @@ final class TrainingSet {
       throw new FeatureException(out + ": the output must end in .parquet or .csv");
     }
     String q = query(t, entities, timestamp, views, refs);
-    if (!exclude.isEmpty()) {
+    StringBuilder replace = new StringBuilder();
+    if (fill != null) {
+      for (Definitions.Ref r : refs) {
+        FeatureType type =
+            views.stream()
+                .filter(v -> v.name().equals(r.view()))
+                .findFirst()
+                .get()
+                .feature(r.feature())
+                .type();
+        if (type == FeatureType.INT || type == FeatureType.FLOAT) {
+          replace
+              .append(replace.isEmpty() ? "" : ", ")
+              .append("coalesce(")
+              .append(ident(r.column()))
+              .append(", cast(")
+              .append(fill)
+              .append(" as ")
+              .append(type.sqlType)
+              .append(")) as ")
+              .append(ident(r.column()));
+        }
+      }
+    }
+    if (!exclude.isEmpty() || !replace.isEmpty()) {
       StringBuilder cols = new StringBuilder();
       for (String c : exclude) {
         cols.append(cols.isEmpty() ? "" : ", ").append(ident(c));
       }
-      q = "select * exclude (" + cols + ") from (" + q + ")";
+      q =
+          "select *"
+              + (cols.isEmpty() ? "" : " exclude (" + cols + ")")
+              + (replace.isEmpty() ? "" : " replace (" + replace + ")")
+              + " from ("
+              + q
+              + ")";
     }
     Path tmp = out.resolveSibling("." + out.getFileName() + ".tmp");
     long rows;

@@ -43,6 +43,10 @@ public final class TrainingSetStep implements BuiltinStep {
         throw new FeatureException(
             NAME + ": with.format: must be parquet or csv, got '" + format + "'");
       }
+      Double fill =
+          ctx.with() != null && ctx.with().get("fill") != null
+              ? FeatureSteps.number(NAME, ctx.with(), "fill", 0)
+              : null;
       FeatureStore store = new FeatureStore(ctx.engine());
       FeatureStore.Service s = store.service(service);
       Path out = ctx.workDir().resolve("training-set." + format);
@@ -57,7 +61,8 @@ public final class TrainingSetStep implements BuiltinStep {
                 s.views(),
                 s.refs(),
                 out,
-                FeatureSteps.list(ctx.with(), "exclude"));
+                FeatureSteps.list(ctx.with(), "exclude"),
+                fill);
         try (Statement st = t.connection().createStatement();
             ResultSet rs =
                 st.executeQuery(
