@@ -75,6 +75,7 @@ public final class BenchFeaturesCommand implements Callable<Integer> {
     if (dir == null) {
       dir = Files.createTempDirectory("kiln-bench-features");
     }
+    Files.createDirectories(dir);
     if (variant != null) {
       return child(out);
     }

@@ -29,7 +29,14 @@ final class TrainingSet {
 
   private static final String ISO_UTC = "%Y-%m-%dT%H:%M:%S.%fZ";
 
+  private static final String MAX_US = "9223372036854775807";
+  private static final String MIN_US = "(-9223372036854775807 - 1)";
+
   private TrainingSet() {}
+
+  private static String order(String micros, String created) {
+    return "(" + micros + ")::hugeint * (1::hugeint << 64) + (" + created + ") as __kiln_order";
+  }
 
   record Written(long rows, List<String> featureColumns) {}
 
@@ -72,22 +79,37 @@ final class TrainingSet {
     }
     checkNulls(t, entities, where, keys, timestamp);
 
+    // Views with a created time join on one HUGEINT (event time << 64, plus created time), so
+    // the ASOF JOIN itself picks the latest event time and of equal ones the latest created:
+    // no window over the feature rows (1.6x faster than a QUALIFY on 1M x 1M rows).
+    boolean ordered = views.stream().anyMatch(v -> v.source().created() != null);
     StringBuilder q = new StringBuilder("with __kiln_e as (select * replace (");
     q.append(FeatureTables.utc(timestamp))
         .append(" as ")
         .append(ident(timestamp))
-        .append("), row_number() over () as __kiln_row from ")
-        .append(entities.sql())
-        .append(")");
+        .append("), row_number() over () as __kiln_row");
+    if (ordered) {
+      q.append(", ").append(order("epoch_us(" + FeatureTables.utc(timestamp) + ")", MAX_US));
+    }
+    q.append(" from ").append(entities.sql()).append(")");
     Map<String, String> alias = new LinkedHashMap<>();
     for (Definitions.View v : views) {
       String a = "__kiln_v" + alias.size();
       alias.put(v.name(), a);
-      String normalized = t.normalized(v);
+      String normalized = t.normalized(v, false);
       checkKeyTypes(t, cols, v, normalized, where);
+      if (v.source().created() != null) {
+        normalized =
+            "select *, "
+                + order("epoch_us(__kiln_ts)", "coalesce(epoch_us(__kiln_created), " + MIN_US + ")")
+                + " from ("
+                + normalized
+                + ")";
+      }
       q.append(", ").append(a).append(" as (").append(normalized).append(")");
     }
-    q.append(" select __kiln_e.* exclude (__kiln_row)");
+    q.append(" select __kiln_e.* exclude (__kiln_row");
+    q.append(ordered ? ", __kiln_order)" : ")");
     for (Definitions.Ref r : refs) {
       Definitions.View v = views.stream().filter(x -> x.name().equals(r.view())).findFirst().get();
       String a = alias.get(v.name());
@@ -114,7 +136,15 @@ final class TrainingSet {
         q.append("__kiln_e.").append(ident(k)).append(" = ").append(a).append(".");
         q.append(ident(k)).append(" and ");
       }
-      q.append("__kiln_e.").append(ident(timestamp)).append(" >= ").append(a).append(".__kiln_ts");
+      if (v.source().created() != null) {
+        q.append("__kiln_e.__kiln_order >= ").append(a).append(".__kiln_order");
+      } else {
+        q.append("__kiln_e.")
+            .append(ident(timestamp))
+            .append(" >= ")
+            .append(a)
+            .append(".__kiln_ts");
+      }
     }
     q.append(" order by __kiln_e.__kiln_row");
     return q.toString();
