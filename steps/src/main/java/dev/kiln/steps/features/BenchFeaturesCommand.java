@@ -306,7 +306,8 @@ public final class BenchFeaturesCommand implements Callable<Integer> {
     Files.writeString(py, script);
     Process p =
         new ProcessBuilder(
-                "python3",
+                // Debian's python3 (with python3-pandas), not one a version manager put first
+                Files.isExecutable(Path.of("/usr/bin/python3")) ? "/usr/bin/python3" : "python3",
                 py.toString(),
                 dir.toString(),
                 String.valueOf(VIEWS),
