@@ -15,12 +15,12 @@ import java.util.regex.Pattern;
  * and what was found, and returns null; callers carry on so that every problem is reported. An
  * empty value ({@code key:} with nothing after it) reads as absent.
  */
-final class Fields {
+public final class Fields {
   static final Pattern ENV_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
   private static final Pattern QUEUE = Pattern.compile("[a-zA-Z0-9_.-]+");
   private final Problems problems;
 
-  Fields(Problems problems) {
+  public Fields(Problems problems) {
     this.problems = problems;
   }
 
@@ -28,12 +28,12 @@ final class Fields {
     return problems;
   }
 
-  static boolean absent(YNode n) {
+  public static boolean absent(YNode n) {
     return n == null || (n instanceof YNode.Scalar s && s.isNull());
   }
 
   /** Reports keys outside {@code allowed}, with a suggestion when one is close. */
-  void checkKeys(YNode.Mapping map, List<String> allowed) {
+  public void checkKeys(YNode.Mapping map, List<String> allowed) {
     checkKeys(map, allowed, false);
   }
 
@@ -51,7 +51,7 @@ final class Fields {
     }
   }
 
-  YNode.Mapping map(YNode n, String what) {
+  public YNode.Mapping map(YNode n, String what) {
     if (absent(n)) {
       return null;
     }
@@ -66,7 +66,7 @@ final class Fields {
    * Any non-empty scalar as text (a number where a string is expected is fine); maps and lists are
    * not.
    */
-  String string(YNode n, String what) {
+  public String string(YNode n, String what) {
     if (absent(n)) {
       return null;
     }
@@ -78,7 +78,7 @@ final class Fields {
   }
 
   /** A string that must be present and not blank. */
-  String required(YNode.Mapping map, String key, String what) {
+  public String required(YNode.Mapping map, String key, String what) {
     YNode n = map.get(key);
     if (n == null) {
       problems.add(map, "missing required key '" + key + "'");
@@ -107,7 +107,7 @@ final class Fields {
     return null;
   }
 
-  Duration duration(YNode n, String what, boolean allowZero) {
+  public Duration duration(YNode n, String what, boolean allowZero) {
     if (absent(n)) {
       return null;
     }

@@ -44,7 +44,7 @@ public final class Problems {
   }
 
   /** A " — did you mean 'x'?" hint, or "" when nothing is close or the budget is spent. */
-  String suggest(String wrong, Collection<String> candidates) {
+  public String suggest(String wrong, Collection<String> candidates) {
     String best = closest(wrong, candidates);
     return best == null ? "" : " — did you mean '" + best + "'?";
   }

@@ -86,7 +86,7 @@ public sealed interface YNode {
    * A node's place in the document, linked to its parent's and printed only when asked, so a large
    * document does not build a path string for every node.
    */
-  record At(At parent, String key, int index) {
+  public record At(At parent, String key, int index) {
     static final At ROOT = new At(null, null, -1);
 
     At child(String name) {

@@ -1,6 +1,12 @@
 package dev.kiln.engine.cli;
 
 import dev.kiln.engine.config.ConfigException;
+import dev.kiln.engine.registry.RegistryException;
+import dev.kiln.engine.spi.CommandProvider;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.ServiceLoader;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -57,7 +63,7 @@ public final class Main implements Runnable {
     // per second). Newer JDKs deprecate it, so only where it is the plain, supported choice.
     if (System.getProperty("jdk.lang.Process.launchMechanism") == null
         && Runtime.version().feature() < 21
-        && System.getProperty("os.name", "").toLowerCase(java.util.Locale.ROOT).contains("linux")) {
+        && System.getProperty("os.name", "").toLowerCase(Locale.ROOT).contains("linux")) {
       System.setProperty("jdk.lang.Process.launchMechanism", "VFORK");
     }
     System.exit(execute(args));
@@ -65,21 +71,28 @@ public final class Main implements Runnable {
 
   public static int execute(String... args) {
     CommandLine cl = new CommandLine(new Main());
-    for (dev.kiln.engine.spi.CommandProvider p :
-        java.util.ServiceLoader.load(dev.kiln.engine.spi.CommandProvider.class)) {
-      for (Object command : p.commands()) {
-        cl.addSubcommand(command);
-      }
+    List<CommandProvider> providers = new ArrayList<>();
+    ServiceLoader.load(CommandProvider.class).forEach(providers::add);
+    for (CommandProvider p : providers) {
+      p.commands().forEach(cl::addSubcommand);
+    }
+    // Subcommands after every command, so a parent from any module (kiln bench) is there.
+    for (CommandProvider p : providers) {
       p.subcommands()
           .forEach(
-              (parent, commands) ->
-                  commands.forEach(c -> cl.getSubcommands().get(parent).addSubcommand(c)));
+              (parent, commands) -> {
+                CommandLine under = cl.getSubcommands().get(parent);
+                if (under == null) {
+                  throw new IllegalStateException("no command '" + parent + "' for " + p);
+                }
+                commands.forEach(under::addSubcommand);
+              });
     }
     cl.setExecutionExceptionHandler(
         (ex, line, parsed) -> {
           if (ex instanceof ConfigException
               || ex instanceof UserError
-              || ex instanceof dev.kiln.engine.registry.RegistryException) {
+              || ex instanceof RegistryException) {
             line.getErr().println("kiln: " + ex.getMessage());
             return USAGE;
           }

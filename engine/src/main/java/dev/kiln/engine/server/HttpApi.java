@@ -65,6 +65,7 @@ final class HttpApi {
             this::hook),
         route(POST, "/api/pipelines/{name}/runs", Role.OPERATOR, this::startRun),
         route(GET, "/api/runs/{id}", Role.VIEWER, this::run),
+        route(GET, "/api/features/online", Role.VIEWER, new FeatureApi(engine)::online),
         open(GET, "/health", "liveness only: it says ok and nothing else", e -> health()));
   }
 

@@ -1,0 +1,278 @@
+package dev.kiln.engine.registry;
+
+import dev.kiln.engine.store.Database;
+import dev.kiln.engine.store.Json;
+import dev.kiln.engine.store.Sql;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The online feature table: the latest value of each view for each entity, loaded by
+ * materialization (one upsert per batch) and read by {@code kiln features get} and {@code GET
+ * /api/features/online}. Ttl is enforced when reading: a value older than its view's ttl at the
+ * moment asked about is reported {@code outside_ttl}, not served.
+ */
+public final class OnlineStore {
+  /** Separates the values of a view's join keys in {@code entity_key}. */
+  public static final String KEY_SEPARATOR = "\u001f";
+
+  public static final String PRESENT = "present";
+  public static final String MISSING = "missing";
+  public static final String OUTSIDE_TTL = "outside_ttl";
+
+  private final Database db;
+  private final FeatureRegistry registry;
+
+  public OnlineStore(Database db) {
+    this.db = db;
+    this.registry = new FeatureRegistry(db);
+  }
+
+  /** One entity's latest row of a view: values is a JSON object of feature name to value. */
+  public record Row(String entityKey, Instant eventTs, Instant createdTs, String valuesJson) {}
+
+  /** Produces the rows to load, a batch at a time; an empty batch ends the load. */
+  @FunctionalInterface
+  public interface Batches {
+    List<Row> next() throws Exception;
+  }
+
+  /**
+   * Loads a view's rows and moves its watermark to {@code watermark}, in one transaction: a load
+   * that fails leaves the table and the watermark as they were. A row replaces the stored one only
+   * when it is not older (event time, then created time). Returns the number of rows loaded.
+   */
+  public long load(String view, Instant watermark, Batches batches) {
+    return db.tx()
+        .inTransaction(
+            c -> {
+              long n = 0;
+              try (PreparedStatement ps = c.prepareStatement(UPSERT)) {
+                for (List<Row> batch = batches.next(); !batch.isEmpty(); batch = batches.next()) {
+                  upsert(c, ps, view, batch);
+                  n += batch.size();
+                }
+              } catch (SQLException | RuntimeException e) {
+                throw e;
+              } catch (Exception e) {
+                throw new IllegalStateException(e.getMessage(), e);
+              }
+              FeatureRegistry.setWatermark(c, view, watermark, n);
+              return n;
+            });
+  }
+
+  private static final String UPSERT =
+      """
+      insert into feature_online (view_name, entity_key, event_ts, created_ts, feature_values)
+      select ?, k, t::timestamptz, ct::timestamptz, v::jsonb
+        from unnest(?::text[], ?::text[], ?::text[], ?::text[]) as x(k, t, ct, v)
+      on conflict (view_name, entity_key) do update
+         set event_ts = excluded.event_ts, created_ts = excluded.created_ts,
+             feature_values = excluded.feature_values, written_at = now()
+       where (excluded.event_ts, coalesce(excluded.created_ts, '-infinity'))
+          >= (feature_online.event_ts, coalesce(feature_online.created_ts, '-infinity'))""";
+
+  private static void upsert(Connection c, PreparedStatement ps, String view, List<Row> batch)
+      throws SQLException {
+    String[] keys = new String[batch.size()];
+    String[] ts = new String[batch.size()];
+    String[] created = new String[batch.size()];
+    String[] values = new String[batch.size()];
+    for (int i = 0; i < keys.length; i++) {
+      Row r = batch.get(i);
+      keys[i] = r.entityKey();
+      ts[i] = r.eventTs().toString();
+      created[i] = r.createdTs() == null ? null : r.createdTs().toString();
+      values[i] = r.valuesJson();
+    }
+    Sql.bind(ps, view, keys, ts, created, values);
+    ps.executeUpdate();
+  }
+
+  /**
+   * The values of a service's features for one or more entities, as of {@code at}. Keys hold each
+   * join key's values, one per entity (a key given once applies to every entity). One entity gives
+   * a value per feature; several give a list per feature, in the order given.
+   */
+  public record Lookup(
+      String service, int version, Map<String, Object> features, Map<String, Object> status) {}
+
+  public Lookup lookup(String service, Map<String, List<String>> keys, Instant at) {
+    FeatureRegistry.Definition svc =
+        registry
+            .current("service", service)
+            .orElseThrow(() -> new NotFound("no feature service '" + service + "'"));
+    List<Ref> refs = new ArrayList<>();
+    Map<String, FeatureRegistry.Definition> views = new LinkedHashMap<>();
+    for (Object o : (List<?>) svc.spec().get("features")) {
+      Map<?, ?> m = (Map<?, ?>) o;
+      Ref ref = new Ref(String.valueOf(m.get("view")), String.valueOf(m.get("feature")));
+      refs.add(ref);
+      if (!views.containsKey(ref.view)) {
+        views.put(
+            ref.view,
+            registry
+                .current("view", ref.view)
+                .orElseThrow(
+                    () ->
+                        new RegistryException(
+                            "feature service '"
+                                + service
+                                + "' uses view '"
+                                + ref.view
+                                + "', which is not applied")));
+      }
+    }
+    int entities = entityCount(keys);
+    // The entity keys of each view, per entity.
+    Map<String, List<String>> entityKeys = new LinkedHashMap<>();
+    Set<String> used = new LinkedHashSet<>();
+    for (var v : views.entrySet()) {
+      List<String> joinKeys = strings(v.getValue().spec().get("join_keys"));
+      List<String> perEntity = new ArrayList<>();
+      for (int i = 0; i < entities; i++) {
+        List<String> parts = new ArrayList<>();
+        for (String k : joinKeys) {
+          List<String> given = keys.get(k);
+          if (given == null) {
+            throw new RegistryException(
+                "missing key '"
+                    + k
+                    + "' (view '"
+                    + v.getKey()
+                    + "' of service '"
+                    + service
+                    + "' is keyed by "
+                    + String.join(", ", joinKeys)
+                    + ")");
+          }
+          used.add(k);
+          parts.add(given.size() == 1 ? given.get(0) : given.get(i));
+        }
+        perEntity.add(String.join(KEY_SEPARATOR, parts));
+      }
+      entityKeys.put(v.getKey(), perEntity);
+    }
+    for (String k : keys.keySet()) {
+      if (!used.contains(k)) {
+        throw new RegistryException(
+            "unknown key '"
+                + k
+                + "': service '"
+                + service
+                + "' is keyed by "
+                + String.join(", ", used));
+      }
+    }
+    Map<String, Stored> rows = read(entityKeys);
+    Map<String, Object> features = new LinkedHashMap<>();
+    Map<String, Object> status = new LinkedHashMap<>();
+    for (Ref ref : refs) {
+      Object ttl = views.get(ref.view).spec().get("ttl_seconds");
+      List<Object> values = new ArrayList<>();
+      List<Object> states = new ArrayList<>();
+      for (String key : entityKeys.get(ref.view)) {
+        Stored row = rows.get(ref.view + KEY_SEPARATOR + KEY_SEPARATOR + key);
+        Object value = row == null ? null : row.values.get(ref.feature);
+        String state;
+        if (row == null || value == null) {
+          state = MISSING;
+        } else if (ttl instanceof Number secs
+            && row.eventTs.isBefore(at.minus(Duration.ofSeconds(secs.longValue())))) {
+          state = OUTSIDE_TTL;
+          value = null;
+        } else {
+          state = PRESENT;
+        }
+        values.add(value);
+        states.add(state);
+      }
+      String column = ref.view + "__" + ref.feature;
+      features.put(column, entities == 1 ? values.get(0) : values);
+      status.put(column, entities == 1 ? states.get(0) : states);
+    }
+    return new Lookup(service, svc.version(), features, status);
+  }
+
+  private record Ref(String view, String feature) {}
+
+  private record Stored(Instant eventTs, Map<String, Object> values) {}
+
+  private Map<String, Stored> read(Map<String, List<String>> entityKeys) {
+    List<String> viewNames = new ArrayList<>();
+    List<String> keyList = new ArrayList<>();
+    entityKeys.forEach(
+        (view, ks) ->
+            ks.forEach(
+                k -> {
+                  viewNames.add(view);
+                  keyList.add(k);
+                }));
+    return db.tx()
+        .autocommit(
+            c -> {
+              Map<String, Stored> out = new HashMap<>();
+              Sql.query(
+                  c,
+                  """
+                  select o.view_name, o.entity_key, o.event_ts, o.feature_values::text
+                    from unnest(?::text[], ?::text[]) as x(v, k)
+                    join feature_online o on o.view_name = x.v and o.entity_key = x.k""",
+                  rs ->
+                      out.put(
+                          rs.getString(1) + KEY_SEPARATOR + KEY_SEPARATOR + rs.getString(2),
+                          new Stored(Sql.instant(rs, "event_ts"), Json.readMap(rs.getString(4)))),
+                  viewNames.toArray(String[]::new),
+                  keyList.toArray(String[]::new));
+              return out;
+            });
+  }
+
+  private static int entityCount(Map<String, List<String>> keys) {
+    if (keys.isEmpty()) {
+      throw new RegistryException("no entity keys given: pass KEY=VALUE for each join key");
+    }
+    int n = 1;
+    for (var e : keys.entrySet()) {
+      int size = e.getValue().size();
+      if (size != 1 && n != 1 && size != n) {
+        throw new RegistryException(
+            "key '"
+                + e.getKey()
+                + "' has "
+                + size
+                + " values but another key has "
+                + n
+                + ": give each key once or once per entity");
+      }
+      n = Math.max(n, size);
+    }
+    return n;
+  }
+
+  private static List<String> strings(Object o) {
+    List<String> out = new ArrayList<>();
+    if (o instanceof List<?> l) {
+      l.forEach(x -> out.add(String.valueOf(x)));
+    }
+    return out;
+  }
+
+  /** The service asked for does not exist (HTTP 404). */
+  public static final class NotFound extends RuntimeException {
+    public NotFound(String message) {
+      super(message);
+    }
+  }
+}

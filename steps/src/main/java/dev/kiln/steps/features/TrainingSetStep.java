@@ -1,0 +1,112 @@
+package dev.kiln.steps.features;
+
+import dev.kiln.engine.artifact.ArtifactStore;
+import dev.kiln.engine.registry.DatasetRegistry;
+import dev.kiln.engine.registry.DatasetVersion;
+import dev.kiln.engine.registry.RegistryException;
+import dev.kiln.engine.spi.BuiltinStep;
+import dev.kiln.engine.task.Completion;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * {@code uses: features/training-set}: the point-in-time training set of a feature service for an
+ * entity file or dataset, written as Parquet and recorded as a dataset version made by this run, so
+ * the model trained on it has the exact rows in its lineage; the feature service version is an
+ * output.
+ */
+public final class TrainingSetStep implements BuiltinStep {
+  static final String NAME = "features/training-set";
+
+  @Override
+  public String name() {
+    return NAME;
+  }
+
+  @Override
+  public Completion run(Context ctx) throws Exception {
+    try {
+      String service = FeatureSteps.string(NAME, ctx.with(), "service", null);
+      String entities = FeatureSteps.string(NAME, ctx.with(), "entities", null);
+      String name = FeatureSteps.string(NAME, ctx.with(), "name", service + "-training");
+      String timestamp =
+          FeatureSteps.string(NAME, ctx.with(), "timestamp", TrainingSet.DEFAULT_TIMESTAMP);
+      String format = FeatureSteps.string(NAME, ctx.with(), "format", "parquet");
+      if (!format.equals("parquet") && !format.equals("csv")) {
+        throw new FeatureException(
+            NAME + ": with.format: must be parquet or csv, got '" + format + "'");
+      }
+      Double fill =
+          ctx.with() != null && ctx.with().get("fill") != null
+              ? FeatureSteps.number(NAME, ctx.with(), "fill", 0)
+              : null;
+      FeatureStore store = new FeatureStore(ctx.engine());
+      FeatureStore.Service s = store.service(service);
+      Path out = ctx.workDir().resolve("training-set." + format);
+      TrainingSet.Written w;
+      List<DatasetVersion.Column> schema = new ArrayList<>();
+      try (FeatureTables t = FeatureTables.open(ctx.engine())) {
+        w =
+            TrainingSet.write(
+                t,
+                t.table(entities, ctx.baseDir(), null),
+                timestamp,
+                s.views(),
+                s.refs(),
+                out,
+                FeatureSteps.list(ctx.with(), "exclude"),
+                fill);
+        try (Statement st = t.connection().createStatement();
+            ResultSet rs =
+                st.executeQuery(
+                    "describe select * from " + FeatureTables.literal(out.toString()))) {
+          while (rs.next()) {
+            schema.add(new DatasetVersion.Column(rs.getString(1), rs.getString(2)));
+          }
+        }
+      }
+      ArtifactStore.Stored stored = ctx.engine().artifacts().put(out);
+      DatasetRegistry.Recorded r =
+          ctx.engine()
+              .datasets()
+              .record(
+                  new DatasetRegistry.NewVersion(
+                      name,
+                      stored.sha256(),
+                      stored.size(),
+                      stored.kind(),
+                      w.rows(),
+                      schema,
+                      out.toString(),
+                      ctx.task().runId(),
+                      ctx.task().stepId()));
+      FeatureSteps.log(
+          ctx,
+          "training set "
+              + r.version().ref()
+              + ": "
+              + w.rows()
+              + " rows, feature service "
+              + s.ref());
+      Map<String, String> outputs = new LinkedHashMap<>();
+      outputs.put("path", ctx.engine().artifacts().path(stored.sha256()).toString());
+      outputs.put("rows", String.valueOf(w.rows()));
+      outputs.put("version", String.valueOf(r.version().version()));
+      outputs.put("uri", "dataset:" + r.version().ref());
+      outputs.put("sha256", stored.sha256());
+      outputs.put("feature_service", s.ref());
+      return FeatureSteps.succeeded(outputs, List.of());
+    } catch (FeatureException | RegistryException e) {
+      return Completion.failed(e.getMessage().replace('\n', ' '));
+    } catch (IOException | SQLException e) {
+      return Completion.failed(NAME + ": " + FeatureTables.firstLine(e.getMessage()));
+    }
+  }
+}
