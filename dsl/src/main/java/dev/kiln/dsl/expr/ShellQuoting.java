@@ -73,7 +73,7 @@ final class ShellQuoting {
         throw new EvalException(
             "${{ }} inside the quoted here-document <<'"
                 + heredoc.delimiter()
-                + "' cannot be expanded by the shell; quote the delimiter differently (<<"
+                + "' cannot be expanded by the shell; use an unquoted delimiter (<<"
                 + heredoc.delimiter()
                 + ") or pass the value through env:");
       }

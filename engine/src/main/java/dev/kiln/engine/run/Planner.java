@@ -5,7 +5,6 @@ import dev.kiln.dsl.expr.Condition;
 import dev.kiln.dsl.expr.EvalException;
 import dev.kiln.dsl.expr.ExprException;
 import dev.kiln.dsl.expr.Resolver;
-import dev.kiln.dsl.expr.Template;
 import dev.kiln.dsl.model.Action;
 import dev.kiln.dsl.model.Pipeline;
 import dev.kiln.dsl.model.Step;
@@ -241,12 +240,13 @@ public final class Planner {
       Resolver resolver,
       Map<String, Object> combination)
       throws EvalException, ExprException {
+    StepRender render = new StepRender(resolver, pipeline, run.params());
     Map<String, String> env = new LinkedHashMap<>();
     for (var e : pipeline.defaults().env().entrySet()) {
-      env.put(e.getKey(), Template.parse(e.getValue()).render(resolver));
+      render.env(env, e.getKey(), e.getValue());
     }
     for (var e : step.env().entrySet()) {
-      env.put(e.getKey(), Template.parse(e.getValue()).render(resolver));
+      render.env(env, e.getKey(), e.getValue());
     }
     if (!combination.isEmpty()) {
       env.put("KILN_MATRIX", dev.kiln.engine.store.Json.write(combination));
@@ -264,7 +264,8 @@ public final class Planner {
     Double cpus = res == null ? null : res.cpus();
     Long mem = res == null ? null : res.memoryBytes();
     if (step.action() instanceof Action.Run r) {
-      String command = Template.parse(r.command()).render(resolver);
+      String command = render.command(r.command(), env);
+      render.finish(env);
       return new TaskSpec(
           "run",
           command,
@@ -280,11 +281,13 @@ public final class Planner {
           inputs,
           run.pipelineDir(),
           run.baseDir(),
-          step.cache());
+          step.cache(),
+          step.capabilities());
     }
     Action.Uses u = (Action.Uses) step.action();
     @SuppressWarnings("unchecked")
-    Map<String, Object> with = (Map<String, Object>) renderValue(u.with(), resolver);
+    Map<String, Object> with = (Map<String, Object>) render.with(u.with(), "");
+    render.finish(env);
     return new TaskSpec(
         "uses",
         null,
@@ -301,28 +304,6 @@ public final class Planner {
         run.pipelineDir(),
         run.baseDir(),
         step.cache());
-  }
-
-  private static Object renderValue(Object v, Resolver resolver)
-      throws EvalException, ExprException {
-    if (v instanceof String s) {
-      return Template.parse(s).evaluate(resolver);
-    }
-    if (v instanceof Map<?, ?> m) {
-      Map<String, Object> out = new LinkedHashMap<>();
-      for (var e : m.entrySet()) {
-        out.put(String.valueOf(e.getKey()), renderValue(e.getValue(), resolver));
-      }
-      return out;
-    }
-    if (v instanceof List<?> l) {
-      List<Object> out = new ArrayList<>();
-      for (Object o : l) {
-        out.add(renderValue(o, resolver));
-      }
-      return out;
-    }
-    return v;
   }
 
   /** Reads references for one task; {@code combination} is its matrix values (empty: none). */
@@ -358,10 +339,12 @@ public final class Planner {
           }
         }
         case "secrets" -> {
-          // Resolved by the worker from its own environment, so secrets never reach the store.
-          if (path.size() == 2) {
-            return "${{ secrets." + path.get(1) + " }}";
-          }
+          // Only the worker resolves a secret, where StepRender left a reference for it: a secret
+          // inside a larger expression (a condition, a comparison) is refused.
+          throw new EvalException(
+              "'"
+                  + String.join(".", path)
+                  + "' can only be used on its own, as ${{ secrets.NAME }} in run:, env: or with:");
         }
         case "steps" -> {
           View s = path.size() >= 3 ? views.get(path.get(1)) : null;
