@@ -23,7 +23,8 @@ final class ShellQuoting {
     SINGLE,
     DOLLAR_SINGLE,
     COMMENT,
-    HEREDOC
+    HEREDOC,
+    ARITHMETIC
   }
 
   /** One quoting context; {@code $(} starts a new one, its {@code )} returns to the outer one. */
@@ -37,6 +38,7 @@ final class ShellQuoting {
   private final Deque<Context> stack = new ArrayDeque<>();
   private boolean escaped;
   private boolean skipNext; // the second character of "$(" or "$'", already acted upon
+  private boolean skipSecond; // and the third of "$(("
   private char previous = '\n';
   private final List<Heredoc> pendingHeredocs = new ArrayList<>();
   private Heredoc heredoc; // the here-document whose body is being read
@@ -86,8 +88,16 @@ final class ShellQuoting {
       case DOUBLE -> ref;
       case SINGLE -> "'\"" + ref + "\"'";
       case DOLLAR_SINGLE -> "'\"" + ref + "\"$'";
-      case COMMENT, HEREDOC -> ref;
+      case COMMENT, HEREDOC, ARITHMETIC -> ref;
     };
+  }
+
+  /**
+   * True inside {@code $(( ))}: the shell evaluates a variable's value there as an arithmetic
+   * expression (in bash that can run commands), so the caller must pass a number only.
+   */
+  boolean arithmetic() {
+    return heredoc == null && stack.peek().mode == Mode.ARITHMETIC;
   }
 
   private void step(char c, char next, String text, int i) {
@@ -97,7 +107,8 @@ final class ShellQuoting {
     }
     Context ctx = stack.peek();
     if (skipNext) {
-      skipNext = false;
+      skipNext = skipSecond;
+      skipSecond = false;
       return;
     }
     if (escaped) {
@@ -112,8 +123,19 @@ final class ShellQuoting {
         } else if (c == '"') {
           ctx.mode = Mode.OUT;
         } else if (c == '$' && next == '(') {
-          stack.push(new Context());
-          skipNext = true;
+          openSubstitution(text, i);
+        }
+      }
+      case ARITHMETIC -> {
+        if (c == '(') {
+          ctx.parens++;
+        } else if (c == ')') {
+          if (ctx.parens > 0) {
+            ctx.parens--;
+          } else {
+            stack.pop();
+            skipNext = true; // the second ')' of '))'
+          }
         }
       }
       case SINGLE -> {
@@ -148,8 +170,7 @@ final class ShellQuoting {
           ctx.mode = Mode.DOLLAR_SINGLE;
           skipNext = true;
         } else if (next == '(') {
-          stack.push(new Context());
-          skipNext = true;
+          openSubstitution(text, i);
         }
       }
       case '(' -> ctx.parens++;
@@ -174,6 +195,17 @@ final class ShellQuoting {
       case '\n' -> newline();
       default -> {}
     }
+  }
+
+  /** {@code $(} starts a command substitution, {@code $((} an arithmetic expansion. */
+  private void openSubstitution(String text, int i) {
+    Context inner = new Context();
+    skipNext = true;
+    if (i + 2 < text.length() && text.charAt(i + 2) == '(') {
+      inner.mode = Mode.ARITHMETIC;
+      skipSecond = true;
+    }
+    stack.push(inner);
   }
 
   /** Records the delimiter of {@code <<WORD}, {@code <<-WORD}, {@code <<'WORD'}, {@code <<"W"}. */

@@ -70,7 +70,11 @@ public final class Template {
   /** Names the environment variable that will carry an expression's value when the shell runs. */
   @FunctionalInterface
   public interface Binding {
-    String variable(Expr expr) throws EvalException;
+    /**
+     * @param number the reference is inside {@code $(( ))}, where the shell evaluates the value as
+     *     arithmetic: the binding must refuse anything but a number
+     */
+    String variable(Expr expr, boolean number) throws EvalException;
   }
 
   /**
@@ -91,7 +95,8 @@ public final class Template {
         quoting.feed(t.text());
         sb.append(t.text());
       } else {
-        sb.append(quoting.reference(binding.variable(((Code) part).expr())));
+        String variable = binding.variable(((Code) part).expr(), quoting.arithmetic());
+        sb.append(quoting.reference(variable));
       }
     }
     return sb.toString();

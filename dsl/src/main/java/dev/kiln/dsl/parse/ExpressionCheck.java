@@ -80,7 +80,7 @@ final class ExpressionCheck {
         && s.value() instanceof String text
         && text.contains("${{")) {
       try {
-        Template.parse(text).renderShell(e -> "KILN_EXPR_1");
+        Template.parse(text).renderShell((e, number) -> "KILN_EXPR_1");
       } catch (EvalException e) {
         problems.add(s, "'run': " + e.getMessage());
       } catch (ExprException e) {

@@ -36,7 +36,7 @@ class ShellRenderTest {
     String script =
         Template.parse(template)
             .renderShell(
-                e -> {
+                (e, number) -> {
                   String name = "KILN_EXPR_" + (env.size() + 1);
                   env.put(name, value);
                   return name;
@@ -71,7 +71,7 @@ class ShellRenderTest {
 
   @Test
   void rendersEachContextAsDocumented() throws Exception {
-    Template.Binding one = e -> "KILN_EXPR_1";
+    Template.Binding one = (e, n) -> "KILN_EXPR_1";
     assertThat(Template.parse("echo \"hello, ${{ params.who }}\"").renderShell(one))
         .isEqualTo("echo \"hello, ${KILN_EXPR_1}\"");
     assertThat(Template.parse("echo ${{ params.who }}").renderShell(one))
@@ -86,13 +86,28 @@ class ShellRenderTest {
 
   @Test
   void refusesPlacesWhereNoReferenceCanWork() {
-    Template.Binding one = e -> "KILN_EXPR_1";
+    Template.Binding one = (e, n) -> "KILN_EXPR_1";
     assertThatThrownBy(() -> Template.parse("cat <<'EOF'\n${{ params.v }}\nEOF").renderShell(one))
         .isInstanceOf(EvalException.class)
         .hasMessageContaining("quoted here-document");
     assertThatThrownBy(() -> Template.parse("echo \\${{ params.v }}").renderShell(one))
         .isInstanceOf(EvalException.class)
         .hasMessageContaining("backslash");
+  }
+
+  @Test
+  void insideArithmeticTheReferenceIsBareAndTheBindingIsToldToAcceptNumbersOnly() throws Exception {
+    List<Boolean> numbers = new java.util.ArrayList<>();
+    String script =
+        Template.parse("echo $(( ${{ a }} * 2 )) $(echo ${{ b }}) \"$(( (${{ c }}) ))\" ${{ d }}")
+            .renderShell(
+                (e, number) -> {
+                  numbers.add(number);
+                  return "V" + numbers.size();
+                });
+    assertThat(script)
+        .isEqualTo("echo $(( ${V1} * 2 )) $(echo \"${V2}\") \"$(( (${V3}) ))\" \"${V4}\"");
+    assertThat(numbers).containsExactly(true, false, true, false);
   }
 
   @Test

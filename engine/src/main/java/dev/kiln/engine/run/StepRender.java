@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Pattern;
 
 /**
  * Renders one task's {@code run:}, {@code env:} and {@code with:} (docs/security.md, "Values never
@@ -21,6 +22,7 @@ import java.util.Map;
  */
 final class StepRender {
   static final String EXPR_PREFIX = "KILN_EXPR_";
+  private static final Pattern NUMBER = Pattern.compile("[-+]?[0-9]+(\\.[0-9]+)?");
 
   private final Resolver resolver;
   private final SecretRefs secrets = SecretRefs.empty();
@@ -60,14 +62,27 @@ final class StepRender {
   String command(String template, Map<String, String> env) throws EvalException, ExprException {
     return Template.parse(template)
         .renderShell(
-            expr -> {
+            (expr, number) -> {
               String var = EXPR_PREFIX + (++exprs);
               String secret = secretName(expr);
               if (secret != null) {
+                if (number) {
+                  throw new EvalException("a secret cannot be used inside $(( ))");
+                }
                 env.put(var, "");
                 secrets.env().put(var, List.of(SecretRefs.secret(secret)));
               } else {
-                env.put(var, Values.toText(expr.eval(resolver)));
+                String value = Values.toText(expr.eval(resolver));
+                if (number && !NUMBER.matcher(value).matches()) {
+                  throw new EvalException(
+                      "the value of "
+                          + (expr instanceof Expr.Ref r ? "'" + r.dotted() + "'" : "an expression")
+                          + " is used inside $(( )), where the shell evaluates it, but it is not a"
+                          + " number: '"
+                          + (value.length() > 40 ? value.substring(0, 37) + "..." : value)
+                          + "'");
+                }
+                env.put(var, value);
               }
               return var;
             });
