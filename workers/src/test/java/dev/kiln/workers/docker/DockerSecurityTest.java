@@ -7,6 +7,7 @@ import static dev.kiln.workers.docker.DockerSupport.start;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.github.dockerjava.api.command.InspectContainerResponse;
+import com.github.dockerjava.api.exception.NotFoundException;
 import dev.kiln.engine.Engine;
 import dev.kiln.engine.config.KilnConfig;
 import dev.kiln.engine.run.RunStatus;
@@ -91,15 +92,25 @@ class DockerSecurityTest {
             continue_on_error: true
             run: echo never
         """);
-    Await.until("the status container runs", WITHIN, () -> !containersOf(home).isEmpty());
     var client = DockerSupport.engine().client();
-    InspectContainerResponse inspected = null;
-    for (var c : containersOf(home)) {
-      var i = client.inspectContainerCmd(c.getId()).exec();
-      if (String.join(" ", i.getConfig().getCmd()).contains("s=")) {
-        inspected = i;
-      }
-    }
+    InspectContainerResponse[] found = new InspectContainerResponse[1];
+    Await.until(
+        "the status step's container runs",
+        WITHIN,
+        () -> {
+          for (var c : containersOf(home)) {
+            try {
+              var i = client.inspectContainerCmd(c.getId()).exec();
+              if (String.join(" ", i.getConfig().getCmd()).contains("s=")) {
+                found[0] = i;
+              }
+            } catch (NotFoundException ended) {
+              // another step's container, removed as it exited
+            }
+          }
+          return found[0] != null;
+        });
+    InspectContainerResponse inspected = found[0];
     assertThat(inspected).as("the status step's container").isNotNull();
     assertThat(String.join(" ", inspected.getConfig().getCmd())).doesNotContain(secret);
     assertThat(inspected.getHostConfig().getSecurityOpts()).contains("no-new-privileges");
