@@ -262,20 +262,28 @@ class WorkerTest {
   }
 
   @Test
-  void secretsComeFromTheWorkersEnvironmentAndNeverReachTheStore() {
-    // PATH is in every environment; a real deployment would set KILN_SECRET_<NAME>.
+  void secretsComeFromKilnSecretVariablesAreMaskedAndNeverReachTheStore() {
+    // The surefire configuration sets KILN_SECRET_KILN_TEST (workers/pom.xml).
+    String secret = System.getenv("KILN_SECRET_KILN_TEST");
     long run =
         start(
             engine,
             """
         name: secret
         steps:
-          a: { run: 'test -n "${{ secrets.PATH }}" && echo "len=${#X}" >> "$KILN_OUTPUTS"', env: { X: "${{ secrets.PATH }}" } }
+          a:
+            run: 'echo "got ${{ secrets.KILN_TEST }} and $X"; echo "len=${#X}" >> "$KILN_OUTPUTS"; echo "o=$X" >> "$KILN_OUTPUTS"'
+            env: { X: "v=${{ secrets.KILN_TEST }}" }
+          b: { run: 'echo "${{ secrets.PATH }}"' }
         """,
             Map.of());
     var r = awaitEnd(engine, run, WITHIN);
-    assertThat(r.status()).isEqualTo(RunStatus.SUCCEEDED);
-    String spec =
+    assertThat(r.status()).isEqualTo(RunStatus.FAILED);
+    assertThat(task(run, "a").outputs())
+        .containsEntry("len", String.valueOf(secret.length() + 2))
+        .containsEntry("o", "v=***");
+    assertThat(task(run, "b").error()).contains("KILN_SECRET_PATH");
+    String stored =
         engine
             .db()
             .tx()
@@ -283,11 +291,15 @@ class WorkerTest {
                 c ->
                     Sql.one(
                         c,
-                        "select spec::text from tasks where run_id = ?",
+                        "select string_agg(t.spec::text || coalesce(t.outputs::text, ''), ' ')"
+                            + " || (select string_agg(line, ' ') from task_logs l"
+                            + " join tasks t2 on t2.id = l.task_id where t2.run_id = ?)"
+                            + " from tasks t where t.run_id = ?",
                         rs -> rs.getString(1),
+                        run,
                         run))
             .orElseThrow();
-    assertThat(spec).contains("secrets.PATH").doesNotContain(System.getenv("PATH"));
+    assertThat(stored).contains("got *** and v=***").doesNotContain(secret);
   }
 
   /** Matrix steps: one task per combination, each run by the worker loop like a step. */

@@ -67,6 +67,50 @@ public final class Template {
     return sb.toString();
   }
 
+  /** Names the environment variable that will carry an expression's value when the shell runs. */
+  @FunctionalInterface
+  public interface Binding {
+    /**
+     * @param number the reference is inside {@code $(( ))}, where the shell evaluates the value as
+     *     arithmetic: the binding must refuse anything but a number
+     */
+    String variable(Expr expr, boolean number) throws EvalException;
+  }
+
+  /**
+   * The text as a POSIX shell script in which no value is code: each expression becomes a reference
+   * to the environment variable {@code binding} names for it, quoted for the shell's quoting state
+   * at that point ({@code "${V}"} outside quotes, {@code ${V}} inside double quotes, {@code
+   * '"${V}"'} inside single quotes), so it expands to exactly the value, as one word, and the shell
+   * never parses the value. The caller sets the variables.
+   *
+   * @throws EvalException where no reference can work (inside a quoted here-document, or right
+   *     after a backslash), or when {@code binding} fails
+   */
+  public String renderShell(Binding binding) throws EvalException {
+    ShellQuoting quoting = new ShellQuoting();
+    StringBuilder sb = new StringBuilder();
+    for (Part part : parts) {
+      if (part instanceof Text t) {
+        quoting.feed(t.text());
+        sb.append(t.text());
+      } else {
+        String variable = binding.variable(((Code) part).expr(), quoting.arithmetic());
+        sb.append(quoting.reference(variable));
+      }
+    }
+    return sb.toString();
+  }
+
+  /** The literal texts (as String) and expressions (as {@link Expr}) in order. */
+  public List<Object> segments() {
+    List<Object> out = new ArrayList<>(parts.size());
+    for (Part part : parts) {
+      out.add(part instanceof Text t ? t.text() : ((Code) part).expr());
+    }
+    return out;
+  }
+
   /**
    * The typed value when the text is exactly one expression ({@code "${{ params.n }}"} gives the
    * number itself), else the rendered string.

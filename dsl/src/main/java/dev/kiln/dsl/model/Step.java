@@ -8,8 +8,9 @@ import java.util.Map;
 
 /**
  * One step as written. Optional fields are null when absent (the engine applies {@link Defaults});
- * collections are never null. {@code condition} is the raw {@code if:} text. {@code user} and
- * {@code network} apply to container steps (the container's user; its network mode).
+ * collections are never null. {@code condition} is the raw {@code if:} text. {@code user}, {@code
+ * network} and {@code capabilities} apply to container steps (the container's user; its network
+ * mode; the Linux capabilities it keeps, all others dropped).
  */
 public record Step(
     String id,
@@ -27,10 +28,12 @@ public record Step(
     Resources resources,
     String user,
     String network,
+    List<String> capabilities,
     Location location) {
 
   public Step {
     needs = List.copyOf(needs);
+    capabilities = List.copyOf(capabilities);
     // Unmodifiable copies that keep the file's order: matrix combinations and env are listed in
     // the order they were written.
     matrix = Collections.unmodifiableMap(new LinkedHashMap<>(matrix));

@@ -1,6 +1,7 @@
 package dev.kiln.dsl.parse;
 
 import dev.kiln.dsl.expr.Condition;
+import dev.kiln.dsl.expr.EvalException;
 import dev.kiln.dsl.expr.Expr;
 import dev.kiln.dsl.expr.ExprException;
 import dev.kiln.dsl.expr.Template;
@@ -24,7 +25,7 @@ final class ExpressionCheck {
   enum Scope {
     STEP("a step", List.of("params", "steps", "run", "matrix", "secrets")),
     DEFAULTS("defaults", List.of("params", "run", "secrets")),
-    TRIGGER("webhook params", List.of("body", "secrets"));
+    TRIGGER("webhook params", List.of("body"));
 
     final String label;
     final List<String> roots;
@@ -66,6 +67,24 @@ final class ExpressionCheck {
     } else if (node instanceof YNode.Mapping m) {
       for (YNode.Entry e : m.entries().values()) {
         scan(e.value(), scope, stepId);
+      }
+    }
+  }
+
+  /**
+   * Checks that a {@code run:} command can be rendered for the shell (docs/security.md): no {@code
+   * ${{ }}} where no environment variable reference can work.
+   */
+  void shell(YNode node) {
+    if (node instanceof YNode.Scalar s
+        && s.value() instanceof String text
+        && text.contains("${{")) {
+      try {
+        Template.parse(text).renderShell((e, number) -> "KILN_EXPR_1");
+      } catch (EvalException e) {
+        problems.add(s, "'run': " + e.getMessage());
+      } catch (ExprException e) {
+        // reported with its column by check()
       }
     }
   }
@@ -185,6 +204,8 @@ final class ExpressionCheck {
       case "secrets" -> {
         if (path.size() != 2) {
           report(site, ref, "'" + ref.dotted() + "': use secrets.<NAME>");
+        } else if (site.condition) {
+          report(site, ref, "'" + ref.dotted() + "': a secret cannot be read in 'if'");
         }
       }
       default -> { // body: any field of the JSON body

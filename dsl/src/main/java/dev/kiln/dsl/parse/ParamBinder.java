@@ -10,9 +10,9 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.regex.Pattern;
 
-/** Binds {@code params:} — name, type, default (converted to the type), description. */
+/** Binds {@code params:} — name, type, default (converted to the type), description, secret. */
 final class ParamBinder {
-  static final List<String> KEYS = List.of("type", "default", "description");
+  static final List<String> KEYS = List.of("type", "default", "description", "secret");
   private static final Pattern NAME = Pattern.compile("[a-zA-Z_][a-zA-Z0-9_]*");
 
   private ParamBinder() {}
@@ -77,6 +77,7 @@ final class ParamBinder {
         }
       }
       String description = f.string(spec.get("description"), "'description'");
+      boolean secret = Boolean.TRUE.equals(f.bool(spec.get("secret"), "'secret'"));
       // A param with an unknown type is still declared, so its uses are not reported as well.
       out.put(
           name,
@@ -85,7 +86,8 @@ final class ParamBinder {
               type != null ? type : ParamType.STRING,
               defaultValue,
               description,
-              e.key().location()));
+              e.key().location(),
+              secret));
     }
     return Collections.unmodifiableMap(out);
   }

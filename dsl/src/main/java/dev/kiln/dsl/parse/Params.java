@@ -75,9 +75,17 @@ public final class Params {
    */
   public static Object coerce(ParamSpec spec, Object value) throws PipelineException {
     Object converted = convert(spec.type(), value);
+    String file = spec.location() != null ? spec.location().file() : Location.UNKNOWN.file();
     if (converted == null) {
-      String file = spec.location() != null ? spec.location().file() : Location.UNKNOWN.file();
       throw new PipelineException(List.of(Problem.ofFile(file, mismatch(spec, value))));
+    }
+    if (converted instanceof String text && text.indexOf('\u0000') >= 0) {
+      // A value reaches a step as an environment variable, which cannot hold a NUL byte.
+      throw new PipelineException(
+          List.of(
+              Problem.ofFile(
+                  file,
+                  "param '" + spec.name() + "' contains a NUL byte, which no step can receive")));
     }
     return converted;
   }

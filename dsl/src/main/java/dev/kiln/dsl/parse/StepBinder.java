@@ -34,8 +34,10 @@ final class StepBinder {
           "resources",
           "description",
           "user",
-          "network");
+          "network",
+          "capabilities");
   static final Pattern ID = Pattern.compile("[a-zA-Z0-9_-]+");
+  private static final Pattern CAPABILITY = Pattern.compile("(CAP_)?[A-Z][A-Z_]*");
   private static final Pattern USES =
       Pattern.compile("[a-z0-9][a-z0-9_.-]*(/[a-z0-9][a-z0-9_.-]*)*");
   private static final Pattern MATRIX_KEY = Pattern.compile("[a-zA-Z0-9_-]+");
@@ -97,6 +99,7 @@ final class StepBinder {
     f.string(m.get("description"), "'description'");
     String user = f.literal(m.get("user"), "'user'");
     String network = f.literal(m.get("network"), "'network'");
+    List<String> capabilities = capabilities(m.get("capabilities"));
     Step step =
         new Step(
             id,
@@ -114,6 +117,7 @@ final class StepBinder {
             resources,
             user,
             network,
+            capabilities,
             key.location());
     return new StepDraft(step, key, needNodes);
   }
@@ -135,7 +139,32 @@ final class StepBinder {
         Resources.NONE,
         null,
         null,
+        List.of(),
         key.location());
+  }
+
+  /** Linux capabilities a container step keeps (all others are dropped), as NAME without CAP_. */
+  private List<String> capabilities(YNode n) {
+    List<String> out = new ArrayList<>();
+    if (Fields.absent(n)) {
+      return out;
+    }
+    if (!(n instanceof YNode.Seq seq)) {
+      problems.add(
+          n, "'capabilities' must be a list such as [NET_BIND_SERVICE], got " + n.describe());
+      return out;
+    }
+    for (YNode item : seq.items()) {
+      if (item instanceof YNode.Scalar s && !s.isNull() && CAPABILITY.matcher(s.text()).matches()) {
+        out.add(s.text().startsWith("CAP_") ? s.text().substring(4) : s.text());
+      } else {
+        problems.add(
+            item,
+            "'capabilities' entries are Linux capability names such as NET_BIND_SERVICE, got "
+                + (item instanceof YNode.Scalar s ? "'" + s.text() + "'" : item.describe()));
+      }
+    }
+    return out;
   }
 
   /** {@code needs: a} or {@code needs: [a, b]}; the node of each id, in order, without repeats. */
@@ -181,6 +210,7 @@ final class StepBinder {
     if (runKey != null) {
       String command = f.required(m, "run", "'run'");
       exprs.scan(m.get("run"), ExpressionCheck.Scope.STEP, id);
+      exprs.shell(m.get("run"));
       action = command == null ? null : new Action.Run(command);
     }
     if (usesKey != null) {

@@ -42,8 +42,8 @@ public final class CacheKey {
     m.put("step", stepId);
     m.put("kind", spec.kind());
     if (spec.isRun()) {
-      // The command and env hold every param and output they use, already resolved; secrets stay
-      // as their ${{ secrets.X }} template, so no secret value is hashed or stored.
+      // The script names KILN_EXPR_n, whose values (every param and output used) are in env;
+      // secrets are references (SecretRefs) in env, so no secret value is hashed or stored.
       m.put("command", spec.command());
       m.put("image", imageId);
     } else {

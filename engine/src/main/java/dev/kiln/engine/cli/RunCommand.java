@@ -92,8 +92,17 @@ final class RunCommand implements Callable<Integer> {
       description = "run every step with this executor (process), e.g. on machines without Docker")
   String executor;
 
+  @Option(
+      names = "--allow-host-network",
+      description = "let container steps use 'network: host' (refused otherwise; docs/security.md)")
+  boolean allowHostNetwork;
+
   @Override
   public Integer call() throws Exception {
+    if (allowHostNetwork) {
+      // Read by the docker executor (workers), which the engine does not import.
+      System.setProperty("kiln.allowHostNetwork", "true");
+    }
     if (server != null) {
       if (!tags.isEmpty()) {
         throw new UserError(

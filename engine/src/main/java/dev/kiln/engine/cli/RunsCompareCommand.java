@@ -1,6 +1,7 @@
 package dev.kiln.engine.cli;
 
 import dev.kiln.engine.Engine;
+import dev.kiln.engine.run.Summary;
 import dev.kiln.engine.store.RunRecord;
 import java.util.ArrayList;
 import java.util.List;
@@ -42,13 +43,15 @@ final class RunsCompareCommand implements Callable<Integer> {
       row("pipeline", runs.stream().map(RunRecord::pipeline).toList(), width);
       row("status", runs.stream().map(r -> r.status().db()).toList(), width);
       TreeSet<String> params = new TreeSet<>();
-      runs.forEach(r -> params.addAll(r.params().keySet()));
+      List<Map<String, Object>> shown = new ArrayList<>();
+      for (RunRecord r : runs) {
+        shown.add(Summary.params(r, e.runs().pipeline(r.pipelineVersion())));
+      }
+      shown.forEach(m -> params.addAll(m.keySet()));
       for (String k : params) {
         row(
             "param " + k,
-            runs.stream()
-                .map(r -> r.params().containsKey(k) ? String.valueOf(r.params().get(k)) : "-")
-                .toList(),
+            shown.stream().map(m -> m.containsKey(k) ? String.valueOf(m.get(k)) : "-").toList(),
             width);
       }
       List<Map<String, String>> tags =

@@ -53,7 +53,8 @@ final class RunsShowCommand implements Callable<Integer> {
               + ", "
               + duration(run.createdAt(), run.finishedAt())
               + ")");
-      System.out.println("params: " + Refs.map(run.params()));
+      System.out.println(
+          "params: " + Refs.map(Summary.params(run, e.runs().pipeline(run.pipelineVersion()))));
       if (!run.tags().isEmpty()) {
         System.out.println("tags: " + Refs.map(run.tags()));
       }

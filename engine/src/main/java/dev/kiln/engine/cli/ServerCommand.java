@@ -55,8 +55,17 @@ final class ServerCommand implements Callable<Integer> {
           "steps run at once by in-process workers; 0 for none (default ${DEFAULT-VALUE})")
   int slots;
 
+  @Option(
+      names = "--allow-host-network",
+      description = "let container steps use 'network: host' (refused otherwise; docs/security.md)")
+  boolean allowHostNetwork;
+
   @Override
   public Integer call() throws Exception {
+    if (allowHostNetwork) {
+      // Read by the docker executor (workers), which the engine does not import.
+      System.setProperty("kiln.allowHostNetwork", "true");
+    }
     if (slots < 0) {
       throw new UserError("--slots must be 0 or more, got " + slots);
     }

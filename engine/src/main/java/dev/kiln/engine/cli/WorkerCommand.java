@@ -49,8 +49,17 @@ final class WorkerCommand implements Callable<Integer> {
       description = "run every step with this executor")
   String executor;
 
+  @Option(
+      names = "--allow-host-network",
+      description = "let container steps use 'network: host' (refused otherwise; docs/security.md)")
+  boolean allowHostNetwork;
+
   @Override
   public Integer call() throws Exception {
+    if (allowHostNetwork) {
+      // Read by the docker executor (workers), which the engine does not import.
+      System.setProperty("kiln.allowHostNetwork", "true");
+    }
     if (slots < 1) {
       throw new UserError("--slots must be at least 1, got " + slots);
     }

@@ -3,16 +3,13 @@ package dev.kiln.engine.run;
 import dev.kiln.dsl.expr.EvalException;
 import dev.kiln.dsl.expr.ExprException;
 import dev.kiln.dsl.expr.Resolver;
-import dev.kiln.dsl.expr.Template;
 import dev.kiln.dsl.model.Action;
 import dev.kiln.dsl.model.Pipeline;
 import dev.kiln.dsl.model.Step;
 import dev.kiln.engine.run.Planner.View;
 import dev.kiln.engine.store.Json;
 import dev.kiln.engine.task.TaskSpec;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 
 /**
@@ -30,12 +27,13 @@ final class Specs {
       Resolver resolver,
       Map<String, Object> combination)
       throws EvalException, ExprException {
+    StepRender render = new StepRender(resolver, pipeline, run.params());
     Map<String, String> env = new LinkedHashMap<>();
     for (var e : pipeline.defaults().env().entrySet()) {
-      env.put(e.getKey(), Template.parse(e.getValue()).render(resolver));
+      render.env(env, e.getKey(), e.getValue());
     }
     for (var e : step.env().entrySet()) {
-      env.put(e.getKey(), Template.parse(e.getValue()).render(resolver));
+      render.env(env, e.getKey(), e.getValue());
     }
     if (!combination.isEmpty()) {
       env.put("KILN_MATRIX", Json.write(combination));
@@ -53,7 +51,8 @@ final class Specs {
     Double cpus = res == null ? null : res.cpus();
     Long mem = res == null ? null : res.memoryBytes();
     if (step.action() instanceof Action.Run r) {
-      String command = Template.parse(r.command()).render(resolver);
+      String command = render.command(r.command(), env);
+      render.finish(env);
       return new TaskSpec(
           "run",
           command,
@@ -69,11 +68,13 @@ final class Specs {
           inputs,
           run.pipelineDir(),
           run.baseDir(),
-          step.cache());
+          step.cache(),
+          step.capabilities());
     }
     Action.Uses u = (Action.Uses) step.action();
     @SuppressWarnings("unchecked")
-    Map<String, Object> with = (Map<String, Object>) renderValue(u.with(), resolver);
+    Map<String, Object> with = (Map<String, Object>) render.with(u.with(), "");
+    render.finish(env);
     return new TaskSpec(
         "uses",
         null,
@@ -90,28 +91,6 @@ final class Specs {
         run.pipelineDir(),
         run.baseDir(),
         step.cache());
-  }
-
-  private static Object renderValue(Object v, Resolver resolver)
-      throws EvalException, ExprException {
-    if (v instanceof String s) {
-      return Template.parse(s).evaluate(resolver);
-    }
-    if (v instanceof Map<?, ?> m) {
-      Map<String, Object> out = new LinkedHashMap<>();
-      for (var e : m.entrySet()) {
-        out.put(String.valueOf(e.getKey()), renderValue(e.getValue(), resolver));
-      }
-      return out;
-    }
-    if (v instanceof List<?> l) {
-      List<Object> out = new ArrayList<>();
-      for (Object o : l) {
-        out.add(renderValue(o, resolver));
-      }
-      return out;
-    }
-    return v;
   }
 
   /** Reads references for one task; {@code combination} is its matrix values (empty: none). */
@@ -147,10 +126,12 @@ final class Specs {
           }
         }
         case "secrets" -> {
-          // Resolved by the worker from its own environment, so secrets never reach the store.
-          if (path.size() == 2) {
-            return "${{ secrets." + path.get(1) + " }}";
-          }
+          // Only the worker resolves a secret, where StepRender left a reference for it: a secret
+          // inside a larger expression (a condition, a comparison) is refused.
+          throw new EvalException(
+              "'"
+                  + String.join(".", path)
+                  + "' can only be used on its own, as ${{ secrets.NAME }} in run:, env: or with:");
         }
         case "steps" -> {
           View s = path.size() >= 3 ? views.get(path.get(1)) : null;

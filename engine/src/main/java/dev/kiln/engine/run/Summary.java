@@ -1,6 +1,7 @@
 package dev.kiln.engine.run;
 
 import dev.kiln.dsl.model.MatrixTasks;
+import dev.kiln.dsl.model.ParamSpec;
 import dev.kiln.dsl.model.Pipeline;
 import dev.kiln.dsl.model.Step;
 import dev.kiln.engine.store.Json;
@@ -45,7 +46,7 @@ public final class Summary {
     m.put("pipeline", run.pipeline());
     m.put("status", run.status().db());
     m.put("pipeline_version", run.pipelineVersion());
-    m.put("params", run.params());
+    m.put("params", params(run, pipeline));
     m.put("trigger", run.trigger());
     m.put("tags", run.tags());
     m.put("created_at", run.createdAt() == null ? null : run.createdAt().toString());
@@ -116,5 +117,21 @@ public final class Summary {
     s.put("outputs", MatrixTasks.lists(outputs));
     s.put("tasks", tasks);
     return s;
+  }
+
+  /**
+   * The run's params as shown: a {@code secret: true} param's value is {@code ***} (the store keeps
+   * it, since a worker elsewhere must receive it; docs/security.md). Without the pipeline every
+   * value is masked, since none can be known not to be secret.
+   */
+  public static Map<String, Object> params(RunRecord run, Pipeline pipeline) {
+    Map<String, Object> out = new LinkedHashMap<>();
+    run.params()
+        .forEach(
+            (k, v) -> {
+              ParamSpec spec = pipeline == null ? null : pipeline.params().get(k);
+              out.put(k, spec != null && !spec.secret() ? v : "***");
+            });
+    return out;
   }
 }

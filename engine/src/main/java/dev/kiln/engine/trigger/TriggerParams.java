@@ -36,11 +36,6 @@ public final class TriggerParams {
             }
             return current;
           }
-          if (path.get(0).equals("secrets") && path.size() == 2) {
-            // Left for the worker to resolve from its environment, as in steps: secret values never
-            // reach the store (runs.params).
-            return "${{ secrets." + path.get(1) + " }}";
-          }
           throw EvalException.unknownReference(path);
         };
     Map<String, Object> given = new LinkedHashMap<>();

@@ -59,7 +59,7 @@ class PlannerMatrixTest {
     assertThat(plan.start()).extracting(Plan.Start::stepId).containsExactlyElementsOf(TRAIN_TASKS);
     assertThat(plan.start()).extracting(Plan.Start::maxAttempts).containsOnly(3);
     TaskSpec third = plan.start().get(2).spec();
-    assertThat(third.command()).isEqualTo("echo \"lr=0.01 seed=1 from 5\"");
+    assertThat(PlannerTest.expanded(third)).isEqualTo("echo \"lr=0.01 seed=1 from 5\"");
     assertThat(third.env())
         .containsEntry("LR", "0.01")
         .containsEntry("KILN_MATRIX", "{\"lr\":0.01,\"seed\":1}");
@@ -93,7 +93,8 @@ class PlannerMatrixTest {
         .satisfies(
             s -> {
               assertThat(s.stepId()).isEqualTo("report");
-              assertThat(s.spec().command()).isEqualTo("echo '[\"0.9\",\"0.8\",null,\"0.7\"]'");
+              assertThat(PlannerTest.expanded(s.spec()))
+                  .isEqualTo("echo ''\"[\"0.9\",\"0.8\",null,\"0.7\"]\"''");
             });
   }
 
@@ -172,7 +173,10 @@ class PlannerMatrixTest {
                 "a[size=small]", ok(Map.of("n", "1")), "a[size=large]", state(StepStatus.SKIPPED)));
     assertThat(next.start())
         .singleElement()
-        .satisfies(s -> assertThat(s.spec().command()).isEqualTo("echo [\"1\",null] succeeded"));
+        .satisfies(
+            s ->
+                assertThat(PlannerTest.expanded(s.spec()))
+                    .isEqualTo("echo \"[\"1\",null]\" \"succeeded\""));
   }
 
   @Test
@@ -219,7 +223,7 @@ class PlannerMatrixTest {
                 "a[k=y]",
                     new StepState(StepStatus.SUCCEEDED, Map.of(), Map.of("model.bin", "/s/2"))));
     TaskSpec b = plan.start().get(0).spec();
-    assertThat(b.command()).isEqualTo("echo [\"/s/1\",\"/s/2\"]");
+    assertThat(PlannerTest.expanded(b)).isEqualTo("echo \"[\"/s/1\",\"/s/2\"]\"");
     assertThat(b.inputs())
         .containsExactly(
             Map.entry("a/a[k=x]", Map.of("model.bin", "/s/1")),

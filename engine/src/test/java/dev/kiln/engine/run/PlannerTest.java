@@ -17,6 +17,17 @@ import org.junit.jupiter.api.Test;
 
 class PlannerTest {
 
+  /** The command with each KILN_EXPR_n reference replaced by its value, for reading in tests. */
+  static String expanded(TaskSpec spec) {
+    String out = spec.command();
+    for (var e : spec.env().entrySet()) {
+      if (e.getKey().startsWith("KILN_EXPR_")) {
+        out = out.replace("${" + e.getKey() + "}", e.getValue());
+      }
+    }
+    return out;
+  }
+
   static Pipeline parse(String yaml) throws Exception {
     return PipelineParser.parse("test.yaml", yaml).orThrow();
   }
@@ -78,7 +89,7 @@ class PlannerTest {
     Plan plan = plan(parse(DIAMOND), RunStatus.RUNNING, Map.of("a", ok(Map.of("x", "42"))));
     assertThat(plan.start()).extracting(Plan.Start::stepId).containsExactly("b", "c");
     TaskSpec b = plan.start().get(0).spec();
-    assertThat(b.command()).isEqualTo("echo \"42 world\"");
+    assertThat(expanded(b)).isEqualTo("echo \"42 world\"");
     assertThat(b.env()).containsEntry("RUN", "1");
     assertThat(b.pipelineDir()).isEqualTo("/pipes");
     assertThat(plan.runStatus()).isNull();
@@ -209,16 +220,78 @@ class PlannerTest {
   }
 
   @Test
-  void secretsStayUnresolvedForTheWorker() throws Exception {
+  void secretsAreStructureTheWorkerFillsInNeverTextOrValues() throws Exception {
     Pipeline p =
         parse(
             """
         name: secret
+        params: { who: { type: string } }
         steps:
-          a: { run: "curl -H 'token: ${{ secrets.API_TOKEN }}' x" }
+          a:
+            run: "curl -H 'token: ${{ secrets.API_TOKEN }}' x"
+            env: { AUTH: "Bearer ${{ secrets.API_TOKEN }}", PLAIN: "${{ params.who }}" }
+          b:
+            uses: notify/webhook
+            with: { url: "https://h/${{ secrets.HOOK }}", n: { list: ["${{ secrets.HOOK }}"] } }
+        """);
+    List<Plan.Start> start = plan(p, RunStatus.QUEUED, Map.of()).start();
+    TaskSpec a = start.get(0).spec();
+    assertThat(a.command()).isEqualTo("curl -H 'token: '\"${KILN_EXPR_1}\"'' x");
+    assertThat(a.env()).containsEntry("KILN_EXPR_1", "").containsEntry("AUTH", "");
+    assertThat(a.env()).containsEntry("PLAIN", "world");
+    SecretRefs refs = SecretRefs.of(a.env());
+    assertThat(refs.env().get("KILN_EXPR_1")).containsExactly(Map.of("secret", "API_TOKEN"));
+    assertThat(refs.env().get("AUTH")).containsExactly("Bearer ", Map.of("secret", "API_TOKEN"));
+    SecretRefs b = SecretRefs.of(start.get(1).spec().env());
+    assertThat(b.with().keySet()).containsExactly("/url", "/n/list/0");
+    assertThat(start.get(1).spec().with()).containsEntry("url", "");
+  }
+
+  @Test
+  void aValueThatReadsLikeASecretIsJustText() throws Exception {
+    Pipeline p =
+        parse(
+            """
+        name: text
+        params: { who: { type: string } }
+        steps:
+          a: { run: "echo ${{ params.who }}", env: { W: "x${{ params.who }}" } }
+        """);
+    TaskSpec spec =
+        Planner.plan(
+                p,
+                Dag.of(p),
+                new RunSnapshot(
+                    1,
+                    "manual",
+                    RunStatus.QUEUED,
+                    Map.of("who", "${{ secrets.KILN_DB_PASSWORD }}"),
+                    Map.of(),
+                    null,
+                    null,
+                    null))
+            .start()
+            .get(0)
+            .spec();
+    assertThat(spec.command()).isEqualTo("echo \"${KILN_EXPR_1}\"");
+    assertThat(spec.env())
+        .containsEntry("KILN_EXPR_1", "${{ secrets.KILN_DB_PASSWORD }}")
+        .containsEntry("W", "x${{ secrets.KILN_DB_PASSWORD }}")
+        .doesNotContainKey(SecretRefs.ENV_KEY);
+  }
+
+  @Test
+  void secretParamValuesAreListedForMasking() throws Exception {
+    Pipeline p =
+        parse(
+            """
+        name: masked
+        params: { who: { type: string, secret: true } }
+        steps:
+          a: { run: "echo ${{ params.who }}" }
         """);
     TaskSpec spec = plan(p, RunStatus.QUEUED, Map.of()).start().get(0).spec();
-    assertThat(spec.command()).contains("${{ secrets.API_TOKEN }}");
+    assertThat(SecretRefs.of(spec.env()).mask()).containsExactly("world");
   }
 
   @Test

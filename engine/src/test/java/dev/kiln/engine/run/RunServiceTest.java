@@ -106,7 +106,7 @@ class RunServiceTest {
         .isTrue();
     ClaimedTask b = claimOne("w1");
     assertThat(b.stepId()).isEqualTo("b");
-    assertThat(b.spec().command()).isEqualTo("echo 7");
+    assertThat(PlannerTest.expanded(b.spec())).isEqualTo("echo \"7\"");
     assertThat(engine.runs().complete(b, ok(Map.of()))).isTrue();
 
     assertThat(engine.store().run(run).orElseThrow().status()).isEqualTo(RunStatus.SUCCEEDED);
@@ -265,7 +265,7 @@ class RunServiceTest {
     assertThat(a.reusedFrom()).isNotNull();
     ClaimedTask b = claimOne("w1");
     assertThat(b.runId()).isEqualTo(again);
-    assertThat(b.spec().command()).isEqualTo("echo 5");
+    assertThat(PlannerTest.expanded(b.spec())).isEqualTo("echo \"5\"");
     engine.runs().complete(b, ok(Map.of()));
     assertThat(engine.store().run(again).orElseThrow().status()).isEqualTo(RunStatus.SUCCEEDED);
     assertThatThrownBy(() -> engine.runs().retry(again))
@@ -375,7 +375,7 @@ class RunServiceTest {
               "train[lr=0.1,seed=2]",
               "train[lr=0.01,seed=1]",
               "train[lr=0.01,seed=2]");
-      assertThat(claimed(tasks, "train[lr=0.01,seed=2]").spec().command())
+      assertThat(PlannerTest.expanded(claimed(tasks, "train[lr=0.01,seed=2]").spec()))
           .isEqualTo("echo \"0.01 2\"");
       // Finish in reverse: the list follows the combinations, not the order they finished in.
       List<ClaimedTask> reversed = new ArrayList<>(tasks);
@@ -387,7 +387,8 @@ class RunServiceTest {
       }
       ClaimedTask best = claim(10).get(0);
       assertThat(best.stepId()).isEqualTo("best");
-      assertThat(best.spec().command()).isEqualTo("echo '[\"0.1\",\"0.2\",\"0.3\",\"0.4\"]'");
+      assertThat(PlannerTest.expanded(best.spec()))
+          .isEqualTo("echo ''\"[\"0.1\",\"0.2\",\"0.3\",\"0.4\"]\"''");
       engine.runs().complete(best, acc("0.4"));
       assertThat(status(run)).isEqualTo(RunStatus.SUCCEEDED);
 
@@ -450,7 +451,8 @@ class RunServiceTest {
       assertThat(rerun).extracting(ClaimedTask::stepId).containsExactly("train[lr=0.1,seed=2]");
       engine.runs().complete(rerun.get(0), acc("0.7"));
       ClaimedTask best = claim(10).get(0);
-      assertThat(best.spec().command()).isEqualTo("echo '[\"0.8\",\"0.7\",\"0.9\",\"0.9\"]'");
+      assertThat(PlannerTest.expanded(best.spec()))
+          .isEqualTo("echo ''\"[\"0.8\",\"0.7\",\"0.9\",\"0.9\"]\"''");
       engine.runs().complete(best, acc("0.9"));
       assertThat(status(again)).isEqualTo(RunStatus.SUCCEEDED);
     }

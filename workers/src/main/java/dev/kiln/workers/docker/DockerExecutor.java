@@ -4,6 +4,7 @@ import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.exception.NotFoundException;
 import com.github.dockerjava.api.model.AccessMode;
 import com.github.dockerjava.api.model.Bind;
+import com.github.dockerjava.api.model.Capability;
 import com.github.dockerjava.api.model.Container;
 import com.github.dockerjava.api.model.HostConfig;
 import com.github.dockerjava.api.model.Volume;
@@ -45,6 +46,15 @@ public final class DockerExecutor implements Executor {
 
   /** No registry may be reachable: a pull must give up rather than hold the step. */
   static final Duration PULL_TIMEOUT = Duration.ofSeconds(30);
+
+  /** Most processes a container may hold, so a fork bomb stays inside its step. */
+  static final long PIDS_LIMIT = 512;
+
+  /**
+   * The system property {@code --allow-host-network} of kiln server, worker and run sets: a step
+   * with {@code network: host} shares the host's network, loopback services included.
+   */
+  public static final String ALLOW_HOST_NETWORK = "kiln.allowHostNetwork";
 
   private volatile DockerEngine engine;
 
@@ -96,6 +106,10 @@ public final class DockerExecutor implements Executor {
     TaskSpec spec = inv.task().spec();
     if (spec.image() == null) {
       return failed("the docker executor needs an image: give the step (or defaults) an 'image'");
+    }
+    String refused = refused(spec);
+    if (refused != null) {
+      return failed(refused);
     }
     DockerEngine docker = engine();
     String problem = docker.problem();
@@ -175,6 +189,22 @@ public final class DockerExecutor implements Executor {
     }
   }
 
+  /** Why the step may not run here, or null. */
+  static String refused(TaskSpec spec) {
+    if ("host".equals(spec.network()) && !Boolean.getBoolean(ALLOW_HOST_NETWORK)) {
+      return "network: host is refused: start the server, worker or kiln run with"
+          + " --allow-host-network to allow it";
+    }
+    for (String cap : spec.capabilities()) {
+      try {
+        Capability.valueOf(cap);
+      } catch (IllegalArgumentException e) {
+        return "unknown capability '" + cap + "' in capabilities:";
+      }
+    }
+    return null;
+  }
+
   private static HostConfig hostConfig(Path work, TaskSpec spec) {
     List<Bind> binds = new ArrayList<>();
     binds.add(new Bind(work.toString(), new Volume(work.toString())));
@@ -197,6 +227,13 @@ public final class DockerExecutor implements Executor {
     }
     if (spec.network() != null) {
       hc.withNetworkMode(spec.network());
+    }
+    // Least privilege (docs/security.md): no setuid escalation, no capabilities but the listed.
+    hc.withSecurityOpts(List.of("no-new-privileges")).withCapDrop(Capability.ALL);
+    hc.withPidsLimit(PIDS_LIMIT);
+    if (!spec.capabilities().isEmpty()) {
+      hc.withCapAdd(
+          spec.capabilities().stream().map(Capability::valueOf).toArray(Capability[]::new));
     }
     return hc;
   }

@@ -8,9 +8,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Collects an attempt's log lines and writes them in batches: when 500 are waiting or when the
- * worker's flusher ticks (every 100 ms), so logs appear in the store as they come without one
- * insert per line.
+ * Collects an attempt's log lines, masked ({@link Masker}), and writes them in batches: when 500
+ * are waiting or when the worker's flusher ticks (every 100 ms), so logs appear in the store as
+ * they come without one insert per line.
  */
 final class LogBuffer implements LogSink {
   private static final Logger log = LoggerFactory.getLogger(LogBuffer.class);
@@ -20,6 +20,7 @@ final class LogBuffer implements LogSink {
   private final long taskId;
   private final int attempt;
   private List<String[]> pending = new ArrayList<>();
+  private volatile Masker masker = Masker.NONE;
 
   LogBuffer(TaskQueue queue, long taskId, int attempt) {
     this.queue = queue;
@@ -27,11 +28,21 @@ final class LogBuffer implements LogSink {
     this.attempt = attempt;
   }
 
+  /** From now on every line is masked by {@code m}; set before the step can print anything. */
+  void mask(Masker m) {
+    masker = m;
+  }
+
+  Masker masker() {
+    return masker;
+  }
+
   @Override
   public void line(String stream, String text) {
     boolean full;
+    String masked = masker.text(text.replace('\u0000', ' '));
     synchronized (this) {
-      pending.add(new String[] {stream, text.replace('\u0000', ' ')});
+      pending.add(new String[] {stream, masked});
       full = pending.size() >= BATCH;
     }
     if (full) {

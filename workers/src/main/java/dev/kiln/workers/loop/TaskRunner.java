@@ -3,6 +3,7 @@ package dev.kiln.workers.loop;
 import dev.kiln.engine.Engine;
 import dev.kiln.engine.artifact.ArtifactStore;
 import dev.kiln.engine.cache.CacheKey;
+import dev.kiln.engine.run.SecretRefs;
 import dev.kiln.engine.spi.BuiltinStep;
 import dev.kiln.engine.spi.Cancellation;
 import dev.kiln.engine.spi.ExecutionResult;
@@ -10,6 +11,7 @@ import dev.kiln.engine.spi.Executor;
 import dev.kiln.engine.spi.Invocation;
 import dev.kiln.engine.store.CacheEntries;
 import dev.kiln.engine.store.ClaimedTask;
+import dev.kiln.engine.store.Json;
 import dev.kiln.engine.task.Completion;
 import dev.kiln.engine.task.TaskSpec;
 import dev.kiln.workers.process.LocalProcesses;
@@ -21,8 +23,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
@@ -37,9 +37,6 @@ final class TaskRunner {
   /** KILN_KEEP_WORK=true keeps the work folders, for looking at what a step left. */
   private static final boolean KEEP_WORK =
       Boolean.parseBoolean(System.getenv().getOrDefault("KILN_KEEP_WORK", "false"));
-
-  private static final Pattern SECRET =
-      Pattern.compile("\\$\\{\\{\\s*secrets\\.([A-Za-z_][A-Za-z0-9_]*)\\s*}}");
 
   private final Engine engine;
   private final Map<String, Executor> executors;
@@ -127,9 +124,22 @@ final class TaskRunner {
     } catch (IOException e) {
       return Completion.failed("cannot prepare the work folder " + work + ": " + e.getMessage());
     }
-    Map<String, String> env = new LinkedHashMap<>();
-    for (var e : spec.env().entrySet()) {
-      env.put(e.getKey(), resolveSecrets(e.getValue()));
+    Map<String, String> env = new LinkedHashMap<>(spec.env());
+    env.remove(SecretRefs.ENV_KEY);
+    SecretRefs refs = SecretRefs.of(spec.env());
+    List<String> secretValues = new ArrayList<>(refs.mask());
+    Map<String, Object> with = spec.with();
+    try {
+      for (var e : refs.env().entrySet()) {
+        env.put(e.getKey(), fill(e.getValue(), secretValues));
+      }
+      if (!refs.with().isEmpty()) {
+        with = withSecrets(spec.with(), refs.with(), secretValues);
+      }
+    } catch (MissingSecret e) {
+      return Completion.failed(e.getMessage());
+    } finally {
+      logs.mask(new Masker(secretValues));
     }
     env.put("KILN_OUTPUTS", outputs.toString());
     env.put("KILN_METRICS", metrics.toString());
@@ -156,8 +166,7 @@ final class TaskRunner {
                 + spec.image()
                 + " but no container executor is available here; run with --executor process");
       }
-      ExecutionResult r =
-          ex.execute(new Invocation(task, work, env, resolveSecrets(spec.command()), logs, cancel));
+      ExecutionResult r = ex.execute(new Invocation(task, work, env, spec.command(), logs, cancel));
       result = collect(r, outputs, metrics, artifacts);
     } else {
       BuiltinStep b = builtins.get(spec.uses());
@@ -173,7 +182,7 @@ final class TaskRunner {
             b.run(
                 new BuiltinStep.Context(
                     task,
-                    spec.with(),
+                    with,
                     work,
                     spec.baseDir() == null ? Path.of("").toAbsolutePath() : Path.of(spec.baseDir()),
                     logs,
@@ -332,23 +341,70 @@ final class TaskRunner {
     }
   }
 
-  /** Secrets come from the worker's environment: KILN_SECRET_NAME, else NAME. */
-  static String resolveSecrets(String text) {
-    if (text == null || !text.contains("secrets.")) {
-      return text;
+  /** A secret the step reads that this worker's environment does not hold. */
+  static final class MissingSecret extends Exception {
+    private static final long serialVersionUID = 1L;
+
+    MissingSecret(String name) {
+      super(
+          "secret '"
+              + name
+              + "' is not set on this worker: set "
+              + SecretRefs.variable(name)
+              + " in its environment");
     }
-    Matcher m = SECRET.matcher(text);
+  }
+
+  /**
+   * Joins text and secrets; a secret is read from KILN_SECRET_NAME only, and every value read is
+   * added to {@code seen} (for masking).
+   */
+  static String fill(List<Object> parts, List<String> seen) throws MissingSecret {
     StringBuilder sb = new StringBuilder();
-    while (m.find()) {
-      String name = m.group(1);
-      String v = System.getenv("KILN_SECRET_" + name);
-      if (v == null) {
-        v = System.getenv(name);
+    for (Object part : parts) {
+      String name = SecretRefs.secretName(part);
+      if (name == null) {
+        sb.append(part);
+        continue;
       }
-      m.appendReplacement(sb, Matcher.quoteReplacement(v == null ? "" : v));
+      String value = System.getenv(SecretRefs.variable(name));
+      if (value == null) {
+        throw new MissingSecret(name);
+      }
+      seen.add(value);
+      sb.append(value);
     }
-    m.appendTail(sb);
     return sb.toString();
+  }
+
+  /** A copy of {@code with} with each secret-bearing string (by JSON pointer) filled in. */
+  @SuppressWarnings("unchecked")
+  static Map<String, Object> withSecrets(
+      Map<String, Object> with, Map<String, List<Object>> refs, List<String> seen)
+      throws MissingSecret {
+    Map<String, Object> copy = Json.MAPPER.convertValue(with, Map.class);
+    for (var e : refs.entrySet()) {
+      String[] keys = e.getKey().substring(1).split("/", -1);
+      Object parent = copy;
+      for (int i = 0; i < keys.length; i++) {
+        String key = keys[i].replace("~1", "/").replace("~0", "~");
+        boolean last = i == keys.length - 1;
+        if (parent instanceof Map<?, ?> m) {
+          if (last) {
+            ((Map<String, Object>) m).put(key, fill(e.getValue(), seen));
+          } else {
+            parent = m.get(key);
+          }
+        } else if (parent instanceof List<?> l) {
+          if (last) {
+            ((List<Object>) l).set(Integer.parseInt(key), fill(e.getValue(), seen));
+          } else {
+            parent = l.get(Integer.parseInt(key));
+          }
+        }
+      }
+    }
+    return copy;
   }
 
   private static String abbreviate(String s) {

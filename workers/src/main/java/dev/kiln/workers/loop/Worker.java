@@ -300,7 +300,7 @@ final class Worker implements WorkerRuntime.Handle {
       if (STOPPING.equals(a.cancel().reason())) {
         engine.leases().release(t, "worker " + options.name() + " stopped");
       } else {
-        engine.runs().complete(t, result);
+        engine.runs().complete(t, a.logs().masker().completion(result));
       }
     } catch (RuntimeException e) {
       // The lease will expire and the task be retried by whoever reaps it.

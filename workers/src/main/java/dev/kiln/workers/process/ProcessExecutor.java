@@ -19,14 +19,22 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Runs a step's command as a local child process: {@code sh -c COMMAND} in the attempt's work
- * folder, stdin from /dev/null, stdout and stderr streamed line by line. On timeout or cancellation
- * everything the step started is stopped: SIGTERM, then SIGKILL after a grace period. "Everything"
- * is the shell's descendants plus every process carrying the attempt's {@code KILN_TASK} in its
- * environment ({@link LocalProcesses}), which also finds background children that were re-parented
- * or started a session of their own.
+ * folder, from an empty environment plus {@link #INHERITED} and the invocation's env, stdin from
+ * /dev/null, stdout and stderr streamed line by line. On timeout or cancellation everything the
+ * step started is stopped: SIGTERM, then SIGKILL after a grace period. "Everything" is the shell's
+ * descendants plus every process carrying the attempt's {@code KILN_TASK} in its environment
+ * ({@link LocalProcesses}), which also finds background children that were re-parented or started a
+ * session of their own.
  */
 public final class ProcessExecutor implements Executor {
   static final Duration GRACE = Duration.ofSeconds(5);
+
+  /**
+   * What a step inherits of the worker's environment; everything else it gets is the KILN_* step
+   * contract and its own env (docs/security.md, "What a step can see"), so the store's URL and
+   * password and the worker's secrets never reach it.
+   */
+  static final List<String> INHERITED = List.of("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR");
 
   /** Longest line kept; a longer one is cut so one runaway line cannot fill the store. */
   static final int MAX_LINE = 16 * 1024;
@@ -44,6 +52,13 @@ public final class ProcessExecutor implements Executor {
         new ProcessBuilder("sh", "-c", inv.command())
             .directory(inv.workDir().toFile())
             .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+    pb.environment().clear();
+    for (String name : INHERITED) {
+      String v = System.getenv(name);
+      if (v != null) {
+        pb.environment().put(name, v);
+      }
+    }
     pb.environment().putAll(inv.env());
     String tag =
         pb.environment()
