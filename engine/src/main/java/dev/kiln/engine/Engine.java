@@ -10,6 +10,7 @@ import dev.kiln.engine.run.Leases;
 import dev.kiln.engine.run.RunService;
 import dev.kiln.engine.store.Database;
 import dev.kiln.engine.store.RunStore;
+import dev.kiln.engine.store.SideEffects;
 import dev.kiln.engine.store.TaskQueue;
 
 /** The services of one kiln process over one state store. */
@@ -25,6 +26,7 @@ public final class Engine implements AutoCloseable {
   private final ModelRegistry models;
   private final Experiments experiments;
   private final ResultCache cache;
+  private final SideEffects sideEffects;
 
   public Engine(KilnConfig config, Database db) {
     this.config = config;
@@ -38,6 +40,7 @@ public final class Engine implements AutoCloseable {
     this.models = new ModelRegistry(db);
     this.experiments = new Experiments(db);
     this.cache = new ResultCache(db, artifacts);
+    this.sideEffects = new SideEffects(db);
   }
 
   public static Engine open(KilnConfig config, int poolSize) {
@@ -63,6 +66,11 @@ public final class Engine implements AutoCloseable {
   /** Reaping and releasing tasks, and the drivers of runs. */
   public Leases leases() {
     return leases;
+  }
+
+  /** Exactly-once effects of built-in steps (model versions, alias moves, child runs). */
+  public SideEffects sideEffects() {
+    return sideEffects;
   }
 
   public RunStore store() {

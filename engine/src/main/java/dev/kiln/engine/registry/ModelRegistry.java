@@ -52,71 +52,69 @@ public final class ModelRegistry {
   public record Move(String name, String alias, Integer from, int to, boolean moved) {}
 
   public ModelVersion register(NewVersion v) {
+    return db.tx().inTransaction(c -> register(c, v));
+  }
+
+  /** {@link #register(NewVersion)} inside the caller's transaction (an exactly-once effect). */
+  public ModelVersion register(Connection c, NewVersion v) throws SQLException {
     Names.model(v.name());
     if (v.alias() != null) {
       Names.alias(v.alias());
     }
-    return db.tx()
-        .inTransaction(
-            c -> {
-              Sql.update(
+    Sql.update(c, "insert into models (name) values (?) on conflict (name) do nothing", v.name());
+    lockModel(c, v.name());
+    int next =
+        Sql.one(
+                c,
+                "select coalesce(max(version), 0) + 1 from model_versions where name = ?",
+                rs -> rs.getInt(1),
+                v.name())
+            .orElseThrow();
+    String pipeline = null;
+    String pipelineVersion = null;
+    String params = "{}";
+    Map<String, Double> metrics = new LinkedHashMap<>();
+    if (v.runId() != null) {
+      String[] run =
+          Sql.one(
                   c,
-                  "insert into models (name) values (?) on conflict (name) do nothing",
-                  v.name());
-              lockModel(c, v.name());
-              int next =
-                  Sql.one(
-                          c,
-                          "select coalesce(max(version), 0) + 1 from model_versions where name = ?",
-                          rs -> rs.getInt(1),
-                          v.name())
-                      .orElseThrow();
-              String pipeline = null;
-              String pipelineVersion = null;
-              String params = "{}";
-              Map<String, Double> metrics = new LinkedHashMap<>();
-              if (v.runId() != null) {
-                String[] run =
-                    Sql.one(
-                            c,
-                            "select pipeline, pipeline_version, params::text from runs where id = ?",
-                            rs -> new String[] {rs.getString(1), rs.getString(2), rs.getString(3)},
-                            v.runId())
-                        .orElseThrow(() -> new RegistryException("no run " + v.runId()));
-                pipeline = run[0];
-                pipelineVersion = run[1];
-                params = run[2];
-                metrics.putAll(runMetrics(c, v.runId()));
-              }
-              ModelVersion mv =
-                  Sql.one(
-                          c,
-                          """
+                  "select pipeline, pipeline_version, params::text from runs where id = ?",
+                  rs -> new String[] {rs.getString(1), rs.getString(2), rs.getString(3)},
+                  v.runId())
+              .orElseThrow(() -> new RegistryException("no run " + v.runId()));
+      pipeline = run[0];
+      pipelineVersion = run[1];
+      params = run[2];
+      metrics.putAll(runMetrics(c, v.runId()));
+    }
+    ModelVersion mv =
+        Sql.one(
+                c,
+                """
           insert into model_versions (name, version, artifact_sha256, artifact_size, artifact_kind,
               run_id, step_id, pipeline, pipeline_version, git_commit, metrics, params, tags, created_by)
           values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?) returning\s"""
-                              + COLS,
-                          ModelRegistry::map,
-                          v.name(),
-                          next,
-                          v.artifactSha256(),
-                          v.artifactSize(),
-                          v.artifactKind(),
-                          v.runId(),
-                          v.stepId(),
-                          pipeline,
-                          pipelineVersion,
-                          v.gitCommit(),
-                          Jsonb.of(metrics),
-                          params,
-                          Jsonb.of(v.tags()),
-                          v.who())
-                      .orElseThrow();
-              if (v.alias() != null) {
-                move(c, v.name(), v.alias(), next, v.who(), v.why());
-              }
-              return mv;
-            });
+                    + COLS,
+                ModelRegistry::map,
+                v.name(),
+                next,
+                v.artifactSha256(),
+                v.artifactSize(),
+                v.artifactKind(),
+                v.runId(),
+                v.stepId(),
+                pipeline,
+                pipelineVersion,
+                v.gitCommit(),
+                Jsonb.of(metrics),
+                params,
+                Jsonb.of(v.tags()),
+                v.who())
+            .orElseThrow();
+    if (v.alias() != null) {
+      move(c, v.name(), v.alias(), next, v.who(), v.why());
+    }
+    return mv;
   }
 
   /** A run's metrics: the last value of each key (the latest write when several steps wrote it). */
@@ -138,14 +136,16 @@ public final class ModelRegistry {
 
   /** Points an alias at a version, audited. */
   public Move promote(String name, int version, String alias, String who, String why) {
+    return db.tx().inTransaction(c -> promote(c, name, version, alias, who, why));
+  }
+
+  /** {@link #promote(String, int, String, String, String)} inside the caller's transaction. */
+  public Move promote(Connection c, String name, int version, String alias, String who, String why)
+      throws SQLException {
     Names.alias(alias);
-    return db.tx()
-        .inTransaction(
-            c -> {
-              lockExisting(c, name);
-              requireVersion(c, name, version);
-              return move(c, name, alias, version, who, why);
-            });
+    lockExisting(c, name);
+    requireVersion(c, name, version);
+    return move(c, name, alias, version, who, why);
   }
 
   /** Moves an alias back to the version it held before its current one was set. */

@@ -9,6 +9,7 @@ import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.util.Properties;
 import javax.sql.DataSource;
 import org.flywaydb.core.Flyway;
@@ -106,6 +107,24 @@ public final class Database implements AutoCloseable {
 
   /** A connection outside the pool, for LISTEN (it must stay on one session for its lifetime). */
   public Connection dedicatedConnection() throws SQLException {
+    return DriverManager.getConnection(url, credentials());
+  }
+
+  /**
+   * A connection outside the pool whose connect and every statement give up after {@code timeout}
+   * (whole seconds, at least one): a caller that must act on time (heartbeats) learns of an
+   * unreachable store instead of hanging on it.
+   */
+  public Connection dedicatedConnection(Duration timeout) throws SQLException {
+    Properties p = credentials();
+    String seconds = String.valueOf(Math.max(1, timeout.toSeconds()));
+    p.setProperty("connectTimeout", seconds);
+    p.setProperty("loginTimeout", seconds);
+    p.setProperty("socketTimeout", seconds);
+    return DriverManager.getConnection(url, p);
+  }
+
+  private Properties credentials() {
     Properties p = new Properties();
     if (user != null) {
       p.setProperty("user", user);
@@ -113,7 +132,7 @@ public final class Database implements AutoCloseable {
     if (password != null) {
       p.setProperty("password", password);
     }
-    return DriverManager.getConnection(url, p);
+    return p;
   }
 
   public String url() {

@@ -4,6 +4,9 @@ import dev.kiln.engine.config.ConfigException;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.io.IOException;
 import java.lang.ProcessBuilder.Redirect;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.file.Files;
@@ -83,8 +86,16 @@ public final class EmbeddedServer {
   private static EmbeddedServer start(Path home, Path data) throws IOException {
     Path logFile = home.resolve("postgres.log");
     long t0 = System.nanoTime();
+    // The same port as last time when it is free: processes that keep their JDBC URL (workers,
+    // servers) reconnect to a restarted server instead of looking for it.
+    Path portFile = home.resolve("postgres.port");
+    int port = previousPort(portFile);
+    EmbeddedPostgres.Builder builder = EmbeddedPostgres.builder();
+    if (port > 0) {
+      builder.setPort(port);
+    }
     EmbeddedPostgres pg =
-        EmbeddedPostgres.builder()
+        builder
             .setDataDirectory(data)
             .setCleanDataDirectory(false)
             .setRegisterShutdownHook(false)
@@ -97,12 +108,27 @@ public final class EmbeddedServer {
             .setOutputRedirector(Redirect.appendTo(logFile.toFile()))
             .setErrorRedirector(Redirect.appendTo(logFile.toFile()))
             .start();
+    Files.writeString(portFile, pg.getPort() + "\n");
     log.info(
         "started embedded PostgreSQL on port {} with data in {} ({} ms)",
         pg.getPort(),
         data,
         (System.nanoTime() - t0) / 1_000_000);
     return new EmbeddedServer(pg.getPort());
+  }
+
+  /** The port the server had before, if it is free now; 0 to let zonky choose one. */
+  private static int previousPort(Path portFile) {
+    try {
+      int port = Integer.parseInt(Files.readString(portFile).trim());
+      try (ServerSocket probe = new ServerSocket()) {
+        probe.setReuseAddress(true);
+        probe.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
+        return port;
+      }
+    } catch (IOException | IllegalArgumentException e) {
+      return 0;
+    }
   }
 
   private static Optional<Integer> runningPort(Path data) throws IOException {

@@ -133,21 +133,23 @@ public final class TaskQueue {
    * finished); otherwise whether cancellation was requested.
    */
   public Optional<Boolean> heartbeat(ClaimedTask t, Duration lease) {
-    return db.tx()
-        .autocommit(
-            c ->
-                Sql.one(
-                    c,
-                    """
+    return db.tx().autocommit(c -> heartbeat(c, t, lease));
+  }
+
+  static Optional<Boolean> heartbeat(Connection c, ClaimedTask t, Duration lease)
+      throws SQLException {
+    return Sql.one(
+        c,
+        """
         update tasks set lease_until = now() + ? * interval '1 millisecond'
          where id = ? and attempt = ? and worker = ? and status = 'running'
         returning cancel_requested
         """,
-                    rs -> rs.getBoolean(1),
-                    lease.toMillis(),
-                    t.id(),
-                    t.attempt(),
-                    t.worker()));
+        rs -> rs.getBoolean(1),
+        lease.toMillis(),
+        t.id(),
+        t.attempt(),
+        t.worker());
   }
 
   /** Milliseconds until the earliest queued task of these queues becomes claimable, if any. */

@@ -4,6 +4,7 @@ import dev.kiln.engine.registry.ModelRegistry;
 import dev.kiln.engine.registry.Names;
 import dev.kiln.engine.registry.RegistryException;
 import dev.kiln.engine.spi.BuiltinStep;
+import dev.kiln.engine.store.SideEffects;
 import dev.kiln.engine.task.Completion;
 import dev.kiln.steps.With;
 import java.util.List;
@@ -28,32 +29,43 @@ public final class ModelPromoteStep implements BuiltinStep {
         throw in.bad("version", "required (a version number)");
       }
       String alias = Names.alias(in.string("alias"));
-      ModelRegistry.Move m =
+      String reason = in.string("reason", "promoted by run " + ctx.task().runId());
+      // Once per task: an attempt re-run after a lost one does not move the alias again.
+      SideEffects.Outcome once =
           ctx.engine()
-              .models()
-              .promote(
-                  name,
-                  (int) version,
-                  alias,
-                  Names.who(),
-                  in.string("reason", "promoted by run " + ctx.task().runId()));
+              .sideEffects()
+              .once(
+                  ctx.task(),
+                  NAME,
+                  c -> {
+                    ModelRegistry.Move m =
+                        ctx.engine()
+                            .models()
+                            .promote(c, name, (int) version, alias, Names.who(), reason);
+                    return Map.of(
+                        "version",
+                        String.valueOf(m.to()),
+                        "log",
+                        m.moved()
+                            ? name
+                                + " "
+                                + alias
+                                + ": "
+                                + (m.from() == null ? "none" : m.from())
+                                + " -> "
+                                + m.to()
+                            : name + " " + alias + " already at version " + m.to());
+                  });
       ctx.logs()
           .line(
               "system",
-              m.moved()
-                  ? name
-                      + " "
-                      + alias
-                      + ": "
-                      + (m.from() == null ? "none" : m.from())
-                      + " -> "
-                      + m.to()
-                  : name + " " + alias + " already at version " + m.to());
+              (once.repeated() ? "already done by an earlier attempt: " : "")
+                  + once.outputs().get("log"));
       return new Completion(
           Completion.Outcome.SUCCEEDED,
           null,
           null,
-          Map.of("version", String.valueOf(m.to())),
+          Map.of("version", once.outputs().get("version")),
           List.of(),
           List.of());
     } catch (With.BadInput | RegistryException e) {

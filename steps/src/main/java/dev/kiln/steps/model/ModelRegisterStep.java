@@ -6,6 +6,7 @@ import dev.kiln.engine.registry.ModelVersion;
 import dev.kiln.engine.registry.Names;
 import dev.kiln.engine.registry.RegistryException;
 import dev.kiln.engine.spi.BuiltinStep;
+import dev.kiln.engine.store.SideEffects;
 import dev.kiln.engine.task.Completion;
 import dev.kiln.steps.With;
 import java.io.File;
@@ -41,34 +42,47 @@ public final class ModelRegisterStep implements BuiltinStep {
       Path artifact = in.containedPath("artifact", ctx.engine().config().artifactsDir());
       ArtifactStore.Stored stored = ctx.engine().artifacts().put(artifact);
       String pipelineDir = ctx.task().spec().pipelineDir();
-      ModelVersion v =
+      ModelRegistry.NewVersion nv =
+          new ModelRegistry.NewVersion(
+              name,
+              stored.sha256(),
+              stored.size(),
+              stored.kind(),
+              ctx.task().runId(),
+              ctx.task().stepId(),
+              gitCommit(pipelineDir == null ? ctx.baseDir() : Path.of(pipelineDir)),
+              tags,
+              alias,
+              Names.who(),
+              in.string("reason", "registered by run " + ctx.task().runId()));
+      // Once per task: an attempt re-run after a lost one returns the version the first made.
+      SideEffects.Outcome once =
           ctx.engine()
-              .models()
-              .register(
-                  new ModelRegistry.NewVersion(
-                      name,
-                      stored.sha256(),
-                      stored.size(),
-                      stored.kind(),
-                      ctx.task().runId(),
-                      ctx.task().stepId(),
-                      gitCommit(pipelineDir == null ? ctx.baseDir() : Path.of(pipelineDir)),
-                      tags,
-                      alias,
-                      Names.who(),
-                      in.string("reason", "registered by run " + ctx.task().runId())));
+              .sideEffects()
+              .once(
+                  ctx.task(),
+                  NAME,
+                  c -> {
+                    ModelVersion v = ctx.engine().models().register(c, nv);
+                    Map<String, String> out = new LinkedHashMap<>();
+                    out.put("name", name);
+                    out.put("version", String.valueOf(v.version()));
+                    out.put("uri", "model:" + v.ref());
+                    out.put("metrics", String.valueOf(v.metrics()));
+                    return out;
+                  });
+      Map<String, String> out = new LinkedHashMap<>(once.outputs());
+      String metrics = out.remove("metrics");
       ctx.logs()
           .line(
               "system",
-              "registered "
-                  + v.ref()
+              (once.repeated() ? "already registered by an earlier attempt: " : "registered ")
+                  + name
+                  + "@"
+                  + out.get("version")
                   + (alias == null ? "" : " as " + alias)
                   + " with metrics "
-                  + v.metrics());
-      Map<String, String> out = new LinkedHashMap<>();
-      out.put("name", name);
-      out.put("version", String.valueOf(v.version()));
-      out.put("uri", "model:" + v.ref());
+                  + metrics);
       return new Completion(Completion.Outcome.SUCCEEDED, null, null, out, List.of(), List.of());
     } catch (With.BadInput | RegistryException e) {
       return Completion.failed(e.getMessage());

@@ -55,6 +55,15 @@ public final class WebhookStep implements BuiltinStep {
     } catch (With.BadInput e) {
       return Completion.failed(e.getMessage());
     }
+    // Delivered once per task: a re-run after a lost attempt that had delivered does not post
+    // again. Between the POST and its record a lost attempt can still post twice; the
+    // Idempotency-Key header (the task id) lets the receiver drop the second.
+    var delivered = ctx.engine().sideEffects().find(ctx.task(), name());
+    if (delivered.isPresent()) {
+      ctx.logs().line("system", "already delivered by an earlier attempt; not posting again");
+      return new Completion(
+          Completion.Outcome.SUCCEEDED, null, null, delivered.get(), List.of(), List.of());
+    }
     CountDownLatch cancelled = new CountDownLatch(1);
     ctx.cancellation().onCancel(cancelled::countDown);
     String last = null;
@@ -70,6 +79,7 @@ public final class WebhookStep implements BuiltinStep {
           HttpRequest.newBuilder(url)
               .timeout(timeout)
               .header("Content-Type", "application/json")
+              .header("Idempotency-Key", "kiln-task-" + ctx.task().id())
               .POST(HttpRequest.BodyPublishers.ofString(body))
               .build();
       try {
@@ -77,13 +87,11 @@ public final class WebhookStep implements BuiltinStep {
         int status = resp.statusCode();
         if (status >= 200 && status < 300) {
           ctx.logs().line("system", "posted to " + url.getHost() + ": HTTP " + status);
+          Map<String, String> out =
+              Map.of("status", String.valueOf(status), "attempts", String.valueOf(attempt));
+          ctx.engine().sideEffects().record(ctx.task(), name(), out);
           return new Completion(
-              Completion.Outcome.SUCCEEDED,
-              null,
-              null,
-              Map.of("status", String.valueOf(status), "attempts", String.valueOf(attempt)),
-              List.of(),
-              List.of());
+              Completion.Outcome.SUCCEEDED, null, null, out, List.of(), List.of());
         }
         last = "HTTP " + status;
         if (status != 429 && status < 500) {

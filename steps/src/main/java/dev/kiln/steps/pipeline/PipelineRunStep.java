@@ -8,6 +8,7 @@ import dev.kiln.dsl.parse.PipelineParser;
 import dev.kiln.engine.spi.BuiltinStep;
 import dev.kiln.engine.store.PipelineSources;
 import dev.kiln.engine.store.RunRecord;
+import dev.kiln.engine.store.SideEffects;
 import dev.kiln.engine.task.Completion;
 import dev.kiln.engine.task.RunStatus;
 import dev.kiln.steps.With;
@@ -55,12 +56,31 @@ public final class PipelineRunStep implements BuiltinStep {
       return Completion.failed(e.getMessage());
     }
     long runId;
-    try {
-      runId = ctx.engine().runs().createRun(target, params, trigger, ctx.baseDir().toString());
-    } catch (IllegalArgumentException e) {
-      return Completion.failed(name() + ": cannot start " + target.name() + ": " + e.getMessage());
+    // Once per task: an attempt re-run after a lost one follows the child run the first started.
+    var started = ctx.engine().sideEffects().find(ctx.task(), name());
+    if (started.isPresent()) {
+      runId = Long.parseLong(started.get().get("run_id"));
+      ctx.logs()
+          .line("system", "run " + runId + " was started by an earlier attempt; following it");
+    } else {
+      try {
+        runId =
+            ctx.engine()
+                .runs()
+                .createRun(
+                    target,
+                    params,
+                    trigger,
+                    ctx.baseDir().toString(),
+                    (c, id) ->
+                        SideEffects.record(
+                            c, ctx.task(), name(), Map.of("run_id", String.valueOf(id))));
+      } catch (IllegalArgumentException e) {
+        return Completion.failed(
+            name() + ": cannot start " + target.name() + ": " + e.getMessage());
+      }
+      ctx.logs().line("system", "started run " + runId + " of " + target.name());
     }
-    ctx.logs().line("system", "started run " + runId + " of " + target.name());
     if (!wait) {
       return done(runId, "queued", true);
     }

@@ -15,14 +15,28 @@ import dev.kiln.engine.store.Json;
 import dev.kiln.engine.task.Completion;
 import dev.kiln.engine.task.TaskSpec;
 import dev.kiln.workers.process.LocalProcesses;
+import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.stream.Stream;
 
 /**
@@ -31,8 +45,19 @@ import java.util.stream.Stream;
  * reads back outputs, metrics and artifacts into a {@link Completion}.
  */
 final class TaskRunner {
-  static final long MAX_OUTPUTS_BYTES = 1 << 20;
   static final int MAX_METRIC_LINES = 100_000;
+
+  /** A step that failed with less free space than this left under its work folder hit the floor. */
+  private static final long DISK_NEARLY_FULL = 1 << 20;
+
+  /** Built-in steps run here, so a timeout or cancel can interrupt (and if need be abandon) one. */
+  private static final ExecutorService BUILTINS =
+      Executors.newCachedThreadPool(
+          r -> {
+            Thread t = new Thread(r, "kiln-builtin");
+            t.setDaemon(true);
+            return t;
+          });
 
   /** KILN_KEEP_WORK=true keeps the work folders, for looking at what a step left. */
   private static final boolean KEEP_WORK =
@@ -43,13 +68,16 @@ final class TaskRunner {
   private final Map<String, BuiltinStep> builtins;
   private final String forceExecutor;
   private final String worker;
+  private final StepLimits limits;
 
   TaskRunner(
       Engine engine,
       Map<String, Executor> executors,
       Map<String, BuiltinStep> builtins,
       String forceExecutor,
-      String worker) {
+      String worker,
+      StepLimits limits) {
+    this.limits = limits;
     this.engine = engine;
     this.executors = executors;
     this.builtins = builtins;
@@ -122,7 +150,13 @@ final class TaskRunner {
         linkInputs(spec, inputs);
       }
     } catch (IOException e) {
-      return Completion.failed("cannot prepare the work folder " + work + ": " + e.getMessage());
+      cleanUpQuietly(work);
+      return Completion.failed(
+          (DiskSpace.isDiskFull(e) ? "disk full: " : "")
+              + "cannot prepare the work folder "
+              + work
+              + ": "
+              + e.getMessage());
     }
     Map<String, String> env = new LinkedHashMap<>(spec.env());
     env.remove(SecretRefs.ENV_KEY);
@@ -167,6 +201,16 @@ final class TaskRunner {
                 + " but no container executor is available here; run with --executor process");
       }
       ExecutionResult r = ex.execute(new Invocation(task, work, env, spec.command(), logs, cancel));
+      if (r.outcome() == Completion.Outcome.FAILED && DiskSpace.usable(work) < DISK_NEARLY_FULL) {
+        r =
+            new ExecutionResult(
+                r.outcome(),
+                r.exitCode(),
+                "disk full under "
+                    + engine.config().workDir()
+                    + (r.error() == null ? "" : ": " + r.error()),
+                r.imageDigest());
+      }
       result = collect(r, outputs, metrics, artifacts);
     } else {
       BuiltinStep b = builtins.get(spec.uses());
@@ -177,24 +221,71 @@ final class TaskRunner {
                 + "'; this worker has: "
                 + (builtins.isEmpty() ? "none" : String.join(", ", builtins.keySet())));
       }
-      try {
-        result =
-            b.run(
-                new BuiltinStep.Context(
-                    task,
-                    with,
-                    work,
-                    spec.baseDir() == null ? Path.of("").toAbsolutePath() : Path.of(spec.baseDir()),
-                    logs,
-                    cancel,
-                    engine));
-      } catch (InterruptedException e) {
-        throw e;
-      } catch (Exception e) {
-        result = Completion.failed(spec.uses() + ": " + e.getMessage());
-      }
+      result =
+          runBuiltin(
+              b,
+              new BuiltinStep.Context(
+                  task,
+                  with,
+                  work,
+                  spec.baseDir() == null ? Path.of("").toAbsolutePath() : Path.of(spec.baseDir()),
+                  logs,
+                  cancel,
+                  engine),
+              cancel);
     }
     return result;
+  }
+
+  /**
+   * Runs a built-in on a thread of its own, so {@code timeout:} and cancel apply to it as to a
+   * command: at the deadline or on cancel the thread is interrupted and, if it does not stop,
+   * abandoned. An {@link Error} it throws (out of memory, stack overflow) fails the step; the
+   * worker goes on.
+   */
+  private Completion runBuiltin(BuiltinStep b, BuiltinStep.Context context, Cancellation cancel)
+      throws InterruptedException {
+    String name = b.name();
+    Future<Completion> f = BUILTINS.submit(() -> b.run(context));
+    cancel.onCancel(() -> f.cancel(true));
+    Long timeoutMs = context.task().spec().timeoutMs();
+    try {
+      return timeoutMs == null ? f.get() : f.get(timeoutMs, TimeUnit.MILLISECONDS);
+    } catch (TimeoutException e) {
+      f.cancel(true);
+      return new Completion(
+          Completion.Outcome.TIMED_OUT,
+          null,
+          name
+              + ": timed out after "
+              + Duration.ofMillis(timeoutMs).toString().substring(2).toLowerCase(),
+          Map.of(),
+          List.of(),
+          List.of());
+    } catch (CancellationException e) {
+      return Completion.cancelled(cancel.reason());
+    } catch (InterruptedException e) {
+      f.cancel(true);
+      throw e;
+    } catch (ExecutionException e) {
+      Throwable cause = e.getCause();
+      if (cancel.isCancelled()) {
+        return Completion.cancelled(cancel.reason());
+      }
+      if (cause instanceof OutOfMemoryError) {
+        return Completion.failed(name + ": out of memory (" + cause.getMessage() + ")");
+      }
+      if (cause instanceof StackOverflowError) {
+        return Completion.failed(name + ": stack overflow (recursion too deep)");
+      }
+      if (cause instanceof Error) {
+        return Completion.failed(name + ": " + cause);
+      }
+      if (DiskSpace.isDiskFull(cause)) {
+        return Completion.failed(name + ": disk full: " + cause.getMessage());
+      }
+      return Completion.failed(name + ": " + cause.getMessage());
+    }
   }
 
   /** The attempt's work folder: its working directory, with kiln/ for outputs and artifacts. */
@@ -217,6 +308,14 @@ final class TaskRunner {
     }
   }
 
+  private static void cleanUpQuietly(Path work) {
+    try {
+      ArtifactStore.deleteTree(work);
+    } catch (IOException e) {
+      // The folder is removed again when the attempt ends (cleanUp); nothing else is lost.
+    }
+  }
+
   private Executor chooseExecutor(TaskSpec spec) {
     String name =
         forceExecutor != null ? forceExecutor : spec.image() != null ? "docker" : "process";
@@ -229,15 +328,17 @@ final class TaskRunner {
     List<Completion.Artifact> arts = new ArrayList<>();
     String problem = null;
     try {
-      problem = readOutputs(outputs, outs);
+      problem = readOutputs(outputs, outs, limits.outputsBytes());
       if (problem == null) {
-        problem = readMetrics(metrics, ms);
+        problem = readMetrics(metrics, ms, limits.metricsBytes());
       }
       if (problem == null) {
         problem = storeArtifacts(artifacts, arts);
       }
     } catch (IOException e) {
-      problem = "cannot read the step's results: " + e.getMessage();
+      problem =
+          (DiskSpace.isDiskFull(e) ? "disk full: " : "cannot read the step's results: ")
+              + e.getMessage();
     }
     if (problem != null && r.outcome() == Completion.Outcome.SUCCEEDED) {
       return new Completion(
@@ -246,15 +347,35 @@ final class TaskRunner {
     return new Completion(r.outcome(), r.exitCode(), r.error(), outs, ms, arts, r.imageDigest());
   }
 
-  static String readOutputs(Path file, Map<String, String> into) throws IOException {
-    if (Files.size(file) > MAX_OUTPUTS_BYTES) {
-      return "KILN_OUTPUTS is larger than 1 MiB; write big results as artifacts";
+  static String readOutputs(Path file, Map<String, String> into, long maxBytes) throws IOException {
+    long size = Files.size(file);
+    if (size > maxBytes) {
+      return "KILN_OUTPUTS is "
+          + StepLimits.describe(size)
+          + ", more than the limit of "
+          + StepLimits.describe(maxBytes)
+          + " (KILN_MAX_OUTPUTS_BYTES); write big results as artifacts";
+    }
+    String text;
+    try {
+      text =
+          StandardCharsets.UTF_8
+              .newDecoder()
+              .onMalformedInput(CodingErrorAction.REPORT)
+              .onUnmappableCharacter(CodingErrorAction.REPORT)
+              .decode(ByteBuffer.wrap(Files.readAllBytes(file)))
+              .toString();
+    } catch (CharacterCodingException e) {
+      return "KILN_OUTPUTS is not valid UTF-8 text; write binary results as artifacts";
     }
     int n = 0;
-    for (String line : Files.readAllLines(file)) {
+    for (String line : text.split("\r?\n", -1)) {
       n++;
       if (line.isBlank()) {
         continue;
+      }
+      if (line.indexOf('\u0000') >= 0) {
+        return "KILN_OUTPUTS line " + n + " contains a NUL byte, which outputs cannot hold";
       }
       int eq = line.indexOf('=');
       if (eq <= 0) {
@@ -265,9 +386,22 @@ final class TaskRunner {
     return null;
   }
 
-  static String readMetrics(Path file, List<Completion.Metric> into) throws IOException {
+  static String readMetrics(Path file, List<Completion.Metric> into, long maxBytes)
+      throws IOException {
+    long size = Files.size(file);
+    if (size > maxBytes) {
+      return "KILN_METRICS is "
+          + StepLimits.describe(size)
+          + ", more than the limit of "
+          + StepLimits.describe(maxBytes)
+          + " (KILN_MAX_METRICS_BYTES)";
+    }
     int n = 0;
-    try (Stream<String> lines = Files.lines(file)) {
+    // Malformed bytes become U+FFFD instead of failing the read; keys are checked below.
+    try (Stream<String> lines =
+        new BufferedReader(
+                new InputStreamReader(Files.newInputStream(file), StandardCharsets.UTF_8))
+            .lines()) {
       for (String line : (Iterable<String>) lines::iterator) {
         n++;
         if (n > MAX_METRIC_LINES) {
@@ -287,7 +421,11 @@ final class TaskRunner {
         if (!Double.isFinite(v)) {
           return "KILN_METRICS line " + n + " is not a finite number: '" + abbreviate(line) + "'";
         }
-        into.add(new Completion.Metric(line.substring(0, eq).trim(), v));
+        String key = line.substring(0, eq).trim();
+        if (key.indexOf('\u0000') >= 0 || key.indexOf('\uFFFD') >= 0) {
+          return "KILN_METRICS line " + n + " has a key that is not valid UTF-8 text";
+        }
+        into.add(new Completion.Metric(key, v));
       }
     }
     return null;
@@ -307,7 +445,7 @@ final class TaskRunner {
         ArtifactStore.Stored s = engine.artifacts().put(p);
         into.add(new Completion.Artifact(name, s.sha256(), s.size(), s.kind()));
       } catch (IOException e) {
-        return e.getMessage();
+        return (DiskSpace.isDiskFull(e) ? "disk full: " : "") + e.getMessage();
       }
     }
     return null;

@@ -8,6 +8,8 @@ import dev.kiln.engine.spi.Cancellation;
 import dev.kiln.engine.spi.Executor;
 import dev.kiln.engine.spi.WorkerRuntime;
 import dev.kiln.engine.store.ClaimedTask;
+import dev.kiln.engine.store.LeaseSession;
+import dev.kiln.engine.store.StoreException;
 import dev.kiln.engine.task.Completion;
 import dev.kiln.workers.process.LocalProcesses;
 import java.io.IOException;
@@ -43,6 +45,14 @@ final class Worker implements WorkerRuntime.Handle {
   private static final long MAX_WAIT_MS = 1000;
   static final String STOPPING = "worker stopping";
 
+  /** Why a worker stops a step itself: it could not renew the lease for most of its length. */
+  static final String LEASE_EXPIRED =
+      "lease not renewed: the store was unreachable, so the worker stopped the step before another"
+          + " worker could take it over";
+
+  /** Longest wait between two tries to record a result while the store is unreachable. */
+  private static final long MAX_RECORD_BACKOFF_MS = 5_000;
+
   /** The worker's life cycle. */
   enum State {
     /** claiming and running tasks */
@@ -53,14 +63,49 @@ final class Worker implements WorkerRuntime.Handle {
     STOPPED
   }
 
-  private record Active(
-      ClaimedTask task, Cancellation cancel, LogBuffer logs, ScheduledFuture<?> heartbeat) {}
+  /** A claimed task on this worker, from claim until its result is recorded. */
+  private static final class Active {
+    final ClaimedTask task;
+    final Cancellation cancel;
+    final LogBuffer logs;
+    volatile ScheduledFuture<?> heartbeat;
+
+    /** System.nanoTime() before the last heartbeat the store took (or the claim). */
+    volatile long renewedAt = System.nanoTime();
+
+    /** The step has ended; its result waits to be recorded. */
+    volatile boolean finished;
+
+    Active(ClaimedTask task, Cancellation cancel, LogBuffer logs) {
+      this.task = task;
+      this.cancel = cancel;
+      this.logs = logs;
+    }
+
+    ClaimedTask task() {
+      return task;
+    }
+
+    Cancellation cancel() {
+      return cancel;
+    }
+
+    LogBuffer logs() {
+      return logs;
+    }
+  }
 
   private final Engine engine;
   private final WorkerRuntime.Options options;
   private final Semaphore slots;
   private final ExecutorService pool;
   private final ScheduledExecutorService timers;
+
+  /** Heartbeats only, on their own thread and connection: log writes cannot delay them. */
+  private final ScheduledExecutorService beats;
+
+  private final LeaseSession leaseSession;
+  private final StepLimits limits;
   private final Map<Long, Active> active = new ConcurrentHashMap<>();
   private final TaskRunner runner;
   private final Thread poller;
@@ -79,6 +124,9 @@ final class Worker implements WorkerRuntime.Handle {
     this.slots = new Semaphore(options.slots());
     this.pool = Executors.newFixedThreadPool(options.slots(), r -> daemon(r, "kiln-task"));
     this.timers = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "kiln-timers"));
+    this.beats = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "kiln-heartbeat"));
+    this.limits = StepLimits.fromEnvironment();
+    this.leaseSession = new LeaseSession(engine.db(), heartbeatEvery().dividedBy(2));
     Map<String, Executor> executors = new TreeMap<>();
     ServiceLoader.load(Executor.class).forEach(e -> executors.put(e.name(), e));
     if (options.forceExecutor() != null && !executors.containsKey(options.forceExecutor())) {
@@ -90,7 +138,7 @@ final class Worker implements WorkerRuntime.Handle {
     }
     this.runner =
         new TaskRunner(
-            engine, executors, BuiltinStep.all(), options.forceExecutor(), options.name());
+            engine, executors, BuiltinStep.all(), options.forceExecutor(), options.name(), limits);
     this.poller = new Thread(this::pollLoop, "kiln-poller-" + options.name());
     this.poller.setDaemon(true);
   }
@@ -195,7 +243,7 @@ final class Worker implements WorkerRuntime.Handle {
         long runId = Long.parseLong(n.getParameter());
         active.values().stream()
             .filter(a -> a.task().runId() == runId)
-            .forEach(a -> timers.execute(() -> heartbeat(a)));
+            .forEach(a -> beats.execute(() -> heartbeat(a)));
         continue;
       }
       long delay = parseDelay(n.getParameter());
@@ -241,7 +289,7 @@ final class Worker implements WorkerRuntime.Handle {
    */
   private int claimOnce() {
     int free = slots.availablePermits();
-    if (free == 0 || !slots.tryAcquire(free)) {
+    if (free == 0 || belowDiskFloor() || !slots.tryAcquire(free)) {
       return 0;
     }
     List<ClaimedTask> claimed;
@@ -253,34 +301,90 @@ final class Worker implements WorkerRuntime.Handle {
     }
     slots.release(free - claimed.size());
     for (ClaimedTask t : claimed) {
-      Cancellation cancel = new Cancellation();
-      LogBuffer logs = new LogBuffer(engine.queue(), t.id(), t.attempt());
-      long every = Math.max(200, options.lease().toMillis() / 3);
-      Active[] holder = new Active[1];
-      ScheduledFuture<?> hb =
-          timers.scheduleWithFixedDelay(
-              () -> heartbeat(holder[0]), every, every, TimeUnit.MILLISECONDS);
-      holder[0] = new Active(t, cancel, logs, hb);
-      active.put(t.id(), holder[0]);
-      pool.execute(() -> runTask(holder[0]));
+      Active a =
+          new Active(
+              t, new Cancellation(), new LogBuffer(engine.queue(), t.id(), t.attempt(), limits));
+      long every = heartbeatEvery().toMillis();
+      a.heartbeat =
+          beats.scheduleWithFixedDelay(() -> heartbeat(a), every, every, TimeUnit.MILLISECONDS);
+      active.put(t.id(), a);
+      pool.execute(() -> runTask(a));
     }
     return claimed.size();
   }
 
-  private void heartbeat(Active a) {
-    if (a == null || a.cancel().isCancelled()) {
-      return;
+  private long diskWarnedAt;
+
+  /**
+   * Whether the disk under KILN_HOME has less free space than the floor: then no new work is
+   * claimed, so steps cannot fill the disk an embedded PostgreSQL writes to.
+   */
+  private boolean belowDiskFloor() {
+    long usable = DiskSpace.usable(engine.config().home());
+    if (usable >= limits.minFreeDisk()) {
+      return false;
     }
+    long now = System.currentTimeMillis();
+    if (now - diskWarnedAt > 60_000) {
+      diskWarnedAt = now;
+      log.warn(
+          "worker {}: only {} free under {}, below the floor of {} (KILN_MIN_FREE_DISK); claiming"
+              + " nothing until there is more",
+          options.name(),
+          StepLimits.describe(usable),
+          engine.config().home(),
+          StepLimits.describe(limits.minFreeDisk()));
+    }
+    return true;
+  }
+
+  private Duration heartbeatEvery() {
+    return Duration.ofMillis(Math.max(200, options.lease().toMillis() / 3));
+  }
+
+  /**
+   * Renews the lease of a running task, and keeps renewing it while the task's result waits to be
+   * recorded. When no renewal got through for two thirds of the lease the store cannot be reached:
+   * the step is stopped here, before its lease runs out and another worker may start it again.
+   */
+  private void heartbeat(Active a) {
+    long silent = System.nanoTime() - a.renewedAt;
+    long giveUp = options.lease().toNanos() - heartbeatEvery().toNanos();
+    if (!a.finished && !a.cancel().isCancelled() && silent >= giveUp) {
+      log.warn(
+          "no heartbeat of {} (run {}) got through for {} ms; stopping it",
+          a.task().stepId(),
+          a.task().runId(),
+          silent / 1_000_000);
+      cancelAsync(a, LEASE_EXPIRED);
+    }
+    if (LEASE_EXPIRED.equals(a.cancel().reason())) {
+      return; // the attempt is given up; renewing its lease now would only delay its retry
+    }
+    long before = System.nanoTime();
     try {
-      var r = engine.queue().heartbeat(a.task(), options.lease());
+      var r = leaseSession.heartbeat(a.task(), options.lease());
       if (r.isEmpty()) {
-        a.cancel().cancel("lease lost: the task was taken over or settled elsewhere");
-      } else if (r.get()) {
-        a.cancel().cancel("run cancelled");
+        cancelAsync(a, "lease lost: the task was taken over or settled elsewhere");
+      } else {
+        a.renewedAt = before;
+        if (r.get()) {
+          cancelAsync(a, "run cancelled");
+        }
       }
     } catch (RuntimeException e) {
       log.warn("heartbeat of {} failed: {}", a.task().stepId(), e.getMessage());
     }
+  }
+
+  /** Cancels off the heartbeat thread: killing a process tree waits up to its grace period. */
+  private void cancelAsync(Active a, String why) {
+    if (a.finished || a.cancel().isCancelled()) {
+      return;
+    }
+    Thread t = new Thread(() -> a.cancel().cancel(why), "kiln-cancel-" + a.task().id());
+    t.setDaemon(true);
+    t.start();
   }
 
   private void runTask(Active a) {
@@ -290,23 +394,19 @@ final class Worker implements WorkerRuntime.Handle {
       result = runner.run(t, a.logs(), a.cancel());
     } catch (InterruptedException e) {
       result = Completion.cancelled(STOPPING);
-    } catch (RuntimeException e) {
+    } catch (RuntimeException | Error e) {
+      // An Error of a built-in (out of memory, stack overflow) fails the step, not the worker:
+      // the slot comes back and the attempt is recorded as failed, not lost.
       log.error("task {} of run {} failed in the worker", t.stepId(), t.runId(), e);
       result = Completion.failed("worker error: " + e);
     }
-    a.heartbeat().cancel(false);
-    a.logs().flush();
+    a.finished = true;
+    a.logs().finish();
     try {
-      if (STOPPING.equals(a.cancel().reason())) {
-        engine.leases().release(t, "worker " + options.name() + " stopped");
-      } else {
-        engine.runs().complete(t, a.logs().masker().completion(result));
-      }
-    } catch (RuntimeException e) {
-      // The lease will expire and the task be retried by whoever reaps it.
-      log.error(
-          "could not record the result of {} (run {}): {}", t.stepId(), t.runId(), e.getMessage());
+      record(a, result);
     } finally {
+      a.heartbeat.cancel(false);
+      a.logs().flush();
       active.remove(t.id());
       slots.release();
     }
@@ -327,6 +427,76 @@ final class Worker implements WorkerRuntime.Handle {
           t.stepId(),
           t.runId(),
           e.getMessage());
+    }
+  }
+
+  /**
+   * Records the attempt's end, retrying with backoff while the store is unreachable: the result is
+   * kept (and the lease renewed) until the store takes it or refuses it because the attempt is no
+   * longer the task's (fenced out). A step stopped because the worker shuts down, or because its
+   * lease could not be renewed, is handed back rather than settled.
+   */
+  private void record(Active a, Completion completion) {
+    Completion result = a.logs().masker().completion(completion);
+    ClaimedTask t = a.task();
+    String reason = a.cancel().reason();
+    long backoff = 100;
+    boolean permanentSeen = false;
+    while (true) {
+      try {
+        if (STOPPING.equals(reason) || LEASE_EXPIRED.equals(reason)) {
+          engine
+              .leases()
+              .release(
+                  t, STOPPING.equals(reason) ? "worker " + options.name() + " stopped" : reason);
+        } else {
+          engine.runs().complete(t, result);
+        }
+        return;
+      } catch (StoreException e) {
+        if (!e.isTransient() && !permanentSeen) {
+          // The store refused this result (bad data that slipped through): record a failure in
+          // its place, which the store can hold, rather than retrying the same write forever.
+          log.error("the store refused the result of {} (run {})", t.stepId(), t.runId(), e);
+          permanentSeen = true;
+          result =
+              a.logs()
+                  .masker()
+                  .completion(
+                      Completion.failed("the result could not be recorded: " + e.getMessage()));
+          continue;
+        }
+        if (!e.isTransient()) {
+          log.error(
+              "the result of {} (run {}) cannot be recorded; the task is retried when its lease expires",
+              t.stepId(),
+              t.runId(),
+              e);
+          return;
+        }
+        if (state == State.STOPPED) {
+          log.error(
+              "result of {} (run {}) not recorded, the worker stopped: {}; the task is retried when"
+                  + " its lease expires",
+              t.stepId(),
+              t.runId(),
+              e.getMessage());
+          return;
+        }
+        log.warn(
+            "could not record the result of {} (run {}): {}; retrying in {} ms",
+            t.stepId(),
+            t.runId(),
+            e.getMessage(),
+            backoff);
+        try {
+          Thread.sleep(backoff + ThreadLocalRandom.current().nextLong(backoff / 2 + 1));
+        } catch (InterruptedException ie) {
+          Thread.currentThread().interrupt();
+          return;
+        }
+        backoff = Math.min(backoff * 2, MAX_RECORD_BACKOFF_MS);
+      }
     }
   }
 
@@ -366,6 +536,8 @@ final class Worker implements WorkerRuntime.Handle {
       Thread.currentThread().interrupt();
     }
     timers.shutdownNow();
+    beats.shutdownNow();
+    leaseSession.close();
   }
 
   private static Thread daemon(Runnable r, String name) {

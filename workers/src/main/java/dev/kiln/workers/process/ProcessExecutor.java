@@ -5,11 +5,11 @@ import dev.kiln.engine.spi.Executor;
 import dev.kiln.engine.spi.Invocation;
 import dev.kiln.engine.spi.LogSink;
 import dev.kiln.engine.task.Completion.Outcome;
-import java.io.BufferedReader;
 import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
+import java.io.Reader;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.LinkedHashSet;
@@ -134,17 +134,40 @@ public final class ProcessExecutor implements Executor {
     LocalProcesses.killTagged(tag);
   }
 
+  private static String ended(StringBuilder line, long cut) {
+    int len = line.length();
+    if (len > 0 && line.charAt(len - 1) == '\r') {
+      line.setLength(len - 1);
+    }
+    return cut == 0 ? line.toString() : line + " [cut: " + cut + " more characters]";
+  }
+
   private static Thread pump(InputStream in, String stream, LogSink sink, String step) {
     Thread t =
         new Thread(
             () -> {
-              try (BufferedReader r =
-                  new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
-                String line;
-                while ((line = r.readLine()) != null) {
-                  sink.line(
-                      stream,
-                      line.length() > MAX_LINE ? line.substring(0, MAX_LINE) + " [cut]" : line);
+              try (Reader r = new InputStreamReader(in, StandardCharsets.UTF_8)) {
+                // Read by hand, not readLine(): one 4 GB line must not be held in memory whole.
+                char[] buf = new char[8192];
+                StringBuilder line = new StringBuilder();
+                long cut = 0;
+                int n;
+                while ((n = r.read(buf)) > 0) {
+                  for (int i = 0; i < n; i++) {
+                    char ch = buf[i];
+                    if (ch == '\n') {
+                      sink.line(stream, ended(line, cut));
+                      line.setLength(0);
+                      cut = 0;
+                    } else if (line.length() < MAX_LINE) {
+                      line.append(ch);
+                    } else {
+                      cut++;
+                    }
+                  }
+                }
+                if (line.length() > 0 || cut > 0) {
+                  sink.line(stream, ended(line, cut));
                 }
               } catch (IOException e) {
                 sink.line(
