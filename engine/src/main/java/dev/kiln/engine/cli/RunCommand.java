@@ -10,6 +10,7 @@ import dev.kiln.engine.Engine;
 import dev.kiln.engine.config.KilnConfig;
 import dev.kiln.engine.run.Leases;
 import dev.kiln.engine.run.ProcessNames;
+import dev.kiln.engine.spi.BuiltinStep;
 import dev.kiln.engine.store.RunRecord;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -133,7 +134,7 @@ final class RunCommand implements Callable<Integer> {
       }
       return new RemoteRun(server, json).run(file.toString(), parseParams(params));
     }
-    ParseResult parsed = PipelineParser.parse(file);
+    ParseResult parsed = PipelineParser.parse(file, BuiltinStep.catalogue());
     if (!parsed.ok()) {
       parsed.problems().forEach(p -> System.err.println(p));
       return Main.USAGE;
