@@ -29,6 +29,12 @@ final class PipelineBinder {
 
   /** The pipeline, or null when {@code problems} received anything. */
   static Pipeline bind(String file, String text, YNode root, Problems problems) {
+    return bind(file, text, root, problems, Catalogue.NONE);
+  }
+
+  /** {@link #bind(String, String, YNode, Problems)}, checking built-ins against a catalogue. */
+  static Pipeline bind(
+      String file, String text, YNode root, Problems problems, Catalogue builtins) {
     Fields f = new Fields(problems);
     if (!(root instanceof YNode.Mapping m)) {
       problems.add(
@@ -55,7 +61,7 @@ final class PipelineBinder {
     Map<String, ParamSpec> params = ParamBinder.bind(m.get("params"), f);
     List<Trigger> triggers = TriggerBinder.bind(m.get("triggers"), params, f, exprs);
     Defaults defaults = defaults(m.get("defaults"), f, exprs);
-    List<StepBinder.StepDraft> drafts = steps(m, f, exprs);
+    List<StepBinder.StepDraft> drafts = steps(m, f, exprs, builtins);
     Map<String, List<String>> needs = GraphCheck.check(drafts, problems);
     exprs.check(params, drafts, needs);
     if (!problems.isEmpty()) {
@@ -77,7 +83,7 @@ final class PipelineBinder {
   }
 
   private static List<StepBinder.StepDraft> steps(
-      YNode.Mapping root, Fields f, ExpressionCheck exprs) {
+      YNode.Mapping root, Fields f, ExpressionCheck exprs, Catalogue builtins) {
     Problems problems = f.problems();
     if (!root.has("steps")) {
       problems.add(root, "missing required key 'steps'");
@@ -89,7 +95,7 @@ final class PipelineBinder {
       problems.add(
           Fields.absent(n) ? root.keyNode("steps") : n, "'steps' is empty: add at least one step");
     }
-    return steps == null ? List.of() : StepBinder.bind(steps, f, exprs);
+    return steps == null ? List.of() : StepBinder.bind(steps, f, exprs, builtins);
   }
 
   private static Defaults defaults(YNode n, Fields f, ExpressionCheck exprs) {

@@ -25,6 +25,11 @@ public final class PipelineParser {
   private PipelineParser() {}
 
   public static ParseResult parse(Path file) {
+    return parse(file, Catalogue.NONE);
+  }
+
+  /** {@link #parse(Path)}, checking {@code uses:} and {@code with:} against the built-ins. */
+  public static ParseResult parse(Path file, Catalogue builtins) {
     String name = file.toString();
     byte[] bytes;
     try {
@@ -63,10 +68,15 @@ public final class PipelineParser {
     } catch (CharacterCodingException e) {
       return fileProblem(name, "not UTF-8 text (a binary file?); a pipeline is YAML text in UTF-8");
     }
-    return parse(name, text);
+    return parse(name, text, builtins);
   }
 
   public static ParseResult parse(String fileName, String text) {
+    return parse(fileName, text, Catalogue.NONE);
+  }
+
+  /** {@link #parse(String, String)}, checking {@code uses:} and {@code with:} against built-ins. */
+  public static ParseResult parse(String fileName, String text, Catalogue builtins) {
     if (fileName == null) {
       fileName = "<input>";
     }
@@ -82,7 +92,8 @@ public final class PipelineParser {
     }
     String body = text.charAt(0) == '\uFEFF' ? text.substring(1) : text;
     YNode root = YamlLoader.load(body, problems);
-    Pipeline pipeline = root == null ? null : PipelineBinder.bind(fileName, body, root, problems);
+    Pipeline pipeline =
+        root == null ? null : PipelineBinder.bind(fileName, body, root, problems, builtins);
     if (pipeline == null || !problems.isEmpty()) {
       return ParseResult.failed(problems.sorted());
     }

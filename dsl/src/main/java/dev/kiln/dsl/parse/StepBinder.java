@@ -1,6 +1,7 @@
 package dev.kiln.dsl.parse;
 
 import dev.kiln.dsl.model.Action;
+import dev.kiln.dsl.model.BuiltinSpec;
 import dev.kiln.dsl.model.MatrixTasks;
 import dev.kiln.dsl.model.Resources;
 import dev.kiln.dsl.model.RetryPolicy;
@@ -11,6 +12,7 @@ import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.regex.Pattern;
 
@@ -53,15 +55,19 @@ final class StepBinder {
   private final Problems problems;
   private final ExpressionCheck exprs;
 
-  private StepBinder(Fields f, ExpressionCheck exprs) {
+  private final Catalogue builtins;
+
+  private StepBinder(Fields f, ExpressionCheck exprs, Catalogue builtins) {
+    this.builtins = builtins;
     this.f = f;
     this.problems = f.problems();
     this.exprs = exprs;
   }
 
   /** The steps in file order (ids unique: the loader dropped duplicate keys). */
-  static List<StepDraft> bind(YNode.Mapping steps, Fields f, ExpressionCheck exprs) {
-    StepBinder binder = new StepBinder(f, exprs);
+  static List<StepDraft> bind(
+      YNode.Mapping steps, Fields f, ExpressionCheck exprs, Catalogue builtins) {
+    StepBinder binder = new StepBinder(f, exprs, builtins);
     List<StepDraft> drafts = new ArrayList<>(steps.entries().size());
     for (YNode.Entry e : steps.entries().values()) {
       drafts.add(binder.step(e.key(), e.value()));
@@ -230,11 +236,83 @@ final class StepBinder {
         with = plain;
         exprs.scan(wm, ExpressionCheck.Scope.STEP, id);
       }
+      if (name != null && !name.contains("${{") && builtins.checks()) {
+        checkBuiltin(id, name, m.get("uses"), wm, m.keyNode("with"));
+      }
       if (runKey == null && name != null) {
         action = new Action.Uses(name, with);
       }
     }
     return action;
+  }
+
+  /**
+   * {@code uses:} names a built-in of the catalogue, and {@code with:} has its required keys, no
+   * unknown key, and values of the declared types (an expression fits any type).
+   */
+  private void checkBuiltin(
+      String id, String name, YNode usesNode, YNode.Mapping with, YNode.Scalar withKey) {
+    Optional<BuiltinSpec> found = builtins.find(name);
+    if (found.isEmpty()) {
+      String close = Suggest.closest(name, builtins.names());
+      problems.add(
+          usesNode,
+          "step '"
+              + id
+              + "': unknown built-in step '"
+              + name
+              + "'"
+              + (close != null
+                  ? "; did you mean '" + close + "'?"
+                  : "; the built-ins are " + String.join(", ", builtins.names())));
+      return;
+    }
+    BuiltinSpec spec = found.get();
+    if (spec.with() == null) {
+      return;
+    }
+    Map<String, BuiltinSpec.WithKey> keys = new LinkedHashMap<>();
+    spec.with().forEach(k -> keys.put(k.name(), k));
+    if (with != null) {
+      for (YNode.Entry e : with.entries().values()) {
+        String key = e.key().text();
+        BuiltinSpec.WithKey declared = keys.get(key);
+        if (declared == null) {
+          String close = Suggest.closest(key, keys.keySet());
+          problems.add(
+              e.key(),
+              name
+                  + ": unknown key 'with."
+                  + key
+                  + "'"
+                  + (close != null
+                      ? "; did you mean '" + close + "'?"
+                      : keys.isEmpty()
+                          ? "; it takes no 'with'"
+                          : "; it takes " + String.join(", ", keys.keySet())));
+          continue;
+        }
+        Object v = Fields.absent(e.value()) ? null : Fields.plain(e.value());
+        if (!declared.type().accepts(v)) {
+          problems.add(
+              e.value(),
+              name
+                  + ": 'with."
+                  + key
+                  + "' must be "
+                  + declared.type().describe()
+                  + ", got "
+                  + e.value().describe());
+        }
+      }
+    }
+    for (BuiltinSpec.WithKey k : spec.with()) {
+      if (k.required() && (with == null || Fields.absent(with.get(k.name())))) {
+        problems.add(
+            with != null ? withKey : usesNode,
+            name + ": missing required key 'with." + k.name() + "' (" + k.description() + ")");
+      }
+    }
   }
 
   private String condition(YNode n, String id) {

@@ -6,6 +6,7 @@ import dev.kiln.dsl.parse.ParseResult;
 import dev.kiln.dsl.parse.PipelineParser;
 import dev.kiln.engine.Engine;
 import dev.kiln.engine.config.KilnConfig;
+import dev.kiln.engine.spi.BuiltinStep;
 import dev.kiln.engine.spi.WorkerRuntime;
 import dev.kiln.engine.store.RunStore.StoredPipeline;
 import dev.kiln.engine.task.RunStatus;
@@ -163,7 +164,7 @@ final class BackfillCommand implements Callable<Integer> {
   private Pipeline load(Engine engine) {
     Path file = Path.of(pipeline);
     if (Files.isRegularFile(file)) {
-      ParseResult parsed = PipelineParser.parse(file);
+      ParseResult parsed = PipelineParser.parse(file, BuiltinStep.catalogue());
       if (!parsed.ok()) {
         parsed.problems().forEach(System.err::println);
         throw new UserError(file + " is invalid");

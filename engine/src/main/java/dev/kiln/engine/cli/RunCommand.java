@@ -8,7 +8,10 @@ import dev.kiln.dsl.parse.PipelineParser;
 import dev.kiln.dsl.parse.Problem;
 import dev.kiln.engine.Engine;
 import dev.kiln.engine.config.KilnConfig;
+import dev.kiln.engine.run.Leases;
 import dev.kiln.engine.run.ProcessNames;
+import dev.kiln.engine.spi.BuiltinStep;
+import dev.kiln.engine.store.RunRecord;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -25,7 +28,9 @@ import picocli.CommandLine.Parameters;
       "Run a pipeline to its end in this process.",
       "Steps run on in-process workers; progress is printed as it happens.",
       "Exit 0 when the run succeeded, 1 when it failed or was cancelled,",
-      "2 for invalid input (nothing is written to the store).",
+      "2 for invalid input (nothing is written to the store), 130 when",
+      "interrupted (Ctrl-C or SIGTERM: the run is cancelled, its steps stopped).",
+      "Its workers take only this run's steps unless --serve-queue.",
       "With --server URL, PIPELINE names a pipeline hosted by that kiln server:",
       "the server starts the run (POST /api/pipelines/PIPELINE/runs) and this",
       "command follows it to its end (GET /api/runs/ID)."
@@ -33,6 +38,7 @@ import picocli.CommandLine.Parameters;
 final class RunCommand implements Callable<Integer> {
   @Parameters(
       index = "0",
+      arity = "0..1",
       paramLabel = "FILE",
       description = "the pipeline YAML file (with --server: the pipeline's name)")
   Path file;
@@ -79,6 +85,23 @@ final class RunCommand implements Callable<Integer> {
   boolean forceNew;
 
   @Option(
+      names = "--continue",
+      paramLabel = "RUN",
+      description = {
+        "drive this unfinished run to its end (FILE is not needed): one whose kiln run",
+        "process died, or that nothing runs; refused while its driver is alive"
+      })
+  Long continueRun;
+
+  @Option(
+      names = "--serve-queue",
+      description = {
+        "also run other runs' steps from the queue while this run lasts (as 'kiln worker');",
+        "those still running when this run ends are finished before the command exits"
+      })
+  boolean serveQueue;
+
+  @Option(
       names = "--no-cache",
       description = {
         "steps with cache: true run instead of taking a",
@@ -103,6 +126,12 @@ final class RunCommand implements Callable<Integer> {
       // Read by the docker executor (workers), which the engine does not import.
       System.setProperty("kiln.allowHostNetwork", "true");
     }
+    if (continueRun != null) {
+      return continueRun();
+    }
+    if (file == null) {
+      throw new UserError("FILE is missing: kiln run FILE (or kiln run --continue RUN)");
+    }
     if (server != null) {
       if (!tags.isEmpty()) {
         throw new UserError(
@@ -114,7 +143,7 @@ final class RunCommand implements Callable<Integer> {
       }
       return new RemoteRun(server, json).run(file.toString(), parseParams(params));
     }
-    ParseResult parsed = PipelineParser.parse(file);
+    ParseResult parsed = PipelineParser.parse(file, BuiltinStep.catalogue());
     if (!parsed.ok()) {
       parsed.problems().forEach(p -> System.err.println(p));
       return Main.USAGE;
@@ -143,7 +172,7 @@ final class RunCommand implements Callable<Integer> {
             engine
                 .leases()
                 .takeOverAbandoned(
-                    pipeline.source().version(), bound, driver, dead, RunFollower.DRIVER_STALE)
+                    pipeline.source().version(), bound, driver, dead, Leases.DRIVER_STALE)
                 .orElse(null);
         if (runId != null) {
           (json ? System.err : System.out)
@@ -172,7 +201,67 @@ final class RunCommand implements Callable<Integer> {
         engine.runs().bypassCache(runId);
       }
       return new RunFollower(engine, json, executor, slots, noCache)
+          .serveQueue(serveQueue)
           .follow(runId, pipeline, driver);
+    }
+  }
+
+  /** {@code --continue RUN}: become the driver of a run whose driver is gone, and follow it. */
+  private int continueRun() throws Exception {
+    if (file != null || server != null || !params.isEmpty() || forceNew) {
+      throw new UserError(
+          "--continue RUN takes the run's own pipeline and params: give no FILE, -p, --server"
+              + " or --new");
+    }
+    if (slots < 1) {
+      throw new UserError("--slots must be at least 1, got " + slots);
+    }
+    try (Engine engine = Engine.open(KilnConfig.fromEnvironment(), slots + 4)) {
+      RunRecord run =
+          engine
+              .store()
+              .run(continueRun)
+              .orElseThrow(() -> new UserError("no run " + continueRun + " (see 'kiln runs')"));
+      if (run.status().terminal()) {
+        throw new UserError(
+            "run "
+                + continueRun
+                + " already "
+                + run.status().db()
+                + "; 'kiln retry "
+                + continueRun
+                + "' runs what did not succeed again");
+      }
+      String driver = ProcessNames.of("run");
+      var dead = ProcessNames.deadOnThisHost(engine.leases().drivenRuns().values());
+      String inTheWay =
+          engine
+              .leases()
+              .continueRun(continueRun, driver, dead, Leases.DRIVER_STALE)
+              .orElseThrow(() -> new UserError("no run " + continueRun + " (see 'kiln runs')"));
+      if (!inTheWay.isEmpty()) {
+        throw new UserError(
+            "run "
+                + continueRun
+                + " is driven by "
+                + inTheWay
+                + ", which is alive; follow it with"
+                + " 'kiln logs -f "
+                + continueRun
+                + "' or stop it with 'kiln cancel "
+                + continueRun
+                + "'");
+      }
+      if (!tags.isEmpty()) {
+        engine.experiments().tag(continueRun, pairs(tags, "--tag"), List.of());
+      }
+      if (noCache) {
+        engine.runs().bypassCache(continueRun);
+      }
+      (json ? System.err : System.out).println("continuing run " + continueRun + " (--continue)");
+      return new RunFollower(engine, json, executor, slots, noCache)
+          .serveQueue(serveQueue)
+          .follow(continueRun, engine.runs().pipeline(run.pipelineVersion()), driver);
     }
   }
 

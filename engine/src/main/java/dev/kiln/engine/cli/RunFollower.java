@@ -38,6 +38,7 @@ final class RunFollower {
   private final boolean noCache;
   private final PrintStream progress;
   private final boolean tty = System.console() != null;
+  private boolean serveQueue;
 
   RunFollower(Engine engine, boolean json, String executor, int slots) {
     this(engine, json, executor, slots, false);
@@ -52,9 +53,16 @@ final class RunFollower {
     this.progress = json ? System.err : System.out;
   }
 
-  /** A driver silent for this long is presumed dead; it heartbeats every DRIVER_BEAT. */
-  static final Duration DRIVER_STALE = Duration.ofSeconds(15);
+  /**
+   * Whether the in-process workers also take other runs' steps from the queue ({@code kiln run
+   * --serve-queue}); by default they claim only this run's tasks.
+   */
+  RunFollower serveQueue(boolean serve) {
+    this.serveQueue = serve;
+    return this;
+  }
 
+  /** How often a driver heartbeats; silent for Leases.DRIVER_STALE it is presumed dead. */
   static final Duration DRIVER_BEAT = Duration.ofSeconds(3);
 
   int follow(long runId, Pipeline pipeline) throws Exception {
@@ -89,8 +97,25 @@ final class RunFollower {
             .start(
                 engine,
                 new WorkerRuntime.Options(
-                    name, List.copyOf(queues), slots, Duration.ofSeconds(30), executor));
-    // Ctrl-C or SIGTERM cancels the run and stops its processes rather than orphaning them.
+                    name,
+                    List.copyOf(queues),
+                    slots,
+                    Duration.ofSeconds(30),
+                    executor,
+                    serveQueue ? null : runId));
+    // Ctrl-C or SIGTERM cancels the run: its steps are stopped, the loop below sees the end and
+    // prints the summary, and the command exits 130. A second signal exits at once; the
+    // shutdown hook then still cancels the run and stops its processes rather than orphaning them.
+    Interrupts interrupts =
+        Interrupts.install(
+            () -> {
+              progress.println("interrupted: cancelling run " + runId);
+              engine
+                  .db()
+                  .tx()
+                  .inTransaction(
+                      c -> engine.runs().cancel(c, runId, "interrupted: kiln run got a signal"));
+            });
     Thread hook =
         new Thread(
             () -> {
@@ -124,6 +149,14 @@ final class RunFollower {
         }
         listen.await(1000);
       }
+      if (serveQueue && !interrupts.received() && engine.leases().busyWorkers().contains(name)) {
+        // Steps of other runs this process took (--serve-queue) are finished, not abandoned;
+        // a signal meanwhile hands them back (released, not counted against their retries).
+        progress.println("finishing the steps of other runs this process took (--serve-queue)");
+        while (!interrupts.received() && engine.leases().busyWorkers().contains(name)) {
+          workers.drain(Duration.ofSeconds(1));
+        }
+      }
     } finally {
       workers.close();
       try {
@@ -132,7 +165,9 @@ final class RunFollower {
         // The JVM is already exiting: the hook runs or has run.
       }
     }
-    return summary(runId, pipeline, t0);
+    int code = summary(runId, pipeline, t0);
+    interrupts.close();
+    return interrupts.received() ? Interrupts.EXIT : code;
   }
 
   /** Whole numbers as they are; others to four significant digits, without trailing zeros. */

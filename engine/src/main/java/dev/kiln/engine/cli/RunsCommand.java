@@ -2,13 +2,17 @@ package dev.kiln.engine.cli;
 
 import dev.kiln.engine.Engine;
 import dev.kiln.engine.config.KilnConfig;
+import dev.kiln.engine.run.Leases;
+import dev.kiln.engine.run.ProcessNames;
 import dev.kiln.engine.run.Summary;
 import dev.kiln.engine.store.Json;
 import dev.kiln.engine.store.RunRecord;
+import dev.kiln.engine.store.Runs;
 import java.time.Duration;
 import java.time.ZoneId;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -92,6 +96,13 @@ final class RunsCommand implements Callable<Integer> {
                 : "no runs match");
         return Main.OK;
       }
+      Map<Long, Runs.Abandoned> abandoned = new HashMap<>();
+      engine
+          .leases()
+          .abandoned(
+              ProcessNames.deadOnThisHost(engine.leases().drivenRuns().values()),
+              Leases.DRIVER_STALE)
+          .forEach(a -> abandoned.put(a.runId(), a));
       boolean tagged = runs.stream().anyMatch(r -> !r.tags().isEmpty());
       String row = "%-6s %-24s %-10s %-8s %-19s " + (tagged ? "%-9s %s" : "%s%s") + "%n";
       System.out.printf(
@@ -106,11 +117,21 @@ final class RunsCommand implements Callable<Integer> {
             row,
             r.id(),
             r.pipeline(),
-            r.status().db(),
+            abandoned.containsKey(r.id()) ? "abandoned" : r.status().db(),
             r.trigger(),
             TIME.format(r.createdAt()),
             dur,
             r.tags().isEmpty() ? "" : Refs.map(r.tags()));
+      }
+      for (RunRecord r : runs) {
+        Runs.Abandoned a = abandoned.get(r.id());
+        if (a != null) {
+          System.out.printf(
+              "run %d is abandoned: its driver %s was last seen %ds ago and no server or worker"
+                  + " has taken it over; continue it with 'kiln run --continue %d' or stop it with"
+                  + " 'kiln cancel %d'%n",
+              r.id(), a.driver(), a.silentSeconds(), r.id(), r.id());
+        }
       }
       return Main.OK;
     }

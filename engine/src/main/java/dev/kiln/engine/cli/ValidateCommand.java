@@ -1,8 +1,10 @@
 package dev.kiln.engine.cli;
 
+import dev.kiln.dsl.parse.Catalogue;
 import dev.kiln.dsl.parse.ParseResult;
 import dev.kiln.dsl.parse.PipelineParser;
 import dev.kiln.dsl.parse.Problem;
+import dev.kiln.engine.spi.BuiltinStep;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -20,8 +22,9 @@ final class ValidateCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     int status = Main.OK;
+    Catalogue builtins = BuiltinStep.catalogue();
     for (Path f : files) {
-      ParseResult r = PipelineParser.parse(f);
+      ParseResult r = PipelineParser.parse(f, builtins);
       if (r.ok()) {
         System.out.println(
             f + ": ok (" + r.pipeline().name() + ", " + r.pipeline().steps().size() + " steps)");

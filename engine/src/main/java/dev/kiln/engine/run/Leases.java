@@ -25,6 +25,9 @@ import java.util.Optional;
  * {@link RunService} does, and asks {@link Retries} what becomes of the task.
  */
 public final class Leases {
+  /** A run's driver silent for this long is presumed dead (it heartbeats every 3 s). */
+  public static final Duration DRIVER_STALE = Duration.ofSeconds(15);
+
   private final Database db;
   private final RunService runs;
 
@@ -137,6 +140,28 @@ public final class Leases {
       Duration stale) {
     return db.tx()
         .inTransaction(c -> Runs.takeOver(c, version, params, driver, deadDrivers, stale));
+  }
+
+  /**
+   * Runs whose driver is gone ({@code deadDrivers}, or silent for longer than {@code stale}) go on
+   * without one: the caller (a server or worker serving the whole queue) runs their steps.
+   */
+  public List<Long> adoptAbandoned(Collection<String> deadDrivers, Duration stale, String by) {
+    return db.tx().inTransaction(c -> Runs.adoptAbandoned(c, deadDrivers, stale, by));
+  }
+
+  /** Unfinished runs whose driver is gone, which nothing continues yet. */
+  public List<Runs.Abandoned> abandoned(Collection<String> deadDrivers, Duration stale) {
+    return db.tx().inTransaction(c -> Runs.abandoned(c, deadDrivers, stale));
+  }
+
+  /**
+   * {@code kiln run --continue}: {@code driver} drives the run from now on, unless its driver is
+   * alive. Empty when there is no such run; else the live driver in the way, or "" when taken.
+   */
+  public Optional<String> continueRun(
+      long runId, String driver, Collection<String> deadDrivers, Duration stale) {
+    return db.tx().inTransaction(c -> Runs.continueRun(c, runId, driver, deadDrivers, stale));
   }
 
   /** Runs whose driver is set and still unfinished, with their driver, to check for dead ones. */

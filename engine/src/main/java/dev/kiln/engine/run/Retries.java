@@ -18,6 +18,8 @@ final class Retries {
   enum End {
     /** the step failed or timed out */
     FAILED,
+    /** the step failed in a way retrying cannot fix (bad input: {@code Outcome.INVALID}) */
+    INVALID,
     /** its worker stopped renewing the lease, or died */
     LOST,
     /** its worker handed it back while shutting down */
@@ -51,6 +53,7 @@ final class Retries {
           !s.cancelRequested() && s.attempt() < s.maxAttempts()
               ? new Decision.Requeue(delayBefore(s.attempt(), s.backoff()), false)
               : new Decision.Settle(StepStatus.FAILED, null);
+      case INVALID -> new Decision.Settle(StepStatus.FAILED, null);
       case LOST -> {
         if (s.cancelRequested()) {
           yield new Decision.Settle(StepStatus.CANCELLED, null);

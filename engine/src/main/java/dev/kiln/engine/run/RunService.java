@@ -148,7 +148,8 @@ public final class RunService {
   public boolean complete(ClaimedTask t, Completion result) {
     boolean failed =
         result.outcome() == Completion.Outcome.FAILED
-            || result.outcome() == Completion.Outcome.TIMED_OUT;
+            || result.outcome() == Completion.Outcome.TIMED_OUT
+            || result.outcome() == Completion.Outcome.INVALID;
     return db.tx()
         .inTransaction(
             c -> {
@@ -161,7 +162,9 @@ public final class RunService {
                 Held h = held.get();
                 Decision d =
                     Retries.decide(
-                        Retries.End.FAILED,
+                        result.outcome() == Completion.Outcome.INVALID
+                            ? Retries.End.INVALID
+                            : Retries.End.FAILED,
                         new Retries.State(
                             h.attempt(), h.maxAttempts(), h.backoff(), h.cancelRequested(), 0));
                 if (d instanceof Decision.Requeue r) {

@@ -2,8 +2,10 @@ package dev.kiln.engine.server;
 
 import dev.kiln.dsl.model.Pipeline;
 import dev.kiln.dsl.model.Trigger;
+import dev.kiln.dsl.parse.Catalogue;
 import dev.kiln.dsl.parse.ParseResult;
 import dev.kiln.dsl.parse.PipelineParser;
+import dev.kiln.engine.spi.BuiltinStep;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -21,6 +23,9 @@ import java.util.stream.Stream;
  * pipeline (and its triggers) away.
  */
 final class PipelineRegistry {
+  /** The built-in steps hosted pipelines are checked against when (re)loaded. */
+  private final Catalogue builtins = BuiltinStep.catalogue();
+
   /** A webhook path and the pipeline it starts. */
   record Hook(String pipeline, Trigger.Webhook trigger) {}
 
@@ -88,7 +93,7 @@ final class PipelineRegistry {
     if (!NAME_KEY.matcher(text).find() || !STEPS_KEY.matcher(text).find()) {
       return;
     }
-    ParseResult parsed = PipelineParser.parse(abs);
+    ParseResult parsed = PipelineParser.parse(abs, builtins);
     Pipeline previous = byFile.get(abs);
     if (!parsed.ok()) {
       parsed.problems().forEach(p -> report.println(p));

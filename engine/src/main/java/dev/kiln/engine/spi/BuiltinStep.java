@@ -1,5 +1,7 @@
 package dev.kiln.engine.spi;
 
+import dev.kiln.dsl.model.BuiltinSpec;
+import dev.kiln.dsl.parse.Catalogue;
 import dev.kiln.engine.Engine;
 import dev.kiln.engine.store.ClaimedTask;
 import dev.kiln.engine.task.Completion;
@@ -16,6 +18,15 @@ import java.util.TreeMap;
 public interface BuiltinStep {
   /** The name pipelines use, e.g. "dataset/version". */
   String name();
+
+  /**
+   * What it declares about its {@code with:} keys (name, type, required, description) and its
+   * outputs; pipelines are checked against it before any work, and docs/steps.md is made from it.
+   * The default declares nothing, so any {@code with:} key is accepted.
+   */
+  default BuiltinSpec spec() {
+    return BuiltinSpec.undeclared(name());
+  }
 
   /**
    * Runs the step. A problem with the step's inputs is a FAILED completion with a one-line error,
@@ -38,6 +49,11 @@ public interface BuiltinStep {
     Map<String, BuiltinStep> out = new TreeMap<>();
     ServiceLoader.load(BuiltinStep.class).forEach(b -> out.put(b.name(), b));
     return out;
+  }
+
+  /** The specs of every built-in step on the class path, to check pipelines against. */
+  static Catalogue catalogue() {
+    return Catalogue.of(all().values().stream().map(BuiltinStep::spec).toList());
   }
 
   static List<String> names() {

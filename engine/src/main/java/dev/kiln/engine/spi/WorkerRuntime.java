@@ -16,9 +16,22 @@ public interface WorkerRuntime {
    * @param slots how many tasks it runs at once
    * @param lease how long a claim holds without a heartbeat
    * @param forceExecutor run every step with this executor ("process"), or null to choose per step
+   * @param onlyRun claim only tasks of this run ({@code kiln run}), or null to serve the whole
+   *     queue (a server, {@code kiln worker}, {@code kiln run --serve-queue})
    */
   record Options(
-      String name, List<String> queues, int slots, Duration lease, String forceExecutor) {}
+      String name,
+      List<String> queues,
+      int slots,
+      Duration lease,
+      String forceExecutor,
+      Long onlyRun) {
+    /** A worker serving the whole queue. */
+    public Options(
+        String name, List<String> queues, int slots, Duration lease, String forceExecutor) {
+      this(name, queues, slots, lease, forceExecutor, null);
+    }
+  }
 
   /** A running worker. */
   interface Handle extends AutoCloseable {

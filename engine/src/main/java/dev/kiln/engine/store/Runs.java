@@ -249,6 +249,87 @@ public final class Runs {
         stale.toMillis());
   }
 
+  /** A run whose driver went silent: who drove it and how long ago it was last seen. */
+  public record Abandoned(long runId, String driver, long silentSeconds) {}
+
+  /**
+   * Unfinished runs whose driver is one of {@code deadDrivers} or silent for longer than {@code
+   * stale}, oldest first.
+   */
+  public static List<Abandoned> abandoned(
+      Connection c, Collection<String> deadDrivers, Duration stale) throws SQLException {
+    return Sql.query(
+        c,
+        """
+        select id, driver, extract(epoch from now() - driver_seen)::bigint from runs
+         where status in ('queued', 'running') and driver is not null
+           and (driver = any(?) or driver_seen < now() - ? * interval '1 millisecond')
+         order by id""",
+        rs -> new Abandoned(rs.getLong(1), rs.getString(2), rs.getLong(3)),
+        deadDrivers.toArray(String[]::new),
+        stale.toMillis());
+  }
+
+  /**
+   * Releases, in one statement, the unfinished runs whose driver is gone (one of {@code
+   * deadDrivers} or silent for longer than {@code stale}) from that driver: {@code driver} is
+   * cleared, so the run goes on as a server-started run does, its steps run by whichever workers
+   * serve their queues, and an event says who took it over.
+   */
+  public static List<Long> adoptAbandoned(
+      Connection c, Collection<String> deadDrivers, Duration stale, String by) throws SQLException {
+    return Sql.query(
+        c,
+        """
+        with gone as (
+          select id, driver from runs
+           where status in ('queued', 'running') and driver is not null
+             and (driver = any(?) or driver_seen < now() - ? * interval '1 millisecond')
+           for no key update skip locked),
+        adopted as (
+          update runs r set driver = null from gone where r.id = gone.id
+          returning r.id, gone.driver),
+        events as (
+          insert into run_events (run_id, step_id, status, detail)
+          select id, null, 'running', 'its driver ' || driver || ' stopped; ' || ? || ' continues it'
+            from adopted)
+        select id from adopted order by id""",
+        rs -> rs.getLong(1),
+        deadDrivers.toArray(String[]::new),
+        stale.toMillis(),
+        by);
+  }
+
+  /**
+   * Makes {@code driver} the driver of an unfinished run, unless its driver is alive: another than
+   * those in {@code deadDrivers} that was seen within {@code stale}. Empty when the run does not
+   * exist; otherwise the driver in the way (null when taken).
+   */
+  public static Optional<String> continueRun(
+      Connection c, long runId, String driver, Collection<String> deadDrivers, Duration stale)
+      throws SQLException {
+    Optional<String[]> row =
+        Sql.one(
+            c,
+            """
+            select status, case when driver is not null and not driver = any(?)
+                                 and driver_seen >= now() - ? * interval '1 millisecond'
+                                then driver end
+              from runs where id = ? for no key update""",
+            rs -> new String[] {rs.getString(1), rs.getString(2)},
+            deadDrivers.toArray(String[]::new),
+            stale.toMillis(),
+            runId);
+    if (row.isEmpty()) {
+      return Optional.empty();
+    }
+    if (row.get()[1] != null) {
+      return Optional.of(row.get()[1]);
+    }
+    Sql.update(c, "update runs set driver = ?, driver_seen = now() where id = ?", driver, runId);
+    return Optional.of("");
+  }
+
   /** Unfinished runs that have a driver: run id -> driver. */
   public static Map<Long, String> driven(Connection c) throws SQLException {
     Map<Long, String> out = new LinkedHashMap<>();

@@ -30,7 +30,7 @@ public final class TaskQueue {
       """
       with ready as (
         select id from tasks
-         where status = 'queued' and queue = any(?) and not_before <= now()
+         where status = 'queued' and queue = any(?) and not_before <= now()/*run*/
          order by not_before, id
          for update skip locked
          limit ?),
@@ -52,17 +52,44 @@ public final class TaskQueue {
         from claimed
       """;
 
+  // The same claim restricted to one run's tasks: what a `kiln run` takes (a separate text rather
+  // than `? is null or run_id = ?`, so each statement keeps a plan of its own).
+  private static final String CLAIM_OF_RUN = CLAIM.replace("/*run*/", " and run_id = ?");
+
   /** Claims up to {@code limit} ready tasks of the given queues for {@code worker}. */
   public List<ClaimedTask> claim(String worker, List<String> queues, int limit, Duration lease) {
+    return claim(worker, queues, null, limit, lease);
+  }
+
+  /**
+   * Claims up to {@code limit} ready tasks of the given queues for {@code worker}; only tasks of
+   * run {@code onlyRun} unless it is null.
+   */
+  public List<ClaimedTask> claim(
+      String worker, List<String> queues, Long onlyRun, int limit, Duration lease) {
     if (limit <= 0) {
       return List.of();
     }
+    Object[] args =
+        onlyRun == null
+            ? new Object[] {
+              queues.toArray(String[]::new), limit, worker, lease.toMillis(), worker, worker
+            }
+            : new Object[] {
+              queues.toArray(String[]::new),
+              onlyRun,
+              limit,
+              worker,
+              lease.toMillis(),
+              worker,
+              worker
+            };
     return db.tx()
         .autocommit(
             c ->
                 Sql.query(
                     c,
-                    CLAIM,
+                    onlyRun == null ? CLAIM : CLAIM_OF_RUN,
                     rs ->
                         new ClaimedTask(
                             rs.getLong(1),
@@ -71,12 +98,7 @@ public final class TaskQueue {
                             rs.getInt(4),
                             worker,
                             Json.read(rs.getString(5), TaskSpec.class)),
-                    queues.toArray(String[]::new),
-                    limit,
-                    worker,
-                    lease.toMillis(),
-                    worker,
-                    worker));
+                    args));
   }
 
   /**
@@ -154,6 +176,11 @@ public final class TaskQueue {
 
   /** Milliseconds until the earliest queued task of these queues becomes claimable, if any. */
   public Optional<Long> millisUntilNextReady(List<String> queues) {
+    return millisUntilNextReady(queues, null);
+  }
+
+  /** {@link #millisUntilNextReady(List)} among the tasks of run {@code onlyRun} if not null. */
+  public Optional<Long> millisUntilNextReady(List<String> queues, Long onlyRun) {
     return db.tx()
         .inTransaction(
             c ->
@@ -162,9 +189,12 @@ public final class TaskQueue {
                         """
         select greatest(0, ceil(extract(epoch from (min(not_before) - now())) * 1000))::bigint as wait_ms
           from tasks where status = 'queued' and queue = any(?)
+           and (?::bigint is null or run_id = ?)
         """,
                         rs -> Sql.longOrNull(rs, "wait_ms"),
-                        (Object) queues.toArray(String[]::new))
+                        queues.toArray(String[]::new),
+                        onlyRun,
+                        onlyRun)
                     .filter(v -> v != null));
   }
 

@@ -43,6 +43,11 @@ public record Completion(
   public enum Outcome {
     SUCCEEDED,
     FAILED,
+    /**
+     * failed in a way retrying cannot fix (an unknown built-in, a missing file, bad {@code with:}):
+     * settled failed at once, without spending the step's retries
+     */
+    INVALID,
     TIMED_OUT,
     CANCELLED
   }
@@ -71,6 +76,11 @@ public record Completion(
 
   public static Completion failed(String error) {
     return new Completion(Outcome.FAILED, null, error, Map.of(), List.of(), List.of());
+  }
+
+  /** A failure retrying cannot fix: the step fails at once, its retries unspent. */
+  public static Completion invalid(String error) {
+    return new Completion(Outcome.INVALID, null, error, Map.of(), List.of(), List.of());
   }
 
   public static Completion cancelled(String why) {

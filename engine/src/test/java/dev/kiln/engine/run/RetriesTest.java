@@ -32,6 +32,12 @@ class RetriesTest {
   }
 
   @Test
+  void anInvalidAttemptFailsAtOnceWithItsRetriesUnspent() {
+    assertThat(Retries.decide(End.INVALID, state(1, 3, false, 0)))
+        .isEqualTo(new Decision.Settle(StepStatus.FAILED, null));
+  }
+
+  @Test
   void aFailedAttemptInACancelledRunIsNotRetried() {
     assertThat(Retries.decide(End.FAILED, state(1, 3, true, 0)))
         .isEqualTo(new Decision.Settle(StepStatus.FAILED, null));

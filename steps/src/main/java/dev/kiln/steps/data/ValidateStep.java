@@ -1,7 +1,11 @@
 package dev.kiln.steps.data;
 
+import dev.kiln.dsl.model.BuiltinSpec;
+import dev.kiln.dsl.model.BuiltinSpec.Type;
+import dev.kiln.dsl.model.BuiltinSpec.WithKey;
 import dev.kiln.engine.spi.BuiltinStep;
 import dev.kiln.engine.task.Completion;
+import dev.kiln.steps.Outputs;
 import dev.kiln.steps.With;
 import dev.kiln.steps.table.DataException;
 import dev.kiln.steps.table.Table;
@@ -20,6 +24,31 @@ public final class ValidateStep implements BuiltinStep {
   }
 
   @Override
+  public BuiltinSpec spec() {
+    return new BuiltinSpec(
+        "data/validate",
+        "Checks a CSV or Parquet file against a schema YAML (columns, types, ranges, nulls, uniqueness).",
+        List.of(
+            WithKey.optional("data", Type.PATH, "the CSV or Parquet file"),
+            WithKey.optional(
+                "dataset",
+                Type.PATH,
+                "the same as data (e.g. the path output of a dataset/version step)"),
+            WithKey.required("schema", Type.PATH, "the schema YAML (kiln schema infer writes one)"),
+            WithKey.optional(
+                "fail", Type.BOOLEAN, "fail the step when a check fails (default true)")),
+        Outputs.of(
+            "passed",
+            "true or false",
+            "failures",
+            "failed checks",
+            "rows",
+            "rows read",
+            "checks",
+            "checks made"));
+  }
+
+  @Override
   public Completion run(Context ctx) throws Exception {
     With w = new With(name(), ctx.with(), ctx.baseDir());
     ValidationReport report;
@@ -33,7 +62,7 @@ public final class ValidateStep implements BuiltinStep {
         report = Validator.validate(d, schema);
       }
     } catch (With.BadInput e) {
-      return Completion.failed(e.getMessage());
+      return Completion.invalid(e.getMessage());
     } catch (DataException e) {
       return Completion.failed(name() + ": " + e.getMessage().replace("\n", "; "));
     }

@@ -1,11 +1,15 @@
 package dev.kiln.steps.dataset;
 
+import dev.kiln.dsl.model.BuiltinSpec;
+import dev.kiln.dsl.model.BuiltinSpec.Type;
+import dev.kiln.dsl.model.BuiltinSpec.WithKey;
 import dev.kiln.engine.artifact.ArtifactStore;
 import dev.kiln.engine.registry.DatasetRegistry;
 import dev.kiln.engine.registry.DatasetVersion;
 import dev.kiln.engine.registry.RegistryException;
 import dev.kiln.engine.spi.BuiltinStep;
 import dev.kiln.engine.task.Completion;
+import dev.kiln.steps.Outputs;
 import dev.kiln.steps.With;
 import dev.kiln.steps.table.Table;
 import java.io.IOException;
@@ -33,6 +37,30 @@ public final class DatasetVersionStep implements BuiltinStep {
   }
 
   @Override
+  public BuiltinSpec spec() {
+    return new BuiltinSpec(
+        NAME,
+        "Records a data file or folder as a version of a named dataset (the same bytes are the same version).",
+        List.of(
+            WithKey.required("name", Type.STRING, "the dataset name"),
+            WithKey.required(
+                "path",
+                Type.PATH,
+                "the file or folder (relative: to the folder the run was started from)")),
+        Outputs.of(
+            "version",
+            "the dataset version number",
+            "sha256",
+            "the content hash",
+            "uri",
+            "dataset:NAME@VERSION",
+            "path",
+            "the stored copy, for later steps to read",
+            "rows",
+            "rows of a CSV or Parquet file (empty for a folder)"));
+  }
+
+  @Override
   public Completion run(Context ctx) throws Exception {
     With in = new With(NAME, ctx.with(), ctx.baseDir());
     try {
@@ -56,7 +84,7 @@ public final class DatasetVersionStep implements BuiltinStep {
       }
       Path path = ctx.baseDir().resolve(in.string("path")).normalize();
       if (!Files.exists(path, LinkOption.NOFOLLOW_LINKS)) {
-        return Completion.failed(
+        return Completion.invalid(
             NAME
                 + ": dataset path '"
                 + in.string("path")
@@ -117,7 +145,9 @@ public final class DatasetVersionStep implements BuiltinStep {
                   + (rows == null ? "" : ", " + rows + " rows")
                   + ")");
       return done(ctx, r.version());
-    } catch (With.BadInput | RegistryException e) {
+    } catch (With.BadInput e) {
+      return Completion.invalid(e.getMessage());
+    } catch (RegistryException e) {
       return Completion.failed(e.getMessage());
     }
   }

@@ -1,9 +1,13 @@
 package dev.kiln.steps.drift;
 
+import dev.kiln.dsl.model.BuiltinSpec;
+import dev.kiln.dsl.model.BuiltinSpec.Type;
+import dev.kiln.dsl.model.BuiltinSpec.WithKey;
 import dev.kiln.engine.artifact.ArtifactStore;
 import dev.kiln.engine.spi.BuiltinStep;
 import dev.kiln.engine.store.MonitorStore;
 import dev.kiln.engine.task.Completion;
+import dev.kiln.steps.Outputs;
 import dev.kiln.steps.With;
 import dev.kiln.steps.table.DataException;
 import java.nio.charset.StandardCharsets;
@@ -24,6 +28,46 @@ public final class DriftCheckStep implements BuiltinStep {
   @Override
   public String name() {
     return "drift/check";
+  }
+
+  @Override
+  public BuiltinSpec spec() {
+    return new BuiltinSpec(
+        "drift/check",
+        "Compares a current data file with a reference, per column, and records a monitor report.",
+        List.of(
+            WithKey.required("reference", Type.PATH, "the reference CSV or Parquet file"),
+            WithKey.required("current", Type.PATH, "the current CSV or Parquet file"),
+            WithKey.optional("method", Type.STRING, "auto, psi, ks or chi2 (default auto)"),
+            WithKey.optional("columns", Type.LIST, "only these columns"),
+            WithKey.optional("bins", Type.INTEGER, "histogram bins for PSI"),
+            WithKey.optional(
+                "threshold", Type.NUMBER, "the per-column drift threshold of the method"),
+            WithKey.optional(
+                "drift_share",
+                Type.NUMBER,
+                "the share of drifted columns that makes the data drifted"),
+            WithKey.optional(
+                "fail_on_drift", Type.BOOLEAN, "fail the step when drifted (default false)"),
+            WithKey.optional(
+                "monitor",
+                Type.STRING,
+                "the monitor the report is recorded under (default: the pipeline name)")),
+        Outputs.of(
+            "drifted",
+            "true or false",
+            "share_drifted",
+            "the share of drifted columns",
+            "report",
+            "the stored report id",
+            "monitor",
+            "the monitor name",
+            "incident",
+            "the open incident id, or empty",
+            "incident_opened",
+            "true when this report opened it",
+            "incident_closed",
+            "true when this report closed it"));
   }
 
   @Override
@@ -49,7 +93,7 @@ public final class DriftCheckStep implements BuiltinStep {
         return Completion.failed(name() + ": " + e.getMessage());
       }
     } catch (With.BadInput e) {
-      return Completion.failed(e.getMessage());
+      return Completion.invalid(e.getMessage());
     }
     DriftReport report;
     try {

@@ -1,11 +1,15 @@
 package dev.kiln.steps.model;
 
 import dev.kiln.dsl.model.Action;
+import dev.kiln.dsl.model.BuiltinSpec;
+import dev.kiln.dsl.model.BuiltinSpec.Type;
+import dev.kiln.dsl.model.BuiltinSpec.WithKey;
 import dev.kiln.engine.registry.ModelVersion;
 import dev.kiln.engine.registry.Names;
 import dev.kiln.engine.registry.RegistryException;
 import dev.kiln.engine.spi.BuiltinStep;
 import dev.kiln.engine.task.Completion;
+import dev.kiln.steps.Outputs;
 import dev.kiln.steps.With;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -29,6 +33,45 @@ public final class ModelGateStep implements BuiltinStep {
   @Override
   public String name() {
     return NAME;
+  }
+
+  @Override
+  public BuiltinSpec spec() {
+    return new BuiltinSpec(
+        NAME,
+        "Decides whether the model of the run is good enough: metric thresholds, beating the current champion, fairness.",
+        List.of(
+            WithKey.optional(
+                "metric",
+                Type.STRING,
+                "the metric checked with min/max (or compared with the champion)"),
+            WithKey.optional("min", Type.NUMBER, "the lowest acceptable value of metric"),
+            WithKey.optional("max", Type.NUMBER, "the highest acceptable value of metric"),
+            WithKey.optional(
+                "conditions", Type.LIST, "several checks: a list of {metric, min, max}"),
+            WithKey.optional(
+                "beat",
+                Type.STRING,
+                "an alias (e.g. production) whose version the model must beat"),
+            WithKey.optional(
+                "beat_metric",
+                Type.STRING,
+                "the metric compared with the champion (default: metric)"),
+            WithKey.optional(
+                "model",
+                Type.STRING,
+                "the model whose alias is beaten (default: the one this run registered)"),
+            WithKey.optional(
+                "min_improvement", Type.NUMBER, "the least absolute gain over the champion"),
+            WithKey.optional(
+                "min_improvement_pct", Type.NUMBER, "the least gain over the champion, in percent"),
+            WithKey.optional(
+                "lower_is_better", Type.BOOLEAN, "for losses and errors (default false)"),
+            WithKey.optional(
+                "fairness",
+                Type.MAP,
+                "group fairness: data, sensitive, label, prediction, positive and max_demographic_parity / max_equal_opportunity")),
+        Outputs.of("passed", "true or false", "reasons", "why it did not pass, joined by '; '"));
   }
 
   record Condition(String metric, Double min, Double max) {}
@@ -76,7 +119,9 @@ public final class ModelGateStep implements BuiltinStep {
       out.put("passed", String.valueOf(reasons.isEmpty()));
       out.put("reasons", String.join("; ", reasons));
       return new Completion(Completion.Outcome.SUCCEEDED, null, null, out, List.of(), List.of());
-    } catch (With.BadInput | RegistryException e) {
+    } catch (With.BadInput e) {
+      return Completion.invalid(e.getMessage());
+    } catch (RegistryException e) {
       return Completion.failed(e.getMessage());
     }
   }

@@ -1,11 +1,15 @@
 package dev.kiln.steps.model;
 
+import dev.kiln.dsl.model.BuiltinSpec;
+import dev.kiln.dsl.model.BuiltinSpec.Type;
+import dev.kiln.dsl.model.BuiltinSpec.WithKey;
 import dev.kiln.engine.registry.ModelRegistry;
 import dev.kiln.engine.registry.Names;
 import dev.kiln.engine.registry.RegistryException;
 import dev.kiln.engine.spi.BuiltinStep;
 import dev.kiln.engine.store.SideEffects;
 import dev.kiln.engine.task.Completion;
+import dev.kiln.steps.Outputs;
 import dev.kiln.steps.With;
 import java.util.List;
 import java.util.Map;
@@ -17,6 +21,19 @@ public final class ModelPromoteStep implements BuiltinStep {
   @Override
   public String name() {
     return NAME;
+  }
+
+  @Override
+  public BuiltinSpec spec() {
+    return new BuiltinSpec(
+        NAME,
+        "Points an alias (e.g. production) at a model version.",
+        List.of(
+            WithKey.required("name", Type.STRING, "the model name"),
+            WithKey.required("version", Type.INTEGER, "the version to promote"),
+            WithKey.required("alias", Type.STRING, "the alias to move"),
+            WithKey.optional("reason", Type.STRING, "why, recorded in the alias history")),
+        Outputs.of("version", "the version the alias now points at"));
   }
 
   @Override
@@ -68,7 +85,9 @@ public final class ModelPromoteStep implements BuiltinStep {
           Map.of("version", once.outputs().get("version")),
           List.of(),
           List.of());
-    } catch (With.BadInput | RegistryException e) {
+    } catch (With.BadInput e) {
+      return Completion.invalid(e.getMessage());
+    } catch (RegistryException e) {
       return Completion.failed(e.getMessage());
     }
   }

@@ -1,5 +1,8 @@
 package dev.kiln.steps.model;
 
+import dev.kiln.dsl.model.BuiltinSpec;
+import dev.kiln.dsl.model.BuiltinSpec.Type;
+import dev.kiln.dsl.model.BuiltinSpec.WithKey;
 import dev.kiln.engine.artifact.ArtifactStore;
 import dev.kiln.engine.registry.ModelRegistry;
 import dev.kiln.engine.registry.ModelVersion;
@@ -8,6 +11,7 @@ import dev.kiln.engine.registry.RegistryException;
 import dev.kiln.engine.spi.BuiltinStep;
 import dev.kiln.engine.store.SideEffects;
 import dev.kiln.engine.task.Completion;
+import dev.kiln.steps.Outputs;
 import dev.kiln.steps.With;
 import java.io.File;
 import java.io.IOException;
@@ -30,6 +34,30 @@ public final class ModelRegisterStep implements BuiltinStep {
   @Override
   public String name() {
     return NAME;
+  }
+
+  @Override
+  public BuiltinSpec spec() {
+    return new BuiltinSpec(
+        NAME,
+        "Registers an artifact as a new version of a named model, with its metrics and lineage.",
+        List.of(
+            WithKey.required("name", Type.STRING, "the model name"),
+            WithKey.required(
+                "artifact",
+                Type.PATH,
+                "the model file or folder (in the work folder or the artifact store)"),
+            WithKey.optional(
+                "alias", Type.STRING, "an alias to point at the new version, e.g. staging"),
+            WithKey.optional("tags", Type.MAP, "free-form tags KEY: VALUE"),
+            WithKey.optional("reason", Type.STRING, "why, recorded in the alias history")),
+        Outputs.of(
+            "name",
+            "the model name",
+            "version",
+            "the new version number",
+            "uri",
+            "model:NAME@VERSION"));
   }
 
   @Override
@@ -84,7 +112,9 @@ public final class ModelRegisterStep implements BuiltinStep {
                   + " with metrics "
                   + metrics);
       return new Completion(Completion.Outcome.SUCCEEDED, null, null, out, List.of(), List.of());
-    } catch (With.BadInput | RegistryException e) {
+    } catch (With.BadInput e) {
+      return Completion.invalid(e.getMessage());
+    } catch (RegistryException e) {
       return Completion.failed(e.getMessage());
     } catch (IOException e) {
       return Completion.failed(NAME + ": cannot store the artifact: " + e.getMessage());

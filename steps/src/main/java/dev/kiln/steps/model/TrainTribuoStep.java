@@ -1,8 +1,12 @@
 package dev.kiln.steps.model;
 
+import dev.kiln.dsl.model.BuiltinSpec;
+import dev.kiln.dsl.model.BuiltinSpec.Type;
+import dev.kiln.dsl.model.BuiltinSpec.WithKey;
 import dev.kiln.engine.artifact.ArtifactStore;
 import dev.kiln.engine.spi.BuiltinStep;
 import dev.kiln.engine.task.Completion;
+import dev.kiln.steps.Outputs;
 import dev.kiln.steps.With;
 import dev.kiln.steps.table.Table;
 import java.io.BufferedWriter;
@@ -67,6 +71,28 @@ public final class TrainTribuoStep implements BuiltinStep {
   @Override
   public String name() {
     return NAME;
+  }
+
+  @Override
+  public BuiltinSpec spec() {
+    return new BuiltinSpec(
+        NAME,
+        "Trains a Tribuo logistic-regression classifier on a CSV of numeric features and evaluates it on a held-out split.",
+        List.of(
+            WithKey.required("data", Type.PATH, "the training CSV"),
+            WithKey.required("target", Type.STRING, "the label column"),
+            WithKey.required("positive", Type.STRING, "the positive class value"),
+            WithKey.optional("seed", Type.INTEGER, "the random seed (default 42)"),
+            WithKey.optional("epochs", Type.INTEGER, "training epochs (default 10)"),
+            WithKey.optional(
+                "test_fraction",
+                Type.NUMBER,
+                "the held-out share of rows, between 0 and 1 (default 0.25)"),
+            WithKey.optional(
+                "group_by",
+                Type.STRING,
+                "a numeric column whose median splits the holdout into two groups, for fairness checks")),
+        Outputs.of("train_rows", "rows trained on", "test_rows", "rows tested on"));
   }
 
   @Override
@@ -146,7 +172,7 @@ public final class TrainTribuoStep implements BuiltinStep {
           metrics,
           artifacts);
     } catch (With.BadInput e) {
-      return Completion.failed(e.getMessage());
+      return Completion.invalid(e.getMessage());
     }
   }
 

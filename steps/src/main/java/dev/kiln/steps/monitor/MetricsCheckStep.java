@@ -1,8 +1,12 @@
 package dev.kiln.steps.monitor;
 
+import dev.kiln.dsl.model.BuiltinSpec;
+import dev.kiln.dsl.model.BuiltinSpec.Type;
+import dev.kiln.dsl.model.BuiltinSpec.WithKey;
 import dev.kiln.engine.spi.BuiltinStep;
 import dev.kiln.engine.store.MonitorStore;
 import dev.kiln.engine.task.Completion;
+import dev.kiln.steps.Outputs;
 import dev.kiln.steps.With;
 import dev.kiln.steps.table.DataException;
 import dev.kiln.steps.table.Table;
@@ -25,6 +29,52 @@ public final class MetricsCheckStep implements BuiltinStep {
   @Override
   public String name() {
     return "metrics/check";
+  }
+
+  @Override
+  public BuiltinSpec spec() {
+    return new BuiltinSpec(
+        "metrics/check",
+        "Scores logged predictions against late labels and compares the metrics with the registered ones of the model.",
+        List.of(
+            WithKey.required("predictions", Type.PATH, "the predictions CSV or Parquet file"),
+            WithKey.required("labels", Type.PATH, "the labels CSV or Parquet file"),
+            WithKey.optional("id", Type.STRING, "the join column (default id)"),
+            WithKey.optional(
+                "prediction", Type.STRING, "the prediction column (default prediction)"),
+            WithKey.optional("label", Type.STRING, "the label column (default label)"),
+            WithKey.optional("score", Type.STRING, "a score column, for roc_auc"),
+            WithKey.optional("positive", Type.STRING, "the positive class (default 1)"),
+            WithKey.optional(
+                "task", Type.STRING, "classification or regression (default classification)"),
+            WithKey.optional(
+                "tolerance", Type.NUMBER, "how much worse than the reference counts as degraded"),
+            WithKey.optional(
+                "model", Type.STRING, "the registered model whose metrics are the reference"),
+            WithKey.optional("alias", Type.STRING, "its alias (default production)"),
+            WithKey.optional(
+                "reference", Type.MAP, "reference metrics given directly: NAME: VALUE"),
+            WithKey.optional(
+                "monitor",
+                Type.STRING,
+                "the monitor the report is recorded under (default: the pipeline name)")),
+        Outputs.of(
+            "degraded",
+            "true or false",
+            "degraded_metrics",
+            "the worse metrics, comma-separated",
+            "matched",
+            "predictions with a label",
+            "unlabeled",
+            "predictions without one",
+            "report",
+            "the stored report id",
+            "incident",
+            "the open incident id, or empty",
+            "incident_opened",
+            "true when this report opened it",
+            "incident_closed",
+            "true when this report closed it"));
   }
 
   @Override
@@ -76,7 +126,7 @@ public final class MetricsCheckStep implements BuiltinStep {
         }
       }
     } catch (With.BadInput e) {
-      return Completion.failed(e.getMessage());
+      return Completion.invalid(e.getMessage());
     } catch (DataException e) {
       return Completion.failed(name() + ": " + e.getMessage());
     }

@@ -1,9 +1,13 @@
 package dev.kiln.steps.notify;
 
+import dev.kiln.dsl.model.BuiltinSpec;
+import dev.kiln.dsl.model.BuiltinSpec.Type;
+import dev.kiln.dsl.model.BuiltinSpec.WithKey;
 import dev.kiln.dsl.parse.Units;
 import dev.kiln.engine.spi.BuiltinStep;
 import dev.kiln.engine.store.Json;
 import dev.kiln.engine.task.Completion;
+import dev.kiln.steps.Outputs;
 import dev.kiln.steps.With;
 import java.io.IOException;
 import java.net.URI;
@@ -31,6 +35,23 @@ public final class WebhookStep implements BuiltinStep {
   }
 
   @Override
+  public BuiltinSpec spec() {
+    return new BuiltinSpec(
+        "notify/webhook",
+        "POSTs a JSON message to a URL (Slack-compatible with slack: true), retrying on failure.",
+        List.of(
+            WithKey.required("url", Type.STRING, "the http(s) URL"),
+            WithKey.optional("message", Type.STRING, "the text (default: the run and step)"),
+            WithKey.optional("slack", Type.BOOLEAN, "send {text: message} (default false)"),
+            WithKey.optional("data", Type.MAP, "more fields for the JSON body"),
+            WithKey.optional("retries", Type.INTEGER, "attempts after the first (default 3)"),
+            WithKey.optional(
+                "backoff", Type.STRING, "the wait before the first retry, doubling (default 1s)"),
+            WithKey.optional("timeout", Type.STRING, "per request (default 10s)")),
+        Outputs.of("status", "the HTTP status", "attempts", "requests made"));
+  }
+
+  @Override
   public Completion run(Context ctx) throws Exception {
     With w = new With(name(), ctx.with(), ctx.baseDir());
     URI url;
@@ -53,7 +74,7 @@ public final class WebhookStep implements BuiltinStep {
       timeout = duration(w, "timeout", Duration.ofSeconds(10));
       body = body(w, ctx);
     } catch (With.BadInput e) {
-      return Completion.failed(e.getMessage());
+      return Completion.invalid(e.getMessage());
     }
     // Delivered once per task: a re-run after a lost attempt that had delivered does not post
     // again. Between the POST and its record a lost attempt can still post twice; the

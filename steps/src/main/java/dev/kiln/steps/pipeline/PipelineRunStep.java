@@ -1,6 +1,9 @@
 package dev.kiln.steps.pipeline;
 
 import dev.kiln.dsl.expr.Values;
+import dev.kiln.dsl.model.BuiltinSpec;
+import dev.kiln.dsl.model.BuiltinSpec.Type;
+import dev.kiln.dsl.model.BuiltinSpec.WithKey;
 import dev.kiln.dsl.model.Pipeline;
 import dev.kiln.dsl.parse.Params;
 import dev.kiln.dsl.parse.PipelineException;
@@ -11,6 +14,7 @@ import dev.kiln.engine.store.RunRecord;
 import dev.kiln.engine.store.SideEffects;
 import dev.kiln.engine.task.Completion;
 import dev.kiln.engine.task.RunStatus;
+import dev.kiln.steps.Outputs;
 import dev.kiln.steps.With;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -35,6 +39,25 @@ public final class PipelineRunStep implements BuiltinStep {
   }
 
   @Override
+  public BuiltinSpec spec() {
+    return new BuiltinSpec(
+        "pipeline/run",
+        "Starts a run of another pipeline (a file, or one Kiln has run), optionally waiting for its end.",
+        List.of(
+            WithKey.required(
+                "pipeline",
+                Type.STRING,
+                "a pipeline file (relative: to the folder the run was started from) or the name of a pipeline Kiln has run"),
+            WithKey.optional("params", Type.MAP, "its params"),
+            WithKey.optional(
+                "wait", Type.BOOLEAN, "wait for its end and fail when it fails (default false)"),
+            WithKey.optional(
+                "trigger", Type.STRING, "the trigger recorded on the run (default pipeline)")),
+        Outputs.of(
+            "run_id", "the started run", "status", "its status (its end status with wait: true)"));
+  }
+
+  @Override
   public Completion run(Context ctx) throws Exception {
     With w = new With(name(), ctx.with(), ctx.baseDir());
     Pipeline target;
@@ -53,7 +76,7 @@ public final class PipelineRunStep implements BuiltinStep {
       wait = w.bool("wait", false);
       trigger = w.string("trigger", "pipeline");
     } catch (With.BadInput e) {
-      return Completion.failed(e.getMessage());
+      return Completion.invalid(e.getMessage());
     }
     long runId;
     // Once per task: an attempt re-run after a lost one follows the child run the first started.

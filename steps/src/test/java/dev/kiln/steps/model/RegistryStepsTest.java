@@ -154,6 +154,29 @@ class RegistryStepsTest {
   }
 
   @Test
+  void badInputFailsTheStepAtOnceWithoutSpendingItsRetries() throws Exception {
+    RunRecord r =
+        run(
+            """
+        name: no-retry
+        steps:
+          snap:
+            uses: dataset/version
+            retries: { max: 3, backoff: 10s }
+            with: { name: iris, path: data/missing.csv }
+          gate:
+            uses: model/gate
+            retries: 3
+            with: { metric: accuracy, min: "${{ 'high' }}" }
+        """);
+    assertThat(r.status()).isEqualTo(RunStatus.FAILED);
+    assertThat(task(r, "snap").attempt()).isEqualTo(1);
+    assertThat(task(r, "snap").error()).contains("does not exist");
+    assertThat(task(r, "gate").attempt()).isEqualTo(1);
+    assertThat(task(r, "gate").error()).contains("min");
+  }
+
+  @Test
   void aGateReportsEveryFailedConditionAndPassesWhenNoneFails() throws Exception {
     RunRecord r =
         run(

@@ -215,7 +215,7 @@ final class TaskRunner {
     } else {
       BuiltinStep b = builtins.get(spec.uses());
       if (b == null) {
-        return Completion.failed(
+        return Completion.invalid(
             "unknown built-in step '"
                 + spec.uses()
                 + "'; this worker has: "

@@ -173,7 +173,7 @@ final class Worker implements WorkerRuntime.Handle {
         nextReadyAt =
             engine
                 .queue()
-                .millisUntilNextReady(queues)
+                .millisUntilNextReady(queues, options.onlyRun())
                 .map(ms -> System.currentTimeMillis() + ms)
                 .orElse(Long.MAX_VALUE);
         boolean claimNow = true;
@@ -186,7 +186,7 @@ final class Worker implements WorkerRuntime.Handle {
           if (now >= nextReadyAt) {
             claimNow = true;
             nextReadyAt = Long.MAX_VALUE;
-            Optional<Long> next = engine.queue().millisUntilNextReady(queues);
+            Optional<Long> next = engine.queue().millisUntilNextReady(queues, options.onlyRun());
             // A task due right now is claimed below; only a later one sets the next wake-up.
             next.filter(ms -> ms > 0).ifPresent(ms -> nextReadyAt = now + ms);
           }
@@ -270,6 +270,14 @@ final class Worker implements WorkerRuntime.Handle {
    * so a step never runs twice at the same time here.
    */
   private void reap() {
+    if (options.onlyRun() == null) {
+      // A run whose kiln run process died goes on here: this worker serves the whole queue.
+      List<String> deadDrivers = ProcessNames.deadOnThisHost(engine.leases().drivenRuns().values());
+      for (long run :
+          engine.leases().adoptAbandoned(deadDrivers, Leases.DRIVER_STALE, options.name())) {
+        log.warn("run {}: its kiln run process stopped; {} continues it", run, options.name());
+      }
+    }
     List<String> dead = ProcessNames.deadOnThisHost(engine.leases().busyWorkers());
     for (Leases.Reaped r : engine.leases().reapLostTasks(dead)) {
       int killed =
@@ -294,7 +302,8 @@ final class Worker implements WorkerRuntime.Handle {
     }
     List<ClaimedTask> claimed;
     try {
-      claimed = engine.queue().claim(options.name(), queues, free, options.lease());
+      claimed =
+          engine.queue().claim(options.name(), queues, options.onlyRun(), free, options.lease());
     } catch (RuntimeException e) {
       slots.release(free);
       throw e;
@@ -400,6 +409,7 @@ final class Worker implements WorkerRuntime.Handle {
       log.error("task {} of run {} failed in the worker", t.stepId(), t.runId(), e);
       result = Completion.failed("worker error: " + e);
     }
+    result = cancelledBySignal(a, result);
     a.finished = true;
     a.logs().finish();
     try {
@@ -499,6 +509,39 @@ final class Worker implements WorkerRuntime.Handle {
       }
     }
   }
+
+  /**
+   * Ctrl-C in a terminal signals the whole process group: a {@code kiln run}'s steps die of the
+   * SIGINT (exit 130, or 143 for SIGTERM) as its JVM starts cancelling the run. Such a failure is
+   * held for up to {@link #SIGNAL_WAIT} to see whether the run is being cancelled, so the step ends
+   * {@code cancelled} rather than {@code failed}, whichever of the two the signal reached first.
+   */
+  private Completion cancelledBySignal(Active a, Completion result) {
+    if (options.onlyRun() == null
+        || result.outcome() != Completion.Outcome.FAILED
+        || result.exitCode() == null
+        || (result.exitCode() != 130 && result.exitCode() != 143)) {
+      return result;
+    }
+    long deadline = System.nanoTime() + SIGNAL_WAIT.toNanos();
+    while (System.nanoTime() < deadline) {
+      try {
+        Optional<Boolean> cancel = engine.queue().heartbeat(a.task(), options.lease());
+        if (cancel.isEmpty() || cancel.get()) {
+          return cancel.isEmpty() ? result : Completion.cancelled("run cancelled");
+        }
+        Thread.sleep(50);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return result;
+      } catch (RuntimeException e) {
+        return result;
+      }
+    }
+    return result;
+  }
+
+  static final Duration SIGNAL_WAIT = Duration.ofSeconds(2);
 
   private void flushLogs() {
     active.values().forEach(a -> a.logs().flush());
