@@ -1,8 +1,12 @@
 package dev.kiln.steps.features;
 
+import dev.kiln.dsl.model.BuiltinSpec;
+import dev.kiln.dsl.model.BuiltinSpec.Type;
+import dev.kiln.dsl.model.BuiltinSpec.WithKey;
 import dev.kiln.engine.registry.RegistryException;
 import dev.kiln.engine.spi.BuiltinStep;
 import dev.kiln.engine.task.Completion;
+import dev.kiln.steps.Outputs;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -15,6 +19,20 @@ import java.util.Map;
  */
 public final class MaterializeStep implements BuiltinStep {
   static final String NAME = "features/materialize";
+
+  @Override
+  public BuiltinSpec spec() {
+    return new BuiltinSpec(
+        NAME,
+        "Loads the latest feature values per entity into the online store, from each view's"
+            + " watermark.",
+        List.of(
+            WithKey.optional("views", Type.LIST, "only these views (default: all)"),
+            WithKey.optional(
+                "end", Type.STRING, "materialize up to this ISO 8601 time (default now)")),
+        Outputs.of(
+            "rows", "rows written to the online store", "end", "the time materialized up to"));
+  }
 
   @Override
   public String name() {

@@ -1,9 +1,13 @@
 package dev.kiln.steps.features;
 
+import dev.kiln.dsl.model.BuiltinSpec;
+import dev.kiln.dsl.model.BuiltinSpec.Type;
+import dev.kiln.dsl.model.BuiltinSpec.WithKey;
 import dev.kiln.engine.registry.OnlineStore;
 import dev.kiln.engine.registry.RegistryException;
 import dev.kiln.engine.spi.BuiltinStep;
 import dev.kiln.engine.task.Completion;
+import dev.kiln.steps.Outputs;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -15,6 +19,23 @@ import java.util.Map;
  */
 public final class SkewStep implements BuiltinStep {
   static final String NAME = "features/skew";
+
+  @Override
+  public BuiltinSpec spec() {
+    return new BuiltinSpec(
+        NAME,
+        "Compares online feature values with offline point-in-time values for a sample of"
+            + " entities.",
+        List.of(
+            WithKey.required("service", Type.STRING, "the feature service"),
+            WithKey.optional("sample", Type.INTEGER, "how many entities (default 100)"),
+            WithKey.optional(
+                "max_skew", Type.NUMBER, "the largest share of differing values that passes (0)")),
+        Outputs.of(
+            "skew", "the share of values that differ",
+            "passed", "true when skew <= max_skew",
+            "entities", "entities compared"));
+  }
 
   @Override
   public String name() {

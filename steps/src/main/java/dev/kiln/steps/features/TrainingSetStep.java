@@ -1,11 +1,15 @@
 package dev.kiln.steps.features;
 
+import dev.kiln.dsl.model.BuiltinSpec;
+import dev.kiln.dsl.model.BuiltinSpec.Type;
+import dev.kiln.dsl.model.BuiltinSpec.WithKey;
 import dev.kiln.engine.artifact.ArtifactStore;
 import dev.kiln.engine.registry.DatasetRegistry;
 import dev.kiln.engine.registry.DatasetVersion;
 import dev.kiln.engine.registry.RegistryException;
 import dev.kiln.engine.spi.BuiltinStep;
 import dev.kiln.engine.task.Completion;
+import dev.kiln.steps.Outputs;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.sql.ResultSet;
@@ -24,6 +28,35 @@ import java.util.Map;
  */
 public final class TrainingSetStep implements BuiltinStep {
   static final String NAME = "features/training-set";
+
+  @Override
+  public BuiltinSpec spec() {
+    return new BuiltinSpec(
+        NAME,
+        "Joins an entity file with a feature service's views, point-in-time correct, and records"
+            + " the result as a dataset version.",
+        List.of(
+            WithKey.required("service", Type.STRING, "the feature service (NAME or NAME@VERSION)"),
+            WithKey.required(
+                "entities",
+                Type.PATH,
+                "the entity file: join keys, an event timestamp and any label columns"),
+            WithKey.optional(
+                "name", Type.STRING, "the dataset name of the result (default SERVICE-training)"),
+            WithKey.optional(
+                "timestamp",
+                Type.STRING,
+                "the entity file's timestamp column (default event_timestamp)"),
+            WithKey.optional("format", Type.STRING, "parquet (default) or csv"),
+            WithKey.optional("fill", Type.NUMBER, "the value for features no row matched"),
+            WithKey.optional("exclude", Type.LIST, "columns of the entity file left out")),
+        Outputs.of(
+            "path", "the training set file",
+            "rows", "its row count",
+            "version", "its dataset version",
+            "uri", "its dataset URI",
+            "feature_service", "the feature service version used"));
+  }
 
   @Override
   public String name() {
