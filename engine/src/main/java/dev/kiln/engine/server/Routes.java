@@ -4,6 +4,7 @@ import dev.kiln.engine.store.Json;
 import dev.kiln.engine.store.Role;
 import dev.kiln.engine.store.TokenStore;
 import dev.kiln.engine.trigger.InvalidRequest;
+import java.io.InputStream;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
@@ -32,7 +33,36 @@ final class Routes {
     POST
   }
 
-  record Reply(int status, Map<String, Object> json) {}
+  /**
+   * An answer: a JSON value (a map or list), text, bytes, or a stream (an {@link InputStream},
+   * written as it is read: artifacts, logs, server-sent events), with its content type and any
+   * extra headers.
+   */
+  record Reply(int status, Object body, String contentType, Map<String, String> headers) {
+    Reply {
+      headers = Map.copyOf(headers);
+    }
+
+    /** A JSON object. */
+    Reply(int status, Map<String, Object> json) {
+      this(status, json, JSON, Map.of());
+    }
+
+    static Reply json(int status, Object value) {
+      return new Reply(status, value, JSON, Map.of());
+    }
+
+    static Reply text(int status, String contentType, Object body) {
+      return new Reply(status, body, contentType, Map.of());
+    }
+
+    @SuppressWarnings("unchecked")
+    Map<String, Object> json() {
+      return (Map<String, Object>) body;
+    }
+  }
+
+  static final String JSON = "application/json";
 
   @FunctionalInterface
   interface Handler {
@@ -57,7 +87,7 @@ final class Routes {
       if ((role == null) == (openBecause == null)) {
         throw new IllegalArgumentException(path + ": a route has a role or is open, not both");
       }
-      if (role == null && path.startsWith("/api/")) {
+      if (role == null && path.startsWith("/api/") && !path.startsWith(DOCS)) {
         throw new IllegalArgumentException(path + ": every /api/ route needs a role");
       }
     }
@@ -66,6 +96,12 @@ final class Routes {
       return method.name().toLowerCase(Locale.ROOT) + path.replaceAll("[^a-zA-Z0-9]+", "-");
     }
   }
+
+  /**
+   * The rendered API reference: static pages that hold no data (a browser cannot send a bearer
+   * header when it opens a page); the document they show is fetched with the reader's token.
+   */
+  static final String DOCS = "/api/docs";
 
   /** A route that needs a token of at least {@code role}. */
   static Route route(Method method, String path, Role role, Handler handler) {
@@ -141,8 +177,9 @@ final class Routes {
     // Request headers must not be echoed back as response headers.
     e.getMessage().removeHeaders("*");
     e.getMessage().setHeader(Exchange.HTTP_RESPONSE_CODE, r.status());
-    e.getMessage().setHeader(Exchange.CONTENT_TYPE, "application/json");
-    e.getMessage().setBody(Json.write(r.json()) + "\n");
+    r.headers().forEach(e.getMessage()::setHeader);
+    e.getMessage().setHeader(Exchange.CONTENT_TYPE, r.contentType());
+    e.getMessage().setBody(JSON.equals(r.contentType()) ? Json.write(r.body()) + "\n" : r.body());
   }
 
   /** The one error shape: {@code {"error": "...", "status": N}}. */

@@ -6,6 +6,7 @@ import dev.kiln.engine.run.ProcessNames;
 import dev.kiln.engine.spi.BuiltinStep;
 import dev.kiln.engine.spi.Cancellation;
 import dev.kiln.engine.spi.Executor;
+import dev.kiln.engine.spi.Metrics;
 import dev.kiln.engine.spi.WorkerRuntime;
 import dev.kiln.engine.store.ClaimedTask;
 import dev.kiln.engine.task.Completion;
@@ -105,6 +106,8 @@ final class Worker implements WorkerRuntime.Handle {
   }
 
   void start() {
+    int total = options.slots();
+    Metrics.get().workerSlots(options.name(), () -> total - slots.availablePermits(), total);
     timers.scheduleWithFixedDelay(this::flushLogs, 100, 100, TimeUnit.MILLISECONDS);
     poller.start();
   }
@@ -274,6 +277,7 @@ final class Worker implements WorkerRuntime.Handle {
     try {
       var r = engine.queue().heartbeat(a.task(), options.lease());
       if (r.isEmpty()) {
+        Metrics.get().leaseLost();
         a.cancel().cancel("lease lost: the task was taken over or settled elsewhere");
       } else if (r.get()) {
         a.cancel().cancel("run cancelled");
@@ -286,6 +290,7 @@ final class Worker implements WorkerRuntime.Handle {
   private void runTask(Active a) {
     ClaimedTask t = a.task();
     Completion result;
+    long startedNanos = System.nanoTime();
     try {
       result = runner.run(t, a.logs(), a.cancel());
     } catch (InterruptedException e) {
@@ -300,7 +305,7 @@ final class Worker implements WorkerRuntime.Handle {
       if (STOPPING.equals(a.cancel().reason())) {
         engine.leases().release(t, "worker " + options.name() + " stopped");
       } else {
-        engine.runs().complete(t, result);
+        engine.runs().complete(t, result, Duration.ofNanos(System.nanoTime() - startedNanos));
       }
     } catch (RuntimeException e) {
       // The lease will expire and the task be retried by whoever reaps it.
