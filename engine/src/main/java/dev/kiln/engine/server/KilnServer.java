@@ -13,6 +13,8 @@ import dev.kiln.engine.trigger.RunStarter;
 import dev.kiln.engine.trigger.TriggerParams;
 import java.io.PrintStream;
 import java.lang.management.ManagementFactory;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -22,6 +24,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Supplier;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.apache.camel.builder.RouteBuilder;
 import org.apache.camel.component.platform.http.vertx.VertxPlatformHttpRouter;
 import org.apache.camel.component.platform.http.vertx.VertxPlatformHttpServer;
@@ -166,6 +170,31 @@ public final class KilnServer implements AutoCloseable {
     table.addAll(new DocsApi(() -> all).routes());
     all.addAll(table);
     return List.copyOf(all);
+  }
+
+  /**
+   * The HTTP routes Camel actually serves, as {@code "METHOD /path"}: what the OpenAPI document is
+   * tested against.
+   */
+  private static final Pattern METHOD_RESTRICT = Pattern.compile("httpMethodRestrict=([A-Z]+)");
+
+  List<String> servedRoutes() {
+    List<String> out = new ArrayList<>();
+    for (var r : camel.getRoutes()) {
+      String uri = r.getEndpoint().getEndpointUri();
+      if (uri.startsWith("platform-http:")) {
+        String path = uri.substring("platform-http:".length()).replaceFirst("^/+", "/");
+        int q = path.indexOf('?');
+        String method = "GET";
+        if (q >= 0) {
+          Matcher m = METHOD_RESTRICT.matcher(path);
+          method = m.find() ? m.group(1) : "GET";
+          path = path.substring(0, q);
+        }
+        out.add(method + " " + URLDecoder.decode(path, StandardCharsets.UTF_8));
+      }
+    }
+    return out;
   }
 
   /** A webhook route whose answers are counted by status (kiln_webhook_responses_total). */
