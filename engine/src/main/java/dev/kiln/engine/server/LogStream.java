@@ -2,20 +2,23 @@ package dev.kiln.engine.server;
 
 import dev.kiln.engine.store.LogLine;
 import dev.kiln.engine.store.RunQueries;
-import java.io.ByteArrayOutputStream;
-import java.io.InputStream;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.function.Function;
 
 /**
- * A task's log as a byte stream read from the store one page at a time, so a log of any size is
- * sent without ever being held whole. Following, it waits for new lines until the task (every task
- * of a matrix step) is settled, then ends with the {@code end} chunk.
+ * A task's log written from the store one page at a time, so a log of any size is sent without ever
+ * being held whole. Following, it waits for new lines until the task (every task of a matrix step)
+ * is settled, then writes the {@code end} chunk; a reader that goes away stops it at its next
+ * write.
  */
-final class LogStream extends InputStream {
+final class LogStream implements Routes.Streamed {
   static final int PAGE = 1_000;
   private static final long POLL_MS = 200;
+
+  /** While following a quiet task, a comment this often finds out whether the reader is gone. */
+  private static final long KEEP_ALIVE_MS = 15_000;
 
   private final RunQueries queries;
   private final long runId;
@@ -23,10 +26,7 @@ final class LogStream extends InputStream {
   private final boolean follow;
   private final Function<LogLine, String> format;
   private final String end;
-  private long after;
-  private byte[] buf = new byte[0];
-  private int pos;
-  private boolean done;
+  private final long after;
 
   /**
    * @param format one line's text in the stream
@@ -50,59 +50,38 @@ final class LogStream extends InputStream {
   }
 
   @Override
-  public int read() {
-    byte[] one = new byte[1];
-    int n = read(one, 0, 1);
-    return n < 0 ? -1 : one[0] & 0xff;
-  }
-
-  @Override
-  public int read(byte[] b, int off, int len) {
-    if (len == 0) {
-      return 0;
-    }
-    while (pos >= buf.length) {
-      if (done || !fill()) {
-        return -1;
-      }
-    }
-    int n = Math.min(len, buf.length - pos);
-    System.arraycopy(buf, pos, b, off, n);
-    pos += n;
-    return n;
-  }
-
-  /** Loads the next page; false at the end of the stream. */
-  private boolean fill() {
+  public void writeTo(Routes.Sink out) throws IOException {
+    long last = after;
+    long wroteAt = System.nanoTime();
     while (true) {
       // Read "ended" before the page: a line written after the page was read cannot be lost.
       boolean ended = !follow || queries.taskEnded(runId, task);
-      List<LogLine> page = queries.logPage(runId, task, after, PAGE);
+      List<LogLine> page = queries.logPage(runId, task, last, PAGE);
       if (!page.isEmpty()) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        StringBuilder sb = new StringBuilder();
         for (LogLine l : page) {
-          out.writeBytes(format.apply(l).getBytes(StandardCharsets.UTF_8));
-          after = l.id();
+          sb.append(format.apply(l));
+          last = l.id();
         }
-        buf = out.toByteArray();
-        pos = 0;
-        return true;
+        out.write(sb.toString().getBytes(StandardCharsets.UTF_8));
+        wroteAt = System.nanoTime();
+        continue;
       }
       if (ended) {
-        done = true;
         if (follow && end != null) {
-          buf = end.getBytes(StandardCharsets.UTF_8);
-          pos = 0;
-          return true;
+          out.write(end.getBytes(StandardCharsets.UTF_8));
         }
-        return false;
+        return;
+      }
+      if (end != null && System.nanoTime() - wroteAt > KEEP_ALIVE_MS * 1_000_000) {
+        out.write(": keep-alive\n\n".getBytes(StandardCharsets.UTF_8));
+        wroteAt = System.nanoTime();
       }
       try {
         Thread.sleep(POLL_MS);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
-        done = true;
-        return false;
+        return;
       }
     }
   }

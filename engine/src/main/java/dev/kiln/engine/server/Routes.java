@@ -4,18 +4,27 @@ import dev.kiln.engine.store.Json;
 import dev.kiln.engine.store.Role;
 import dev.kiln.engine.store.TokenStore;
 import dev.kiln.engine.trigger.InvalidRequest;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpServerResponse;
+import java.io.IOException;
 import java.io.InputStream;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.apache.camel.Exchange;
 import org.apache.camel.builder.RouteBuilder;
+import org.apache.camel.component.platform.http.vertx.HttpMessage;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -34,9 +43,9 @@ final class Routes {
   }
 
   /**
-   * An answer: a JSON value (a map or list), text, bytes, or a stream (an {@link InputStream},
-   * written as it is read: artifacts, logs, server-sent events), with its content type and any
-   * extra headers.
+   * An answer: a JSON value (a map or list), text, or a stream ({@link Streamed} or an {@link
+   * InputStream}, written chunk by chunk as it is produced: artifacts, logs, server-sent events),
+   * with its content type and any extra headers.
    */
   record Reply(int status, Object body, String contentType, Map<String, String> headers) {
     Reply {
@@ -63,6 +72,24 @@ final class Routes {
   }
 
   static final String JSON = "application/json";
+
+  /** Where a streamed answer writes: each chunk is on its way to the client when it returns. */
+  @FunctionalInterface
+  interface Sink {
+    void write(byte[] chunk) throws IOException;
+  }
+
+  /**
+   * An answer written as it is produced, on the request's worker thread, one chunk at a time: each
+   * waits until the previous one was handed to the connection, so a slow reader slows the writer
+   * instead of filling memory, and a reader that went away stops it (write fails).
+   */
+  @FunctionalInterface
+  interface Streamed {
+    void writeTo(Sink out) throws IOException;
+  }
+
+  private static final Duration CHUNK_TIMEOUT = Duration.ofSeconds(60);
 
   @FunctionalInterface
   interface Handler {
@@ -174,12 +201,58 @@ final class Routes {
           ex);
       r = error(500, "internal error, see the server log (id " + id + ")");
     }
+    if (r.body() instanceof Streamed || r.body() instanceof InputStream) {
+      stream(e, r);
+      return;
+    }
     // Request headers must not be echoed back as response headers.
     e.getMessage().removeHeaders("*");
     e.getMessage().setHeader(Exchange.HTTP_RESPONSE_CODE, r.status());
     r.headers().forEach(e.getMessage()::setHeader);
     e.getMessage().setHeader(Exchange.CONTENT_TYPE, r.contentType());
     e.getMessage().setBody(JSON.equals(r.contentType()) ? Json.write(r.body()) + "\n" : r.body());
+  }
+
+  /** Writes a streamed answer straight to the connection; Camel sees it ended and adds nothing. */
+  private static void stream(Exchange e, Reply r) {
+    HttpServerResponse resp = e.getIn(HttpMessage.class).getResponse();
+    Streamed body =
+        r.body() instanceof Streamed s
+            ? s
+            : out -> {
+              try (InputStream in = (InputStream) r.body()) {
+                byte[] buf = new byte[64 * 1024];
+                for (int n; (n = in.read(buf)) > 0; ) {
+                  out.write(Arrays.copyOf(buf, n));
+                }
+              }
+            };
+    e.getMessage().removeHeaders("*");
+    e.getMessage().setBody(null);
+    resp.setStatusCode(r.status()).setChunked(true).putHeader("Content-Type", r.contentType());
+    r.headers().forEach(resp::putHeader);
+    try {
+      body.writeTo(
+          chunk -> {
+            try {
+              resp.write(Buffer.buffer(chunk))
+                  .toCompletionStage()
+                  .toCompletableFuture()
+                  .get(CHUNK_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+            } catch (InterruptedException ex) {
+              Thread.currentThread().interrupt();
+              throw new IOException("interrupted", ex);
+            } catch (ExecutionException | TimeoutException ex) {
+              throw new IOException("the client went away: " + ex.getMessage(), ex);
+            }
+          });
+      resp.end();
+    } catch (IOException | RuntimeException ex) {
+      // The status line is sent already: the client sees a cut-off answer, the log says why.
+      log.info(
+          "stopped streaming {}: {}", e.getIn().getHeader(Exchange.HTTP_PATH), ex.getMessage());
+      resp.reset();
+    }
   }
 
   /** The one error shape: {@code {"error": "...", "status": N}}. */

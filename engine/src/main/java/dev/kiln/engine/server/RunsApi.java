@@ -325,7 +325,7 @@ final class RunsApi {
         after = Long.parseLong(last);
       }
       String end = "event: end\ndata: {}\n\n";
-      InputStream sse =
+      Routes.Streamed sse =
           new LogStream(
               queries,
               run.id(),

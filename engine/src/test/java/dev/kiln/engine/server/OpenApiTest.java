@@ -14,6 +14,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -114,6 +115,22 @@ class OpenApiTest {
     HttpResponse<String> js = get("/api/docs/swagger-ui-bundle.js", null);
     assertThat(js.statusCode()).isEqualTo(200);
     assertThat(js.body()).contains("SwaggerUIBundle");
+    String version =
+        new String(
+                OpenApiTest.class
+                    .getResourceAsStream("/META-INF/maven/org.webjars/swagger-ui/pom.properties")
+                    .readAllBytes())
+            .lines()
+            .filter(l -> l.startsWith("version="))
+            .findFirst()
+            .orElseThrow()
+            .substring(8);
+    try (var in =
+        OpenApiTest.class.getResourceAsStream(
+            "/META-INF/resources/webjars/swagger-ui/" + version + "/swagger-ui-bundle.js")) {
+      // Streamed in chunks, byte for byte.
+      assertThat(js.body()).isEqualTo(new String(in.readAllBytes(), StandardCharsets.UTF_8));
+    }
     HttpResponse<String> other = get("/api/docs/index.html", null);
     assertThat(other.statusCode()).isEqualTo(404);
     assertThat(Json.MAPPER.readTree(other.body()).get("status").asInt()).isEqualTo(404);
