@@ -2,6 +2,7 @@ package dev.kiln.steps.notify;
 
 import dev.kiln.dsl.parse.Units;
 import dev.kiln.engine.spi.BuiltinStep;
+import dev.kiln.engine.spi.Metrics;
 import dev.kiln.engine.store.Json;
 import dev.kiln.engine.task.Completion;
 import dev.kiln.steps.With;
@@ -77,6 +78,7 @@ public final class WebhookStep implements BuiltinStep {
         int status = resp.statusCode();
         if (status >= 200 && status < 300) {
           ctx.logs().line("system", "posted to " + url.getHost() + ": HTTP " + status);
+          Metrics.get().alertSent("webhook", "ok");
           return new Completion(
               Completion.Outcome.SUCCEEDED,
               null,
@@ -93,6 +95,7 @@ public final class WebhookStep implements BuiltinStep {
         last = e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage());
       }
     }
+    Metrics.get().alertSent("webhook", "failed");
     return Completion.failed(name() + ": POST " + url + " failed: " + last);
   }
 
