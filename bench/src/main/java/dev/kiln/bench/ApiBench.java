@@ -35,7 +35,8 @@ import picocli.CommandLine.Option;
     description = {
       "Measure the overhead of scraping GET /metrics every second on step throughput.",
       "Starts a kiln server in this process on loopback port 0, then runs --rounds",
-      "pairs of runs of a pipeline of --steps independent 'true' steps, one run with a",
+      "pairs of runs of a pipeline of --steps independent 'true' tasks (matrix steps",
+      "over --step-names step names), one run with a",
       "scraper asking /metrics every --every ms (viewer token, whole body read) and one",
       "without, alternating which goes first. Prints steps/s of each, the median",
       "overhead and the scrape time. See docs/benchmarks.md."
@@ -46,6 +47,14 @@ final class ApiBench implements Callable<Integer> {
       defaultValue = "300",
       description = "steps per run (default ${DEFAULT-VALUE})")
   int steps;
+
+  @Option(
+      names = "--step-names",
+      defaultValue = "10",
+      description =
+          "distinct steps the tasks are spread over, as matrix steps (default ${DEFAULT-VALUE});"
+              + " each is one label value of kiln_step_duration_seconds")
+  int names;
 
   @Option(
       names = "--rounds",
@@ -67,14 +76,28 @@ final class ApiBench implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    if (steps < 1 || rounds < 1 || slots < 1 || everyMs < 10) {
+    if (steps < 1 || rounds < 1 || slots < 1 || names < 1 || everyMs < 10) {
       throw new ConfigException(
-          "--steps, --rounds and --slots must be at least 1, --every at least 10");
+          "--steps, --step-names, --rounds and --slots must be at least 1, --every at least 10");
     }
+    int perName = (steps + names - 1) / names;
+    if (perName > 256) {
+      throw new ConfigException(
+          "--steps / --step-names must be at most 256 (a matrix step's limit), got " + perName);
+    }
+    steps = perName * names;
     Path dir = Files.createTempDirectory("kiln-bench-api");
     StringBuilder yaml = new StringBuilder("name: bench-api\nsteps:\n");
-    for (int i = 0; i < steps; i++) {
-      yaml.append("  s").append(i).append(": { run: \"true\" }\n");
+    List<String> values = new ArrayList<>();
+    for (int i = 0; i < perName; i++) {
+      values.add(String.valueOf(i));
+    }
+    for (int j = 0; j < names; j++) {
+      yaml.append("  s")
+          .append(j)
+          .append(": { matrix: { i: [")
+          .append(String.join(", ", values))
+          .append("] }, run: \"true\" }\n");
     }
     Pipeline p = PipelineParser.parse("bench-api.yaml", yaml.toString()).orThrow();
     try (Engine engine = Engine.open(KilnConfig.fromEnvironment(), slots + 24);
@@ -118,10 +141,11 @@ final class ApiBench implements Callable<Integer> {
             r + 1, a, b, (a - b) / a * 100);
       }
       System.out.printf(
-          "%d steps x %d rounds, %d slots, /metrics every %d ms: median %.1f steps/s without,"
+          "%d steps (%d step names) x %d rounds, %d slots, /metrics every %d ms: median %.1f steps/s without,"
               + " %.1f with; median overhead %.1f %%; scrape median %.1f ms, max %.1f ms"
               + " (%d scrapes)%n",
           steps,
+          names,
           rounds,
           slots,
           everyMs,
