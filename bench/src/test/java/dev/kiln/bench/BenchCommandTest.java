@@ -21,7 +21,8 @@ class BenchCommandTest {
         .containsPattern("\\n\\s+scale\\s")
         .containsPattern("\\n\\s+webhook\\s")
         .containsPattern("\\n\\s+docker\\s")
-        .containsPattern("\\n\\s+registry\\s");
+        .containsPattern("\\n\\s+registry\\s")
+        .containsPattern("\\n\\s+api\\s");
     var top = new KilnProcess(home, dir).run("--help");
     assertThat(top.out()).contains("  bench ").doesNotContain("bench-");
   }

@@ -18,10 +18,13 @@ import picocli.CommandLine.Option;
       "Host the pipelines of a folder and start their runs on their own.",
       "Loads every pipeline file under --pipelines (YAML files with 'name' and",
       "'steps'), registers their triggers (cron through Quartz, clustered on the",
-      "database; webhooks at POST /hooks/PATH; new files), serves the run API",
-      "(POST /api/pipelines/NAME/runs, GET /api/runs/ID, GET /health) and runs",
+      "database; webhooks at POST /hooks/PATH; new files), serves the REST API",
+      "(runs, logs, artifacts, pipelines, models, datasets, monitors) and runs",
       "in-process workers. Every /api/ request needs 'Authorization: Bearer TOKEN'",
-      "(see 'kiln tokens create'). A changed file is reloaded; an invalid edit is reported",
+      "(see 'kiln tokens create'); the whole API is described at GET /api/openapi.json",
+      "and rendered at /api/docs (docs/api.md). GET /metrics answers in Prometheus",
+      "text format with a viewer token, or openly with --open-metrics (docs/metrics.md).",
+      "A changed file is reloaded; an invalid edit is reported",
       "and the last valid version stays active. SIGTERM stops it, letting running",
       "steps finish for up to 10s. Once it serves, it prints one line on stdout:",
       "'kiln server listening on http://HOST:PORT ...' (--port 0: the port it got)."
@@ -60,6 +63,13 @@ final class ServerCommand implements Callable<Integer> {
       description = "let container steps use 'network: host' (refused otherwise; docs/security.md)")
   boolean allowHostNetwork;
 
+  @Option(
+      names = "--open-metrics",
+      description =
+          "serve GET /metrics without a token (for a Prometheus that cannot send one);"
+              + " the rest of the API still needs one")
+  boolean openMetrics;
+
   @Override
   public Integer call() throws Exception {
     if (allowHostNetwork) {
@@ -79,7 +89,7 @@ final class ServerCommand implements Callable<Integer> {
     KilnServer server =
         new KilnServer(
             engine,
-            new KilnServer.Options(host, port, pipelines, slots, System.getenv()),
+            new KilnServer.Options(host, port, pipelines, slots, System.getenv(), openMetrics),
             System.err);
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime()

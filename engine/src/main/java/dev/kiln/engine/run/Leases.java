@@ -2,6 +2,7 @@ package dev.kiln.engine.run;
 
 import dev.kiln.engine.run.Retries.Decision;
 import dev.kiln.engine.run.Retries.End;
+import dev.kiln.engine.spi.Metrics;
 import dev.kiln.engine.store.Attempts;
 import dev.kiln.engine.store.Attempts.Expired;
 import dev.kiln.engine.store.Attempts.Held;
@@ -60,6 +61,9 @@ public final class Leases {
                   reaped.add(new Reaped(h.id(), h.attempt(), h.worker()));
                 }
               });
+    }
+    if (!reaped.isEmpty()) {
+      Metrics.get().reaped(reaped.size());
     }
     return reaped;
   }

@@ -6,6 +6,7 @@ import dev.kiln.dsl.model.Source;
 import dev.kiln.engine.artifact.ArtifactStore;
 import dev.kiln.engine.run.Retries.Decision;
 import dev.kiln.engine.run.RunSnapshot.StepState;
+import dev.kiln.engine.spi.Metrics;
 import dev.kiln.engine.store.Attempts;
 import dev.kiln.engine.store.Attempts.Held;
 import dev.kiln.engine.store.ClaimedTask;
@@ -21,10 +22,12 @@ import dev.kiln.engine.task.RunStatus;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import org.slf4j.Logger;
@@ -118,6 +121,7 @@ public final class RunService {
               long runId = Runs.insert(c, p, params, trigger, baseDir, null, null);
               setup.apply(c, runId);
               advance(c, runId);
+              Metrics.get().runStarted(p.name(), trigger);
               return runId;
             });
   }
@@ -138,6 +142,7 @@ public final class RunService {
     pipelines.put(p);
     long runId = Runs.insert(c, p, params, trigger, baseDir, null, scheduledAt);
     advance(c, runId);
+    Metrics.get().runStarted(p.name(), trigger);
     return runId;
   }
 
@@ -146,6 +151,11 @@ public final class RunService {
    * the task's current one (its lease expired and another worker took it, or it was settled).
    */
   public boolean complete(ClaimedTask t, Completion result) {
+    return complete(t, result, null);
+  }
+
+  /** As above; {@code took} (the attempt's time from claim to result, or null) feeds /metrics. */
+  public boolean complete(ClaimedTask t, Completion result, Duration took) {
     boolean failed =
         result.outcome() == Completion.Outcome.FAILED
             || result.outcome() == Completion.Outcome.TIMED_OUT
@@ -154,6 +164,14 @@ public final class RunService {
         .inTransaction(
             c -> {
               RunRow run = Runs.lock(c, t.runId());
+              if (took != null && Metrics.get() != Metrics.NONE) {
+                Metrics.get()
+                    .stepFinished(
+                        pipeline(run.pipelineVersion()).name(),
+                        Metrics.stepOf(t.stepId()),
+                        result.outcome().name().toLowerCase(Locale.ROOT),
+                        took);
+              }
               if (failed) {
                 Optional<Held> held = Attempts.lockHeld(c, t);
                 if (held.isEmpty()) {
@@ -224,7 +242,8 @@ public final class RunService {
     Runs.markCancelled(c, runId, why);
     Tasks.cancelRun(c, runId);
     Runs.notifyCancelled(c, runId);
-    advance(c, runId);
+    String pipeline = advance(c, runId, Runs.read(c, runId));
+    Metrics.get().runFinished(pipeline, RunStatus.CANCELLED.db());
     return CancelResult.CANCELLED;
   }
 
@@ -256,6 +275,7 @@ public final class RunService {
               Runs.inherit(c, newId, runId);
               Tasks.copySucceeded(c, runId, newId);
               advance(c, newId);
+              Metrics.get().runStarted(p.name(), "retry");
               return newId;
             });
   }
@@ -265,8 +285,11 @@ public final class RunService {
     advance(c, runId, Runs.read(c, runId));
   }
 
-  /** As above with the run's row already read under the lock (nothing changed it since). */
-  private void advance(Connection c, long runId, RunRow run) throws SQLException {
+  /**
+   * As above with the run's row already read under the lock (nothing changed it since). Returns the
+   * pipeline's name.
+   */
+  private String advance(Connection c, long runId, RunRow run) throws SQLException {
     var parsed =
         pipelines.get(
             run.pipelineVersion(),
@@ -283,7 +306,7 @@ public final class RunService {
     if (state.idle() && run.status() != RunStatus.QUEUED) {
       // Every step decided and some still active: nothing can start and the run goes on.
       PlanWriter.apply(c, runId, new Plan(List.of(), List.of(), null));
-      return;
+      return parsed.pipeline().name();
     }
     Map<String, StepState> steps = new HashMap<>();
     for (Tasks.TaskState t : state.tasks()) {
@@ -307,5 +330,11 @@ public final class RunService {
             at == null ? null : at.toString());
     Plan plan = Planner.plan(parsed.pipeline(), parsed.dag(), snap);
     PlanWriter.apply(c, runId, plan);
+    if (plan.runStatus() != null
+        && plan.runStatus().terminal()
+        && run.status() != plan.runStatus()) {
+      Metrics.get().runFinished(parsed.pipeline().name(), plan.runStatus().db());
+    }
+    return parsed.pipeline().name();
   }
 }

@@ -3,7 +3,9 @@ package dev.kiln.engine.server;
 import dev.kiln.dsl.model.Pipeline;
 import dev.kiln.dsl.model.Trigger;
 import dev.kiln.engine.Engine;
+import dev.kiln.engine.spi.Metrics;
 import dev.kiln.engine.spi.WorkerRuntime;
+import dev.kiln.engine.store.Role;
 import dev.kiln.engine.store.TokenStore;
 import dev.kiln.engine.trigger.CronScheduler;
 import dev.kiln.engine.trigger.InvalidRequest;
@@ -11,6 +13,8 @@ import dev.kiln.engine.trigger.RunStarter;
 import dev.kiln.engine.trigger.TriggerParams;
 import java.io.PrintStream;
 import java.lang.management.ManagementFactory;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -19,6 +23,9 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Supplier;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.apache.camel.builder.RouteBuilder;
 import org.apache.camel.component.platform.http.vertx.VertxPlatformHttpRouter;
 import org.apache.camel.component.platform.http.vertx.VertxPlatformHttpServer;
@@ -39,7 +46,16 @@ public final class KilnServer implements AutoCloseable {
    * {@code slots} 0 runs no in-process workers; {@code port} 0 binds a free port ({@link #port}).
    */
   public record Options(
-      String host, int port, Path pipelines, int slots, Map<String, String> env) {}
+      String host,
+      int port,
+      Path pipelines,
+      int slots,
+      Map<String, String> env,
+      boolean openMetrics) {
+    public Options(String host, int port, Path pipelines, int slots, Map<String, String> env) {
+      this(host, port, pipelines, slots, env, false);
+    }
+  }
 
   private final Engine engine;
   private final Options options;
@@ -87,14 +103,20 @@ public final class KilnServer implements AutoCloseable {
               }
             });
     files = new FileTriggers(camel, starter, registry, baseDir);
+    ServerMetrics metrics = new ServerMetrics(engine);
+    Metrics.install(metrics);
+    Authenticator auth = new Authenticator(new TokenStore(engine.db()));
+    HttpApi api = new HttpApi(engine, registry, starter, options.env(), baseDir, auth);
     camel.addRoutes(
-        new HttpApi(
-                engine,
-                registry,
-                starter,
-                options.env(),
-                baseDir,
-                new Authenticator(new TokenStore(engine.db())))
+        new Routes(
+                routeTable(
+                    api,
+                    engine,
+                    registry,
+                    h -> auth.identify(h).name(),
+                    metrics::scrape,
+                    options.openMetrics()),
+                auth)
             .camelRoutes());
     camel.start();
     VertxPlatformHttpRouter router =
@@ -114,6 +136,88 @@ public final class KilnServer implements AutoCloseable {
                   new WorkerRuntime.Options(
                       name, queues(), options.slots(), Duration.ofSeconds(30), null));
     }
+  }
+
+  /**
+   * Every route the server serves, each with its role (docs/security.md): the run API and webhooks,
+   * the resource APIs, the API reference and /metrics (open only with --open-metrics).
+   */
+  static List<Routes.Route> routeTable(
+      HttpApi api,
+      Engine engine,
+      PipelineRegistry registry,
+      ModelsApi.Who who,
+      Supplier<String> scrape,
+      boolean openMetrics) {
+    List<Routes.Route> table = new ArrayList<>();
+    for (Routes.Route r : api.routes()) {
+      table.add(r.path().startsWith("/hooks/") ? countedHook(r) : r);
+    }
+    Routes.Handler metrics = e -> Routes.Reply.text(200, ServerMetrics.CONTENT_TYPE, scrape.get());
+    table.add(
+        openMetrics
+            ? Routes.open(
+                Routes.Method.GET,
+                "/metrics",
+                "kiln server --open-metrics: whoever reaches the port may scrape",
+                metrics)
+            : Routes.route(Routes.Method.GET, "/metrics", Role.VIEWER, metrics));
+    table.addAll(new RunsApi(engine).routes());
+    table.addAll(new PipelinesApi(engine, registry).routes());
+    table.addAll(new ModelsApi(engine, who).routes());
+    table.addAll(new DataApi(engine).routes());
+    List<Routes.Route> all = new ArrayList<>();
+    table.addAll(new DocsApi(() -> all).routes());
+    all.addAll(table);
+    return List.copyOf(all);
+  }
+
+  /**
+   * The HTTP routes Camel actually serves, as {@code "METHOD /path"}: what the OpenAPI document is
+   * tested against.
+   */
+  private static final Pattern METHOD_RESTRICT = Pattern.compile("httpMethodRestrict=([A-Z]+)");
+
+  List<String> servedRoutes() {
+    List<String> out = new ArrayList<>();
+    for (var r : camel.getRoutes()) {
+      String uri = r.getEndpoint().getEndpointUri();
+      if (uri.startsWith("platform-http:")) {
+        String path = uri.substring("platform-http:".length()).replaceFirst("^/+", "/");
+        int q = path.indexOf('?');
+        String method = "GET";
+        if (q >= 0) {
+          Matcher m = METHOD_RESTRICT.matcher(path);
+          method = m.find() ? m.group(1) : "GET";
+          path = path.substring(0, q);
+        }
+        out.add(method + " " + URLDecoder.decode(path, StandardCharsets.UTF_8));
+      }
+    }
+    return out;
+  }
+
+  /** A webhook route whose answers are counted by status (kiln_webhook_responses_total). */
+  private static Routes.Route countedHook(Routes.Route r) {
+    Routes.Handler h = r.handler();
+    return new Routes.Route(
+        r.method(),
+        r.path(),
+        r.role(),
+        r.openBecause(),
+        e -> {
+          try {
+            Routes.Reply reply = h.handle(e);
+            Metrics.get().webhookAnswered(reply.status());
+            return reply;
+          } catch (InvalidRequest ex) {
+            Metrics.get().webhookAnswered(ex.status());
+            throw ex;
+          } catch (Exception ex) {
+            Metrics.get().webhookAnswered(500);
+            throw ex;
+          }
+        });
   }
 
   /** The port the server listens on once started: the one it got when asked for port 0. */
@@ -251,6 +355,7 @@ public final class KilnServer implements AutoCloseable {
   }
 
   private void fire(String pipeline, int index, Instant scheduledAt) {
+    Metrics.get().cronLateness(pipeline, Duration.between(scheduledAt, Instant.now()));
     Pipeline p = registry.pipeline(pipeline);
     List<Trigger.Cron> crons = new ArrayList<>();
     if (p != null) {
@@ -293,6 +398,7 @@ public final class KilnServer implements AutoCloseable {
     if (camel != null) {
       camel.stop();
     }
+    Metrics.install(null);
     if (workers != null) {
       try {
         workers.drain(Duration.ofSeconds(10));

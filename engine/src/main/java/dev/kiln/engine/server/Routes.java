@@ -4,17 +4,27 @@ import dev.kiln.engine.store.Json;
 import dev.kiln.engine.store.Role;
 import dev.kiln.engine.store.TokenStore;
 import dev.kiln.engine.trigger.InvalidRequest;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpServerResponse;
+import java.io.IOException;
+import java.io.InputStream;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.apache.camel.Exchange;
 import org.apache.camel.builder.RouteBuilder;
+import org.apache.camel.component.platform.http.vertx.HttpMessage;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -32,7 +42,54 @@ final class Routes {
     POST
   }
 
-  record Reply(int status, Map<String, Object> json) {}
+  /**
+   * An answer: a JSON value (a map or list), text, or a stream ({@link Streamed} or an {@link
+   * InputStream}, written chunk by chunk as it is produced: artifacts, logs, server-sent events),
+   * with its content type and any extra headers.
+   */
+  record Reply(int status, Object body, String contentType, Map<String, String> headers) {
+    Reply {
+      headers = Map.copyOf(headers);
+    }
+
+    /** A JSON object. */
+    Reply(int status, Map<String, Object> json) {
+      this(status, json, JSON, Map.of());
+    }
+
+    static Reply json(int status, Object value) {
+      return new Reply(status, value, JSON, Map.of());
+    }
+
+    static Reply text(int status, String contentType, Object body) {
+      return new Reply(status, body, contentType, Map.of());
+    }
+
+    @SuppressWarnings("unchecked")
+    Map<String, Object> json() {
+      return (Map<String, Object>) body;
+    }
+  }
+
+  static final String JSON = "application/json";
+
+  /** Where a streamed answer writes: each chunk is on its way to the client when it returns. */
+  @FunctionalInterface
+  interface Sink {
+    void write(byte[] chunk) throws IOException;
+  }
+
+  /**
+   * An answer written as it is produced, on the request's worker thread, one chunk at a time: each
+   * waits until the previous one was handed to the connection, so a slow reader slows the writer
+   * instead of filling memory, and a reader that went away stops it (write fails).
+   */
+  @FunctionalInterface
+  interface Streamed {
+    void writeTo(Sink out) throws IOException;
+  }
+
+  private static final Duration CHUNK_TIMEOUT = Duration.ofSeconds(60);
 
   @FunctionalInterface
   interface Handler {
@@ -57,7 +114,7 @@ final class Routes {
       if ((role == null) == (openBecause == null)) {
         throw new IllegalArgumentException(path + ": a route has a role or is open, not both");
       }
-      if (role == null && path.startsWith("/api/")) {
+      if (role == null && path.startsWith("/api/") && !path.startsWith(DOCS)) {
         throw new IllegalArgumentException(path + ": every /api/ route needs a role");
       }
     }
@@ -66,6 +123,12 @@ final class Routes {
       return method.name().toLowerCase(Locale.ROOT) + path.replaceAll("[^a-zA-Z0-9]+", "-");
     }
   }
+
+  /**
+   * The rendered API reference: static pages that hold no data (a browser cannot send a bearer
+   * header when it opens a page); the document they show is fetched with the reader's token.
+   */
+  static final String DOCS = "/api/docs";
 
   /** A route that needs a token of at least {@code role}. */
   static Route route(Method method, String path, Role role, Handler handler) {
@@ -138,11 +201,58 @@ final class Routes {
           ex);
       r = error(500, "internal error, see the server log (id " + id + ")");
     }
+    if (r.body() instanceof Streamed || r.body() instanceof InputStream) {
+      stream(e, r);
+      return;
+    }
     // Request headers must not be echoed back as response headers.
     e.getMessage().removeHeaders("*");
     e.getMessage().setHeader(Exchange.HTTP_RESPONSE_CODE, r.status());
-    e.getMessage().setHeader(Exchange.CONTENT_TYPE, "application/json");
-    e.getMessage().setBody(Json.write(r.json()) + "\n");
+    r.headers().forEach(e.getMessage()::setHeader);
+    e.getMessage().setHeader(Exchange.CONTENT_TYPE, r.contentType());
+    e.getMessage().setBody(JSON.equals(r.contentType()) ? Json.write(r.body()) + "\n" : r.body());
+  }
+
+  /** Writes a streamed answer straight to the connection; Camel sees it ended and adds nothing. */
+  private static void stream(Exchange e, Reply r) {
+    HttpServerResponse resp = e.getIn(HttpMessage.class).getResponse();
+    Streamed body =
+        r.body() instanceof Streamed s
+            ? s
+            : out -> {
+              try (InputStream in = (InputStream) r.body()) {
+                byte[] buf = new byte[64 * 1024];
+                for (int n; (n = in.read(buf)) > 0; ) {
+                  out.write(Arrays.copyOf(buf, n));
+                }
+              }
+            };
+    e.getMessage().removeHeaders("*");
+    e.getMessage().setBody(null);
+    resp.setStatusCode(r.status()).setChunked(true).putHeader("Content-Type", r.contentType());
+    r.headers().forEach(resp::putHeader);
+    try {
+      body.writeTo(
+          chunk -> {
+            try {
+              resp.write(Buffer.buffer(chunk))
+                  .toCompletionStage()
+                  .toCompletableFuture()
+                  .get(CHUNK_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+            } catch (InterruptedException ex) {
+              Thread.currentThread().interrupt();
+              throw new IOException("interrupted", ex);
+            } catch (ExecutionException | TimeoutException ex) {
+              throw new IOException("the client went away: " + ex.getMessage(), ex);
+            }
+          });
+      resp.end();
+    } catch (IOException | RuntimeException ex) {
+      // The status line is sent already: the client sees a cut-off answer, the log says why.
+      log.info(
+          "stopped streaming {}: {}", e.getIn().getHeader(Exchange.HTTP_PATH), ex.getMessage());
+      resp.reset();
+    }
   }
 
   /** The one error shape: {@code {"error": "...", "status": N}}. */

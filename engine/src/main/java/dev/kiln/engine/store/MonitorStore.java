@@ -6,6 +6,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -231,6 +232,91 @@ public final class MonitorStore {
                             rs.getInt("checks"),
                             Sql.longOrNull(rs, "run_id")),
                     monitor));
+  }
+
+  /** A monitor as its newest report left it. */
+  public record Monitor(
+      String monitor,
+      String kind,
+      long reports,
+      Instant lastAt,
+      boolean alarm,
+      Double score,
+      boolean incidentOpen) {}
+
+  /** Every monitor that made a report, by name and kind. */
+  public List<Monitor> monitors() {
+    return db.tx()
+        .inTransaction(
+            conn ->
+                Sql.query(
+                    conn,
+                    """
+        select distinct on (r.monitor, r.kind) r.monitor, r.kind,
+               count(*) over (partition by r.monitor, r.kind), r.created_at, r.alarm, r.score,
+               exists (select 1 from monitor_incidents i where i.monitor = r.monitor
+                          and i.kind = r.kind and i.status = 'open')
+          from monitor_reports r order by r.monitor, r.kind, r.created_at desc, r.id desc""",
+                    rs ->
+                        new Monitor(
+                            rs.getString(1),
+                            rs.getString(2),
+                            rs.getLong(3),
+                            Sql.instant(rs, "created_at"),
+                            rs.getBoolean(5),
+                            doubleOrNull(rs, "score"),
+                            rs.getBoolean(7))));
+  }
+
+  /** One stored report in full: what the check wrote (its JSON) and where it came from. */
+  public record Report(
+      long id,
+      String monitor,
+      String kind,
+      Long runId,
+      String stepId,
+      boolean alarm,
+      Double score,
+      Map<String, Object> report,
+      Instant at) {}
+
+  public Optional<Report> report(long id) {
+    return db.tx()
+        .inTransaction(
+            conn ->
+                Sql.one(
+                    conn,
+                    """
+        select id, monitor, kind, run_id, step_id, alarm, score, report::text, created_at
+          from monitor_reports where id = ?""",
+                    rs ->
+                        new Report(
+                            rs.getLong(1),
+                            rs.getString(2),
+                            rs.getString(3),
+                            Sql.longOrNull(rs, "run_id"),
+                            rs.getString(5),
+                            rs.getBoolean(6),
+                            doubleOrNull(rs, "score"),
+                            Json.readMap(rs.getString(8)),
+                            Sql.instant(rs, "created_at")),
+                    id));
+  }
+
+  /** The share of drifted columns in each drift monitor's newest report (for /metrics). */
+  public Map<String, Double> latestDriftShares() {
+    Map<String, Double> out = new LinkedHashMap<>();
+    db.tx()
+        .run(
+            conn ->
+                Sql.query(
+                    conn,
+                    """
+        select distinct on (monitor) monitor, score from monitor_reports
+         where kind = 'drift' and score is not null
+         order by monitor, created_at desc, id desc""",
+                    rs -> out.put(rs.getString(1), rs.getDouble(2))));
+    return out;
   }
 
   private static Double doubleOrNull(ResultSet rs, String col) throws SQLException {

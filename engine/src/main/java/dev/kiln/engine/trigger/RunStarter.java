@@ -3,6 +3,7 @@ package dev.kiln.engine.trigger;
 import dev.kiln.dsl.model.Concurrency;
 import dev.kiln.dsl.model.Pipeline;
 import dev.kiln.engine.run.RunService;
+import dev.kiln.engine.spi.Metrics;
 import dev.kiln.engine.store.Database;
 import dev.kiln.engine.store.Runs;
 import dev.kiln.engine.store.TriggerKeys;
@@ -60,14 +61,19 @@ public final class RunStarter {
    * @param beforeCommit runs only when a new run is created; its failure rolls everything back
    */
   public Outcome start(Request r, boolean applyConcurrency, BeforeCommit beforeCommit) {
+    Outcome o;
     try {
-      return db.tx().inTransaction(c -> startIn(c, r, applyConcurrency, beforeCommit));
+      o = db.tx().inTransaction(c -> startIn(c, r, applyConcurrency, beforeCommit));
     } catch (KeyTaken e) {
       // A concurrent transaction with the same key committed first: ours rolled back, so the
       // answer is its run.
       Long existing = db.tx().inTransaction(c -> TriggerKeys.runOf(c, r.key())).orElseThrow();
-      return new Outcome.Started(existing, false);
+      o = new Outcome.Started(existing, false);
     }
+    String outcome =
+        o instanceof Outcome.Started s ? (s.created() ? "started" : "duplicate") : "skipped";
+    Metrics.get().triggerFired(r.pipeline().name(), r.trigger(), outcome);
+    return o;
   }
 
   private Outcome startIn(

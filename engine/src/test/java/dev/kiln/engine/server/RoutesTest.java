@@ -13,7 +13,7 @@ class RoutesTest {
   private static final Routes.Handler NOTHING = e -> null;
 
   @Test
-  void anApiRouteWithoutARoleCannotBeWritten() {
+  void anApiRouteWithoutARoleCannotBeWrittenOutsideTheStaticReference() {
     assertThatThrownBy(() -> Routes.open(GET, "/api/runs/{id}", "why not", NOTHING))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("every /api/ route needs a role");
@@ -26,17 +26,26 @@ class RoutesTest {
   @Test
   void theServersTableGivesEveryApiRouteARoleAndWritesNeedAnOperator() {
     HttpApi api = new HttpApi(null, null, null, null, null, (a, r) -> {});
-    assertThat(api.routes())
-        .filteredOn(r -> r.path().startsWith("/api/"))
+    var table = KilnServer.routeTable(api, null, null, h -> "x", () -> "", false);
+    assertThat(table)
+        .filteredOn(r -> r.path().startsWith("/api/") && !r.path().startsWith(Routes.DOCS))
         .isNotEmpty()
         .allSatisfy(r -> assertThat(r.role()).isNotNull());
-    assertThat(api.routes())
+    assertThat(table)
         .filteredOn(r -> r.path().startsWith("/api/") && r.method() == POST)
         .allSatisfy(r -> assertThat(r.role().allows(Role.OPERATOR)).isTrue());
-    assertThat(api.routes())
+    assertThat(table)
         .filteredOn(r -> r.role() == null)
         .extracting(Routes.Route::path)
-        .containsExactlyInAnyOrder("/hooks/{path}", "/health");
+        .containsExactlyInAnyOrder("/hooks/{path}", "/health", "/api/docs", "/api/docs/{file}");
+    assertThat(KilnServer.routeTable(api, null, null, h -> "x", () -> "", true))
+        .filteredOn(r -> r.role() == null)
+        .extracting(Routes.Route::path)
+        .contains("/metrics");
+    assertThat(table)
+        .filteredOn(r -> r.path().startsWith("/api/models/") && r.method() == POST)
+        .hasSize(2)
+        .allSatisfy(r -> assertThat(r.role()).isEqualTo(Role.ADMIN));
   }
 
   @Test

@@ -5,6 +5,7 @@ import dev.kiln.dsl.model.BuiltinSpec.Type;
 import dev.kiln.dsl.model.BuiltinSpec.WithKey;
 import dev.kiln.dsl.parse.Units;
 import dev.kiln.engine.spi.BuiltinStep;
+import dev.kiln.engine.spi.Metrics;
 import dev.kiln.engine.store.Json;
 import dev.kiln.engine.task.Completion;
 import dev.kiln.steps.Outputs;
@@ -111,6 +112,7 @@ public final class WebhookStep implements BuiltinStep {
           Map<String, String> out =
               Map.of("status", String.valueOf(status), "attempts", String.valueOf(attempt));
           ctx.engine().sideEffects().record(ctx.task(), name(), out);
+          Metrics.get().alertSent("webhook", "ok");
           return new Completion(
               Completion.Outcome.SUCCEEDED, null, null, out, List.of(), List.of());
         }
@@ -122,6 +124,7 @@ public final class WebhookStep implements BuiltinStep {
         last = e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage());
       }
     }
+    Metrics.get().alertSent("webhook", "failed");
     return Completion.failed(name() + ": POST " + url + " failed: " + last);
   }
 

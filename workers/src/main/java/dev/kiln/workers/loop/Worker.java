@@ -6,6 +6,7 @@ import dev.kiln.engine.run.ProcessNames;
 import dev.kiln.engine.spi.BuiltinStep;
 import dev.kiln.engine.spi.Cancellation;
 import dev.kiln.engine.spi.Executor;
+import dev.kiln.engine.spi.Metrics;
 import dev.kiln.engine.spi.WorkerRuntime;
 import dev.kiln.engine.store.ClaimedTask;
 import dev.kiln.engine.store.LeaseSession;
@@ -153,6 +154,8 @@ final class Worker implements WorkerRuntime.Handle {
   }
 
   void start() {
+    int total = options.slots();
+    Metrics.get().workerSlots(options.name(), () -> total - slots.availablePermits(), total);
     timers.scheduleWithFixedDelay(this::flushLogs, 100, 100, TimeUnit.MILLISECONDS);
     poller.start();
   }
@@ -374,6 +377,7 @@ final class Worker implements WorkerRuntime.Handle {
     try {
       var r = leaseSession.heartbeat(a.task(), options.lease());
       if (r.isEmpty()) {
+        Metrics.get().leaseLost();
         cancelAsync(a, "lease lost: the task was taken over or settled elsewhere");
       } else {
         a.renewedAt = before;
@@ -399,6 +403,7 @@ final class Worker implements WorkerRuntime.Handle {
   private void runTask(Active a) {
     ClaimedTask t = a.task();
     Completion result;
+    long startedNanos = System.nanoTime();
     try {
       result = runner.run(t, a.logs(), a.cancel());
     } catch (InterruptedException e) {
@@ -413,7 +418,7 @@ final class Worker implements WorkerRuntime.Handle {
     a.finished = true;
     a.logs().finish();
     try {
-      record(a, result);
+      record(a, result, Duration.ofNanos(System.nanoTime() - startedNanos));
     } finally {
       a.heartbeat.cancel(false);
       a.logs().flush();
@@ -446,7 +451,7 @@ final class Worker implements WorkerRuntime.Handle {
    * longer the task's (fenced out). A step stopped because the worker shuts down, or because its
    * lease could not be renewed, is handed back rather than settled.
    */
-  private void record(Active a, Completion completion) {
+  private void record(Active a, Completion completion, Duration took) {
     Completion result = a.logs().masker().completion(completion);
     ClaimedTask t = a.task();
     String reason = a.cancel().reason();
@@ -460,7 +465,7 @@ final class Worker implements WorkerRuntime.Handle {
               .release(
                   t, STOPPING.equals(reason) ? "worker " + options.name() + " stopped" : reason);
         } else {
-          engine.runs().complete(t, result);
+          engine.runs().complete(t, result, took);
         }
         return;
       } catch (StoreException e) {
