@@ -21,7 +21,8 @@ import picocli.CommandLine.Mixin;
       ScaleBench.class,
       WebhookBench.class,
       DockerBench.class,
-      RegistryBench.class
+      RegistryBench.class,
+      UiBench.class
     })
 final class BenchCommand implements Callable<Integer> {
   @Mixin StepsBench.Options options;

@@ -120,7 +120,7 @@ final class DataPages {
     List<String> shown = columns.stream().limit(5).toList();
     shown.forEach(c -> perColumn.put(c, new ArrayList<>()));
     for (MonitorStore.HistoryRow r : ascending) {
-      x.add(r.at().getEpochSecond());
+      x.add(r.at().toEpochMilli() / 1000.0);
       share.add(r.score());
       for (String c : shown) {
         Double stat = null;

@@ -18,8 +18,9 @@
           });
           if (badge) { badge.textContent = s.run; badge.className = "badge st-" + s.run; }
           if (s.ended) {
+            // Once: the steps table, timeline, metrics and artifacts are final now.
             clearInterval(timer);
-            box.dataset.live = "false";
+            location.reload();
           }
         })
         .catch(function () {});
