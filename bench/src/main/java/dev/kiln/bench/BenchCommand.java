@@ -22,7 +22,8 @@ import picocli.CommandLine.Mixin;
       WebhookBench.class,
       DockerBench.class,
       RegistryBench.class,
-      ApiBench.class
+      ApiBench.class,
+      UiBench.class
     })
 final class BenchCommand implements Callable<Integer> {
   @Mixin StepsBench.Options options;

@@ -27,7 +27,8 @@ import picocli.CommandLine.Option;
       "A changed file is reloaded; an invalid edit is reported",
       "and the last valid version stays active. SIGTERM stops it, letting running",
       "steps finish for up to 10s. Once it serves, it prints one line on stdout:",
-      "'kiln server listening on http://HOST:PORT ...' (--port 0: the port it got)."
+      "'kiln server listening on http://HOST:PORT ...' (--port 0: the port it got).",
+      "The web UI is at / of that address: sign in with a token (docs/ui.md)."
     })
 final class ServerCommand implements Callable<Integer> {
   @Option(

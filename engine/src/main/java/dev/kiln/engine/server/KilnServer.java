@@ -69,6 +69,7 @@ public final class KilnServer implements AutoCloseable {
   private FileTriggers files;
   private PipelineRegistry registry;
   private WorkerRuntime.Handle workers;
+  private WebUi webUi;
 
   public KilnServer(Engine engine, Options options, PrintStream report) {
     this.engine = engine;
@@ -118,11 +119,15 @@ public final class KilnServer implements AutoCloseable {
                     options.openMetrics()),
                 auth)
             .camelRoutes());
+    webUi = WebUi.load().orElse(null);
+    if (webUi != null) {
+      camel.addRoutes(webUi.routes(engine, hosted()).camelRoutes());
+    }
     camel.start();
     VertxPlatformHttpRouter router =
         VertxPlatformHttpRouter.lookup(
             camel, VertxPlatformHttpRouter.getRouterNameFromPort(options.port()));
-    jsonErrors(router);
+    jsonErrors(router, webUi);
     HookBody.keepRawBytes(router);
     loaded = registry.loadAll();
     watchPipelines();
@@ -256,8 +261,37 @@ public final class KilnServer implements AutoCloseable {
     return List.copyOf(queues);
   }
 
-  /** Errors Vert.x answers itself (before a route runs) in the same JSON shape as the API's. */
-  private static void jsonErrors(VertxPlatformHttpRouter router) {
+  /** The hosted pipelines as the web UI sees them. */
+  private WebUi.Hosted hosted() {
+    return new WebUi.Hosted() {
+      @Override
+      public Path root() {
+        return registry.root();
+      }
+
+      @Override
+      public Map<String, Pipeline> pipelines() {
+        return registry.all();
+      }
+
+      @Override
+      public Map<String, String> env() {
+        return options.env();
+      }
+
+      @Override
+      public RunStarter.Outcome start(Pipeline p, Map<String, Object> params)
+          throws InvalidRequest {
+        return starter.start(new RunStarter.Request(p, params, "ui", baseDir, null, null));
+      }
+    };
+  }
+
+  /**
+   * Errors Vert.x answers itself (before a route runs) in the same JSON shape as the API's; a
+   * browser asking for a page that does not exist gets the web UI's 404 page.
+   */
+  private static void jsonErrors(VertxPlatformHttpRouter router, WebUi webUi) {
     Map<Integer, String> messages =
         Map.of(
             404, "not found", 405, "method not allowed", 413, "request body is larger than 1 MiB");
@@ -267,6 +301,18 @@ public final class KilnServer implements AutoCloseable {
                 status,
                 ctx -> {
                   if (!ctx.response().ended()) {
+                    String page =
+                        status == 404 && webUi != null
+                            ? webUi.notFoundPage(
+                                ctx.request().method().name(), ctx.request().path())
+                            : null;
+                    if (page != null) {
+                      ctx.response()
+                          .setStatusCode(404)
+                          .putHeader("Content-Type", "text/html; charset=utf-8")
+                          .end(page);
+                      return;
+                    }
                     ctx.response()
                         .setStatusCode(status)
                         .putHeader("Content-Type", "application/json")

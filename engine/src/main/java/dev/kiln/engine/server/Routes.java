@@ -34,10 +34,10 @@ import org.slf4j.LoggerFactory;
  * where every answer and error takes its shape. A route under {@code /api/} cannot be written
  * without a role; an open route says why it is open.
  */
-final class Routes {
+public final class Routes {
   private static final Logger log = LoggerFactory.getLogger(Routes.class);
 
-  enum Method {
+  public enum Method {
     GET,
     POST
   }
@@ -45,16 +45,21 @@ final class Routes {
   /**
    * An answer: a JSON value (a map or list), text, or a stream ({@link Streamed} or an {@link
    * InputStream}, written chunk by chunk as it is produced: artifacts, logs, server-sent events),
-   * with its content type and any extra headers.
+   * with its content type and any extra headers; or, for the web UI's pages, a {@link Body} that
+   * writes its own content type and body.
    */
-  record Reply(int status, Object body, String contentType, Map<String, String> headers) {
-    Reply {
+  public record Reply(int status, Object body, String contentType, Map<String, String> headers) {
+    public Reply {
       headers = Map.copyOf(headers);
     }
 
     /** A JSON object. */
-    Reply(int status, Map<String, Object> json) {
+    public Reply(int status, Map<String, Object> json) {
       this(status, json, JSON, Map.of());
+    }
+
+    public static Reply of(int status, Body body) {
+      return new Reply(status, body, null, Map.of());
     }
 
     static Reply json(int status, Object value) {
@@ -66,7 +71,7 @@ final class Routes {
     }
 
     @SuppressWarnings("unchecked")
-    Map<String, Object> json() {
+    public Map<String, Object> json() {
       return (Map<String, Object>) body;
     }
   }
@@ -91,23 +96,45 @@ final class Routes {
 
   private static final Duration CHUNK_TIMEOUT = Duration.ofSeconds(60);
 
+  /** Writes a non-JSON answer into the exchange (headers and body); the status is set already. */
   @FunctionalInterface
-  interface Handler {
+  public interface Body {
+    void write(Exchange e) throws Exception;
+  }
+
+  @FunctionalInterface
+  public interface Handler {
     Reply handle(Exchange e) throws Exception;
   }
 
   /** Decides whether a request's {@code Authorization} header may use a route of this role. */
   @FunctionalInterface
-  interface Guard {
+  public interface Guard {
     void require(String authorization, Role needed) throws InvalidRequest;
+
+    /**
+     * The check of a request to a route with a role. By default: the bearer token, and a write must
+     * be JSON. The web UI's guard reads its session cookie and a CSRF token instead.
+     */
+    default void require(Exchange e, Route route) throws InvalidRequest {
+      require(e.getIn().getHeader("Authorization", String.class), route.role());
+      if (route.method() == Method.POST) {
+        requireJson(e.getIn().getHeader(Exchange.CONTENT_TYPE, String.class));
+      }
+    }
+
+    /** How a failed request is answered: the JSON error shape unless a guard says otherwise. */
+    default Reply error(Exchange e, int status, String message) {
+      return Routes.error(status, message);
+    }
   }
 
   /**
    * One route. {@code role} is the least role a token needs; null only for an open route, whose
    * {@code openBecause} says how it is protected instead.
    */
-  record Route(Method method, String path, Role role, String openBecause, Handler handler) {
-    Route {
+  public record Route(Method method, String path, Role role, String openBecause, Handler handler) {
+    public Route {
       Objects.requireNonNull(method, "method");
       Objects.requireNonNull(path, "path");
       Objects.requireNonNull(handler, "handler");
@@ -119,7 +146,7 @@ final class Routes {
       }
     }
 
-    String id() {
+    public String id() {
       return method.name().toLowerCase(Locale.ROOT) + path.replaceAll("[^a-zA-Z0-9]+", "-");
     }
   }
@@ -131,12 +158,12 @@ final class Routes {
   static final String DOCS = "/api/docs";
 
   /** A route that needs a token of at least {@code role}. */
-  static Route route(Method method, String path, Role role, Handler handler) {
+  public static Route route(Method method, String path, Role role, Handler handler) {
     return new Route(method, path, Objects.requireNonNull(role, "role"), null, handler);
   }
 
   /** A route without a token; {@code because} says what protects it instead. */
-  static Route open(Method method, String path, String because, Handler handler) {
+  public static Route open(Method method, String path, String because, Handler handler) {
     return new Route(method, path, null, Objects.requireNonNull(because, "because"), handler);
   }
 
@@ -155,17 +182,17 @@ final class Routes {
   private final List<Route> routes;
   private final Guard guard;
 
-  Routes(List<Route> routes, Guard guard) {
+  public Routes(List<Route> routes, Guard guard) {
     this.routes = List.copyOf(routes);
     this.guard = guard;
   }
 
-  List<Route> all() {
+  public List<Route> all() {
     return routes;
   }
 
   /** The Camel platform-http routes of the table. */
-  RouteBuilder camelRoutes() {
+  public RouteBuilder camelRoutes() {
     return new RouteBuilder() {
       @Override
       public void configure() {
@@ -183,14 +210,11 @@ final class Routes {
     try {
       refuseCredentialsInQuery(e.getIn().getHeader(Exchange.HTTP_QUERY, String.class));
       if (route.role() != null) {
-        guard.require(e.getIn().getHeader("Authorization", String.class), route.role());
-        if (route.method() == Method.POST) {
-          requireJson(e.getIn().getHeader(Exchange.CONTENT_TYPE, String.class));
-        }
+        guard.require(e, route);
       }
       r = route.handler().handle(e);
     } catch (InvalidRequest ex) {
-      r = error(ex.status(), ex.getMessage());
+      r = guard.error(e, ex.status(), ex.getMessage());
     } catch (Exception ex) {
       long id = ThreadLocalRandom.current().nextLong(100_000_000L, 1_000_000_000L);
       log.error(
@@ -199,7 +223,7 @@ final class Routes {
           route.method(),
           e.getIn().getHeader(Exchange.HTTP_PATH, String.class),
           ex);
-      r = error(500, "internal error, see the server log (id " + id + ")");
+      r = guard.error(e, 500, "internal error, see the server log (id " + id + ")");
     }
     if (r.body() instanceof Streamed || r.body() instanceof InputStream) {
       stream(e, r);
@@ -208,6 +232,17 @@ final class Routes {
     // Request headers must not be echoed back as response headers.
     e.getMessage().removeHeaders("*");
     e.getMessage().setHeader(Exchange.HTTP_RESPONSE_CODE, r.status());
+    if (r.body() instanceof Body b) {
+      try {
+        b.write(e);
+      } catch (Exception ex) {
+        log.error("cannot write the answer to {} {}", route.method(), route.path(), ex);
+        e.getMessage().setHeader(Exchange.HTTP_RESPONSE_CODE, 500);
+        e.getMessage().setHeader(Exchange.CONTENT_TYPE, "text/plain");
+        e.getMessage().setBody("internal error\n");
+      }
+      return;
+    }
     r.headers().forEach(e.getMessage()::setHeader);
     e.getMessage().setHeader(Exchange.CONTENT_TYPE, r.contentType());
     e.getMessage().setBody(JSON.equals(r.contentType()) ? Json.write(r.body()) + "\n" : r.body());
@@ -256,7 +291,7 @@ final class Routes {
   }
 
   /** The one error shape: {@code {"error": "...", "status": N}}. */
-  static Reply error(int status, String message) {
+  public static Reply error(int status, String message) {
     return new Reply(status, errorBody(status, message));
   }
 
@@ -288,7 +323,7 @@ final class Routes {
   }
 
   /** Writes take JSON only, so a cross-site form or text/plain post cannot reach a handler. */
-  static void requireJson(String contentType) throws InvalidRequest {
+  public static void requireJson(String contentType) throws InvalidRequest {
     if (contentType == null || !isJson(contentType)) {
       throw new InvalidRequest(
           415,

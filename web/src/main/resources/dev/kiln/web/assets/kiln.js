@@ -1,0 +1,54 @@
+// Kiln's pages: server-rendered HTML; this only keeps a live run's graph current and draws charts.
+(function () {
+  "use strict";
+
+  function liveDag() {
+    var box = document.getElementById("dag");
+    if (!box || box.dataset.live !== "true") return;
+    var run = box.dataset.run;
+    var badge = document.getElementById("run-status");
+    var timer = setInterval(function () {
+      fetch("/runs/" + run + "/status", { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (s) {
+          if (!s) return;
+          box.querySelectorAll("g.node").forEach(function (g) {
+            var st = s.steps[g.dataset.step] || "pending";
+            g.setAttribute("class", "node st-" + st);
+          });
+          if (badge) { badge.textContent = s.run; badge.className = "badge st-" + s.run; }
+          if (s.ended) {
+            // Once: the steps table, timeline, metrics and artifacts are final now.
+            clearInterval(timer);
+            location.reload();
+          }
+        })
+        .catch(function () {});
+    }, 1000);
+  }
+
+  // A chart's data is JSON in <script type="application/json" id="ID-data">: {x:[epoch s], series:[{label, values}]}.
+  function charts() {
+    if (typeof uPlot === "undefined") return;
+    document.querySelectorAll("div.chart[data-chart]").forEach(function (el) {
+      var src = document.getElementById(el.dataset.chart);
+      if (!src) return;
+      var d = JSON.parse(src.textContent);
+      if (!d.x.length) return;
+      var colours = ["#1565c0", "#c62828", "#2e7d32", "#ef6c00", "#6a1b9a", "#00838f"];
+      var series = [{}].concat(d.series.map(function (s, i) {
+        return { label: s.label, stroke: colours[i % colours.length], width: 2, points: { show: true } };
+      }));
+      var data = [d.x].concat(d.series.map(function (s) { return s.values; }));
+      var opts = { width: Math.min(900, el.clientWidth - 20), height: 240, series: series,
+        scales: { x: { time: d.time !== false } } };
+      if (d.time === false) {
+        opts.axes = [{ values: function (u, vals) { return vals.map(function (v) { return "v" + v; }); } }, {}];
+      }
+      new uPlot(opts, data, el);
+      el.dataset.drawn = "true";
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { liveDag(); charts(); });
+})();
