@@ -27,6 +27,7 @@ import org.openqa.selenium.JavascriptExecutor;
 import org.openqa.selenium.OutputType;
 import org.openqa.selenium.TakesScreenshot;
 import org.openqa.selenium.WebDriver;
+import org.openqa.selenium.WebDriverException;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
 import org.openqa.selenium.chrome.ChromeDriverService;
@@ -132,11 +133,24 @@ class WebBrowserTest {
         "the graph shows the run finishing, live",
         Duration.ofSeconds(90),
         () -> {
-          String cls =
-              browser
-                  .findElement(By.cssSelector("g.node[data-step='finish']"))
-                  .getAttribute("class");
-          if (Boolean.TRUE.equals(js("return window.kilnSamePage === true"))) {
+          // One script call reads the node and the marker of the same document: the page
+          // reloads itself when the run ends.
+          Object state;
+          try {
+            state =
+                js(
+                    "var g = document.querySelector(\"g.node[data-step='finish']\");"
+                        + " return g ? g.getAttribute('class') + '|'"
+                        + " + (window.kilnSamePage === true) : null");
+          } catch (WebDriverException navigating) {
+            return false; // the page was reloading
+          }
+          if (state == null) {
+            return false;
+          }
+          String[] parts = state.toString().split("\\|");
+          String cls = parts[0];
+          if (parts[1].equals("true")) {
             seenLive.add(cls);
           }
           return cls.contains("st-succeeded");
