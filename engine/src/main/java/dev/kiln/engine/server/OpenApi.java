@@ -80,6 +80,15 @@ final class OpenApi {
                 q("tag", "string", "KEY:VALUE[,KEY:VALUE...]: runs having all of these tags"),
                 q("limit", "integer", "page size, 1 to 500 (default 50)"),
                 q("cursor", "string", "the 'next' of the previous page")));
+    doc(
+        "GET /api/features/online",
+        new Doc(
+                "features",
+                "A feature service's online values for one or more entities:"
+                    + " {\"features\": {...}, \"status\": {...}} (present, missing, outside_ttl)")
+            .query(
+                q("service", "string", "the feature service"),
+                q("KEY", "string", "a join key and its value; repeat a key for several entities")));
     doc("GET /api/runs/{id}", new Doc("runs", "The run summary (as kiln run --json)"));
     doc("POST /api/runs/{id}/cancel", new Doc("runs", "Cancel a run (409 when it already ended)"));
     doc(
