@@ -9,12 +9,10 @@ import dev.kiln.engine.spi.Executor;
 import dev.kiln.engine.spi.Metrics;
 import dev.kiln.engine.spi.WorkerRuntime;
 import dev.kiln.engine.store.ClaimedTask;
+import dev.kiln.engine.store.Listener;
 import dev.kiln.engine.task.Completion;
 import dev.kiln.workers.process.LocalProcesses;
 import java.io.IOException;
-import java.sql.Connection;
-import java.sql.SQLException;
-import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -28,7 +26,6 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
-import org.postgresql.PGConnection;
 import org.postgresql.PGNotification;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -125,12 +122,7 @@ final class Worker implements WorkerRuntime.Handle {
     long nextReap = 0;
     long backoff = 100;
     while (state == State.RUNNING) {
-      try (Connection listen = engine.db().dedicatedConnection()) {
-        try (Statement st = listen.createStatement()) {
-          st.execute("LISTEN kiln_tasks");
-          st.execute("LISTEN kiln_cancel");
-        }
-        PGConnection pg = listen.unwrap(PGConnection.class);
+      try (Listener listen = Listener.open(engine.db(), "kiln_tasks", "kiln_cancel")) {
         backoff = 100;
         // Retries wait out a backoff: learn when the next one is due, then from notifications.
         nextReadyAt =
@@ -166,16 +158,16 @@ final class Worker implements WorkerRuntime.Handle {
             if (slots.tryAcquire(wait, TimeUnit.MILLISECONDS)) {
               slots.release();
             }
-            claimNow = drainNotifications(pg, 0) || claimNow;
+            claimNow = drainNotifications(listen, 0) || claimNow;
             continue;
           }
           // Also claim after a quiet second: a safety net should a notification be missed.
-          claimNow = drainNotifications(pg, (int) wait) || wait >= MAX_WAIT_MS;
+          claimNow = drainNotifications(listen, (int) wait) || wait >= MAX_WAIT_MS;
         }
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         return;
-      } catch (RuntimeException | SQLException e) {
+      } catch (RuntimeException e) {
         if (state != State.RUNNING) {
           return;
         }
@@ -194,12 +186,9 @@ final class Worker implements WorkerRuntime.Handle {
    * Handles pending notifications, waiting up to waitMs for the first (0: only what is there).
    * Returns whether a task became claimable now.
    */
-  private boolean drainNotifications(PGConnection pg, int waitMs) throws SQLException {
-    // getNotifications(0) would block until a notification arrives: the no-argument form does not.
-    PGNotification[] ns = waitMs <= 0 ? pg.getNotifications() : pg.getNotifications(waitMs);
-    if (ns == null) {
-      return false;
-    }
+  private boolean drainNotifications(Listener listen, int waitMs) {
+    // await(0) would block until a notification arrives: "only what is there" waits 1 ms instead.
+    PGNotification[] ns = listen.await(Math.max(1, waitMs));
     boolean ready = false;
     for (PGNotification n : ns) {
       if (n.getName().equals("kiln_cancel")) {
