@@ -15,29 +15,13 @@ import dev.kiln.engine.store.Json;
 import dev.kiln.engine.task.Completion;
 import dev.kiln.engine.task.TaskSpec;
 import dev.kiln.workers.process.LocalProcesses;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.nio.ByteBuffer;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CancellationException;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
-import java.util.stream.Stream;
 
 /**
  * One attempt from claim to result: lays out the work folder (KILN_OUTPUTS, KILN_METRICS,
@@ -45,19 +29,9 @@ import java.util.stream.Stream;
  * reads back outputs, metrics and artifacts into a {@link Completion}.
  */
 final class TaskRunner {
-  static final int MAX_METRIC_LINES = 100_000;
 
   /** A step that failed with less free space than this left under its work folder hit the floor. */
   private static final long DISK_NEARLY_FULL = 1 << 20;
-
-  /** Built-in steps run here, so a timeout or cancel can interrupt (and if need be abandon) one. */
-  private static final ExecutorService BUILTINS =
-      Executors.newCachedThreadPool(
-          r -> {
-            Thread t = new Thread(r, "kiln-builtin");
-            t.setDaemon(true);
-            return t;
-          });
 
   /** KILN_KEEP_WORK=true keeps the work folders, for looking at what a step left. */
   private static final boolean KEEP_WORK =
@@ -69,6 +43,7 @@ final class TaskRunner {
   private final String forceExecutor;
   private final String worker;
   private final StepLimits limits;
+  private final WorkFolder folder;
 
   TaskRunner(
       Engine engine,
@@ -83,6 +58,7 @@ final class TaskRunner {
     this.builtins = builtins;
     this.forceExecutor = forceExecutor;
     this.worker = worker;
+    this.folder = new WorkFolder(engine);
   }
 
   Completion run(ClaimedTask task, LogBuffer logs, Cancellation cancel)
@@ -147,7 +123,7 @@ final class TaskRunner {
       Files.createFile(metrics);
       if (!spec.inputs().isEmpty()) {
         Files.createDirectories(inputs);
-        linkInputs(spec, inputs);
+        folder.linkInputs(spec, inputs);
       }
     } catch (IOException e) {
       cleanUpQuietly(work);
@@ -222,7 +198,7 @@ final class TaskRunner {
                 + (builtins.isEmpty() ? "none" : String.join(", ", builtins.keySet())));
       }
       result =
-          runBuiltin(
+          BuiltinRunner.run(
               b,
               new BuiltinStep.Context(
                   task,
@@ -235,57 +211,6 @@ final class TaskRunner {
               cancel);
     }
     return result;
-  }
-
-  /**
-   * Runs a built-in on a thread of its own, so {@code timeout:} and cancel apply to it as to a
-   * command: at the deadline or on cancel the thread is interrupted and, if it does not stop,
-   * abandoned. An {@link Error} it throws (out of memory, stack overflow) fails the step; the
-   * worker goes on.
-   */
-  private Completion runBuiltin(BuiltinStep b, BuiltinStep.Context context, Cancellation cancel)
-      throws InterruptedException {
-    String name = b.name();
-    Future<Completion> f = BUILTINS.submit(() -> b.run(context));
-    cancel.onCancel(() -> f.cancel(true));
-    Long timeoutMs = context.task().spec().timeoutMs();
-    try {
-      return timeoutMs == null ? f.get() : f.get(timeoutMs, TimeUnit.MILLISECONDS);
-    } catch (TimeoutException e) {
-      f.cancel(true);
-      return new Completion(
-          Completion.Outcome.TIMED_OUT,
-          null,
-          name
-              + ": timed out after "
-              + Duration.ofMillis(timeoutMs).toString().substring(2).toLowerCase(),
-          Map.of(),
-          List.of(),
-          List.of());
-    } catch (CancellationException e) {
-      return Completion.cancelled(cancel.reason());
-    } catch (InterruptedException e) {
-      f.cancel(true);
-      throw e;
-    } catch (ExecutionException e) {
-      Throwable cause = e.getCause();
-      if (cancel.isCancelled()) {
-        return Completion.cancelled(cancel.reason());
-      }
-      if (cause instanceof OutOfMemoryError) {
-        return Completion.failed(name + ": out of memory (" + cause.getMessage() + ")");
-      }
-      if (cause instanceof StackOverflowError) {
-        return Completion.failed(name + ": stack overflow (recursion too deep)");
-      }
-      if (cause instanceof Error) {
-        return Completion.failed(name + ": " + cause);
-      }
-      if (DiskSpace.isDiskFull(cause)) {
-        return Completion.failed(name + ": disk full: " + cause.getMessage());
-      }
-      return Completion.failed(name + ": " + cause.getMessage());
-    }
   }
 
   /** The attempt's work folder: its working directory, with kiln/ for outputs and artifacts. */
@@ -328,12 +253,12 @@ final class TaskRunner {
     List<Completion.Artifact> arts = new ArrayList<>();
     String problem = null;
     try {
-      problem = readOutputs(outputs, outs, limits.outputsBytes());
+      problem = StepFiles.readOutputs(outputs, outs, limits.outputsBytes());
       if (problem == null) {
-        problem = readMetrics(metrics, ms, limits.metricsBytes());
+        problem = StepFiles.readMetrics(metrics, ms, limits.metricsBytes());
       }
       if (problem == null) {
-        problem = storeArtifacts(artifacts, arts);
+        problem = folder.storeArtifacts(artifacts, arts);
       }
     } catch (IOException e) {
       problem =
@@ -345,138 +270,6 @@ final class TaskRunner {
           Completion.Outcome.FAILED, r.exitCode(), problem, outs, ms, arts, r.imageDigest());
     }
     return new Completion(r.outcome(), r.exitCode(), r.error(), outs, ms, arts, r.imageDigest());
-  }
-
-  static String readOutputs(Path file, Map<String, String> into, long maxBytes) throws IOException {
-    long size = Files.size(file);
-    if (size > maxBytes) {
-      return "KILN_OUTPUTS is "
-          + StepLimits.describe(size)
-          + ", more than the limit of "
-          + StepLimits.describe(maxBytes)
-          + " (KILN_MAX_OUTPUTS_BYTES); write big results as artifacts";
-    }
-    String text;
-    try {
-      text =
-          StandardCharsets.UTF_8
-              .newDecoder()
-              .onMalformedInput(CodingErrorAction.REPORT)
-              .onUnmappableCharacter(CodingErrorAction.REPORT)
-              .decode(ByteBuffer.wrap(Files.readAllBytes(file)))
-              .toString();
-    } catch (CharacterCodingException e) {
-      return "KILN_OUTPUTS is not valid UTF-8 text; write binary results as artifacts";
-    }
-    int n = 0;
-    for (String line : text.split("\r?\n", -1)) {
-      n++;
-      if (line.isBlank()) {
-        continue;
-      }
-      if (line.indexOf('\u0000') >= 0) {
-        return "KILN_OUTPUTS line " + n + " contains a NUL byte, which outputs cannot hold";
-      }
-      int eq = line.indexOf('=');
-      if (eq <= 0) {
-        return "KILN_OUTPUTS line " + n + " is not key=value: '" + abbreviate(line) + "'";
-      }
-      into.put(line.substring(0, eq).trim(), line.substring(eq + 1));
-    }
-    return null;
-  }
-
-  static String readMetrics(Path file, List<Completion.Metric> into, long maxBytes)
-      throws IOException {
-    long size = Files.size(file);
-    if (size > maxBytes) {
-      return "KILN_METRICS is "
-          + StepLimits.describe(size)
-          + ", more than the limit of "
-          + StepLimits.describe(maxBytes)
-          + " (KILN_MAX_METRICS_BYTES)";
-    }
-    int n = 0;
-    // Malformed bytes become U+FFFD instead of failing the read; keys are checked below.
-    try (Stream<String> lines =
-        new BufferedReader(
-                new InputStreamReader(Files.newInputStream(file), StandardCharsets.UTF_8))
-            .lines()) {
-      for (String line : (Iterable<String>) lines::iterator) {
-        n++;
-        if (n > MAX_METRIC_LINES) {
-          return "KILN_METRICS has more than " + MAX_METRIC_LINES + " lines";
-        }
-        if (line.isBlank()) {
-          continue;
-        }
-        int eq = line.indexOf('=');
-        String value = eq > 0 ? line.substring(eq + 1).trim() : "";
-        double v;
-        try {
-          v = Double.parseDouble(value);
-        } catch (NumberFormatException e) {
-          return "KILN_METRICS line " + n + " is not key=number: '" + abbreviate(line) + "'";
-        }
-        if (!Double.isFinite(v)) {
-          return "KILN_METRICS line " + n + " is not a finite number: '" + abbreviate(line) + "'";
-        }
-        String key = line.substring(0, eq).trim();
-        if (key.indexOf('\u0000') >= 0 || key.indexOf('\uFFFD') >= 0) {
-          return "KILN_METRICS line " + n + " has a key that is not valid UTF-8 text";
-        }
-        into.add(new Completion.Metric(key, v));
-      }
-    }
-    return null;
-  }
-
-  private String storeArtifacts(Path dir, List<Completion.Artifact> into) throws IOException {
-    List<Path> entries;
-    try (Stream<Path> s = Files.list(dir)) {
-      entries = s.sorted().toList();
-    }
-    for (Path p : entries) {
-      String name = p.getFileName().toString();
-      if (Files.isSymbolicLink(p)) {
-        return "artifact '" + name + "' is a symbolic link; links could lead out of KILN_ARTIFACTS";
-      }
-      try {
-        ArtifactStore.Stored s = engine.artifacts().put(p);
-        into.add(new Completion.Artifact(name, s.sha256(), s.size(), s.kind()));
-      } catch (IOException e) {
-        return (DiskSpace.isDiskFull(e) ? "disk full: " : "") + e.getMessage();
-      }
-    }
-    return null;
-  }
-
-  /**
-   * Makes the artifacts of needed steps readable as KILN_INPUTS/STEP/NAME (copies), fetching from
-   * the artifact store what this host does not have yet (an S3 store: another host made it).
-   */
-  private void linkInputs(TaskSpec spec, Path inputs) throws IOException {
-    for (var step : spec.inputs().entrySet()) {
-      Path dir = inputs.resolve(step.getKey());
-      Files.createDirectories(dir);
-      for (var a : step.getValue().entrySet()) {
-        copyTree(engine.artifacts().local(Path.of(a.getValue())), dir.resolve(a.getKey()));
-      }
-    }
-  }
-
-  private static void copyTree(Path from, Path to) throws IOException {
-    if (Files.isDirectory(from, LinkOption.NOFOLLOW_LINKS)) {
-      Files.createDirectories(to);
-      try (Stream<Path> s = Files.list(from)) {
-        for (Path p : (Iterable<Path>) s::iterator) {
-          copyTree(p, to.resolve(p.getFileName().toString()));
-        }
-      }
-    } else {
-      // A copy, not a link: a step that writes to its input must not change the stored artifact.
-      Files.copy(from, to);
-    }
   }
 
   /** A secret the step reads that this worker's environment does not hold. */
@@ -543,9 +336,5 @@ final class TaskRunner {
       }
     }
     return copy;
-  }
-
-  private static String abbreviate(String s) {
-    return s.length() > 80 ? s.substring(0, 77) + "..." : s;
   }
 }

@@ -9,14 +9,10 @@ import dev.kiln.engine.spi.Executor;
 import dev.kiln.engine.spi.Metrics;
 import dev.kiln.engine.spi.WorkerRuntime;
 import dev.kiln.engine.store.ClaimedTask;
-import dev.kiln.engine.store.LeaseSession;
-import dev.kiln.engine.store.StoreException;
+import dev.kiln.engine.store.Listener;
 import dev.kiln.engine.task.Completion;
 import dev.kiln.workers.process.LocalProcesses;
 import java.io.IOException;
-import java.sql.Connection;
-import java.sql.SQLException;
-import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -27,11 +23,9 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
-import org.postgresql.PGConnection;
 import org.postgresql.PGNotification;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -51,9 +45,6 @@ final class Worker implements WorkerRuntime.Handle {
       "lease not renewed: the store was unreachable, so the worker stopped the step before another"
           + " worker could take it over";
 
-  /** Longest wait between two tries to record a result while the store is unreachable. */
-  private static final long MAX_RECORD_BACKOFF_MS = 5_000;
-
   /** The worker's life cycle. */
   enum State {
     /** claiming and running tasks */
@@ -64,48 +55,14 @@ final class Worker implements WorkerRuntime.Handle {
     STOPPED
   }
 
-  /** A claimed task on this worker, from claim until its result is recorded. */
-  private static final class Active {
-    final ClaimedTask task;
-    final Cancellation cancel;
-    final LogBuffer logs;
-    volatile ScheduledFuture<?> heartbeat;
-
-    /** System.nanoTime() before the last heartbeat the store took (or the claim). */
-    volatile long renewedAt = System.nanoTime();
-
-    /** The step has ended; its result waits to be recorded. */
-    volatile boolean finished;
-
-    Active(ClaimedTask task, Cancellation cancel, LogBuffer logs) {
-      this.task = task;
-      this.cancel = cancel;
-      this.logs = logs;
-    }
-
-    ClaimedTask task() {
-      return task;
-    }
-
-    Cancellation cancel() {
-      return cancel;
-    }
-
-    LogBuffer logs() {
-      return logs;
-    }
-  }
-
   private final Engine engine;
   private final WorkerRuntime.Options options;
   private final Semaphore slots;
   private final ExecutorService pool;
   private final ScheduledExecutorService timers;
 
-  /** Heartbeats only, on their own thread and connection: log writes cannot delay them. */
-  private final ScheduledExecutorService beats;
-
-  private final LeaseSession leaseSession;
+  private final Heartbeats heartbeats;
+  private final ResultRecorder recorder;
   private final StepLimits limits;
   private final Map<Long, Active> active = new ConcurrentHashMap<>();
   private final TaskRunner runner;
@@ -125,9 +82,9 @@ final class Worker implements WorkerRuntime.Handle {
     this.slots = new Semaphore(options.slots());
     this.pool = Executors.newFixedThreadPool(options.slots(), r -> daemon(r, "kiln-task"));
     this.timers = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "kiln-timers"));
-    this.beats = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "kiln-heartbeat"));
     this.limits = StepLimits.fromEnvironment();
-    this.leaseSession = new LeaseSession(engine.db(), heartbeatEvery().dividedBy(2));
+    this.heartbeats = new Heartbeats(engine, options);
+    this.recorder = new ResultRecorder(engine, options, () -> state == State.STOPPED);
     Map<String, Executor> executors = new TreeMap<>();
     ServiceLoader.load(Executor.class).forEach(e -> executors.put(e.name(), e));
     if (options.forceExecutor() != null && !executors.containsKey(options.forceExecutor())) {
@@ -165,12 +122,7 @@ final class Worker implements WorkerRuntime.Handle {
     long nextReap = 0;
     long backoff = 100;
     while (state == State.RUNNING) {
-      try (Connection listen = engine.db().dedicatedConnection()) {
-        try (Statement st = listen.createStatement()) {
-          st.execute("LISTEN kiln_tasks");
-          st.execute("LISTEN kiln_cancel");
-        }
-        PGConnection pg = listen.unwrap(PGConnection.class);
+      try (Listener listen = Listener.open(engine.db(), "kiln_tasks", "kiln_cancel")) {
         backoff = 100;
         // Retries wait out a backoff: learn when the next one is due, then from notifications.
         nextReadyAt =
@@ -206,16 +158,16 @@ final class Worker implements WorkerRuntime.Handle {
             if (slots.tryAcquire(wait, TimeUnit.MILLISECONDS)) {
               slots.release();
             }
-            claimNow = drainNotifications(pg, 0) || claimNow;
+            claimNow = drainNotifications(listen, 0) || claimNow;
             continue;
           }
           // Also claim after a quiet second: a safety net should a notification be missed.
-          claimNow = drainNotifications(pg, (int) wait) || wait >= MAX_WAIT_MS;
+          claimNow = drainNotifications(listen, (int) wait) || wait >= MAX_WAIT_MS;
         }
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         return;
-      } catch (RuntimeException | SQLException e) {
+      } catch (RuntimeException e) {
         if (state != State.RUNNING) {
           return;
         }
@@ -234,19 +186,14 @@ final class Worker implements WorkerRuntime.Handle {
    * Handles pending notifications, waiting up to waitMs for the first (0: only what is there).
    * Returns whether a task became claimable now.
    */
-  private boolean drainNotifications(PGConnection pg, int waitMs) throws SQLException {
-    // getNotifications(0) would block until a notification arrives: the no-argument form does not.
-    PGNotification[] ns = waitMs <= 0 ? pg.getNotifications() : pg.getNotifications(waitMs);
-    if (ns == null) {
-      return false;
-    }
+  private boolean drainNotifications(Listener listen, int waitMs) {
+    // await(0) would block until a notification arrives: "only what is there" waits 1 ms instead.
+    PGNotification[] ns = listen.await(Math.max(1, waitMs));
     boolean ready = false;
     for (PGNotification n : ns) {
       if (n.getName().equals("kiln_cancel")) {
         long runId = Long.parseLong(n.getParameter());
-        active.values().stream()
-            .filter(a -> a.task().runId() == runId)
-            .forEach(a -> beats.execute(() -> heartbeat(a)));
+        active.values().stream().filter(a -> a.task().runId() == runId).forEach(heartbeats::now);
         continue;
       }
       long delay = parseDelay(n.getParameter());
@@ -316,9 +263,7 @@ final class Worker implements WorkerRuntime.Handle {
       Active a =
           new Active(
               t, new Cancellation(), new LogBuffer(engine.queue(), t.id(), t.attempt(), limits));
-      long every = heartbeatEvery().toMillis();
-      a.heartbeat =
-          beats.scheduleWithFixedDelay(() -> heartbeat(a), every, every, TimeUnit.MILLISECONDS);
+      heartbeats.start(a);
       active.put(t.id(), a);
       pool.execute(() -> runTask(a));
     }
@@ -350,56 +295,6 @@ final class Worker implements WorkerRuntime.Handle {
     return true;
   }
 
-  private Duration heartbeatEvery() {
-    return Duration.ofMillis(Math.max(200, options.lease().toMillis() / 3));
-  }
-
-  /**
-   * Renews the lease of a running task, and keeps renewing it while the task's result waits to be
-   * recorded. When no renewal got through for two thirds of the lease the store cannot be reached:
-   * the step is stopped here, before its lease runs out and another worker may start it again.
-   */
-  private void heartbeat(Active a) {
-    long silent = System.nanoTime() - a.renewedAt;
-    long giveUp = options.lease().toNanos() - heartbeatEvery().toNanos();
-    if (!a.finished && !a.cancel().isCancelled() && silent >= giveUp) {
-      log.warn(
-          "no heartbeat of {} (run {}) got through for {} ms; stopping it",
-          a.task().stepId(),
-          a.task().runId(),
-          silent / 1_000_000);
-      cancelAsync(a, LEASE_EXPIRED);
-    }
-    if (LEASE_EXPIRED.equals(a.cancel().reason())) {
-      return; // the attempt is given up; renewing its lease now would only delay its retry
-    }
-    long before = System.nanoTime();
-    try {
-      var r = leaseSession.heartbeat(a.task(), options.lease());
-      if (r.isEmpty()) {
-        Metrics.get().leaseLost();
-        cancelAsync(a, "lease lost: the task was taken over or settled elsewhere");
-      } else {
-        a.renewedAt = before;
-        if (r.get()) {
-          cancelAsync(a, "run cancelled");
-        }
-      }
-    } catch (RuntimeException e) {
-      log.warn("heartbeat of {} failed: {}", a.task().stepId(), e.getMessage());
-    }
-  }
-
-  /** Cancels off the heartbeat thread: killing a process tree waits up to its grace period. */
-  private void cancelAsync(Active a, String why) {
-    if (a.finished || a.cancel().isCancelled()) {
-      return;
-    }
-    Thread t = new Thread(() -> a.cancel().cancel(why), "kiln-cancel-" + a.task().id());
-    t.setDaemon(true);
-    t.start();
-  }
-
   private void runTask(Active a) {
     ClaimedTask t = a.task();
     Completion result;
@@ -414,11 +309,11 @@ final class Worker implements WorkerRuntime.Handle {
       log.error("task {} of run {} failed in the worker", t.stepId(), t.runId(), e);
       result = Completion.failed("worker error: " + e);
     }
-    result = cancelledBySignal(a, result);
+    result = recorder.cancelledBySignal(a, result);
     a.finished = true;
     a.logs().finish();
     try {
-      record(a, result, Duration.ofNanos(System.nanoTime() - startedNanos));
+      recorder.record(a, result, Duration.ofNanos(System.nanoTime() - startedNanos));
     } finally {
       a.heartbeat.cancel(false);
       a.logs().flush();
@@ -444,109 +339,6 @@ final class Worker implements WorkerRuntime.Handle {
           e.getMessage());
     }
   }
-
-  /**
-   * Records the attempt's end, retrying with backoff while the store is unreachable: the result is
-   * kept (and the lease renewed) until the store takes it or refuses it because the attempt is no
-   * longer the task's (fenced out). A step stopped because the worker shuts down, or because its
-   * lease could not be renewed, is handed back rather than settled.
-   */
-  private void record(Active a, Completion completion, Duration took) {
-    Completion result = a.logs().masker().completion(completion);
-    ClaimedTask t = a.task();
-    String reason = a.cancel().reason();
-    long backoff = 100;
-    boolean permanentSeen = false;
-    while (true) {
-      try {
-        if (STOPPING.equals(reason) || LEASE_EXPIRED.equals(reason)) {
-          engine
-              .leases()
-              .release(
-                  t, STOPPING.equals(reason) ? "worker " + options.name() + " stopped" : reason);
-        } else {
-          engine.runs().complete(t, result, took);
-        }
-        return;
-      } catch (StoreException e) {
-        if (!e.isTransient() && !permanentSeen) {
-          // The store refused this result (bad data that slipped through): record a failure in
-          // its place, which the store can hold, rather than retrying the same write forever.
-          log.error("the store refused the result of {} (run {})", t.stepId(), t.runId(), e);
-          permanentSeen = true;
-          result =
-              a.logs()
-                  .masker()
-                  .completion(
-                      Completion.failed("the result could not be recorded: " + e.getMessage()));
-          continue;
-        }
-        if (!e.isTransient()) {
-          log.error(
-              "the result of {} (run {}) cannot be recorded; the task is retried when its lease expires",
-              t.stepId(),
-              t.runId(),
-              e);
-          return;
-        }
-        if (state == State.STOPPED) {
-          log.error(
-              "result of {} (run {}) not recorded, the worker stopped: {}; the task is retried when"
-                  + " its lease expires",
-              t.stepId(),
-              t.runId(),
-              e.getMessage());
-          return;
-        }
-        log.warn(
-            "could not record the result of {} (run {}): {}; retrying in {} ms",
-            t.stepId(),
-            t.runId(),
-            e.getMessage(),
-            backoff);
-        try {
-          Thread.sleep(backoff + ThreadLocalRandom.current().nextLong(backoff / 2 + 1));
-        } catch (InterruptedException ie) {
-          Thread.currentThread().interrupt();
-          return;
-        }
-        backoff = Math.min(backoff * 2, MAX_RECORD_BACKOFF_MS);
-      }
-    }
-  }
-
-  /**
-   * Ctrl-C in a terminal signals the whole process group: a {@code kiln run}'s steps die of the
-   * SIGINT (exit 130, or 143 for SIGTERM) as its JVM starts cancelling the run. Such a failure is
-   * held for up to {@link #SIGNAL_WAIT} to see whether the run is being cancelled, so the step ends
-   * {@code cancelled} rather than {@code failed}, whichever of the two the signal reached first.
-   */
-  private Completion cancelledBySignal(Active a, Completion result) {
-    if (options.onlyRun() == null
-        || result.outcome() != Completion.Outcome.FAILED
-        || result.exitCode() == null
-        || (result.exitCode() != 130 && result.exitCode() != 143)) {
-      return result;
-    }
-    long deadline = System.nanoTime() + SIGNAL_WAIT.toNanos();
-    while (System.nanoTime() < deadline) {
-      try {
-        Optional<Boolean> cancel = engine.queue().heartbeat(a.task(), options.lease());
-        if (cancel.isEmpty() || cancel.get()) {
-          return cancel.isEmpty() ? result : Completion.cancelled("run cancelled");
-        }
-        Thread.sleep(50);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        return result;
-      } catch (RuntimeException e) {
-        return result;
-      }
-    }
-    return result;
-  }
-
-  static final Duration SIGNAL_WAIT = Duration.ofSeconds(2);
 
   private void flushLogs() {
     active.values().forEach(a -> a.logs().flush());
@@ -584,11 +376,10 @@ final class Worker implements WorkerRuntime.Handle {
       Thread.currentThread().interrupt();
     }
     timers.shutdownNow();
-    beats.shutdownNow();
-    leaseSession.close();
+    heartbeats.close();
   }
 
-  private static Thread daemon(Runnable r, String name) {
+  static Thread daemon(Runnable r, String name) {
     Thread t = new Thread(r, name);
     t.setDaemon(true);
     return t;
