@@ -1,7 +1,6 @@
 package dev.kiln.engine.server;
 
 import dev.kiln.dsl.model.Pipeline;
-import dev.kiln.dsl.model.Trigger;
 import dev.kiln.engine.Engine;
 import dev.kiln.engine.spi.Metrics;
 import dev.kiln.engine.spi.WorkerRuntime;
@@ -10,23 +9,18 @@ import dev.kiln.engine.store.TokenStore;
 import dev.kiln.engine.trigger.CronScheduler;
 import dev.kiln.engine.trigger.InvalidRequest;
 import dev.kiln.engine.trigger.RunStarter;
-import dev.kiln.engine.trigger.TriggerParams;
 import java.io.PrintStream;
 import java.lang.management.ManagementFactory;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.function.Supplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.apache.camel.builder.RouteBuilder;
 import org.apache.camel.component.platform.http.vertx.VertxPlatformHttpRouter;
 import org.apache.camel.component.platform.http.vertx.VertxPlatformHttpServer;
 import org.apache.camel.component.platform.http.vertx.VertxPlatformHttpServerConfiguration;
@@ -70,6 +64,7 @@ public final class KilnServer implements AutoCloseable {
   private PipelineRegistry registry;
   private WorkerRuntime.Handle workers;
   private WebUi webUi;
+  private PipelineTriggers triggers;
 
   public KilnServer(Engine engine, Options options, PrintStream report) {
     this.engine = engine;
@@ -87,23 +82,11 @@ public final class KilnServer implements AutoCloseable {
     config.setMaxBodySize((long) HttpApi.MAX_BODY);
     http = new VertxPlatformHttpServer(config);
     camel.addService(http);
-    cron = new CronScheduler(engine.db().dataSource(), "kiln", this::fire);
-    registry =
-        new PipelineRegistry(
-            options.pipelines(),
-            report,
-            new PipelineRegistry.Listener() {
-              @Override
-              public void changed(Pipeline previous, Pipeline current) {
-                KilnServer.this.changed(previous, current);
-              }
-
-              @Override
-              public void removed(Pipeline previous) {
-                KilnServer.this.removed(previous);
-              }
-            });
+    triggers = new PipelineTriggers(report, starter, baseDir);
+    cron = new CronScheduler(engine.db().dataSource(), "kiln", triggers::fire);
+    registry = new PipelineRegistry(options.pipelines(), report, triggers);
     files = new FileTriggers(camel, starter, registry, baseDir);
+    triggers.bind(registry, cron, files);
     ServerMetrics metrics = new ServerMetrics(engine);
     Metrics.install(metrics);
     Authenticator auth = new Authenticator(new TokenStore(engine.db()));
@@ -130,7 +113,7 @@ public final class KilnServer implements AutoCloseable {
     jsonErrors(router, webUi);
     HookBody.keepRawBytes(router);
     loaded = registry.loadAll();
-    watchPipelines();
+    triggers.watch(camel);
     cron.start();
     if (options.slots() > 0) {
       String name = "server-" + ManagementFactory.getRuntimeMXBean().getName();
@@ -139,7 +122,8 @@ public final class KilnServer implements AutoCloseable {
               .start(
                   engine,
                   new WorkerRuntime.Options(
-                      name, queues(), options.slots(), Duration.ofSeconds(30), null));
+                      name, triggers.queues(), options.slots(), Duration.ofSeconds(30), null));
+      triggers.serveWith(workers);
     }
   }
 
@@ -251,16 +235,6 @@ public final class KilnServer implements AutoCloseable {
         + " worker slots";
   }
 
-  /** The queues of the hosted pipelines' steps, which the in-process workers serve. */
-  private List<String> queues() {
-    Set<String> queues = new LinkedHashSet<>();
-    queues.add("default");
-    for (Pipeline p : registry.all().values()) {
-      p.steps().values().forEach(s -> queues.add(s.queueOr(p.defaults())));
-    }
-    return List.copyOf(queues);
-  }
-
   /** The hosted pipelines as the web UI sees them. */
   private WebUi.Hosted hosted() {
     return new WebUi.Hosted() {
@@ -329,111 +303,6 @@ public final class KilnServer implements AutoCloseable {
                                 + "\n");
                   }
                 }));
-  }
-
-  /**
-   * Reloads a pipeline file when it appears or its modification time or size changes, and unloads
-   * the pipeline of a file that was deleted (checked every second).
-   */
-  private void watchPipelines() throws Exception {
-    String uri =
-        "file:"
-            + registry.root()
-            + "?noop=true&recursive=true&delay=500"
-            + "&include=.*\\.ya?ml&exclude=^\\..*"
-            + "&idempotentKey=${file:absolute.path}-${file:modified}-${file:size}";
-    camel.addRoutes(
-        new RouteBuilder() {
-          @Override
-          public void configure() {
-            from(uri)
-                .routeId("pipelines")
-                .process(
-                    e ->
-                        registry.load(
-                            Path.of(e.getIn().getHeader("CamelFileAbsolutePath", String.class))));
-            from("timer:kiln-pipelines-deleted?period=1000")
-                .routeId("pipelines-deleted")
-                .process(e -> registry.unloadDeleted());
-          }
-        });
-  }
-
-  private void changed(Pipeline previous, Pipeline current) {
-    retrigger(
-        "register",
-        current.name(),
-        () -> {
-          if (previous != null && !previous.name().equals(current.name())) {
-            cron.remove(previous.name());
-          }
-          cron.sync(current);
-          files.sync(previous, current);
-        });
-  }
-
-  private void removed(Pipeline previous) {
-    retrigger(
-        "remove",
-        previous.name(),
-        () -> {
-          cron.remove(previous.name());
-          files.sync(previous, null);
-        });
-  }
-
-  private interface TriggerChange {
-    void apply() throws Exception;
-  }
-
-  /** Applies a change to a pipeline's triggers, then lets the workers follow the queues. */
-  private void retrigger(String verb, String pipeline, TriggerChange change) {
-    try {
-      change.apply();
-    } catch (Exception e) {
-      report.println(
-          "kiln server: cannot " + verb + " the triggers of " + pipeline + ": " + e.getMessage());
-      log.error("{} triggers of {}", verb, pipeline, e);
-    }
-    if (workers != null) {
-      workers.serve(queues());
-    }
-  }
-
-  private void fire(String pipeline, int index, Instant scheduledAt) {
-    Metrics.get().cronLateness(pipeline, Duration.between(scheduledAt, Instant.now()));
-    Pipeline p = registry.pipeline(pipeline);
-    List<Trigger.Cron> crons = new ArrayList<>();
-    if (p != null) {
-      p.triggers()
-          .forEach(
-              t -> {
-                if (t instanceof Trigger.Cron c) {
-                  crons.add(c);
-                }
-              });
-    }
-    if (index >= crons.size()) {
-      log.warn("cron {} of {} fired but this server does not have it; skipped", index, pipeline);
-      return;
-    }
-    String key = "cron:" + pipeline + ":" + index + ":" + scheduledAt.toEpochMilli();
-    try {
-      var outcome =
-          starter.start(
-              new RunStarter.Request(
-                  p, TriggerParams.fromJson(p, null), "cron", baseDir, scheduledAt, key));
-      log.info("{} cron {} at {}: {}", pipeline, index, scheduledAt, outcome);
-    } catch (InvalidRequest e) {
-      log.error("{} cron {} at {}: no run: {}", pipeline, index, scheduledAt, e.getMessage());
-    } catch (dev.kiln.engine.store.StoreException e) {
-      if (e.getCause() instanceof java.sql.SQLException sql && "23505".equals(sql.getSQLState())) {
-        // runs_cron_once: another firing of this scheduled time already made its run.
-        log.info("{} cron {} at {}: already fired", pipeline, index, scheduledAt);
-      } else {
-        throw e;
-      }
-    }
   }
 
   @Override

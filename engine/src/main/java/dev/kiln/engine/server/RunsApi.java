@@ -9,8 +9,6 @@ import dev.kiln.engine.Engine;
 import dev.kiln.engine.run.RunService;
 import dev.kiln.engine.server.Routes.Reply;
 import dev.kiln.engine.server.Routes.Route;
-import dev.kiln.engine.store.Json;
-import dev.kiln.engine.store.LogLine;
 import dev.kiln.engine.store.Role;
 import dev.kiln.engine.store.RunEvent;
 import dev.kiln.engine.store.RunQueries;
@@ -37,7 +35,7 @@ import org.apache.camel.Exchange;
 
 /**
  * Runs over HTTP: the list (keyset pages), cancel, retry, tags, compare, events, a task's attempts
- * and log (text, JSON pages, server-sent events), metrics and artifacts.
+ * and log (text, JSON pages, server-sent events; served by {@link LogsApi}), metrics and artifacts.
  */
 final class RunsApi {
   static final int MAX_LIMIT = 500;
@@ -47,10 +45,12 @@ final class RunsApi {
 
   private final Engine engine;
   private final RunQueries queries;
+  private final LogsApi logs;
 
   RunsApi(Engine engine) {
     this.engine = engine;
     this.queries = engine == null ? null : new RunQueries(engine.db());
+    this.logs = new LogsApi(engine, queries);
   }
 
   List<Route> routes() {
@@ -62,8 +62,8 @@ final class RunsApi {
         route(GET, "/api/runs/{id}/compare", Role.VIEWER, this::compare),
         route(GET, "/api/runs/{id}/events", Role.VIEWER, this::events),
         route(GET, "/api/runs/{id}/metrics", Role.VIEWER, this::metrics),
-        route(GET, "/api/runs/{id}/tasks/{task}/attempts", Role.VIEWER, this::attempts),
-        route(GET, "/api/runs/{id}/logs/{task}", Role.VIEWER, this::logs),
+        route(GET, "/api/runs/{id}/tasks/{task}/attempts", Role.VIEWER, logs::attempts),
+        route(GET, "/api/runs/{id}/logs/{task}", Role.VIEWER, logs::logs),
         route(GET, "/api/runs/{id}/artifacts", Role.VIEWER, this::artifacts),
         route(GET, "/api/runs/{id}/artifacts/{step}/{name}", Role.VIEWER, this::download));
   }
@@ -153,6 +153,11 @@ final class RunsApi {
   }
 
   private RunRecord run(Request r) throws InvalidRequest {
+    return run(engine, r);
+  }
+
+  /** The run of the request's {@code id}, or 404. */
+  static RunRecord run(Engine engine, Request r) throws InvalidRequest {
     long id = r.pathLong("id");
     return engine.store().run(id).orElseThrow(() -> new InvalidRequest(404, "no run " + id));
   }
@@ -274,95 +279,6 @@ final class RunsApi {
   private Reply metrics(Exchange e) throws InvalidRequest {
     RunRecord run = run(Request.of(e));
     return new Reply(200, Map.of("run_id", run.id(), "metrics", engine.store().metrics(run.id())));
-  }
-
-  private String task(Request r, RunRecord run) throws InvalidRequest {
-    String task = r.path("task");
-    if (!queries.hasTask(run.id(), task)) {
-      throw new InvalidRequest(404, "run " + run.id() + " has no step or task '" + task + "'");
-    }
-    return task;
-  }
-
-  private Reply attempts(Exchange e) throws InvalidRequest {
-    Request r = Request.of(e);
-    RunRecord run = run(r);
-    String task = task(r, run);
-    List<Map<String, Object>> out = new ArrayList<>();
-    for (RunQueries.Attempt a : queries.attempts(run.id(), task)) {
-      Map<String, Object> m = new LinkedHashMap<>();
-      m.put("task", a.task());
-      m.put("attempt", a.attempt());
-      m.put("worker", a.worker());
-      m.put("status", a.status());
-      m.put("started_at", time(a.startedAt()));
-      m.put("finished_at", time(a.finishedAt()));
-      m.put("exit_code", a.exitCode());
-      m.put("error", a.error());
-      out.add(m);
-    }
-    return new Reply(200, Map.of("run_id", run.id(), "task", task, "attempts", out));
-  }
-
-  /**
-   * The log: text/plain streamed whole; {@code ?format=json} one page ({@code after}, {@code
-   * limit}); {@code ?follow=true} server-sent events until the task is settled.
-   */
-  private Reply logs(Exchange e) throws InvalidRequest {
-    Request r = Request.of(e);
-    RunRecord run = run(r);
-    String task = task(r, run);
-    boolean follow = r.flag("follow");
-    String format = r.query("format");
-    if (format != null && !format.equals("text") && !format.equals("json")) {
-      throw new InvalidRequest(400, "query parameter 'format' must be text or json");
-    }
-    Long afterParam = r.queryLong("after");
-    long after = afterParam == null ? 0 : afterParam;
-    if (follow) {
-      String last = e.getIn().getHeader("Last-Event-ID", String.class);
-      if (last != null && last.matches("\\d{1,18}")) {
-        after = Long.parseLong(last);
-      }
-      String end = "event: end\ndata: {}\n\n";
-      Routes.Streamed sse =
-          new LogStream(
-              queries,
-              run.id(),
-              task,
-              after,
-              true,
-              l -> "id: " + l.id() + "\nevent: line\ndata: " + Json.write(line(l)) + "\n\n",
-              end);
-      return new Reply(
-          200,
-          sse,
-          "text/event-stream",
-          Map.of("Cache-Control", "no-cache", "X-Accel-Buffering", "no"));
-    }
-    if ("json".equals(format)) {
-      int limit = r.queryInt("limit", LogStream.PAGE, 1, 10_000);
-      List<LogLine> page = queries.logPage(run.id(), task, after, limit);
-      Map<String, Object> out = new LinkedHashMap<>();
-      out.put("lines", page.stream().map(RunsApi::line).toList());
-      out.put("next", page.size() < limit ? null : page.get(page.size() - 1).id());
-      return new Reply(200, out);
-    }
-    return Reply.text(
-        200,
-        "text/plain; charset=utf-8",
-        new LogStream(queries, run.id(), task, after, false, l -> l.line() + "\n", null));
-  }
-
-  private static Map<String, Object> line(LogLine l) {
-    Map<String, Object> m = new LinkedHashMap<>();
-    m.put("id", l.id());
-    m.put("task", l.stepId());
-    m.put("attempt", l.attempt());
-    m.put("stream", l.stream());
-    m.put("line", l.line());
-    m.put("at", time(l.at()));
-    return m;
   }
 
   private Reply artifacts(Exchange e) throws InvalidRequest {
