@@ -2,18 +2,15 @@ package dev.kiln.dsl.parse;
 
 import dev.kiln.dsl.model.Action;
 import dev.kiln.dsl.model.BuiltinSpec;
-import dev.kiln.dsl.model.MatrixTasks;
 import dev.kiln.dsl.model.Resources;
 import dev.kiln.dsl.model.RetryPolicy;
 import dev.kiln.dsl.model.Step;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 import java.util.regex.Pattern;
 
 /** Binds {@code steps:}: each step's keys, types and values; the graph is checked afterwards. */
@@ -42,8 +39,6 @@ final class StepBinder {
   private static final Pattern CAPABILITY = Pattern.compile("(CAP_)?[A-Z][A-Z_]*");
   private static final Pattern USES =
       Pattern.compile("[a-z0-9][a-z0-9_.-]*(/[a-z0-9][a-z0-9_.-]*)*");
-  private static final Pattern MATRIX_KEY = Pattern.compile("[a-zA-Z0-9_-]+");
-  static final int MAX_MATRIX = 256;
 
   /**
    * A step as bound, with what the graph and expression checks need: where each {@code needs} entry
@@ -54,6 +49,7 @@ final class StepBinder {
   private final Fields f;
   private final Problems problems;
   private final ExpressionCheck exprs;
+  private final StepParts parts;
 
   private final Catalogue builtins;
 
@@ -62,6 +58,7 @@ final class StepBinder {
     this.f = f;
     this.problems = f.problems();
     this.exprs = exprs;
+    this.parts = new StepParts(f);
   }
 
   /** The steps in file order (ids unique: the loader dropped duplicate keys). */
@@ -96,12 +93,12 @@ final class StepBinder {
     RetryPolicy retries = f.retries(m.get("retries"));
     Duration timeout = f.duration(m.get("timeout"), "'timeout'", false);
     Boolean continueOnError = f.bool(m.get("continue_on_error"), "'continue_on_error'");
-    Map<String, List<Object>> matrix = matrix(m.get("matrix"), id);
+    Map<String, List<Object>> matrix = parts.matrix(m.get("matrix"), id);
     Boolean cache = f.bool(m.get("cache"), "'cache'");
     String queue = f.queue(m.get("queue"));
     Map<String, String> env = f.env(m.get("env"));
     exprs.scan(m.get("env"), ExpressionCheck.Scope.STEP, id);
-    Resources resources = resources(m.get("resources"));
+    Resources resources = parts.resources(m.get("resources"));
     f.string(m.get("description"), "'description'");
     String user = f.literal(m.get("user"), "'user'");
     String network = f.literal(m.get("network"), "'network'");
@@ -325,89 +322,5 @@ final class StepBinder {
     }
     exprs.condition(s, id);
     return s.text();
-  }
-
-  private Map<String, List<Object>> matrix(YNode n, String id) {
-    Map<String, List<Object>> out = new LinkedHashMap<>();
-    YNode.Mapping m = f.map(n, "'matrix'");
-    if (m == null) {
-      return out;
-    }
-    if (m.entries().isEmpty()) {
-      problems.add(m, "'matrix' must have at least one key, like { lr: [0.1, 0.01] }");
-    }
-    long combinations = 1;
-    for (YNode.Entry e : m.entries().values()) {
-      String key = e.key().text();
-      if (!MATRIX_KEY.matcher(key).matches()) {
-        problems.add(e.key(), "invalid matrix key '" + key + "': use letters, digits, '_' and '-'");
-      }
-      if (!(e.value() instanceof YNode.Seq seq) || seq.items().isEmpty()) {
-        out.put(key, List.of()); // still a key, so that matrix.<key> is not reported as well
-        problems.add(
-            Fields.absent(e.value()) ? e.key() : e.value(),
-            "matrix '"
-                + key
-                + "' must be a non-empty list, got "
-                + (e.value() instanceof YNode.Seq ? "an empty list" : e.value().describe()));
-        continue;
-      }
-      List<Object> values = new ArrayList<>();
-      // By rendered text: 1 and 1.0, or 0.1 and "0.1", read the same through ${{ matrix.KEY }}
-      // and would make two tasks of one name.
-      Set<String> seen = new HashSet<>();
-      for (YNode item : seq.items()) {
-        if (!(item instanceof YNode.Scalar s) || s.isNull()) {
-          problems.add(
-              item,
-              "matrix '"
-                  + key
-                  + "' values must be strings, numbers or booleans, got "
-                  + item.describe());
-          continue;
-        }
-        f.literal(s, "matrix values");
-        if (!seen.add(dev.kiln.dsl.expr.Values.toText(s.value()))) {
-          problems.add(s, "matrix '" + key + "' lists " + s.describe() + " twice");
-        }
-        values.add(s.value());
-      }
-      out.put(key, List.copyOf(values));
-      combinations = Math.min(combinations * values.size(), Integer.MAX_VALUE);
-    }
-    if (combinations > MAX_MATRIX) {
-      problems.add(
-          m, "'matrix' expands to " + combinations + " combinations; the limit is " + MAX_MATRIX);
-    } else if (combinations > 0) {
-      // A task's name is also a folder name: refuse here what the file system would refuse later.
-      String longest =
-          MatrixTasks.combinations(out).stream()
-              .map(c -> MatrixTasks.name(id, c))
-              .max(java.util.Comparator.comparingInt(String::length))
-              .orElse("");
-      if (longest.length() > MatrixTasks.MAX_NAME) {
-        problems.add(
-            m,
-            "'matrix' makes task names of up to "
-                + longest.length()
-                + " characters, like "
-                + longest.substring(0, 40)
-                + "...; the limit is "
-                + MatrixTasks.MAX_NAME
-                + ": use shorter keys or values");
-      }
-    }
-    return out;
-  }
-
-  private Resources resources(YNode n) {
-    YNode.Mapping m = f.map(n, "'resources'");
-    if (m == null) {
-      return Resources.NONE;
-    }
-    f.checkKeys(m, List.of("cpus", "memory"));
-    Double cpus = f.positiveNumber(m.get("cpus"), "'cpus'");
-    Long memory = f.size(m.get("memory"), "'memory'");
-    return new Resources(cpus, memory);
   }
 }

@@ -112,7 +112,7 @@ public final class ModelRegistry {
                 v.who())
             .orElseThrow();
     if (v.alias() != null) {
-      move(c, v.name(), v.alias(), next, v.who(), v.why());
+      ModelAliases.move(c, v.name(), v.alias(), next, v.who(), v.why());
     }
     return mv;
   }
@@ -145,83 +145,20 @@ public final class ModelRegistry {
     Names.alias(alias);
     lockExisting(c, name);
     requireVersion(c, name, version);
-    return move(c, name, alias, version, who, why);
+    return ModelAliases.move(c, name, alias, version, who, why);
   }
 
   /** Moves an alias back to the version it held before its current one was set. */
   public Move rollback(String name, String alias, String who, String why) {
     Names.alias(alias);
-    return db.tx()
-        .inTransaction(
-            c -> {
-              lockExisting(c, name);
-              Optional<Integer[]> last =
-                  Sql.one(
-                      c,
-                      """
-          select from_version, to_version from model_alias_events
-           where name = ? and alias = ? order by at desc, id desc limit 1""",
-                      rs -> new Integer[] {Sql.intOrNull(rs, "from_version"), rs.getInt(2)},
-                      name,
-                      alias);
-              if (last.isEmpty()) {
-                throw new RegistryException(
-                    "alias '" + alias + "' of model '" + name + "' was never set");
-              }
-              if (last.get()[0] == null) {
-                throw new RegistryException(
-                    "alias '"
-                        + alias
-                        + "' of model '"
-                        + name
-                        + "' held no version before "
-                        + last.get()[1]
-                        + "; nothing to roll back to");
-              }
-              return move(c, name, alias, last.get()[0], who, why == null ? "rollback" : why);
-            });
-  }
-
-  private static Move move(Connection c, String name, String alias, int to, String who, String why)
-      throws SQLException {
-    Integer from =
-        Sql.one(
-                c,
-                "select version from model_aliases where name = ? and alias = ?",
-                rs -> rs.getInt(1),
-                name,
-                alias)
-            .orElse(null);
-    if (from != null && from == to) {
-      return new Move(name, alias, from, to, false);
-    }
-    Sql.update(
-        c,
-        """
-        insert into model_aliases (name, alias, version) values (?, ?, ?)
-        on conflict (name, alias) do update set version = excluded.version, updated_at = now()""",
-        name,
-        alias,
-        to);
-    Sql.update(
-        c,
-        """
-        insert into model_alias_events (name, alias, from_version, to_version, who, why)
-        values (?, ?, ?, ?, ?, ?)""",
-        name,
-        alias,
-        from,
-        to,
-        who,
-        why);
-    return new Move(name, alias, from, to, true);
+    return db.tx().inTransaction(c -> ModelAliases.rollback(c, name, alias, who, why));
   }
 
   private static void lockModel(Connection c, String name) throws SQLException {
     Sql.one(c, "select 1 from models where name = ? for update", rs -> 1, name);
   }
 
-  private static void lockExisting(Connection c, String name) throws SQLException {
+  static void lockExisting(Connection c, String name) throws SQLException {
     if (Sql.one(c, "select 1 from models where name = ? for update", rs -> 1, name).isEmpty()) {
       throw new RegistryException("no model '" + name + "' (see 'kiln models list')");
     }
@@ -272,43 +209,12 @@ public final class ModelRegistry {
 
   /** The version an alias pointed at, at an instant; empty when it was not set yet. */
   public Optional<Integer> versionAt(String name, String alias, Instant at) {
-    return db.tx()
-        .inTransaction(
-            c ->
-                Sql.one(
-                    c,
-                    """
-        select to_version from model_alias_events
-         where name = ? and alias = ? and at <= ? order by at desc, id desc limit 1""",
-                    rs -> rs.getInt(1),
-                    name,
-                    alias,
-                    at));
+    return db.tx().inTransaction(c -> ModelAliases.versionAt(c, name, alias, at));
   }
 
   /** Alias moves, oldest first; alias null means every alias of the model. */
   public List<AliasEvent> history(String name, String alias) {
-    return db.tx()
-        .inTransaction(
-            c ->
-                Sql.query(
-                    c,
-                    """
-        select id, name, alias, from_version, to_version, who, why, at from model_alias_events
-         where name = ? and (?::text is null or alias = ?) order by at, id""",
-                    rs ->
-                        new AliasEvent(
-                            rs.getLong(1),
-                            rs.getString(2),
-                            rs.getString(3),
-                            Sql.intOrNull(rs, "from_version"),
-                            rs.getInt(5),
-                            rs.getString(6),
-                            rs.getString(7),
-                            Sql.instant(rs, "at")),
-                    name,
-                    alias,
-                    alias));
+    return db.tx().inTransaction(c -> ModelAliases.history(c, name, alias));
   }
 
   public Optional<ModelVersion> get(String name, int version) {

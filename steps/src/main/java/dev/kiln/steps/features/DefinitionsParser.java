@@ -18,7 +18,6 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
@@ -40,9 +39,9 @@ final class DefinitionsParser {
   private final Map<String, Raw<RawView>> views = new LinkedHashMap<>();
   private final Map<String, Raw<RawService>> services = new LinkedHashMap<>();
 
-  private record Raw<T>(T value, Location at) {}
+  record Raw<T>(T value, Location at) {}
 
-  private record RawView(
+  record RawView(
       String name,
       List<YNode.Scalar> entities,
       YNode.Scalar source,
@@ -50,7 +49,7 @@ final class DefinitionsParser {
       List<Definitions.Feature> features,
       String transform) {}
 
-  private record RawService(String name, List<YNode.Scalar> refs) {}
+  record RawService(String name, List<YNode.Scalar> refs) {}
 
   private DefinitionsParser() {}
 
@@ -96,7 +95,8 @@ final class DefinitionsParser {
     for (var e : texts.entrySet()) {
       p.file(e.getKey(), e.getValue());
     }
-    Definitions d = p.resolve();
+    Definitions d =
+        new DefinitionsCheck(p.problems).resolve(p.entities, p.sources, p.views, p.services);
     if (!p.problems.isEmpty()) {
       List<Problem> sorted = new ArrayList<>(new LinkedHashSet<>(p.problems));
       sorted.sort(
@@ -314,128 +314,6 @@ final class DefinitionsParser {
           "service '" + name.text() + "' must be a list like [view:feature, ...]");
     }
     define(services, "service", name, new RawService(name.text(), refs));
-  }
-
-  private Definitions resolve() {
-    Map<String, Definitions.View> vs = new LinkedHashMap<>();
-    for (Raw<RawView> raw : views.values()) {
-      RawView v = raw.value();
-      List<String> keys = new ArrayList<>();
-      List<String> ents = new ArrayList<>();
-      for (YNode.Scalar e : v.entities()) {
-        Raw<Definitions.Entity> ent = entities.get(e.text());
-        if (ent == null) {
-          add(
-              e,
-              "view '"
-                  + v.name()
-                  + "': unknown entity '"
-                  + e.text()
-                  + "'"
-                  + hint(e.text(), entities.keySet()));
-          continue;
-        }
-        ents.add(e.text());
-        for (String k : ent.value().joinKeys()) {
-          if (!keys.contains(k)) {
-            keys.add(k);
-          }
-        }
-      }
-      Definitions.Source src = null;
-      if (v.source() != null) {
-        Raw<Definitions.Source> s = sources.get(v.source().text());
-        if (s == null) {
-          add(
-              v.source(),
-              "view '"
-                  + v.name()
-                  + "': unknown source '"
-                  + v.source().text()
-                  + "'"
-                  + hint(v.source().text(), sources.keySet()));
-        } else {
-          src = s.value();
-        }
-      }
-      for (Definitions.Feature feat : v.features()) {
-        if (keys.contains(feat.name()) || (src != null && feat.name().equals(src.timestamp()))) {
-          add(
-              raw.at(),
-              "view '"
-                  + v.name()
-                  + "': feature '"
-                  + feat.name()
-                  + "' is a join key or the event timestamp, not a feature");
-        }
-      }
-      vs.put(
-          v.name(),
-          new Definitions.View(
-              v.name(), ents, keys, src, v.ttl(), v.features(), v.transform(), raw.at()));
-    }
-    Map<String, Definitions.Service> ss = new LinkedHashMap<>();
-    for (Raw<RawService> raw : services.values()) {
-      List<Definitions.Ref> refs = new ArrayList<>();
-      Set<String> columns = new LinkedHashSet<>();
-      for (YNode.Scalar r : raw.value().refs()) {
-        int colon = r.text().indexOf(':');
-        if (colon <= 0 || colon == r.text().length() - 1) {
-          add(r, "'" + r.text() + "' is not a feature reference: write view:feature");
-          continue;
-        }
-        String view = r.text().substring(0, colon).strip();
-        String feature = r.text().substring(colon + 1).strip();
-        Definitions.View v = vs.get(view);
-        if (v == null) {
-          add(
-              r,
-              "service '"
-                  + raw.value().name()
-                  + "': unknown view '"
-                  + view
-                  + "'"
-                  + hint(view, vs.keySet()));
-          continue;
-        }
-        if (v.feature(feature) == null) {
-          List<String> names = v.features().stream().map(Definitions.Feature::name).toList();
-          add(
-              r,
-              "service '"
-                  + raw.value().name()
-                  + "': view '"
-                  + view
-                  + "' has no feature '"
-                  + feature
-                  + "'"
-                  + hint(feature, names));
-          continue;
-        }
-        Definitions.Ref ref = new Definitions.Ref(view, feature);
-        if (!columns.add(ref.column())) {
-          add(r, "service '" + raw.value().name() + "' lists '" + ref + "' twice");
-          continue;
-        }
-        refs.add(ref);
-      }
-      ss.put(raw.value().name(), new Definitions.Service(raw.value().name(), refs, raw.at()));
-    }
-    Map<String, Definitions.Entity> es = new LinkedHashMap<>();
-    entities.forEach((k, v) -> es.put(k, v.value()));
-    Map<String, Definitions.Source> srcs = new LinkedHashMap<>();
-    sources.forEach((k, v) -> srcs.put(k, v.value()));
-    return new Definitions(es, srcs, vs, ss);
-  }
-
-  private static String hint(String wrong, java.util.Collection<String> candidates) {
-    String best = new Problems("").suggest(wrong, candidates);
-    if (!best.isEmpty()) {
-      return best;
-    }
-    return candidates.isEmpty()
-        ? " (none is defined)"
-        : " (defined: " + String.join(", ", candidates) + ")";
   }
 
   private void add(YNode n, String message) {
