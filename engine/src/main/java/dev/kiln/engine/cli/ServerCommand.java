@@ -21,12 +21,12 @@ import picocli.CommandLine.Option;
       "database; webhooks at POST /hooks/PATH; new files), serves the REST API",
       "(runs, logs, artifacts, pipelines, models, datasets, monitors) and runs",
       "in-process workers. Every /api/ request needs 'Authorization: Bearer TOKEN'",
-      "(see 'kiln tokens create'); the whole API is described at GET /api/openapi.json",
-      "and rendered at /api/docs (docs/api.md). GET /metrics answers in Prometheus",
-      "text format with a viewer token, or openly with --open-metrics (docs/metrics.md).",
-      "A changed file is reloaded; an invalid edit is reported",
-      "and the last valid version stays active. SIGTERM stops it, letting running",
-      "steps finish for up to 10s. Once it serves, it prints one line on stdout:",
+      "(see 'kiln tokens create'); the API is described at GET /api/openapi.json and",
+      "rendered at /api/docs (docs/api.md). GET /metrics answers in Prometheus text",
+      "format with a viewer token, or openly with --open-metrics (docs/metrics.md).",
+      "A changed file is reloaded; an invalid edit is reported and the last valid",
+      "version stays active. SIGTERM stops it, letting running steps finish for up",
+      "to 10s. Once it serves, it prints one line on stdout:",
       "'kiln server listening on http://HOST:PORT ...' (--port 0: the port it got)."
     })
 final class ServerCommand implements Callable<Integer> {
