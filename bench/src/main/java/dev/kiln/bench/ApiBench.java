@@ -36,10 +36,10 @@ import picocli.CommandLine.Option;
       "Measure the overhead of scraping GET /metrics every second on step throughput.",
       "Starts a kiln server in this process on loopback port 0, then runs --rounds",
       "pairs of runs of a pipeline of --steps independent 'true' tasks (matrix steps",
-      "over --step-names step names), one run with a",
-      "scraper asking /metrics every --every ms (viewer token, whole body read) and one",
-      "without, alternating which goes first. Prints steps/s of each, the median",
-      "overhead and the scrape time. See docs/benchmarks.md."
+      "over --step-names step names): one run with a scraper asking /metrics every",
+      "--every ms (viewer token, whole body read) and one without, alternating which",
+      "goes first. Prints steps/s of each, the median overhead and the scrape time.",
+      "See docs/benchmarks.md."
     })
 final class ApiBench implements Callable<Integer> {
   @Option(

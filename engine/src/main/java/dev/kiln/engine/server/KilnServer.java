@@ -155,6 +155,7 @@ public final class KilnServer implements AutoCloseable {
     table.addAll(new PipelinesApi(engine, registry).routes());
     table.addAll(new ModelsApi(engine, who).routes());
     table.addAll(new DataApi(engine).routes());
+    table.addAll(new TokensApi(engine).routes());
     List<Routes.Route> all = new ArrayList<>();
     table.addAll(new DocsApi(() -> all).routes());
     all.addAll(table);

@@ -176,6 +176,14 @@ final class OpenApi {
         "GET /api/monitors/{name}/incidents",
         new Doc("monitoring", "A monitor's incidents, newest first"));
     doc("GET /api/drift/reports/{id}", new Doc("monitoring", "One stored report in full"));
+    doc("GET /api/tokens", new Doc("tokens", "API tokens: names, roles, dates; never a token"));
+    doc(
+        "POST /api/tokens",
+        new Doc("tokens", "Create a token: 201 with the token, shown this once")
+            .body("{\"name\": \"...\", \"role\": \"viewer|operator|admin\"}"));
+    doc(
+        "POST /api/tokens/{name}/revoke",
+        new Doc("tokens", "Revoke the active token of this name"));
   }
 
   private static final Pattern PATH_PARAM = Pattern.compile("\\{([a-zA-Z]+)}");
@@ -287,6 +295,8 @@ final class OpenApi {
     String ok = r.method() == Method.POST && r.path().endsWith("/runs") ? "202" : "200";
     if (r.path().endsWith("/retry")) {
       ok = "202";
+    } else if (r.method() == Method.POST && r.path().equals("/api/tokens")) {
+      ok = "201";
     }
     responses.put(
         ok, Map.of("description", d.summary(), "content", Map.of(d.produces(), Map.of())));

@@ -3,12 +3,15 @@ package dev.kiln.engine.server;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.kiln.dsl.model.Pipeline;
+import dev.kiln.dsl.parse.PipelineParser;
 import dev.kiln.engine.Engine;
 import dev.kiln.engine.config.KilnConfig;
 import dev.kiln.engine.store.Database;
 import dev.kiln.engine.store.Json;
 import dev.kiln.engine.store.Role;
 import dev.kiln.engine.store.TokenStore;
+import dev.kiln.engine.testing.Await;
 import dev.kiln.engine.testing.TestDb;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -17,6 +20,7 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -143,5 +147,21 @@ class OpenApiTest {
     assertThat(m.statusCode()).isEqualTo(200);
     assertThat(m.headers().firstValue("Content-Type").orElse("")).startsWith("text/plain");
     assertThat(m.body()).contains("# TYPE jvm_memory_used_bytes gauge", "hikaricp_connections");
+  }
+
+  @Test
+  void queueDepthAndAgeAreReadFromTheStoreAtScrapeTime() throws Exception {
+    // This server runs no workers (slots 0): the run's first step stays queued.
+    Pipeline p =
+        PipelineParser.parse("q.yaml", "name: q\nsteps:\n  a: { run: echo, queue: gpu }\n")
+            .orThrow();
+    engine.runs().createRun(p, Map.of(), "api", home.toString());
+    Await.until(
+        "kiln_queue_depth{queue=\"gpu\"} 1.0 within the 2 s refresh",
+        Duration.ofSeconds(10),
+        () -> get("/metrics", viewer).body().contains("kiln_queue_depth{queue=\"gpu\"} 1.0"));
+    String m = get("/metrics", viewer).body();
+    assertThat(m).containsPattern("kiln_queue_oldest_age_seconds\\{queue=\"gpu\"} [0-9.]+");
+    assertThat(m).contains("kiln_runs_started_total{pipeline=\"q\",trigger=\"api\"} 1.0");
   }
 }

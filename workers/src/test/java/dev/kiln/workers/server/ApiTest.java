@@ -431,6 +431,29 @@ class ApiTest {
   }
 
   @Test
+  void adminsManageTokensOverHttpAndATokenIsShownOnlyOnce() throws Exception {
+    String body = "{\"name\": \"ci\", \"role\": \"viewer\"}";
+    assertError(post("/api/tokens", servers.apiToken, body), 403, "admin");
+    var created = post("/api/tokens", admin, body);
+    assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
+    String token = json(created).get("token").asText();
+    assertThat(token).startsWith("kiln_");
+    assertThat(get("/api/runs?limit=1", token).statusCode()).isEqualTo(200);
+    assertError(post("/api/tokens", admin, body), 409, "already exists");
+    assertError(post("/api/tokens", admin, "{\"name\": \"x\", \"role\": \"root\"}"), 400, "'role'");
+    HttpResponse<String> list = get("/api/tokens", admin);
+    assertThat(ok(list).get("tokens").findValuesAsText("name")).contains("ci", "viewer", "admin");
+    assertThat(list.body()).doesNotContain("kiln_");
+    assertError(get("/api/tokens", viewer), 403, "admin");
+    assertThat(ok(post("/api/tokens/ci/revoke", admin, "{}")).get("revoked").asBoolean()).isTrue();
+    awaitTrue(
+        "a revoked token is refused within the 5 s cache",
+        Duration.ofSeconds(15),
+        () -> get("/api/runs?limit=1", token).statusCode() == 401);
+    assertError(post("/api/tokens/ci/revoke", admin, "{}"), 404, "'ci'");
+  }
+
+  @Test
   void metricsAfterRunsShowTheCountersWithBoundedLabels() throws Exception {
     assertThat(get("/metrics", null).statusCode()).isEqualTo(401);
     servers.post(url + "/hooks/ping", "{}".getBytes(), "Content-Type", "application/json");
