@@ -1,5 +1,7 @@
 package dev.kiln.dsl.model;
 
+import java.util.Locale;
+
 /** What happens when a run of a pipeline starts while another of its runs is still active. */
 public enum Concurrency {
   /** Both run. */
@@ -10,10 +12,10 @@ public enum Concurrency {
   REPLACE;
 
   public String yaml() {
-    return name().toLowerCase(java.util.Locale.ROOT);
+    return name().toLowerCase(Locale.ROOT);
   }
 
   public static Concurrency of(String yaml) {
-    return yaml == null ? ALLOW : valueOf(yaml.toUpperCase(java.util.Locale.ROOT));
+    return yaml == null ? ALLOW : valueOf(yaml.toUpperCase(Locale.ROOT));
   }
 }

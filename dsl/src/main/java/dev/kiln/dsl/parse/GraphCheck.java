@@ -1,6 +1,7 @@
 package dev.kiln.dsl.parse;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -36,8 +37,7 @@ final class GraphCheck {
         }
       }
       needs.put(d.step().id(), known);
-      adjacency[i] =
-          known.size() == edges.length ? edges : java.util.Arrays.copyOf(edges, known.size());
+      adjacency[i] = known.size() == edges.length ? edges : Arrays.copyOf(edges, known.size());
     }
     reportCycles(drafts, adjacency, problems);
     return needs;

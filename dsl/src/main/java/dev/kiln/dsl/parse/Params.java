@@ -1,6 +1,7 @@
 package dev.kiln.dsl.parse;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.kiln.dsl.expr.Values;
 import dev.kiln.dsl.model.Location;
 import dev.kiln.dsl.model.ParamSpec;
 import dev.kiln.dsl.model.ParamType;
@@ -167,7 +168,7 @@ public final class Params {
       return v.toString();
     }
     if (v instanceof Number n) {
-      return dev.kiln.dsl.expr.Values.toText(n);
+      return Values.toText(n);
     }
     return null;
   }

@@ -1,8 +1,10 @@
 package dev.kiln.dsl.parse;
 
+import dev.kiln.dsl.expr.Values;
 import dev.kiln.dsl.model.MatrixTasks;
 import dev.kiln.dsl.model.Resources;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -63,7 +65,7 @@ final class StepParts {
           continue;
         }
         f.literal(s, "matrix values");
-        if (!seen.add(dev.kiln.dsl.expr.Values.toText(s.value()))) {
+        if (!seen.add(Values.toText(s.value()))) {
           problems.add(s, "matrix '" + key + "' lists " + s.describe() + " twice");
         }
         values.add(s.value());
@@ -79,7 +81,7 @@ final class StepParts {
       String longest =
           MatrixTasks.combinations(out).stream()
               .map(c -> MatrixTasks.name(id, c))
-              .max(java.util.Comparator.comparingInt(String::length))
+              .max(Comparator.comparingInt(String::length))
               .orElse("");
       if (longest.length() > MatrixTasks.MAX_NAME) {
         problems.add(

@@ -1,5 +1,7 @@
 package dev.kiln.dsl.parse;
 
+import java.util.Locale;
+
 /** "Did you mean" by edit distance, the way git and cargo do it. */
 final class Suggest {
   static final int MAX_DISTANCE = 2;
@@ -35,8 +37,8 @@ final class Suggest {
     if (Math.abs(a.length() - b.length()) > limit) {
       return limit + 1;
     }
-    String s = a.toLowerCase(java.util.Locale.ROOT);
-    String t = b.toLowerCase(java.util.Locale.ROOT);
+    String s = a.toLowerCase(Locale.ROOT);
+    String t = b.toLowerCase(Locale.ROOT);
     int[] prev = new int[t.length() + 1];
     int[] cur = new int[t.length() + 1];
     for (int j = 0; j <= t.length(); j++) {

@@ -1,6 +1,7 @@
 package dev.kiln.dsl.parse;
 
 import java.math.BigDecimal;
+import java.math.RoundingMode;
 import java.time.Duration;
 import java.time.format.DateTimeParseException;
 import java.util.Locale;
@@ -60,7 +61,7 @@ public final class Units {
     if (bytes.compareTo(BigDecimal.valueOf(Long.MAX_VALUE)) > 0) {
       return null;
     }
-    return bytes.setScale(0, java.math.RoundingMode.CEILING).longValueExact();
+    return bytes.setScale(0, RoundingMode.CEILING).longValueExact();
   }
 
   private static long group(Matcher m, int i) {

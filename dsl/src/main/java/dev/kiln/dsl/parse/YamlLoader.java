@@ -7,6 +7,7 @@ import java.util.HashMap;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.regex.Pattern;
 import org.yaml.snakeyaml.DumperOptions;
@@ -332,7 +333,7 @@ public final class YamlLoader {
   }
 
   private static Object floating(String v) {
-    String t = v.toLowerCase(java.util.Locale.ROOT);
+    String t = v.toLowerCase(Locale.ROOT);
     if (t.endsWith(".inf")) {
       return t.startsWith("-") ? Double.NEGATIVE_INFINITY : Double.POSITIVE_INFINITY;
     }

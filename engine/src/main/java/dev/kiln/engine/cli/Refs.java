@@ -7,6 +7,7 @@ import java.time.format.DateTimeParseException;
 import java.util.Locale;
 import java.util.Map;
 import java.util.StringJoiner;
+import java.util.TreeMap;
 
 /** Parsing what users type for the registry commands (NAME@VERSION, times) and small formats. */
 final class Refs {
@@ -57,13 +58,13 @@ final class Refs {
 
   static String metrics(Map<String, Double> m) {
     StringJoiner j = new StringJoiner(" ");
-    new java.util.TreeMap<>(m).forEach((k, v) -> j.add(k + "=" + number(v)));
+    new TreeMap<>(m).forEach((k, v) -> j.add(k + "=" + number(v)));
     return j.length() == 0 ? "-" : j.toString();
   }
 
   static String map(Map<String, ?> m) {
     StringJoiner j = new StringJoiner(" ");
-    new java.util.TreeMap<>(m).forEach((k, v) -> j.add(k + "=" + v));
+    new TreeMap<>(m).forEach((k, v) -> j.add(k + "=" + v));
     return j.length() == 0 ? "-" : j.toString();
   }
 

@@ -3,6 +3,7 @@ package dev.kiln.engine.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.kiln.engine.store.Json;
 import java.io.IOException;
+import java.net.ConnectException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -67,7 +68,7 @@ final class RemoteRun {
     HttpResponse<String> r;
     try {
       r = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
-    } catch (java.net.ConnectException e) {
+    } catch (ConnectException e) {
       throw new UserError("cannot reach kiln server at " + base);
     }
     JsonNode body =

@@ -2,6 +2,7 @@ package dev.kiln.engine.cli;
 
 import dev.kiln.engine.Engine;
 import dev.kiln.engine.config.KilnConfig;
+import dev.kiln.engine.run.ProcessNames;
 import dev.kiln.engine.spi.WorkerRuntime;
 import java.time.Duration;
 import java.util.List;
@@ -66,7 +67,7 @@ final class WorkerCommand implements Callable<Integer> {
     Duration leaseD = Durations.parse("--lease", lease);
     Duration graceD = Durations.parse("--grace", grace);
     Engine engine = Engine.open(KilnConfig.fromEnvironment(), slots + 4);
-    String name = dev.kiln.engine.run.ProcessNames.of("worker");
+    String name = ProcessNames.of("worker");
     WorkerRuntime.Handle handle =
         WorkerRuntime.load()
             .start(engine, new WorkerRuntime.Options(name, queues, slots, leaseD, executor));

@@ -1,6 +1,8 @@
 package dev.kiln.engine.registry;
 
 import java.time.Instant;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.Map;
 
 /** One registered version of a model with what it was made from. */
@@ -23,7 +25,7 @@ public record ModelVersion(
 
   public ModelVersion {
     metrics = Map.copyOf(metrics);
-    params = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(params));
+    params = Collections.unmodifiableMap(new LinkedHashMap<>(params));
     tags = Map.copyOf(tags);
   }
 

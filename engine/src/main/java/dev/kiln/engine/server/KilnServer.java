@@ -4,6 +4,7 @@ import dev.kiln.dsl.model.Pipeline;
 import dev.kiln.engine.Engine;
 import dev.kiln.engine.spi.Metrics;
 import dev.kiln.engine.spi.WorkerRuntime;
+import dev.kiln.engine.store.Json;
 import dev.kiln.engine.store.Role;
 import dev.kiln.engine.store.TokenStore;
 import dev.kiln.engine.trigger.CronScheduler;
@@ -292,7 +293,7 @@ public final class KilnServer implements AutoCloseable {
                         .setStatusCode(status)
                         .putHeader("Content-Type", "application/json")
                         .end(
-                            dev.kiln.engine.store.Json.write(
+                            Json.write(
                                     Routes.errorBody(
                                         status,
                                         message

@@ -4,12 +4,14 @@ import dev.kiln.dsl.model.Pipeline;
 import dev.kiln.dsl.model.Trigger;
 import dev.kiln.engine.spi.Metrics;
 import dev.kiln.engine.spi.WorkerRuntime;
+import dev.kiln.engine.store.StoreException;
 import dev.kiln.engine.trigger.CronScheduler;
 import dev.kiln.engine.trigger.InvalidRequest;
 import dev.kiln.engine.trigger.RunStarter;
 import dev.kiln.engine.trigger.TriggerParams;
 import java.io.PrintStream;
 import java.nio.file.Path;
+import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -163,8 +165,8 @@ final class PipelineTriggers implements PipelineRegistry.Listener {
       log.info("{} cron {} at {}: {}", pipeline, index, scheduledAt, outcome);
     } catch (InvalidRequest e) {
       log.error("{} cron {} at {}: no run: {}", pipeline, index, scheduledAt, e.getMessage());
-    } catch (dev.kiln.engine.store.StoreException e) {
-      if (e.getCause() instanceof java.sql.SQLException sql && "23505".equals(sql.getSQLState())) {
+    } catch (StoreException e) {
+      if (e.getCause() instanceof SQLException sql && "23505".equals(sql.getSQLState())) {
         // runs_cron_once: another firing of this scheduled time already made its run.
         log.info("{} cron {} at {}: already fired", pipeline, index, scheduledAt);
       } else {

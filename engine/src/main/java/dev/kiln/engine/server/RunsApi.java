@@ -31,6 +31,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import org.apache.camel.Exchange;
 
 /**
@@ -73,7 +74,7 @@ final class RunsApi {
     String status = r.query("status");
     if (status != null && !STATUSES.contains(status)) {
       throw new InvalidRequest(
-          400, "query parameter 'status' must be one of " + new java.util.TreeSet<>(STATUSES));
+          400, "query parameter 'status' must be one of " + new TreeSet<>(STATUSES));
     }
     int limit = r.queryInt("limit", 50, 1, MAX_LIMIT);
     Long before = decodeCursor(r.query("cursor"));

@@ -3,6 +3,7 @@ package dev.kiln.engine.spi;
 import dev.kiln.engine.Engine;
 import java.time.Duration;
 import java.util.List;
+import java.util.ServiceLoader;
 
 /**
  * Starts workers that claim and run tasks. The engine finds the implementation (in the workers
@@ -49,7 +50,7 @@ public interface WorkerRuntime {
   Handle start(Engine engine, Options options);
 
   static WorkerRuntime load() {
-    return java.util.ServiceLoader.load(WorkerRuntime.class)
+    return ServiceLoader.load(WorkerRuntime.class)
         .findFirst()
         .orElseThrow(
             () ->

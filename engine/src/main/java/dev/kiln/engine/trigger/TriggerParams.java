@@ -11,9 +11,11 @@ import dev.kiln.dsl.model.Trigger;
 import dev.kiln.dsl.parse.Params;
 import dev.kiln.dsl.parse.PipelineException;
 import dev.kiln.engine.store.Json;
+import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 /** The params of a run a trigger starts: from a webhook body, an API body, or a new file. */
@@ -68,7 +70,7 @@ public final class TriggerParams {
       throw new InvalidRequest(
           400,
           "the body must be a JSON object of params, got "
-              + body.getNodeType().name().toLowerCase(java.util.Locale.ROOT));
+              + body.getNodeType().name().toLowerCase(Locale.ROOT));
     }
     Map<String, Object> given = new LinkedHashMap<>();
     for (Iterator<String> it = body.fieldNames(); it.hasNext(); ) {
@@ -114,7 +116,7 @@ public final class TriggerParams {
   private static Map<String, Object> complete(Pipeline p, Map<String, Object> given)
       throws InvalidRequest {
     Map<String, Object> out = new LinkedHashMap<>();
-    List<String> missing = new java.util.ArrayList<>();
+    List<String> missing = new ArrayList<>();
     for (ParamSpec spec : p.params().values()) {
       Object v = given.get(spec.name());
       if (v == null) {

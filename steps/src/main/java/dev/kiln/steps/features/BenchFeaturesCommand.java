@@ -21,6 +21,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Random;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Command;
@@ -345,7 +346,7 @@ public final class BenchFeaturesCommand implements Callable<Integer> {
               new PrintStream(new ByteArrayOutputStream()))) {
         server.start();
         HttpClient http = HttpClient.newHttpClient();
-        java.util.Random r = new java.util.Random(1);
+        Random r = new Random(1);
         long[] ns = new long[lookups];
         for (int i = -200; i < lookups; i++) {
           URI u =

@@ -8,6 +8,7 @@ import dev.kiln.steps.features.DefinitionsParser.Raw;
 import dev.kiln.steps.features.DefinitionsParser.RawService;
 import dev.kiln.steps.features.DefinitionsParser.RawView;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -142,7 +143,7 @@ final class DefinitionsCheck {
     return new Definitions(es, srcs, vs, ss);
   }
 
-  private static String hint(String wrong, java.util.Collection<String> candidates) {
+  private static String hint(String wrong, Collection<String> candidates) {
     String best = new Problems("").suggest(wrong, candidates);
     if (!best.isEmpty()) {
       return best;

@@ -7,6 +7,7 @@ import dev.kiln.engine.registry.RegistryException;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -71,7 +72,7 @@ final class DeployCommand implements Callable<Integer> {
       Runtime.getRuntime().addShutdownHook(hook);
       d.follow();
       System.out.println(name + "@" + alias + " at " + d.url());
-      while (!stopped.await(poll, java.util.concurrent.TimeUnit.SECONDS)) {
+      while (!stopped.await(poll, TimeUnit.SECONDS)) {
         d.follow();
       }
       return 0;

@@ -4,6 +4,7 @@ import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.command.BuildImageResultCallback;
 import com.github.dockerjava.api.command.InspectImageResponse;
 import com.github.dockerjava.api.exception.DockerClientException;
+import com.github.dockerjava.api.exception.DockerException;
 import com.github.dockerjava.api.exception.NotFoundException;
 import dev.kiln.engine.artifact.ArtifactStore;
 import dev.kiln.engine.store.Json;
@@ -103,7 +104,7 @@ final class ModelImages {
       return new Built(ref, built == null ? id : built.getId(), false);
     } catch (IOException e) {
       throw new ServeException("cannot prepare the image of " + info.ref() + ": " + e, e);
-    } catch (DockerClientException | com.github.dockerjava.api.exception.DockerException e) {
+    } catch (DockerClientException | DockerException e) {
       throw new ServeException(
           "cannot build the image of " + info.ref() + ": " + Docker.oneLine(e), e);
     } finally {

@@ -9,6 +9,7 @@ import io.vertx.core.http.HttpServerOptions;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
+import java.io.IOException;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -82,7 +83,7 @@ final class PredictServer implements AutoCloseable {
     Object body;
     try {
       body = JSON.readValue(ctx.body().buffer().getBytes(), Object.class);
-    } catch (NullPointerException | java.io.IOException e) {
+    } catch (NullPointerException | IOException e) {
       reply(ctx, 400, error(400, "the body is not JSON: " + firstLine(e)), info);
       return;
     }

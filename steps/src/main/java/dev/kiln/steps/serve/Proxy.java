@@ -5,13 +5,17 @@ import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.RequestOptions;
+import io.vertx.core.json.Json;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
 import java.time.Duration;
+import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -136,7 +140,7 @@ final class Proxy implements AutoCloseable {
         .headers()
         .forEach(
             h -> {
-              if (!HOP.contains(h.getKey().toLowerCase(java.util.Locale.ROOT))) {
+              if (!HOP.contains(h.getKey().toLowerCase(Locale.ROOT))) {
                 headers.add(h.getKey(), h.getValue());
               }
             });
@@ -160,13 +164,13 @@ final class Proxy implements AutoCloseable {
                 reply(ctx, 502, "the serving container did not answer: " + ar.cause().getMessage());
                 return;
               }
-              var resp = (io.vertx.core.http.HttpClientResponse) ar.result()[0];
+              var resp = (HttpClientResponse) ar.result()[0];
               Buffer buf = (Buffer) ar.result()[1];
               var out = ctx.response().setStatusCode(resp.statusCode());
               resp.headers()
                   .forEach(
                       h -> {
-                        if (!HOP.contains(h.getKey().toLowerCase(java.util.Locale.ROOT))) {
+                        if (!HOP.contains(h.getKey().toLowerCase(Locale.ROOT))) {
                           out.putHeader(h.getKey(), h.getValue());
                         }
                       });
@@ -181,7 +185,7 @@ final class Proxy implements AutoCloseable {
     ctx.response()
         .setStatusCode(status)
         .putHeader("Content-Type", "application/json")
-        .end(io.vertx.core.json.Json.encode(java.util.Map.of("error", message, "status", status)));
+        .end(Json.encode(Map.of("error", message, "status", status)));
   }
 
   @Override

@@ -16,6 +16,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.UUID;
 
@@ -48,7 +49,7 @@ final class ServingContainers {
               .createContainerCmd(imageId)
               .withName(
                   "kiln-serve-"
-                      + name.toLowerCase(java.util.Locale.ROOT).replaceAll("[^a-z0-9_.-]", "-")
+                      + name.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9_.-]", "-")
                       + "-"
                       + alias
                       + "-v"

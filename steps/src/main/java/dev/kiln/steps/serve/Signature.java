@@ -1,5 +1,6 @@
 package dev.kiln.steps.serve;
 
+import java.math.BigInteger;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -90,7 +91,7 @@ record Signature(List<Column> columns) {
       case "integer" ->
           v instanceof Integer
               || v instanceof Long
-              || v instanceof java.math.BigInteger
+              || v instanceof BigInteger
               || (v instanceof Number n && n.doubleValue() == Math.rint(n.doubleValue()));
       case "string" -> v instanceof String;
       case "boolean" -> v instanceof Boolean;

@@ -15,6 +15,7 @@ import java.time.Duration;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -60,9 +61,7 @@ public final class ProcessExecutor implements Executor {
       }
     }
     pb.environment().putAll(inv.env());
-    String tag =
-        pb.environment()
-            .computeIfAbsent("KILN_TASK", k -> "process/" + java.util.UUID.randomUUID());
+    String tag = pb.environment().computeIfAbsent("KILN_TASK", k -> "process/" + UUID.randomUUID());
     Process p;
     try {
       p = pb.start();
