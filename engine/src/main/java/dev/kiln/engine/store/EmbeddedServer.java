@@ -17,7 +17,9 @@ import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -83,7 +85,22 @@ public final class EmbeddedServer {
     return true;
   }
 
+  /**
+   * The servers this JVM started, by data folder. zonky's handle holds a file lock on the data
+   * folder until it is closed; a server stopped from outside (SIGINT to its postmaster) leaves the
+   * handle open, and starting the same folder again in this JVM would then fail on that lock.
+   */
+  private static final Map<Path, EmbeddedPostgres> STARTED = new ConcurrentHashMap<>();
+
   private static EmbeddedServer start(Path home, Path data) throws IOException {
+    EmbeddedPostgres stale = STARTED.remove(data);
+    if (stale != null) {
+      try {
+        stale.close(); // its postmaster is gone: this releases the lock (pg_ctl stop finds nothing)
+      } catch (IOException | RuntimeException e) {
+        log.debug("closing the handle of a stopped embedded PostgreSQL: {}", e.toString());
+      }
+    }
     Path logFile = home.resolve("postgres.log");
     long t0 = System.nanoTime();
     // The same port as last time when it is free: processes that keep their JDBC URL (workers,
@@ -108,6 +125,7 @@ public final class EmbeddedServer {
             .setOutputRedirector(Redirect.appendTo(logFile.toFile()))
             .setErrorRedirector(Redirect.appendTo(logFile.toFile()))
             .start();
+    STARTED.put(data, pg);
     Files.writeString(portFile, pg.getPort() + "\n");
     log.info(
         "started embedded PostgreSQL on port {} with data in {} ({} ms)",
