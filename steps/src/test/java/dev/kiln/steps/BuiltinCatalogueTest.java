@@ -35,7 +35,11 @@ class BuiltinCatalogueTest {
   @TempDir Path dir;
 
   static List<BuiltinSpec> specs() {
-    return BuiltinStep.all().values().stream().map(BuiltinStep::spec).toList();
+    // test/* steps are registered by this module's tests only (faults), not part of Kiln.
+    return BuiltinStep.all().values().stream()
+        .map(BuiltinStep::spec)
+        .filter(s -> !s.name().startsWith("test/"))
+        .toList();
   }
 
   @Test

@@ -8,11 +8,12 @@ import dev.kiln.engine.config.KilnConfig;
 import dev.kiln.engine.server.KilnServer;
 import dev.kiln.engine.store.Database;
 import dev.kiln.engine.store.Json;
+import dev.kiln.engine.store.Role;
+import dev.kiln.engine.store.TokenStore;
 import dev.kiln.engine.testing.TestDb;
 import java.io.ByteArrayOutputStream;
 import java.io.File;
 import java.io.PrintStream;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -162,22 +163,21 @@ class FeaturesCliTest {
       FeatureStore store = new FeatureStore(engine);
       store.apply(DefinitionsParser.parseDir(dir.resolve("defs")));
       FeaturesCommand.materialize(store, List.of("profile"), java.time.Instant.now());
-      int port;
-      try (ServerSocket s = new ServerSocket(0)) {
-        port = s.getLocalPort();
-      }
+      String token = new TokenStore(database).create("features-test", Role.VIEWER);
       Files.createDirectories(dir.resolve("pipelines"));
       try (KilnServer server =
           new KilnServer(
               engine,
-              new KilnServer.Options("127.0.0.1", port, dir.resolve("pipelines"), 0, Map.of()),
+              new KilnServer.Options("127.0.0.1", 0, dir.resolve("pipelines"), 0, Map.of()),
               new PrintStream(new ByteArrayOutputStream()))) {
         server.start();
         HttpClient http = HttpClient.newHttpClient();
-        String base = "http://127.0.0.1:" + port + "/api/features/online?service=";
+        String base = "http://127.0.0.1:" + server.port() + "/api/features/online?service=";
         HttpResponse<String> ok =
             http.send(
-                HttpRequest.newBuilder(URI.create(base + "churn&customer_id=2")).build(),
+                HttpRequest.newBuilder(URI.create(base + "churn&customer_id=2"))
+                    .header("Authorization", "Bearer " + token)
+                    .build(),
                 HttpResponse.BodyHandlers.ofString());
         assertThat(ok.statusCode()).isEqualTo(200);
         JsonNode body = Json.MAPPER.readTree(ok.body());
@@ -186,14 +186,18 @@ class FeaturesCliTest {
         assertThat(body.at("/status/customer_stats__spend").asText()).isEqualTo("missing");
         HttpResponse<String> missingKey =
             http.send(
-                HttpRequest.newBuilder(URI.create(base + "churn&store=2")).build(),
+                HttpRequest.newBuilder(URI.create(base + "churn&store=2"))
+                    .header("Authorization", "Bearer " + token)
+                    .build(),
                 HttpResponse.BodyHandlers.ofString());
         assertThat(missingKey.statusCode()).isEqualTo(400);
         assertThat(Json.MAPPER.readTree(missingKey.body()).get("error").asText())
             .startsWith("missing key 'customer_id'");
         HttpResponse<String> noService =
             http.send(
-                HttpRequest.newBuilder(URI.create(base + "nope&customer_id=2")).build(),
+                HttpRequest.newBuilder(URI.create(base + "nope&customer_id=2"))
+                    .header("Authorization", "Bearer " + token)
+                    .build(),
                 HttpResponse.BodyHandlers.ofString());
         assertThat(noService.statusCode()).isEqualTo(404);
       }
