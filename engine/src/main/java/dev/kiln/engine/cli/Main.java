@@ -22,25 +22,6 @@ import picocli.CommandLine.Command;
       "Without KILN_DB_URL an embedded PostgreSQL is started in $KILN_HOME",
       "(default ~/.kiln) and left running for later commands; 'kiln db stop'",
       "stops it. Exit codes: 0 success, 1 the run failed, 2 bad input, 3 internal."
-    },
-    subcommands = {
-      ValidateCommand.class,
-      RunCommand.class,
-      RunsCommand.class,
-      LogsCommand.class,
-      CancelCommand.class,
-      RetryCommand.class,
-      WorkerCommand.class,
-      ServerCommand.class,
-      BackfillCommand.class,
-      DbCommand.class,
-      ModelsCommand.class,
-      DatasetsCommand.class,
-      CacheCommand.class,
-      LineageCommand.class,
-      ReproduceCommand.class,
-      TokensCommand.class,
-      CommandLine.HelpCommand.class
     })
 public final class Main implements Runnable {
   /** Exit codes: 0 success, 1 the run failed, 2 bad input or configuration, 3 internal error. */
@@ -49,6 +30,31 @@ public final class Main implements Runnable {
   public static final int FAILED = 1;
   public static final int USAGE = 2;
   public static final int INTERNAL = 3;
+
+  /**
+   * The engine's own commands, in the order {@code kiln --help} lists them. Not in the {@code
+   * subcommands} attribute: picocli would build every command's model (reflection over some 80
+   * classes) on each call, where one command needs one.
+   */
+  private static final List<Class<?>> COMMANDS =
+      List.of(
+          ValidateCommand.class,
+          RunCommand.class,
+          RunsCommand.class,
+          LogsCommand.class,
+          CancelCommand.class,
+          RetryCommand.class,
+          WorkerCommand.class,
+          ServerCommand.class,
+          BackfillCommand.class,
+          DbCommand.class,
+          ModelsCommand.class,
+          DatasetsCommand.class,
+          CacheCommand.class,
+          LineageCommand.class,
+          ReproduceCommand.class,
+          TokensCommand.class,
+          WarmUpCommand.class);
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
@@ -70,23 +76,7 @@ public final class Main implements Runnable {
   }
 
   public static int execute(String... args) {
-    CommandLine cl = new CommandLine(new Main());
-    List<CommandProvider> providers = new ArrayList<>();
-    ServiceLoader.load(CommandProvider.class).forEach(providers::add);
-    for (CommandProvider p : providers) {
-      p.commands().forEach(cl::addSubcommand);
-    }
-    // Subcommands after every command, so a parent from any module (kiln bench) is there.
-    for (CommandProvider p : providers) {
-      p.subcommands()
-          .forEach(
-              (parent, commands) -> {
-                CommandLine under = cl.getSubcommands().get(parent);
-                if (under != null) { // absent when its module is not on the class path (tests)
-                  commands.forEach(under::addSubcommand);
-                }
-              });
-    }
+    CommandLine cl = commandLine(args.length > 0 ? args[0] : null);
     cl.setExecutionExceptionHandler(
         (ex, line, parsed) -> {
           if (ex instanceof ConfigException
@@ -100,6 +90,44 @@ public final class Main implements Runnable {
           return INTERNAL;
         });
     return cl.execute(args);
+  }
+
+  /**
+   * The command tree for a call whose first argument is {@code first}: only that command's branch
+   * when it names one, the whole tree otherwise ({@code kiln}, {@code --help}, {@code help}, a
+   * misspelt command, which then gets picocli's suggestions).
+   */
+  static CommandLine commandLine(String first) {
+    List<CommandProvider> providers = new ArrayList<>();
+    ServiceLoader.load(CommandProvider.class).forEach(providers::add);
+    List<Object> all = new ArrayList<>(COMMANDS);
+    providers.forEach(p -> all.addAll(p.commands()));
+    List<Object> chosen = all.stream().filter(c -> name(c).equals(first)).toList();
+    CommandLine cl = new CommandLine(new Main());
+    (chosen.isEmpty() ? all : chosen).forEach(cl::addSubcommand);
+    cl.addSubcommand(CommandLine.HelpCommand.class);
+    // Subcommands after every command, so a parent from any module (kiln bench) is there.
+    for (CommandProvider p : providers) {
+      p.subcommands()
+          .forEach(
+              (parent, commands) -> {
+                CommandLine under = cl.getSubcommands().get(parent);
+                if (under != null) { // absent when not chosen or its module is not on the path
+                  commands.forEach(under::addSubcommand);
+                }
+              });
+    }
+    return cl;
+  }
+
+  /** A command's name from its annotation, without building its picocli model. */
+  private static String name(Object command) {
+    if (command instanceof CommandLine line) {
+      return line.getCommandName();
+    }
+    Class<?> type = command instanceof Class<?> c ? c : command.getClass();
+    Command annotation = type.getAnnotation(Command.class);
+    return annotation == null ? "" : annotation.name();
   }
 
   static final class Version implements CommandLine.IVersionProvider {

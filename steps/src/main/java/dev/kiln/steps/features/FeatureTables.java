@@ -2,9 +2,9 @@ package dev.kiln.steps.features;
 
 import dev.kiln.engine.Engine;
 import dev.kiln.engine.registry.DatasetVersion;
+import dev.kiln.steps.table.DuckDb;
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -32,14 +32,13 @@ final class FeatureTables implements AutoCloseable {
   /** engine may be null when no source or entity file names a Kiln dataset. */
   static FeatureTables open(Engine engine) throws FeatureException {
     try {
-      Class.forName("org.duckdb.DuckDBDriver");
-      Connection c = DriverManager.getConnection("jdbc:duckdb:");
+      Connection c = DuckDb.open();
       try (Statement st = c.createStatement()) {
         // Naive timestamps are UTC (docs/features.md): the session's zone decides how they read.
         st.execute("SET TimeZone = 'UTC'");
       }
       return new FeatureTables(c, engine);
-    } catch (ClassNotFoundException | SQLException e) {
+    } catch (SQLException e) {
       throw new FeatureException("cannot start DuckDB: " + e.getMessage(), e);
     }
   }

@@ -3,7 +3,6 @@ package dev.kiln.steps.table;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -110,7 +109,7 @@ public final class Table implements AutoCloseable {
    * read is its SQLException; {@link #unreadable} explains it.
    */
   public static Table open(Path file, Format format, boolean rowNumbers) throws SQLException {
-    Connection conn = DriverManager.getConnection("jdbc:duckdb:");
+    Connection conn = DuckDb.open();
     try {
       if (rowNumbers) {
         loadInto(conn, file, format, "data");

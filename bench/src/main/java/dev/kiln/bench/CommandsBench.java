@@ -1,0 +1,171 @@
+package dev.kiln.bench;
+
+import dev.kiln.engine.cli.Main;
+import dev.kiln.engine.config.KilnConfig;
+import java.io.File;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code kiln bench commands}: the commands people type all day, through the {@code kiln} launcher
+ * as they type them, against {@code java -version} timed in the same rounds (issue 18's target: at
+ * most 3x). The store is the one of the environment (KILN_DB_URL or the embedded one, started
+ * before timing); one small run is made first so that {@code runs show} and {@code logs} have
+ * something to show.
+ */
+@Command(
+    name = "commands",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Time read-only commands through the kiln launcher against 'java -version'",
+      "in the same rounds (target: at most 3x)."
+    })
+final class CommandsBench implements Callable<Integer> {
+  private static final String PIPELINE =
+      """
+      name: bench-commands
+      steps:
+        hello:
+          run: echo hello from bench-commands
+      """;
+  private static final Pattern RUN_ID = Pattern.compile("\\brun (\\d+)\\b");
+
+  @Option(names = "--rounds", defaultValue = "10", description = "timed rounds (default 10)")
+  int rounds;
+
+  @Option(
+      names = "--kiln",
+      paramLabel = "PATH",
+      description = "the launcher to time (default: ./kiln, else the one beside kiln.jar's tree)")
+  Path launcher;
+
+  @Option(
+      names = "--lineage",
+      paramLabel = "NAME@VERSION",
+      description = "also time 'kiln lineage NAME@VERSION' (a registered model)")
+  String lineage;
+
+  @Override
+  public Integer call() throws Exception {
+    Path kiln = launcher != null ? launcher : defaultLauncher();
+    if (!Files.isExecutable(kiln)) {
+      System.err.println("kiln bench commands: no executable launcher at " + kiln + " (--kiln)");
+      return Main.USAGE;
+    }
+    Path dir = Files.createTempDirectory("kiln-bench-commands");
+    Path file = dir.resolve("bench-commands.yaml");
+    Files.writeString(file, PIPELINE);
+    String made = run(kiln, List.of("run", file.toString()));
+    Matcher m = RUN_ID.matcher(made);
+    if (!m.find()) {
+      System.err.println("kiln bench commands: could not read the run id from: " + made);
+      return Main.INTERNAL;
+    }
+    String id = m.group(1);
+    awaitArchive();
+
+    Map<String, List<String>> commands = new LinkedHashMap<>();
+    commands.put("--help", List.of("--help"));
+    commands.put("validate", List.of("validate", file.toString()));
+    commands.put("runs", List.of("runs"));
+    commands.put("runs show", List.of("runs", "show", id));
+    commands.put("logs", List.of("logs", id, "hello"));
+    commands.put("models list", List.of("models", "list"));
+    commands.put("datasets", List.of("datasets"));
+    if (lineage != null) {
+      commands.put("lineage", List.of("lineage", lineage));
+    }
+    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    List<Double> javaVersion = new ArrayList<>();
+    List<Double> shTrue = new ArrayList<>();
+    Map<String, List<Double>> times = new LinkedHashMap<>();
+    commands.keySet().forEach(k -> times.put(k, new ArrayList<>()));
+    for (int r = 0; r < rounds; r++) {
+      javaVersion.add(Measure.millis(() -> run(Path.of(java), List.of("-version"))));
+      shTrue.add(Measure.millis(() -> run(Path.of("/bin/sh"), List.of("-c", "true"))));
+      for (var c : commands.entrySet()) {
+        times.get(c.getKey()).add(Measure.millis(() -> run(kiln, c.getValue())));
+      }
+    }
+    double base = Measure.median(javaVersion);
+    System.out.printf(
+        "%d rounds; sh -c true %.1f ms, java -version %.0f ms (medians); target <= 3.00x%n",
+        rounds, Measure.median(shTrue), base);
+    System.out.printf("%-14s %10s %10s %8s%n", "command", "median ms", "min ms", "x java");
+    int met = 0;
+    for (var t : times.entrySet()) {
+      double median = Measure.median(t.getValue());
+      met += median <= 3 * base ? 1 : 0;
+      System.out.printf(
+          "%-14s %10.0f %10.0f %8s%n",
+          t.getKey(), median, Measure.min(t.getValue()), Measure.ratio(median, base));
+    }
+    System.out.printf("%d of %d commands within 3x java -version%n", met, times.size());
+    Files.deleteIfExists(file);
+    Files.deleteIfExists(dir);
+    return Main.OK;
+  }
+
+  /** Waits (up to 3 minutes) for the launcher's class-data archive, made after its first call. */
+  private static void awaitArchive() throws Exception {
+    if ("0".equals(System.getenv("KILN_CDS"))) {
+      System.out.println("class-data sharing off (KILN_CDS=0)");
+      return;
+    }
+    Path cds = KilnConfig.fromEnvironment().home().resolve("cds");
+    Instant deadline = Instant.now().plus(Duration.ofMinutes(3));
+    while (Instant.now().isBefore(deadline)) {
+      if (Files.isDirectory(cds)) {
+        try (Stream<Path> files = Files.list(cds)) {
+          if (files.anyMatch(p -> p.getFileName().toString().endsWith(".jsa.size"))) {
+            System.out.println("class-data archive ready in " + cds);
+            return;
+          }
+        }
+      }
+      Thread.sleep(200);
+    }
+    System.out.println("no class-data archive in " + cds + " after 3 minutes: timing without");
+  }
+
+  private static Path defaultLauncher() throws Exception {
+    Path here = Path.of("kiln");
+    if (Files.isExecutable(here)) {
+      return here.toAbsolutePath();
+    }
+    // kiln.jar is deploy/target/kiln.jar in the source tree; the launcher is at its root.
+    Path jar = Path.of(Main.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+    return jar.getParent().getParent().getParent().resolve("kiln");
+  }
+
+  private static String run(Path program, List<String> args) throws Exception {
+    List<String> cmd = new ArrayList<>();
+    cmd.add(program.toString());
+    cmd.addAll(args);
+    Process p =
+        new ProcessBuilder(cmd)
+            .redirectErrorStream(true)
+            .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+            .start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    if (!p.waitFor(5, TimeUnit.MINUTES) || p.exitValue() != 0) {
+      p.destroyForcibly();
+      throw new IllegalStateException(String.join(" ", cmd) + " failed: " + out.strip());
+    }
+    return out;
+  }
+}

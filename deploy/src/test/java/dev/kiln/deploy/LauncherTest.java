@@ -1,0 +1,143 @@
+package dev.kiln.deploy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.jar.Attributes;
+import java.util.jar.JarEntry;
+import java.util.jar.JarOutputStream;
+import java.util.jar.Manifest;
+import java.util.stream.Stream;
+import javax.tools.ToolProvider;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The {@code kiln} launcher's class-data sharing: the archive is made in the background after a
+ * first call, used by later ones, never used when its recorded size does not match (a truncated
+ * file), and made again then. The launcher runs for real (bash, java) on a small jar whose main
+ * prints the JVM options it was given.
+ */
+class LauncherTest {
+  private static final Path ROOT = Path.of("..").toAbsolutePath().normalize();
+  private static final String MAIN =
+      """
+      public class Echo {
+        public static void main(String[] args) {
+          System.out.println(String.join(" ", args) + " | "
+              + String.join(" ", java.lang.management.ManagementFactory.getRuntimeMXBean()
+                  .getInputArguments()));
+        }
+      }
+      """;
+
+  @TempDir Path dir;
+  private Path root;
+  private Path home;
+
+  @BeforeEach
+  void smallKiln() throws IOException {
+    root = dir.resolve("kiln");
+    home = dir.resolve("home");
+    Files.createDirectories(root.resolve("deploy/target"));
+    Files.copy(ROOT.resolve("kiln"), root.resolve("kiln"), StandardCopyOption.COPY_ATTRIBUTES);
+    Path src = dir.resolve("Echo.java");
+    Files.writeString(src, MAIN);
+    int rc =
+        ToolProvider.getSystemJavaCompiler()
+            .run(null, null, null, "-d", dir.toString(), src.toString());
+    assertThat(rc).as("javac Echo.java").isZero();
+    Manifest manifest = new Manifest();
+    manifest.getMainAttributes().put(Attributes.Name.MANIFEST_VERSION, "1.0");
+    manifest.getMainAttributes().put(Attributes.Name.MAIN_CLASS, "Echo");
+    try (OutputStream file = Files.newOutputStream(root.resolve("deploy/target/kiln.jar"));
+        JarOutputStream jar = new JarOutputStream(file, manifest)) {
+      jar.putNextEntry(new JarEntry("Echo.class"));
+      jar.write(Files.readAllBytes(dir.resolve("Echo.class")));
+      jar.closeEntry();
+    }
+  }
+
+  @Test
+  void archiveIsMadeAfterTheFirstCallAndUsedByTheNext() throws Exception {
+    String first = kiln(Map.of(), "runs");
+    assertThat(first).startsWith("runs | ").doesNotContain("SharedArchiveFile");
+    assertThat(first).contains("-XX:TieredStopAtLevel=1"); // a read-only command
+    Path archive = awaitArchive();
+    assertThat(Files.readString(sizeFile(archive)).trim())
+        .isEqualTo(String.valueOf(Files.size(archive)));
+
+    assertThat(kiln(Map.of(), "runs")).contains("-XX:SharedArchiveFile=" + archive);
+    assertThat(kiln(Map.of("KILN_CDS", "0"), "runs")).doesNotContain("SharedArchiveFile");
+    assertThat(kiln(Map.of(), "server")).doesNotContain("TieredStopAtLevel");
+  }
+
+  @Test
+  void aTruncatedArchiveIsNeverUsedAndIsMadeAgain() throws Exception {
+    kiln(Map.of(), "runs");
+    Path archive = awaitArchive();
+    long size = Files.size(archive);
+    try (var ch = Files.newByteChannel(archive, StandardOpenOption.WRITE)) {
+      ch.truncate(size / 2);
+    }
+    assertThat(kiln(Map.of(), "runs")).doesNotContain("SharedArchiveFile");
+    Instant deadline = Instant.now().plus(Duration.ofSeconds(120));
+    while (Files.size(archive) != size && Instant.now().isBefore(deadline)) {
+      Thread.sleep(100);
+    }
+    assertThat(Files.size(archive)).as("archive made again at full size").isEqualTo(size);
+    assertThat(kiln(Map.of(), "runs")).contains("-XX:SharedArchiveFile=" + archive);
+  }
+
+  private Path awaitArchive() throws Exception {
+    Path cds = home.resolve("cds");
+    Instant deadline = Instant.now().plus(Duration.ofSeconds(120));
+    while (Instant.now().isBefore(deadline)) {
+      if (Files.isDirectory(cds)) {
+        try (Stream<Path> files = Files.list(cds)) {
+          List<Path> ready =
+              files
+                  .filter(p -> p.getFileName().toString().endsWith(".jsa"))
+                  .filter(p -> Files.exists(sizeFile(p)))
+                  .toList();
+          if (!ready.isEmpty()) {
+            return ready.get(0);
+          }
+        }
+      }
+      Thread.sleep(100);
+    }
+    throw new AssertionError("no class-data archive in " + cds + " within 120 s");
+  }
+
+  private static Path sizeFile(Path archive) {
+    return archive.resolveSibling(archive.getFileName() + ".size");
+  }
+
+  private String kiln(Map<String, String> env, String... args) throws Exception {
+    ProcessBuilder pb =
+        new ProcessBuilder(
+            Stream.concat(Stream.of(root.resolve("kiln").toString()), Stream.of(args)).toList());
+    pb.environment().put("KILN_HOME", home.toString());
+    pb.environment().remove("KILN_JAVA_OPTS");
+    pb.environment().putAll(env);
+    pb.redirectErrorStream(true);
+    Process p = pb.start();
+    p.getOutputStream().close();
+    String out = new String(p.getInputStream().readAllBytes());
+    assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+    assertThat(p.exitValue()).as(out).isZero();
+    return out.trim();
+  }
+}
