@@ -1,22 +1,14 @@
 #!/usr/bin/env bash
-# Builds kiln/postgres:1 without a registry: Debian bookworm (debootstrap) with Debian's
+# Builds kiln/postgres:1 without a registry: Debian bookworm (../debootstrap.sh) with Debian's
 # postgresql package and an entrypoint that initialises /var/lib/postgresql/data on first
 # start (user and database from POSTGRES_USER/POSTGRES_PASSWORD/POSTGRES_DB) and then runs the
 # server in the foreground as the postgres user, listening on every address.
 set -euo pipefail
 TAG=${1:-kiln/postgres:1}
-SUITE=bookworm
-here=$(cd "$(dirname "$0")" && pwd)
-MIRROR=${MIRROR:-$(sed -n '/^mirror_from_apt_sources()/,/^}/p' "$here/../python-ml/build.sh" \
-  | bash -c 'source /dev/stdin; mirror_from_apt_sources')}
-[ -n "$MIRROR" ] || { echo "postgres/build.sh: no Debian mirror in the apt sources; set MIRROR=" >&2; exit 1; }
-command -v debootstrap >/dev/null || { echo "postgres/build.sh: debootstrap is missing" >&2; exit 1; }
-
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-debootstrap --variant=minbase --include=postgresql-15 "$SUITE" "$work/root" "$MIRROR" \
-  >"$work/debootstrap.log" 2>&1 || { tail -30 "$work/debootstrap.log" >&2; exit 1; }
-root=$work/root
+# shellcheck source=../debootstrap.sh
+source "$(dirname "$0")/../debootstrap.sh"
+debootstrap_root postgres/build.sh postgresql-15
+root=$ROOT
 cat >"$root/usr/local/bin/postgres-entrypoint" <<'SH'
 #!/bin/sh
 set -eu
@@ -36,11 +28,7 @@ fi
 exec su postgres -s /bin/sh -c "exec $bin/postgres -D $data -c listen_addresses='*'"
 SH
 chmod 755 "$root/usr/local/bin/postgres-entrypoint"
-rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/* \
-  "$root"/usr/share/doc/* "$root"/usr/share/man/* "${root:?}"/dev/* "$root"/var/lib/postgresql/15
-tar -C "$root" -c . | docker import \
-  -c 'ENV PATH=/usr/lib/postgresql/15/bin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
-  -c 'ENV LANG=C.UTF-8' -c 'EXPOSE 5432' \
-  -c 'ENTRYPOINT ["/usr/local/bin/postgres-entrypoint"]' \
-  -m "postgres for kiln (debootstrap $SUITE, Debian postgresql-15)" - "$TAG" >/dev/null
-echo "built $TAG"
+rm -rf "$root"/var/lib/postgresql/15
+import_root "$TAG" "postgres for kiln (debootstrap $SUITE, Debian postgresql-15)" \
+  'ENV PATH=/usr/lib/postgresql/15/bin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+  'EXPOSE 5432' 'ENTRYPOINT ["/usr/local/bin/postgres-entrypoint"]'
