@@ -8,6 +8,7 @@ import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -23,6 +24,7 @@ import java.util.Optional;
 final class FeatureTables implements AutoCloseable {
   private final Connection conn;
   private final Engine engine;
+  private final List<DatasetVersion> datasetsRead = new ArrayList<>();
 
   private FeatureTables(Connection conn, Engine engine) {
     this.conn = conn;
@@ -46,6 +48,11 @@ final class FeatureTables implements AutoCloseable {
 
   Connection connection() {
     return conn;
+  }
+
+  /** The Kiln dataset versions resolved so far (entity rows, sources), for lineage. */
+  List<DatasetVersion> datasetsRead() {
+    return List.copyOf(datasetsRead);
   }
 
   static String ident(String name) {
@@ -130,6 +137,9 @@ final class FeatureTables implements AutoCloseable {
               + ": not a CSV or Parquet file ("
               + dv.sourcePath()
               + "); set 'format'");
+    }
+    if (!datasetsRead.contains(dv)) {
+      datasetsRead.add(dv);
     }
     return new Table(read(stored.toString(), fmt), "dataset:" + dv.ref());
   }
