@@ -383,18 +383,23 @@ public final class BenchFeaturesCommand implements Callable<Integer> {
         lookups(http, base, token, 1, 200, new Random(0));
         long sh = shTrueMicros();
         long start = System.nanoTime();
+        Duration cpu0 = cpu();
         long[] ns = lookups(http, base, token, clients, lookups, new Random(1));
         double wall = secs(start);
+        // Client and server share this process: CPU per lookup is both sides, whatever the load.
+        double cpuMs = cpu().minus(cpu0).toNanos() / 1e6 / lookups;
         Arrays.sort(ns);
         out.printf(
             Locale.ROOT,
             "online       %,d lookups of 20 features over HTTP on loopback, %d clients:"
-                + " p50 %.2f ms, p99 %.2f ms, %,.0f lookups/s (sh -c true: %.2f ms)%n",
+                + " p50 %.2f ms, p99 %.2f ms, %,.0f lookups/s, cpu %.2f ms per lookup"
+                + " (sh -c true: %.2f ms)%n",
             ns.length,
             clients,
             ns[ns.length / 2] / 1e6,
             ns[(int) (ns.length * 0.99)] / 1e6,
             ns.length / wall,
+            cpuMs,
             sh / 1e3);
       }
     }
