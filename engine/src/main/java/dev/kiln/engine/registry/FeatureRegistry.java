@@ -126,6 +126,18 @@ public final class FeatureRegistry {
                     name));
   }
 
+  /** When definitions were last applied: a cache of them is current while this is unchanged. */
+  public Optional<Instant> lastApplied() {
+    return db.tx()
+        .autocommit(
+            c ->
+                Sql.one(
+                        c,
+                        "select max(applied_at) as applied_at from feature_definitions",
+                        rs -> Optional.ofNullable(Sql.instant(rs, "applied_at")))
+                    .flatMap(x -> x));
+  }
+
   /** Every version of the definitions named {@code name} (of any kind), oldest first. */
   public List<Definition> versions(String name) {
     return db.tx()

@@ -14,7 +14,9 @@ import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The online feature table: the latest value of each view for each entity, loaded by
@@ -30,8 +32,12 @@ public final class OnlineStore {
   public static final String MISSING = "missing";
   public static final String OUTSIDE_TTL = "outside_ttl";
 
+  /** Bounds the cache of resolved services; past it the cache restarts. */
+  private static final int MAX_CACHED = 1000;
+
   private final Database db;
   private final FeatureRegistry registry;
+  private final Map<String, Resolved> resolved = new ConcurrentHashMap<>();
 
   public OnlineStore(Database db) {
     this.db = db;
@@ -109,6 +115,40 @@ public final class OnlineStore {
       String service, int version, Map<String, Object> features, Map<String, Object> status) {}
 
   public Lookup lookup(String service, Map<String, List<String>> keys, Instant at) {
+    Resolved r = resolved.get(service);
+    if (r == null) {
+      r = resolve(service);
+    } else {
+      try {
+        entityKeys(service, r, keys);
+      } catch (RegistryException wrongKeys) {
+        // The cached definitions may be the ones out of date, not the request.
+        r = resolve(service);
+      }
+    }
+    // One round trip per lookup: the rows, and the stamp that says whether the cached
+    // definitions are still current; when not, resolve again and read again (an apply that
+    // keeps racing the lookup gets the rows read with the last resolution).
+    for (int attempt = 0; ; attempt++) {
+      Map<String, List<String>> entityKeys = entityKeys(service, r, keys);
+      Rows rows = read(entityKeys);
+      if (Objects.equals(rows.stamp(), r.stamp()) || attempt == 2) {
+        return answer(service, r, entityKeys, rows.rows(), at);
+      }
+      r = resolve(service);
+    }
+  }
+
+  /** A service's current version and its views' current versions, as of {@code stamp}. */
+  private record Resolved(
+      Instant stamp,
+      FeatureRegistry.Definition svc,
+      List<Ref> refs,
+      Map<String, FeatureRegistry.Definition> views) {}
+
+  private Resolved resolve(String service) {
+    resolved.remove(service);
+    Instant stamp = registry.lastApplied().orElse(null);
     FeatureRegistry.Definition svc =
         registry
             .current("service", service)
@@ -134,6 +174,19 @@ public final class OnlineStore {
                                 + "', which is not applied")));
       }
     }
+    Resolved r = new Resolved(stamp, svc, List.copyOf(refs), Map.copyOf(views));
+    if (resolved.size() >= MAX_CACHED) {
+      resolved.clear();
+    }
+    resolved.put(service, r);
+    return r;
+  }
+
+  /** The entity key of each view, per entity, from the keys given. */
+  private static Map<String, List<String>> entityKeys(
+      String service, Resolved r, Map<String, List<String>> keys) {
+    Map<String, FeatureRegistry.Definition> views = new LinkedHashMap<>();
+    r.refs().forEach(ref -> views.putIfAbsent(ref.view, r.views().get(ref.view)));
     int entities = entityCount(keys);
     // The entity keys of each view, per entity.
     Map<String, List<String>> entityKeys = new LinkedHashMap<>();
@@ -175,11 +228,20 @@ public final class OnlineStore {
                 + String.join(", ", used));
       }
     }
-    Map<String, Stored> rows = read(entityKeys);
+    return entityKeys;
+  }
+
+  private static Lookup answer(
+      String service,
+      Resolved r,
+      Map<String, List<String>> entityKeys,
+      Map<String, Stored> rows,
+      Instant at) {
+    int entities = entityKeys.values().iterator().next().size();
     Map<String, Object> features = new LinkedHashMap<>();
     Map<String, Object> status = new LinkedHashMap<>();
-    for (Ref ref : refs) {
-      Object ttl = views.get(ref.view).spec().get("ttl_seconds");
+    for (Ref ref : r.refs()) {
+      Object ttl = r.views().get(ref.view).spec().get("ttl_seconds");
       List<Object> values = new ArrayList<>();
       List<Object> states = new ArrayList<>();
       for (String key : entityKeys.get(ref.view)) {
@@ -202,14 +264,16 @@ public final class OnlineStore {
       features.put(column, entities == 1 ? values.get(0) : values);
       status.put(column, entities == 1 ? states.get(0) : states);
     }
-    return new Lookup(service, svc.version(), features, status);
+    return new Lookup(service, r.svc().version(), features, status);
   }
 
   private record Ref(String view, String feature) {}
 
   private record Stored(Instant eventTs, Map<String, Object> values) {}
 
-  private Map<String, Stored> read(Map<String, List<String>> entityKeys) {
+  private record Rows(Instant stamp, Map<String, Stored> rows) {}
+
+  private Rows read(Map<String, List<String>> entityKeys) {
     List<String> viewNames = new ArrayList<>();
     List<String> keyList = new ArrayList<>();
     entityKeys.forEach(
@@ -223,21 +287,36 @@ public final class OnlineStore {
         .autocommit(
             c -> {
               Map<String, Stored> out = new HashMap<>();
+              Instant[] stamp = new Instant[1];
               Sql.query(
                   c,
-                  """
-                  select o.view_name, o.entity_key, o.event_ts, o.feature_values::text
-                    from unnest(?::text[], ?::text[]) as x(v, k)
-                    join feature_online o on o.view_name = x.v and o.entity_key = x.k""",
-                  rs ->
+                  READ,
+                  rs -> {
+                    if (rs.getString(1) == null) {
+                      stamp[0] = Sql.instant(rs, "stamp");
+                    } else {
                       out.put(
                           rs.getString(1) + KEY_SEPARATOR + KEY_SEPARATOR + rs.getString(2),
-                          new Stored(Sql.instant(rs, "event_ts"), Json.readMap(rs.getString(4)))),
+                          new Stored(Sql.instant(rs, "event_ts"), Json.readMap(rs.getString(4))));
+                    }
+                    return null;
+                  },
                   viewNames.toArray(String[]::new),
                   keyList.toArray(String[]::new));
-              return out;
+              return new Rows(stamp[0], out);
             });
   }
+
+  /** The rows by primary key, and (view_name null) when definitions were last applied. */
+  private static final String READ =
+      """
+      select null::text as view_name, null::text as entity_key, null::timestamptz as event_ts,
+             null::text as feature_values, max(applied_at) as stamp
+        from feature_definitions
+      union all
+      select o.view_name, o.entity_key, o.event_ts, o.feature_values::text, null
+        from unnest(?::text[], ?::text[]) as x(v, k)
+        join feature_online o on o.view_name = x.v and o.entity_key = x.k""";
 
   private static int entityCount(Map<String, List<String>> keys) {
     if (keys.isEmpty()) {

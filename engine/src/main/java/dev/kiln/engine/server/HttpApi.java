@@ -65,7 +65,8 @@ final class HttpApi {
             this::hook),
         route(POST, "/api/pipelines/{name}/runs", Role.OPERATOR, this::startRun),
         route(GET, "/api/runs/{id}", Role.VIEWER, this::run),
-        route(GET, "/api/features/online", Role.VIEWER, e -> new FeatureApi(engine).online(e)),
+        // One FeatureApi for every request: it caches resolved feature services.
+        route(GET, "/api/features/online", Role.VIEWER, new FeatureApi(engine)::online),
         open(GET, "/health", "liveness only: it says ok and nothing else", e -> health()));
   }
 

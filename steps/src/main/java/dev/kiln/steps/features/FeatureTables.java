@@ -8,6 +8,7 @@ import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -23,6 +24,7 @@ import java.util.Optional;
 final class FeatureTables implements AutoCloseable {
   private final Connection conn;
   private final Engine engine;
+  private final List<DatasetVersion> datasetsRead = new ArrayList<>();
 
   private FeatureTables(Connection conn, Engine engine) {
     this.conn = conn;
@@ -45,6 +47,11 @@ final class FeatureTables implements AutoCloseable {
 
   Connection connection() {
     return conn;
+  }
+
+  /** The Kiln dataset versions resolved so far (entity rows, sources), for lineage. */
+  List<DatasetVersion> datasetsRead() {
+    return List.copyOf(datasetsRead);
   }
 
   static String ident(String name) {
@@ -129,6 +136,9 @@ final class FeatureTables implements AutoCloseable {
               + ": not a CSV or Parquet file ("
               + dv.sourcePath()
               + "); set 'format'");
+    }
+    if (!datasetsRead.contains(dv)) {
+      datasetsRead.add(dv);
     }
     return new Table(read(stored.toString(), fmt), "dataset:" + dv.ref());
   }

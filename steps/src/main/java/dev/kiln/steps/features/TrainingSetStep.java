@@ -85,6 +85,7 @@ public final class TrainingSetStep implements BuiltinStep {
       Path out = ctx.workDir().resolve("training-set." + format);
       TrainingSet.Written w;
       List<DatasetVersion.Column> schema = new ArrayList<>();
+      List<DatasetVersion> read;
       try (FeatureTables t = FeatureTables.open(ctx.engine())) {
         w =
             TrainingSet.write(
@@ -104,6 +105,12 @@ public final class TrainingSetStep implements BuiltinStep {
             schema.add(new DatasetVersion.Column(rs.getString(1), rs.getString(2)));
           }
         }
+        read = t.datasetsRead();
+      }
+      // The entity rows and sources given as datasets are in the run's lineage, like a read by
+      // dataset/version.
+      for (DatasetVersion v : read) {
+        ctx.engine().datasets().recordRead(ctx.task().runId(), ctx.task().stepId(), v);
       }
       ArtifactStore.Stored stored = ctx.engine().artifacts().put(out);
       DatasetRegistry.Recorded r =

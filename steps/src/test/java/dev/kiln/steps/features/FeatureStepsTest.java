@@ -1,11 +1,15 @@
 package dev.kiln.steps.features;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.tuple;
 
 import dev.kiln.dsl.model.Pipeline;
 import dev.kiln.dsl.parse.PipelineParser;
 import dev.kiln.engine.Engine;
+import dev.kiln.engine.artifact.ArtifactStore;
 import dev.kiln.engine.config.KilnConfig;
+import dev.kiln.engine.registry.DatasetRegistry;
+import dev.kiln.engine.registry.DatasetUsage;
 import dev.kiln.engine.registry.DatasetVersion;
 import dev.kiln.engine.spi.WorkerRuntime;
 import dev.kiln.engine.store.RunRecord;
@@ -113,6 +117,42 @@ class FeatureStepsTest {
     assertThat(task(r, "skew").outputs())
         .containsEntry("skew", "0.0")
         .containsEntry("passed", "true");
+  }
+
+  @Test
+  void anEntityDatasetIsRecordedAsReadByTheTrainingSetStep() throws Exception {
+    ArtifactStore.Stored stored = engine.artifacts().put(base.resolve("entities.csv"));
+    engine
+        .datasets()
+        .record(
+            new DatasetRegistry.NewVersion(
+                "churn-entities",
+                stored.sha256(),
+                stored.size(),
+                stored.kind(),
+                2L,
+                List.of(),
+                "entities.csv",
+                null,
+                null));
+    RunRecord r =
+        run(
+            """
+            name: features-entities
+            steps:
+              training:
+                uses: features/training-set
+                with: { service: churn, entities: "dataset:churn-entities@1", name: churn-train }
+            """);
+    assertThat(r.status())
+        .as(engine.store().tasks(r.id()).toString())
+        .isEqualTo(RunStatus.SUCCEEDED);
+    assertThat(engine.datasets().readsOf(r.id()))
+        .extracting(DatasetVersion::ref)
+        .containsExactlyInAnyOrder("churn-entities@1", "churn-train@1");
+    assertThat(new DatasetUsage(engine.db()).reads("churn-entities", 1, 10))
+        .extracting(DatasetUsage.Read::runId, DatasetUsage.Read::stepId)
+        .containsExactly(tuple(r.id(), "training"));
   }
 
   @Test

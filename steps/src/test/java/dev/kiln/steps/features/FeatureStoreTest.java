@@ -151,6 +151,14 @@ class FeatureStoreTest {
         .containsEntry("profile__segment", OnlineStore.PRESENT);
     assertThat(store.online().lookup("churn", Map.of("customer_id", List.of("3")), t3).status())
         .containsEntry("customer_stats__spend", OnlineStore.MISSING);
+
+    // Definitions applied elsewhere (as by another process): the next lookup reads them, not the
+    // service it resolved and cached before.
+    Files.writeString(
+        dir.resolve("features.yaml"), TrainingSetTest.DEFS.replace("ttl: 2d", "ttl: 5d"));
+    new FeatureStore(engine).apply(DefinitionsParser.parseDir(dir));
+    assertThat(store.online().lookup("churn", Map.of("customer_id", List.of("1")), t3).features())
+        .containsEntry("customer_stats__spend", 55.0);
   }
 
   @Test
