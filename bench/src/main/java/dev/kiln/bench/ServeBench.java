@@ -43,7 +43,7 @@ final class ServeBench implements Callable<Integer> {
   @Option(
       names = "--data",
       defaultValue = "pipelines/flagship/breast_cancer.csv",
-      description = "the training CSV (default ${DEFAULT-VALUE})")
+      description = "the training CSV, relative to this folder (default ${DEFAULT-VALUE})")
   Path data;
 
   @Option(
@@ -98,7 +98,7 @@ final class ServeBench implements Callable<Integer> {
                   uses: model/register
                   with: { name: bench-serve, artifact: "${{ steps.train.artifacts.model }}" }
               """
-                  .formatted(data.toAbsolutePath()));
+                  .formatted(data));
       BenchRuns.runToEnd(engine, p);
       List<ModelVersion> versions = engine.models().versions("bench-serve");
       ModelVersion v = versions.get(versions.size() - 1);
