@@ -24,7 +24,8 @@ import picocli.CommandLine.Mixin;
       RegistryBench.class,
       ApiBench.class,
       UiBench.class,
-      CommandsBench.class
+      CommandsBench.class,
+      ServeBench.class
     })
 final class BenchCommand implements Callable<Integer> {
   @Mixin StepsBench.Options options;

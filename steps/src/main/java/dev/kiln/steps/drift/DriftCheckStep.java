@@ -9,6 +9,7 @@ import dev.kiln.engine.store.MonitorStore;
 import dev.kiln.engine.task.Completion;
 import dev.kiln.steps.Outputs;
 import dev.kiln.steps.With;
+import dev.kiln.steps.serve.LiveTraffic;
 import dev.kiln.steps.table.DataException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -37,7 +38,16 @@ public final class DriftCheckStep implements BuiltinStep {
         "Compares a current data file with a reference, per column, and records a monitor report.",
         List.of(
             WithKey.required("reference", Type.PATH, "the reference CSV or Parquet file"),
-            WithKey.required("current", Type.PATH, "the current CSV or Parquet file"),
+            WithKey.optional(
+                "current", Type.PATH, "the current CSV or Parquet file (or give live)"),
+            WithKey.optional(
+                "live",
+                Type.STRING,
+                "NAME@ALIAS: the current data is the live inputs of that deployment"),
+            WithKey.optional(
+                "since",
+                Type.STRING,
+                "with live: from when (ISO time, or back from now: 30m, 24h, 7d; default all)"),
             WithKey.optional("method", Type.STRING, "auto, psi, ks or chi2 (default auto)"),
             WithKey.optional("columns", Type.LIST, "only these columns"),
             WithKey.optional("bins", Type.INTEGER, "histogram bins for PSI"),
@@ -79,7 +89,18 @@ public final class DriftCheckStep implements BuiltinStep {
     boolean failOnDrift;
     try {
       refPath = w.path("reference");
-      curPath = w.path("current");
+      if (w.has("live") == w.has("current")) {
+        throw w.bad("current", "give either current (a file) or live (NAME@ALIAS)");
+      }
+      if (w.has("live")) {
+        LiveTraffic.Window live = LiveTraffic.window(w);
+        curPath = ctx.workDir().resolve("live-inputs.csv");
+        if (LiveTraffic.inputs(ctx.engine().db(), live, curPath) == 0) {
+          return Completion.failed(name() + ": " + live.empty());
+        }
+      } else {
+        curPath = w.path("current");
+      }
       failOnDrift = w.bool("fail_on_drift", false);
       try {
         options =

@@ -8,6 +8,7 @@ import dev.kiln.engine.store.MonitorStore;
 import dev.kiln.engine.task.Completion;
 import dev.kiln.steps.Outputs;
 import dev.kiln.steps.With;
+import dev.kiln.steps.serve.LiveTraffic;
 import dev.kiln.steps.table.DataException;
 import dev.kiln.steps.table.Table;
 import java.nio.file.Path;
@@ -37,7 +38,17 @@ public final class MetricsCheckStep implements BuiltinStep {
         "metrics/check",
         "Scores logged predictions against late labels and compares the metrics with the registered ones of the model.",
         List.of(
-            WithKey.required("predictions", Type.PATH, "the predictions CSV or Parquet file"),
+            WithKey.optional(
+                "predictions", Type.PATH, "the predictions CSV or Parquet file (or give live)"),
+            WithKey.optional(
+                "live",
+                Type.STRING,
+                "NAME@ALIAS: the predictions are that deployment's live ones (columns id,"
+                    + " prediction, score); model and alias default to it"),
+            WithKey.optional(
+                "since",
+                Type.STRING,
+                "with live: from when (ISO time, or back from now: 30m, 24h, 7d; default all)"),
             WithKey.required("labels", Type.PATH, "the labels CSV or Parquet file"),
             WithKey.optional("id", Type.STRING, "the join column (default id)"),
             WithKey.optional(
@@ -50,7 +61,10 @@ public final class MetricsCheckStep implements BuiltinStep {
             WithKey.optional(
                 "tolerance", Type.NUMBER, "how much worse than the reference counts as degraded"),
             WithKey.optional(
-                "model", Type.STRING, "the registered model whose metrics are the reference"),
+                "model",
+                Type.STRING,
+                "the registered model whose metrics (of the version under alias) are the"
+                    + " reference where with.reference gives none"),
             WithKey.optional("alias", Type.STRING, "its alias (default production)"),
             WithKey.optional(
                 "reference", Type.MAP, "reference metrics given directly: NAME: VALUE"),
@@ -87,15 +101,32 @@ public final class MetricsCheckStep implements BuiltinStep {
     String model;
     String alias;
     try {
-      var predictions = w.path("predictions");
+      if (w.has("live") == w.has("predictions")) {
+        throw w.bad("predictions", "give either predictions (a file) or live (NAME@ALIAS)");
+      }
+      Path predictions;
+      String liveScore = null;
+      model = w.string("model", null);
+      alias = w.string("alias", "production");
+      if (w.has("live")) {
+        LiveTraffic.Window live = LiveTraffic.window(w);
+        predictions = ctx.workDir().resolve("live-predictions.csv");
+        String positive = w.string("positive", null);
+        if (LiveTraffic.predictions(ctx.engine().db(), live, positive, predictions) == 0) {
+          return Completion.failed(name() + ": " + live.empty());
+        }
+        liveScore = positive == null ? null : "score";
+        model = w.string("model", live.ref().name());
+        alias = w.string("alias", live.ref().alias());
+      } else {
+        predictions = w.path("predictions");
+      }
       var labels = w.path("labels");
       String id = w.string("id", "id");
       String pred = w.string("prediction", "prediction");
       String label = w.string("label", "label");
       task = w.string("task", "classification").toLowerCase(Locale.ROOT);
       tolerance = w.number("tolerance", DEFAULT_TOLERANCE);
-      model = w.string("model", null);
-      alias = w.string("alias", "production");
       for (var e : w.map("reference").entrySet()) {
         try {
           given.put(e.getKey(), Double.parseDouble(String.valueOf(e.getValue())));
@@ -114,7 +145,7 @@ public final class MetricsCheckStep implements BuiltinStep {
         require(
             w, labelCols.stream().anyMatch(c -> c.name().equals(label)), "label", labels, label);
         if (task.equals("classification")) {
-          String score = w.string("score", null);
+          String score = w.string("score", liveScore);
           if (score != null) {
             require(w, d.column(score).isPresent(), "score", predictions, score);
           }
@@ -130,7 +161,7 @@ public final class MetricsCheckStep implements BuiltinStep {
     } catch (DataException e) {
       return Completion.failed(name() + ": " + e.getMessage());
     }
-    ReferenceMetrics refs = ReferenceMetrics.lookup(given);
+    ReferenceMetrics refs = ReferenceMetrics.lookup(given, ctx.engine().models());
     List<MonitorStore.Value> values = new ArrayList<>();
     List<String> worse = new ArrayList<>();
     Map<String, String> out = new LinkedHashMap<>();

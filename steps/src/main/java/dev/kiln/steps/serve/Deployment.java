@@ -22,7 +22,9 @@ final class Deployment implements AutoCloseable {
   private final DockerClient docker;
   private final String name;
   private final String alias;
+  private final Integer pinned;
   private final Proxy proxy;
+  private final PredictionLog live;
   private final String url;
   private final Duration healthTimeout;
   private final Consumer<String> log;
@@ -35,7 +37,9 @@ final class Deployment implements AutoCloseable {
       DockerClient docker,
       String name,
       String alias,
+      Integer pinned,
       Proxy proxy,
+      PredictionLog live,
       String host,
       Duration healthTimeout,
       Consumer<String> log) {
@@ -44,11 +48,13 @@ final class Deployment implements AutoCloseable {
     this.docker = docker;
     this.name = name;
     this.alias = alias;
+    this.pinned = pinned;
     this.proxy = proxy;
+    this.live = live;
     this.url = "http://" + host + ":" + proxy.port();
     this.healthTimeout = healthTimeout;
     this.log = log;
-    this.owner = hostName() + ":" + ProcessHandle.current().pid();
+    this.owner = thisProcess();
   }
 
   /** Opens the proxy on host:port (0 = any free port); nothing is served until {@link #follow}. */
@@ -62,13 +68,62 @@ final class Deployment implements AutoCloseable {
       Duration healthTimeout,
       Consumer<String> log)
       throws ServeException {
+    return open(engine, docker, name, alias, null, host, port, healthTimeout, log);
+  }
+
+  /**
+   * As above; with {@code pinned} set, the deployment serves that version and never moves (its
+   * alias is then only the key it is listed under, {@link #pinnedKey}).
+   */
+  static Deployment open(
+      Engine engine,
+      DockerClient docker,
+      String name,
+      String alias,
+      Integer pinned,
+      String host,
+      int port,
+      Duration healthTimeout,
+      Consumer<String> log)
+      throws ServeException {
     if (!engine.models().exists(name)) {
       throw new ServeException("no model '" + name + "' (see 'kiln models list')");
     }
-    Proxy proxy = Proxy.start(host, port);
-    Deployment d = new Deployment(engine, docker, name, alias, proxy, host, healthTimeout, log);
+    PredictionLog live = new PredictionLog(new ServingStore(engine.db()), name, alias);
+    Proxy proxy;
+    try {
+      proxy = Proxy.start(host, port, live.tap());
+    } catch (ServeException e) {
+      live.close();
+      throw e;
+    }
+    Deployment d =
+        new Deployment(engine, docker, name, alias, pinned, proxy, live, host, healthTimeout, log);
     d.save("starting");
     return d;
+  }
+
+  /** The key a deployment of one fixed version is listed under in place of an alias. */
+  static String pinnedKey(int version) {
+    return "version-" + version;
+  }
+
+  /** The live traffic log of this deployment. */
+  PredictionLog live() {
+    return live;
+  }
+
+  String name() {
+    return name;
+  }
+
+  String alias() {
+    return alias;
+  }
+
+  /** Why the last version tried is not serving, or null. */
+  synchronized String error() {
+    return error;
   }
 
   String url() {
@@ -86,10 +141,14 @@ final class Deployment implements AutoCloseable {
    * version that failed once is not tried again until the alias moves elsewhere.
    */
   synchronized Integer follow() throws InterruptedException {
-    Optional<ModelVersion> target = engine.models().lookup(name, alias);
+    Optional<ModelVersion> target =
+        pinned == null ? engine.models().lookup(name, alias) : engine.models().get(name, pinned);
     if (target.isEmpty()) {
       if (error == null) {
-        error = "alias '" + alias + "' of model '" + name + "' is not set";
+        error =
+            pinned == null
+                ? "alias '" + alias + "' of model '" + name + "' is not set"
+                : "model '" + name + "' has no version " + pinned;
         log.accept(error + "; waiting for it");
         save(version() == null ? "starting" : "serving");
       }
@@ -106,7 +165,7 @@ final class Deployment implements AutoCloseable {
       ModelImages.Built image = ModelImages.build(docker, engine.artifacts(), info);
       store.recordImage(name, want, image.image(), image.imageId());
       next = ServingContainers.start(docker, image.imageId(), name, alias, want);
-      ServingContainers.awaitHealthy(docker, next, healthTimeout);
+      next = ServingContainers.awaitHealthy(docker, next, healthTimeout);
     } catch (ServeException e) {
       if (next != null) {
         ServingContainers.remove(docker, next.id());
@@ -169,11 +228,38 @@ final class Deployment implements AutoCloseable {
   @Override
   public synchronized void close() {
     proxy.close();
+    live.close();
     Proxy.Backend b = proxy.current();
     if (b != null) {
       ServingContainers.remove(docker, b.container.id());
     }
     save("stopped");
+  }
+
+  /** Who owns a deployment: HOST:PID of the process holding its proxy. */
+  static String thisProcess() {
+    return hostName() + ":" + ProcessHandle.current().pid();
+  }
+
+  /**
+   * Whether the process that owns a deployment may still run: on this host it is checked; another
+   * host's process is taken at its word.
+   */
+  static boolean ownerAlive(String owner) {
+    int colon = owner == null ? -1 : owner.lastIndexOf(':');
+    if (colon < 0) {
+      return false;
+    }
+    if (!owner.substring(0, colon).equals(hostName())) {
+      return true;
+    }
+    try {
+      return ProcessHandle.of(Long.parseLong(owner.substring(colon + 1)))
+          .map(ProcessHandle::isAlive)
+          .orElse(false);
+    } catch (NumberFormatException e) {
+      return false;
+    }
   }
 
   private static String hostName() {

@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
+import java.util.regex.Pattern;
 
 /**
  * The entry point of a model image: {@code java -cp ... dev.kiln.steps.serve.PredictMain DIR [PORT
@@ -16,6 +17,9 @@ import java.util.concurrent.CountDownLatch;
  * a corrupted image does not serve.
  */
 public final class PredictMain {
+  /** The line the server prints once it listens; a deployment reads the port from it. */
+  static final Pattern LISTENING = Pattern.compile("kiln-predict listening on [^ ]+:(\\d+)");
+
   private PredictMain() {}
 
   public static void main(String[] args) throws Exception {
@@ -45,7 +49,15 @@ public final class PredictMain {
                   server.close();
                   stop.countDown();
                 }));
-    System.out.println("serving " + info.ref() + " (" + info.flavour() + ") on port " + port);
+    System.out.println(
+        "serving "
+            + info.ref()
+            + " ("
+            + info.flavour()
+            + "); kiln-predict listening on "
+            + host
+            + ":"
+            + server.port());
     stop.await();
   }
 

@@ -6,6 +6,7 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.RequestOptions;
@@ -17,9 +18,11 @@ import java.time.Duration;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.regex.Pattern;
 
 /**
  * The stable address of a deployment: forwards every request to the container serving now. A swap
@@ -40,18 +43,34 @@ final class Proxy implements AutoCloseable {
     }
   }
 
+  /** Told of every answered predict request, on the event loop: must not block. */
+  @FunctionalInterface
+  interface Tap {
+    void predicted(Backend b, String requestId, Buffer request, Buffer response);
+  }
+
+  static final String REQUEST_ID_HEADER = "Kiln-Request-Id";
+  private static final Pattern REQUEST_ID = Pattern.compile("[A-Za-z0-9._:-]{1,128}");
+
   private final Vertx vertx;
   private final HttpServer server;
   private final HttpClient client;
+  private final Tap tap;
   private final AtomicReference<Backend> current = new AtomicReference<>();
 
-  private Proxy(Vertx vertx, HttpServer server, HttpClient client) {
+  private Proxy(Vertx vertx, HttpServer server, HttpClient client, Tap tap) {
     this.vertx = vertx;
     this.server = server;
     this.client = client;
+    this.tap = tap;
   }
 
   static Proxy start(String host, int port) throws ServeException {
+    return start(host, port, (b, id, request, response) -> {});
+  }
+
+  /** Listens on host:port; every 200 answer of POST /predict is also given to tap. */
+  static Proxy start(String host, int port, Tap tap) throws ServeException {
     Vertx vertx = Vertx.vertx();
     HttpClient client =
         vertx.createHttpClient(new HttpClientOptions().setMaxPoolSize(64).setKeepAlive(true));
@@ -80,7 +99,7 @@ final class Proxy implements AutoCloseable {
               .toCompletionStage()
               .toCompletableFuture()
               .get(30, TimeUnit.SECONDS);
-      self[0] = new Proxy(vertx, server, client);
+      self[0] = new Proxy(vertx, server, client, tap);
       return self[0];
     } catch (Exception e) {
       vertx.close();
@@ -135,6 +154,10 @@ final class Proxy implements AutoCloseable {
       reply(ctx, 503, "no version is serving yet");
       return;
     }
+    // The caller's id when it sent a usable one (late labels join on it), else a new one.
+    String given = ctx.request().getHeader(REQUEST_ID_HEADER);
+    String requestId =
+        given != null && REQUEST_ID.matcher(given).matches() ? given : UUID.randomUUID().toString();
     MultiMap headers = MultiMap.caseInsensitiveMultiMap();
     ctx.request()
         .headers()
@@ -144,6 +167,7 @@ final class Proxy implements AutoCloseable {
                 headers.add(h.getKey(), h.getValue());
               }
             });
+    headers.set(REQUEST_ID_HEADER, requestId);
     Buffer body =
         ctx.body() == null || ctx.body().buffer() == null ? Buffer.buffer() : ctx.body().buffer();
     client
@@ -167,6 +191,7 @@ final class Proxy implements AutoCloseable {
               var resp = (HttpClientResponse) ar.result()[0];
               Buffer buf = (Buffer) ar.result()[1];
               var out = ctx.response().setStatusCode(resp.statusCode());
+              out.putHeader(REQUEST_ID_HEADER, requestId);
               resp.headers()
                   .forEach(
                       h -> {
@@ -175,6 +200,11 @@ final class Proxy implements AutoCloseable {
                         }
                       });
               out.end(buf);
+              if (resp.statusCode() == 200
+                  && ctx.request().method() == HttpMethod.POST
+                  && "/predict".equals(ctx.request().path())) {
+                tap.predicted(b, requestId, body, buf);
+              }
             });
   }
 

@@ -1,9 +1,11 @@
 package dev.kiln.steps.serve;
 
 import com.github.dockerjava.api.DockerClient;
+import com.github.dockerjava.api.async.ResultCallback;
 import com.github.dockerjava.api.command.InspectContainerResponse;
 import com.github.dockerjava.api.exception.NotFoundException;
 import com.github.dockerjava.api.model.ExposedPort;
+import com.github.dockerjava.api.model.Frame;
 import com.github.dockerjava.api.model.HostConfig;
 import com.github.dockerjava.api.model.PortBinding;
 import com.github.dockerjava.api.model.Ports;
@@ -14,11 +16,14 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
 
 /** Serving containers: started with their port published on loopback, health-checked, stopped. */
 final class ServingContainers {
@@ -38,10 +43,14 @@ final class ServingContainers {
   static Running start(DockerClient docker, String imageId, String name, String alias, int version)
       throws ServeException {
     ExposedPort http = ExposedPort.tcp(ModelImages.PORT);
-    int hostPort = freePort();
     // An engine without its default bridge (dockerd --bridge=none) cannot publish ports: the
-    // container then shares the host's network and its server listens on loopback itself.
+    // container then shares the host's network, its server binds any free loopback port and
+    // prints which (awaitHealthy reads it from the container's log), so nothing is probed.
     boolean bridge = !docker.listNetworksCmd().withNameFilter("bridge").exec().isEmpty();
+    // With a bridge the engine publishes the port, and must be given one: asked for "any port",
+    // Docker 20.10 leaves the binding out of the container's inspect answer. So this one port is
+    // chosen by binding it and letting it go just before the engine takes it.
+    int hostPort = bridge ? freePort() : 0;
     String id;
     try {
       id =
@@ -58,7 +67,7 @@ final class ServingContainers {
                       + UUID.randomUUID().toString().substring(0, 8))
               .withLabels(Map.of(LABEL_DEPLOYMENT, name + "@" + alias))
               .withExposedPorts(http)
-              .withCmd(bridge ? List.of() : List.of(String.valueOf(hostPort), "127.0.0.1"))
+              .withCmd(bridge ? List.of() : List.of("0", "127.0.0.1"))
               .withHostConfig(
                   bridge
                       ? HostConfig.newHostConfig()
@@ -80,10 +89,6 @@ final class ServingContainers {
     }
   }
 
-  /**
-   * A loopback port free now. The engine is given it explicitly: with "any port", Docker 20.10
-   * leaves the binding out of the container's inspect answer.
-   */
   private static int freePort() throws ServeException {
     try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
       return s.getLocalPort();
@@ -92,13 +97,46 @@ final class ServingContainers {
     }
   }
 
-  /** Returns once /health answers 200; fails when the container exits or time runs out. */
-  static void awaitHealthy(DockerClient docker, Running c, Duration within)
+  /** The port the container's server printed it listens on, or 0 while it has not said yet. */
+  private static int announcedPort(DockerClient docker, String id) throws InterruptedException {
+    StringBuilder out = new StringBuilder();
+    docker
+        .logContainerCmd(id)
+        .withStdOut(true)
+        .withTailAll()
+        .exec(
+            new ResultCallback.Adapter<Frame>() {
+              @Override
+              public void onNext(Frame f) {
+                out.append(new String(f.getPayload(), StandardCharsets.UTF_8));
+              }
+            })
+        .awaitCompletion(5, TimeUnit.SECONDS);
+    Matcher m = PredictMain.LISTENING.matcher(out);
+    return m.find() ? Integer.parseInt(m.group(1)) : 0;
+  }
+
+  /**
+   * Returns the container (with its port, once it said which) when /health answers 200; fails when
+   * the container exits or time runs out.
+   */
+  static Running awaitHealthy(DockerClient docker, Running c, Duration within)
       throws ServeException, InterruptedException {
     long deadline = System.nanoTime() + within.toNanos();
     String last = "no answer yet";
     while (System.nanoTime() < deadline) {
+      if (c.port() == 0) {
+        int port = announcedPort(docker, c.id());
+        if (port > 0) {
+          c = new Running(c.id(), c.host(), port, c.version());
+        } else {
+          last = "the server has not said its port yet";
+        }
+      }
       try {
+        if (c.port() == 0) {
+          throw new IOException("no port yet");
+        }
         HttpResponse<Void> r =
             HTTP.send(
                 HttpRequest.newBuilder(URI.create(c.url() + "/health"))
@@ -106,7 +144,7 @@ final class ServingContainers {
                     .build(),
                 HttpResponse.BodyHandlers.discarding());
         if (r.statusCode() == 200) {
-          return;
+          return c;
         }
         last = "/health answered " + r.statusCode();
       } catch (IOException e) {

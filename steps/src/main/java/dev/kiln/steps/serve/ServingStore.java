@@ -4,11 +4,14 @@ import dev.kiln.engine.store.Database;
 import dev.kiln.engine.store.Json;
 import dev.kiln.engine.store.Sql;
 import dev.kiln.engine.store.Sql.Jsonb;
+import java.sql.PreparedStatement;
 import java.time.Instant;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
-/** Signatures, images and deployments of served models (migration V80). */
+/** Signatures, images, deployments and live traffic of served models (migrations V80, V105). */
 final class ServingStore {
   private final Database db;
 
@@ -148,5 +151,93 @@ final class ServingStore {
                             rs.getString(9),
                             rs.getString(10),
                             Sql.instant(rs, "updated_at"))));
+  }
+
+  /** One predicted row of live traffic. */
+  record Logged(
+      String name,
+      String alias,
+      int version,
+      String requestId,
+      int row,
+      int rowsInRequest,
+      Map<String, Object> inputs,
+      Object prediction,
+      Map<String, Double> probabilities,
+      Instant receivedAt) {}
+
+  /** Writes a batch of logged rows in one transaction (one round trip per batch). */
+  void logPredictions(List<Logged> rows) {
+    if (rows.isEmpty()) {
+      return;
+    }
+    db.tx()
+        .run(
+            c -> {
+              try (PreparedStatement ps =
+                  c.prepareStatement(
+                      """
+                  insert into prediction_log (name, alias, version, request_id, row_index,
+                      rows_in_request, inputs, prediction, probabilities, received_at)
+                  values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""")) {
+                for (Logged r : rows) {
+                  Sql.bind(
+                      ps,
+                      r.name(),
+                      r.alias(),
+                      r.version(),
+                      r.requestId(),
+                      r.row(),
+                      r.rowsInRequest(),
+                      Jsonb.of(r.inputs()),
+                      r.prediction() == null ? null : Jsonb.of(r.prediction()),
+                      r.probabilities() == null ? null : Jsonb.of(r.probabilities()),
+                      r.receivedAt());
+                  ps.addBatch();
+                }
+                ps.executeBatch();
+              }
+            });
+  }
+
+  /**
+   * The live rows of name@alias received at or after since, oldest first, at most limit. The id of
+   * a row is its request id, followed by {@code :ROW} when the request had several rows.
+   */
+  List<Logged> live(String name, String alias, Instant since, int limit) {
+    return db.tx()
+        .inTransaction(
+            c ->
+                Sql.query(
+                    c,
+                    """
+            select name, alias, version, request_id, row_index, rows_in_request, inputs::text,
+                   prediction::text, probabilities::text, received_at
+              from prediction_log where name = ? and alias = ? and received_at >= ?
+             order by received_at, id limit ?""",
+                    rs ->
+                        new Logged(
+                            rs.getString(1),
+                            rs.getString(2),
+                            rs.getInt(3),
+                            rs.getString(4),
+                            rs.getInt(5),
+                            rs.getInt(6),
+                            Json.readMap(rs.getString(7)),
+                            rs.getString(8) == null
+                                ? null
+                                : Json.read(rs.getString(8), Object.class),
+                            rs.getString(9) == null ? null : doubles(Json.readMap(rs.getString(9))),
+                            Sql.instant(rs, "received_at")),
+                    name,
+                    alias,
+                    since,
+                    limit));
+  }
+
+  private static Map<String, Double> doubles(Map<String, Object> m) {
+    Map<String, Double> out = new LinkedHashMap<>();
+    m.forEach((k, v) -> out.put(k, v instanceof Number n ? n.doubleValue() : null));
+    return out;
   }
 }

@@ -1,6 +1,7 @@
 package dev.kiln.steps.serve;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assertions.fail;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -8,10 +9,27 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.command.BuildImageResultCallback;
 import com.github.dockerjava.api.exception.NotFoundException;
+import dev.kiln.dsl.model.Pipeline;
+import dev.kiln.dsl.parse.PipelineParser;
 import dev.kiln.engine.Engine;
 import dev.kiln.engine.config.KilnConfig;
 import dev.kiln.engine.registry.ModelVersion;
+import dev.kiln.engine.spi.BuiltinStep;
+import dev.kiln.engine.spi.Cancellation;
+import dev.kiln.engine.spi.WorkerRuntime;
+import dev.kiln.engine.store.ClaimedTask;
+import dev.kiln.engine.store.Json;
+import dev.kiln.engine.store.RunRecord;
+import dev.kiln.engine.store.Sql;
+import dev.kiln.engine.store.TaskRecord;
+import dev.kiln.engine.task.Completion;
+import dev.kiln.engine.task.RunStatus;
+import dev.kiln.engine.task.TaskSpec;
+import dev.kiln.engine.testing.Await;
 import dev.kiln.engine.testing.TestDb;
+import dev.kiln.workers.Pipelines;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -115,7 +133,7 @@ class DeploymentDockerTest {
     ServingContainers.Running c =
         ServingContainers.start(docker, built.imageId(), name, "production", 1);
     try {
-      ServingContainers.awaitHealthy(docker, c, Duration.ofSeconds(120));
+      c = ServingContainers.awaitHealthy(docker, c, Duration.ofSeconds(120));
       HttpResponse<String> r = predict(c.url(), TestModels.rows(3));
       assertThat(r.statusCode()).isEqualTo(200);
       assertThat(r.headers().firstValue(PredictServer.VERSION_HEADER)).hasValue("1");
@@ -154,8 +172,10 @@ class DeploymentDockerTest {
       Thread load =
           new Thread(
               () -> {
-                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(240);
-                for (int i = 0; i < 20_000 && !stop.get() && System.nanoTime() < deadline; i++) {
+                // Until told to stop: version 2's image may take minutes to build on a loaded
+                // machine, and the load must still run across the swap.
+                long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(15);
+                while (!stop.get() && System.nanoTime() < deadline) {
                   try {
                     HttpResponse<String> r = predict(d.url(), row);
                     if (r.statusCode() == 200) {
@@ -175,12 +195,11 @@ class DeploymentDockerTest {
                 }
               });
       load.start();
-      dev.kiln.engine.testing.Await.until(
-          "requests served by version 1", Duration.ofSeconds(30), () -> ok.get() > 10);
+      Await.until("requests served by version 1", Duration.ofSeconds(30), () -> ok.get() > 10);
       engine.models().promote(name, 2, "production", "test", "better");
       assertThat(d.follow()).isEqualTo(2);
       int atSwap = ok.get();
-      dev.kiln.engine.testing.Await.until(
+      Await.until(
           "requests served by version 2",
           Duration.ofSeconds(30),
           () -> versions.contains("2") && ok.get() > atSwap + 20);
@@ -260,12 +279,108 @@ class DeploymentDockerTest {
   }
 
   @Test
+  void aDeployStepServesTheAliasFollowsItAndIsDoneOncePerTask() throws Exception {
+    String name = uniqueName();
+    Models.register(engine, home.resolve("m"), name, 1, "production");
+    Models.register(engine, home.resolve("m"), name, 2, null);
+    images.add("kiln-model/" + name + ":1");
+    images.add("kiln-model/" + name + ":2");
+    WorkerRuntime.Handle worker =
+        WorkerRuntime.load()
+            .start(
+                engine,
+                new WorkerRuntime.Options(
+                    "serve-worker", List.of("default"), 1, Duration.ofSeconds(30), null));
+    try {
+      Pipeline p =
+          PipelineParser.parse(
+                  home.resolve("deploy.yaml").toString(),
+                  "name: ship\nsteps:\n  deploy:\n    uses: model/deploy\n"
+                      + "    with: { name: "
+                      + name
+                      + ", alias: production }\n")
+              .orThrow();
+      long run = engine.runs().createRun(p, Map.of(), "manual", home.toString());
+      RunRecord r = Pipelines.awaitEnd(engine, run, Duration.ofSeconds(180));
+      TaskRecord t = engine.store().tasks(run).get(0);
+      assertThat(r.status()).as("%s", t.error()).isEqualTo(RunStatus.SUCCEEDED);
+      String url = t.outputs().get("url");
+      assertThat(t.outputs()).containsEntry("version", "1");
+      HttpResponse<String> first = predict(url, TestModels.rows(1));
+      assertThat(first.statusCode()).isEqualTo(200);
+      assertThat(first.headers().firstValue(PredictServer.VERSION_HEADER)).hasValue("1");
+
+      // The hosted deployment follows the alias after the step ended.
+      engine.models().promote(name, 2, "production", "test", "retrained");
+      Await.until(
+          "the deployment to serve version 2",
+          Duration.ofSeconds(180),
+          () ->
+              "2"
+                  .equals(
+                      predict(url, TestModels.rows(1))
+                          .headers()
+                          .firstValue(PredictServer.VERSION_HEADER)
+                          .orElse("")));
+
+      // An attempt re-run after a lost one reports the first result and starts nothing new.
+      BuiltinStep step = BuiltinStep.all().get("model/deploy");
+      ClaimedTask again =
+          new ClaimedTask(t.id(), run, t.stepId(), t.attempt() + 1, "other", specOf(t.id()));
+      Completion c =
+          step.run(
+              new BuiltinStep.Context(
+                  again,
+                  again.spec().with(),
+                  home,
+                  home,
+                  (stream, line) -> {},
+                  new Cancellation(),
+                  engine));
+      assertThat(c.outputs()).containsEntry("url", url).containsEntry("version", "1");
+      // The old container stops after its last request (drained in the background).
+      Await.until(
+          "one serving container left",
+          Duration.ofSeconds(90),
+          () ->
+              docker
+                      .listContainersCmd()
+                      .withLabelFilter(
+                          Map.of(ServingContainers.LABEL_DEPLOYMENT, name + "@production"))
+                      .exec()
+                      .size()
+                  == 1);
+    } finally {
+      worker.close();
+      Deployments.stop(name, "production");
+    }
+    assertThat(new ServingStore(engine.db()).deployment(name, "production").orElseThrow().status())
+        .isEqualTo("stopped");
+  }
+
+  TaskSpec specOf(long taskId) {
+    String spec =
+        engine
+            .db()
+            .tx()
+            .inTransaction(
+                c ->
+                    Sql.one(
+                            c,
+                            "select spec::text from tasks where id = ?",
+                            rs -> rs.getString(1),
+                            taskId)
+                        .orElseThrow());
+    return Json.read(spec, TaskSpec.class);
+  }
+
+  @Test
   void aTakenPortIsAClearError() throws Exception {
     String name = uniqueName();
     Models.register(engine, home.resolve("m"), name, 1, "production");
-    try (java.net.ServerSocket taken =
-        new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-      org.assertj.core.api.Assertions.assertThatThrownBy(
+    // A port held open by the test itself (not a probe): the deployment must find it taken.
+    try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      assertThatThrownBy(
               () ->
                   Deployment.open(
                       engine,
