@@ -92,15 +92,7 @@ final class LineageGraph {
     int width = PAD * 2 + 3 * NODE_W + 2 * GAP_X;
     int height = PAD * 2 + 20 + Math.max(1, rows) * (NODE_H + GAP_Y);
     StringBuilder b = new StringBuilder(512 + at.size() * 400);
-    b.append("<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"lineage\" width=\"")
-        .append(width)
-        .append("\" height=\"")
-        .append(height)
-        .append("\" viewBox=\"0 0 ")
-        .append(width)
-        .append(' ')
-        .append(height)
-        .append("\">");
+    Html.svgStart(b, "lineage", width, height);
     for (int c = 0; c < HEADINGS.length; c++) {
       b.append("<text class=\"heading\" x=\"")
           .append(PAD + c * (NODE_W + GAP_X))

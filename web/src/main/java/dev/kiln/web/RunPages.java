@@ -182,14 +182,8 @@ final class RunPages {
 
   private Reply log(Exchange e) throws InvalidRequest {
     RunRecord run = runOf(e);
-    String task = Req.param(e, "task");
-    if (task == null) {
-      throw new InvalidRequest(400, "which task's log: add ?task=NAME");
-    }
-    String stream = Req.param(e, "stream");
-    if (stream != null && !STREAMS.contains(stream)) {
-      stream = null;
-    }
+    String task = logTask(e);
+    String stream = logStream(e);
     String search = Req.param(e, "q");
     long after = Req.longParam(e, "after") == null ? 0 : Req.longParam(e, "after");
     boolean follow = "true".equals(Req.param(e, "follow"));
@@ -212,14 +206,8 @@ final class RunPages {
    */
   private Reply follow(Exchange e) throws InvalidRequest {
     RunRecord run = runOf(e);
-    String task = Req.param(e, "task");
-    if (task == null) {
-      throw new InvalidRequest(400, "which task's log: add ?task=NAME");
-    }
-    String stream = Req.param(e, "stream");
-    if (stream != null && !STREAMS.contains(stream)) {
-      stream = null;
-    }
+    String task = logTask(e);
+    String stream = logStream(e);
     long after = Req.longParam(e, "after") == null ? 0 : Req.longParam(e, "after");
     String resumed = e.getIn().getHeader("Last-Event-ID", String.class);
     if (resumed != null && resumed.matches("\\d{1,18}")) {
@@ -253,14 +241,8 @@ final class RunPages {
    */
   private Reply download(Exchange e) throws InvalidRequest {
     RunRecord run = runOf(e);
-    String task = Req.param(e, "task");
-    if (task == null) {
-      throw new InvalidRequest(400, "which task's log: add ?task=NAME");
-    }
-    String stream = Req.param(e, "stream");
-    if (stream != null && !STREAMS.contains(stream)) {
-      stream = null;
-    }
+    String task = logTask(e);
+    String stream = logStream(e);
     String only = stream;
     InputStream body =
         new SequenceInputStream(
@@ -313,17 +295,22 @@ final class RunPages {
   /** An artifact of the run: a file as it is, a folder as a zip (as the API sends them). */
   private Reply artifact(Exchange e) throws InvalidRequest {
     RunRecord run = runOf(e);
-    String step = Req.param(e, "step");
-    String name = Req.param(e, "name");
-    RunQueries.Artifact a =
-        store
-            .artifact(run.id(), step, name)
-            .orElseThrow(
-                () ->
-                    new InvalidRequest(
-                        404,
-                        "run " + run.id() + " has no artifact '" + name + "' of '" + step + "'"));
-    return ArtifactDownload.of(engine.artifacts(), a);
+    return ArtifactDownload.of(
+        engine.artifacts(), store, run.id(), Req.param(e, "step"), Req.param(e, "name"));
+  }
+
+  private static String logTask(Exchange e) throws InvalidRequest {
+    String task = Req.param(e, "task");
+    if (task == null) {
+      throw new InvalidRequest(400, "which task's log: add ?task=NAME");
+    }
+    return task;
+  }
+
+  /** The stream filter of a log request; an unknown stream does not filter. */
+  private static String logStream(Exchange e) {
+    String stream = Req.param(e, "stream");
+    return stream != null && STREAMS.contains(stream) ? stream : null;
   }
 
   static String stepOf(String task) {

@@ -28,7 +28,21 @@ public final class ArtifactDownload {
 
   private ArtifactDownload() {}
 
-  public static Reply of(ArtifactStore store, RunQueries.Artifact a) throws InvalidRequest {
+  /** The artifact {@code name} of a run's step; 404 when the run has none of that name. */
+  public static Reply of(
+      ArtifactStore store, RunQueries queries, long runId, String step, String name)
+      throws InvalidRequest {
+    RunQueries.Artifact a =
+        queries
+            .artifact(runId, step, name)
+            .orElseThrow(
+                () ->
+                    new InvalidRequest(
+                        404, "run " + runId + " has no artifact '" + name + "' of '" + step + "'"));
+    return of(store, a);
+  }
+
+  static Reply of(ArtifactStore store, RunQueries.Artifact a) throws InvalidRequest {
     Path content;
     try {
       content = store.local(a.sha256());

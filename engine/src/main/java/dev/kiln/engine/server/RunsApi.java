@@ -301,16 +301,7 @@ final class RunsApi {
   private Reply download(Exchange e) throws InvalidRequest {
     Request r = Request.of(e);
     RunRecord run = run(r);
-    String step = r.path("step");
-    String name = r.path("name");
-    RunQueries.Artifact a =
-        queries
-            .artifact(run.id(), step, name)
-            .orElseThrow(
-                () ->
-                    new InvalidRequest(
-                        404,
-                        "run " + run.id() + " has no artifact '" + name + "' of '" + step + "'"));
-    return ArtifactDownload.of(engine.artifacts(), a);
+    return ArtifactDownload.of(
+        engine.artifacts(), queries, run.id(), r.path("step"), r.path("name"));
   }
 }
