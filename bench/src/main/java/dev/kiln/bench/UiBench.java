@@ -31,7 +31,8 @@ import picocli.CommandLine.Option;
 /**
  * {@code kiln bench ui}: the web UI's heavy pages on a real server. Time to first byte and to the
  * last byte of the run page of a run of a 2,000-step pipeline, and of the runs list (first page, a
- * page deep in the list, a filter that matches nothing) with 100,000 runs in the store.
+ * page deep in the list, a filter that matches nothing) with 100,000 runs in the store; and the run
+ * page's render time in a real headless Chromium (Navigation Timing), when one is installed.
  */
 @Command(
     name = "ui",
@@ -60,6 +61,20 @@ final class UiBench implements Callable<Integer> {
       defaultValue = "20",
       description = "timed requests of each page; medians are reported (default ${DEFAULT-VALUE})")
   int rounds;
+
+  @Option(
+      names = "--chromium",
+      defaultValue = "/usr/bin/chromium",
+      description =
+          "Chromium for the browser render time; skipped when it or --chromedriver is missing"
+              + " (default ${DEFAULT-VALUE})")
+  Path chromium;
+
+  @Option(
+      names = "--chromedriver",
+      defaultValue = "/usr/bin/chromedriver",
+      description = "its chromedriver (default ${DEFAULT-VALUE})")
+  Path chromedriver;
 
   private record Timing(double firstByte, double lastByte, long bytes) {}
 
@@ -112,6 +127,18 @@ final class UiBench implements Callable<Integer> {
           "runs list, filter matching nothing",
           rounds);
       report(http, cookie, base + "/runs?q=nomatch", "runs list, search matching nothing", rounds);
+      if (Files.isExecutable(chromium) && Files.isExecutable(chromedriver)) {
+        BrowserTiming.report(
+            chromium,
+            chromedriver,
+            base,
+            token,
+            base + "/runs/" + bigRun,
+            "run page, " + steps + " steps, in Chromium",
+            rounds);
+      } else {
+        System.out.println("browser render time skipped: no " + chromium + " or " + chromedriver);
+      }
     }
     return 0;
   }

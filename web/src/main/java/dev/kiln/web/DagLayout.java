@@ -141,15 +141,8 @@ final class DagLayout {
    */
   String svg(Map<String, NodeState> states, String linkPrefix) {
     StringBuilder b = new StringBuilder(256 + nodes.size() * 300);
-    b.append("<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"dag\" width=\"")
-        .append(width)
-        .append("\" height=\"")
-        .append(height)
-        .append("\" viewBox=\"0 0 ")
-        .append(width)
-        .append(' ')
-        .append(height)
-        .append("\"><path class=\"edges\" d=\"")
+    Html.svgStart(b, "dag", width, height)
+        .append("<path class=\"edges\" d=\"")
         .append(edgePath)
         .append("\"/>");
     for (Node n : nodes) {

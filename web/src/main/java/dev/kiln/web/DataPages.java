@@ -79,6 +79,8 @@ final class DataPages {
         selected = v;
       }
     }
+    List<DatasetUsage.Read> reads = usage.reads(name, selected.version(), 100);
+    List<DatasetUsage.Model> models = usage.models(name, selected.version());
     return views.page(
         200,
         "dataset.jte",
@@ -86,11 +88,21 @@ final class DataPages {
         Views.frame(SessionGuard.session(e), "Dataset " + name, "datasets"),
         "v",
         new Pages.DatasetView(
-            name,
-            versions,
-            selected,
-            usage.reads(name, selected.version(), 100),
-            usage.models(name, selected.version())));
+            name, versions, selected, reads, models, lineage(selected, reads, models)));
+  }
+
+  /** The selected version -> the runs that read it -> the model versions those runs made. */
+  private static String lineage(
+      DatasetVersion d, List<DatasetUsage.Read> reads, List<DatasetUsage.Model> models) {
+    LineageGraph g = new LineageGraph();
+    String data = g.dataset(d);
+    for (DatasetUsage.Read r : reads) {
+      g.edge(data, g.run(r.runId(), r.pipeline()));
+    }
+    for (DatasetUsage.Model m : models) {
+      g.edge(g.run(m.runId(), null), g.model(m.name(), m.version()));
+    }
+    return g.svg();
   }
 
   private Reply monitoring(Exchange e) {
@@ -132,8 +144,14 @@ final class DataPages {
         perColumn.get(c).add(stat);
       }
     }
+    // A metrics monitor (late labels) has no drift share: its chart is the metrics themselves.
+    boolean performance = "metrics".equals(history.get(0).kind());
     List<Map<String, Object>> series = new ArrayList<>();
-    series.add(Map.of("label", "drift share", "values", share));
+    if (performance) {
+      perColumn.forEach((c, vals) -> series.add(Map.of("label", c, "values", vals)));
+    } else {
+      series.add(Map.of("label", "drift share", "values", share));
+    }
     Map<String, Object> chart = new LinkedHashMap<>();
     chart.put("x", x);
     chart.put("series", series);
@@ -163,7 +181,9 @@ final class DataPages {
             monitors.incidents(name),
             Pages.json(chart),
             withHtml,
-            history.get(0).values()),
+            history.get(0).values(),
+            performance,
+            monitorViews.alerts(name, HISTORY)),
         "columnsChart",
         Pages.json(columnsChart));
   }

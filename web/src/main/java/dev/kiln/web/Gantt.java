@@ -1,6 +1,6 @@
 package dev.kiln.web;
 
-import dev.kiln.engine.store.RunViews;
+import dev.kiln.engine.store.RunQueries;
 import dev.kiln.engine.store.TaskRecord;
 import java.time.Instant;
 import java.util.HashMap;
@@ -17,14 +17,14 @@ final class Gantt {
 
   private Gantt() {}
 
-  static String svg(List<TaskRecord> tasks, List<RunViews.Attempt> attempts) {
+  static String svg(List<TaskRecord> tasks, List<RunQueries.Attempt> attempts) {
     if (attempts.isEmpty()) {
       return "";
     }
     Instant now = Instant.now();
     long t0 = Long.MAX_VALUE;
     long t1 = Long.MIN_VALUE;
-    for (RunViews.Attempt a : attempts) {
+    for (RunQueries.Attempt a : attempts) {
       t0 = Math.min(t0, a.startedAt().toEpochMilli());
       t1 = Math.max(t1, (a.finishedAt() == null ? now : a.finishedAt()).toEpochMilli());
     }
@@ -62,8 +62,8 @@ final class Gantt {
           .append(Html.escape(name))
           .append("</text>");
     }
-    for (RunViews.Attempt a : attempts) {
-      Integer r = row.get(a.stepId());
+    for (RunQueries.Attempt a : attempts) {
+      Integer r = row.get(a.task());
       if (r == null) {
         continue;
       }
@@ -82,7 +82,7 @@ final class Gantt {
           .append("\" height=\"")
           .append(ROW - 4)
           .append("\"><title>")
-          .append(Html.escape(a.stepId()))
+          .append(Html.escape(a.task()))
           .append(" attempt ")
           .append(a.attempt())
           .append(": ")

@@ -60,4 +60,19 @@ final class Html {
   static String query(String value) {
     return URLEncoder.encode(value, StandardCharsets.UTF_8);
   }
+
+  /** Opens an SVG drawing of this size (its viewBox the same) with a CSS class. */
+  static StringBuilder svgStart(StringBuilder b, String cssClass, int width, int height) {
+    return b.append("<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"")
+        .append(cssClass)
+        .append("\" width=\"")
+        .append(width)
+        .append("\" height=\"")
+        .append(height)
+        .append("\" viewBox=\"0 0 ")
+        .append(width)
+        .append(' ')
+        .append(height)
+        .append("\">");
+  }
 }

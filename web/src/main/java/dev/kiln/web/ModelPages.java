@@ -6,6 +6,7 @@ import static dev.kiln.engine.server.Routes.route;
 
 import dev.kiln.engine.Engine;
 import dev.kiln.engine.registry.AliasEvent;
+import dev.kiln.engine.registry.DatasetVersion;
 import dev.kiln.engine.registry.ModelVersion;
 import dev.kiln.engine.registry.RegistryException;
 import dev.kiln.engine.server.Routes.Reply;
@@ -14,6 +15,7 @@ import dev.kiln.engine.store.Role;
 import dev.kiln.engine.trigger.InvalidRequest;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -25,6 +27,9 @@ import org.apache.camel.Exchange;
  * with their whole history, lineage, and promote/rollback with a reason (admins only).
  */
 final class ModelPages {
+  /** Versions shown in the lineage graph: the newest, each with its run and the data it read. */
+  static final int LINEAGE_VERSIONS = 50;
+
   private final Engine engine;
   private final Views views;
 
@@ -113,7 +118,35 @@ final class ModelPages {
             aliases,
             history,
             Pages.json(chart),
-            metric == null ? "" : metric));
+            metric == null ? "" : metric,
+            lineage(name, versions)));
+  }
+
+  private String lineage(String name, List<ModelVersion> versions) {
+    LineageGraph g = new LineageGraph();
+    Map<Long, String> runs = new HashMap<>();
+    versions.stream()
+        .sorted(Comparator.comparingInt(ModelVersion::version).reversed())
+        .limit(LINEAGE_VERSIONS)
+        .forEach(
+            v -> {
+              String model = g.model(name, v.version());
+              if (v.runId() == null) {
+                return;
+              }
+              String run =
+                  runs.computeIfAbsent(
+                      v.runId(),
+                      id -> {
+                        String r = g.run(id, v.pipeline());
+                        for (DatasetVersion d : engine.datasets().readsOf(id)) {
+                          g.edge(g.dataset(d), r);
+                        }
+                        return r;
+                      });
+              g.edge(run, model);
+            });
+    return g.svg();
   }
 
   private Reply promote(Exchange e) throws InvalidRequest {

@@ -9,9 +9,10 @@ import dev.kiln.engine.store.Json;
 import dev.kiln.engine.store.LogLine;
 import dev.kiln.engine.store.MonitorStore;
 import dev.kiln.engine.store.MonitorViews;
+import dev.kiln.engine.store.RunQueries;
 import dev.kiln.engine.store.RunRecord;
-import dev.kiln.engine.store.RunViews;
 import dev.kiln.engine.store.TaskRecord;
+import dev.kiln.engine.task.StepStatus;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
@@ -57,6 +58,11 @@ public final class Pages {
     return Html.query(s);
   }
 
+  /** A value as one path segment (a space is %20 there, not +). */
+  public static String path(String s) {
+    return Html.query(s).replace("+", "%20");
+  }
+
   /** The frame every page shares: who is signed in, what they may do, the CSRF token. */
   public record Frame(String title, String section, String user, String role, String csrf) {
     public boolean operator() {
@@ -98,11 +104,17 @@ public final class Pages {
       String ganttSvg,
       List<StepRow> steps,
       int taskCount,
-      Map<String, List<RunViews.Metric>> metrics,
-      List<RunViews.Artifact> artifacts,
+      Map<String, Map<String, List<Double>>> metrics,
+      List<RunQueries.Artifact> artifacts,
       TaskRecord selected,
-      List<RunViews.Attempt> selectedAttempts,
-      boolean live) {}
+      List<RunQueries.Attempt> selectedAttempts,
+      boolean live) {
+    /** Whether the selected task may still write to its log: the page then follows it. */
+    public boolean followSelected() {
+      return selected != null
+          && (selected.status() == StepStatus.QUEUED || selected.status() == StepStatus.RUNNING);
+    }
+  }
 
   public record LogPage(
       long runId,
@@ -127,6 +139,18 @@ public final class Pages {
           + (stream == null ? "" : "&stream=" + url(stream))
           + (search == null ? "" : "&q=" + url(search))
           + (follow ? "&follow=true" : "");
+    }
+
+    /** Where the page's script follows the log from its last line (server-sent events). */
+    public String eventsLink() {
+      return "/runs/"
+          + runId
+          + "/log/events?task="
+          + url(task)
+          + "&after="
+          + last
+          + (stream == null ? "" : "&stream=" + url(stream))
+          + (search == null ? "" : "&q=" + url(search));
     }
   }
 
@@ -159,7 +183,8 @@ public final class Pages {
       Map<String, Integer> aliases,
       List<AliasEvent> history,
       String chartJson,
-      String metric) {}
+      String metric,
+      String lineageSvg) {}
 
   public record DatasetRow(DatasetVersion latest, int versions) {}
 
@@ -168,7 +193,8 @@ public final class Pages {
       List<DatasetVersion> versions,
       DatasetVersion selected,
       List<DatasetUsage.Read> reads,
-      List<DatasetUsage.Model> models) {}
+      List<DatasetUsage.Model> models,
+      String lineageSvg) {}
 
   public record MonitorView(
       String monitor,
@@ -176,7 +202,9 @@ public final class Pages {
       List<MonitorStore.Incident> incidents,
       String chartJson,
       Long reportWithHtml,
-      List<MonitorStore.Value> latestValues) {}
+      List<MonitorStore.Value> latestValues,
+      boolean performance,
+      List<MonitorViews.Alert> alerts) {}
 
   public record MonitorList(List<MonitorViews.Summary> monitors) {}
 }

@@ -18,7 +18,7 @@ import dev.kiln.engine.server.Routes.Route;
 import dev.kiln.engine.server.WebUi;
 import dev.kiln.engine.store.Json;
 import dev.kiln.engine.store.Role;
-import dev.kiln.engine.store.RunViews;
+import dev.kiln.engine.store.RunQueries;
 import dev.kiln.engine.trigger.InvalidRequest;
 import dev.kiln.engine.trigger.RunStarter;
 import dev.kiln.engine.trigger.TriggerParams;
@@ -54,14 +54,14 @@ final class PipelinePages {
   private final Engine engine;
   private final WebUi.Hosted hosted;
   private final Views views;
-  private final RunViews runs;
+  private final RunQueries runs;
   private final Map<Path, FileState> files = new ConcurrentHashMap<>();
 
   PipelinePages(Engine engine, WebUi.Hosted hosted, Views views) {
     this.engine = engine;
     this.hosted = hosted;
     this.views = views;
-    this.runs = new RunViews(engine.db());
+    this.runs = new RunQueries(engine.db());
   }
 
   List<Route> routes() {
@@ -194,7 +194,7 @@ final class PipelinePages {
             problems,
             p == null ? List.of() : List.copyOf(p.params().values()),
             triggers,
-            runs.runs(new RunViews.Filter(name, null, null, null, 10)).runs(),
+            runs.runs(new RunQueries.Filter(name, null, null, null, null, 10)).runs(),
             p != null));
   }
 

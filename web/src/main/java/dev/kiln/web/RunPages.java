@@ -8,12 +8,15 @@ import dev.kiln.dsl.model.Pipeline;
 import dev.kiln.dsl.parse.ParseResult;
 import dev.kiln.dsl.parse.PipelineParser;
 import dev.kiln.engine.Engine;
+import dev.kiln.engine.server.ArtifactDownload;
+import dev.kiln.engine.server.LogStream;
 import dev.kiln.engine.server.Routes.Reply;
 import dev.kiln.engine.server.Routes.Route;
+import dev.kiln.engine.store.Json;
 import dev.kiln.engine.store.LogLine;
 import dev.kiln.engine.store.Role;
+import dev.kiln.engine.store.RunQueries;
 import dev.kiln.engine.store.RunRecord;
-import dev.kiln.engine.store.RunViews;
 import dev.kiln.engine.store.TaskRecord;
 import dev.kiln.engine.task.RunStatus;
 import dev.kiln.engine.task.StepStatus;
@@ -30,7 +33,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.stream.Collectors;
 import org.apache.camel.Exchange;
 
 /** The runs list, a run's page (DAG, timeline, steps, outputs, metrics, artifacts) and its logs. */
@@ -44,13 +46,13 @@ final class RunPages {
   private static final Set<String> STREAMS = Set.of("stdout", "stderr", "system");
 
   private final Engine engine;
-  private final RunViews store;
+  private final RunQueries store;
   private final Views views;
   private final Map<String, DagLayout> layouts = new ConcurrentHashMap<>();
 
   RunPages(Engine engine, Views views) {
     this.engine = engine;
-    this.store = new RunViews(engine.db());
+    this.store = new RunQueries(engine.db());
     this.views = views;
   }
 
@@ -60,7 +62,9 @@ final class RunPages {
         route(GET, "/runs/{id}", Role.VIEWER, this::run),
         route(GET, "/runs/{id}/status", Role.VIEWER, this::status),
         route(GET, "/runs/{id}/log", Role.VIEWER, this::log),
-        route(GET, "/runs/{id}/log.txt", Role.VIEWER, this::download));
+        route(GET, "/runs/{id}/log/events", Role.VIEWER, this::follow),
+        route(GET, "/runs/{id}/log.txt", Role.VIEWER, this::download),
+        route(GET, "/runs/{id}/artifacts/{step}/{name}", Role.VIEWER, this::artifact));
   }
 
   private Reply list(Exchange e) {
@@ -71,7 +75,15 @@ final class RunPages {
     }
     String search = Req.param(e, "q");
     Long before = Req.longParam(e, "before");
-    RunViews.Page page = store.runs(new RunViews.Filter(pipeline, status, search, before, PAGE));
+    RunQueries.Page page =
+        store.runs(
+            new RunQueries.Filter(
+                pipeline,
+                status == null ? null : RunStatus.of(status),
+                null,
+                search,
+                before,
+                PAGE));
     return views.page(
         200,
         "runs.jte",
@@ -107,7 +119,7 @@ final class RunPages {
     }
     DagLayout layout = layout(run.pipelineVersion(), p, steps);
     String dag = layout.svg(states, "/runs/" + run.id() + "?task=");
-    List<RunViews.Attempt> attempts = store.attempts(run.id());
+    List<RunQueries.Attempt> attempts = store.attempts(run.id(), null);
     String selectedName = Req.param(e, "task");
     TaskRecord selected = null;
     if (selectedName != null) {
@@ -126,11 +138,6 @@ final class RunPages {
       }
     }
     String selectedId = selected == null ? null : selected.stepId();
-    Map<String, List<RunViews.Metric>> metrics =
-        store.metrics(run.id()).stream()
-            .collect(
-                Collectors.groupingBy(
-                    RunViews.Metric::stepId, LinkedHashMap::new, Collectors.toList()));
     return views.page(
         200,
         "run.jte",
@@ -143,10 +150,10 @@ final class RunPages {
             Gantt.svg(tasks, attempts),
             steps,
             tasks.size(),
-            metrics,
+            engine.store().metrics(run.id()),
             store.artifacts(run.id()),
             selected,
-            attempts.stream().filter(a -> a.stepId().equals(selectedId)).toList(),
+            attempts.stream().filter(a -> a.task().equals(selectedId)).toList(),
             !ended(run.status())));
   }
 
@@ -175,19 +182,13 @@ final class RunPages {
 
   private Reply log(Exchange e) throws InvalidRequest {
     RunRecord run = runOf(e);
-    String task = Req.param(e, "task");
-    if (task == null) {
-      throw new InvalidRequest(400, "which task's log: add ?task=NAME");
-    }
-    String stream = Req.param(e, "stream");
-    if (stream != null && !STREAMS.contains(stream)) {
-      stream = null;
-    }
+    String task = logTask(e);
+    String stream = logStream(e);
     String search = Req.param(e, "q");
     long after = Req.longParam(e, "after") == null ? 0 : Req.longParam(e, "after");
     boolean follow = "true".equals(Req.param(e, "follow"));
     List<LogLine> lines =
-        store.log(run.id(), task, new RunViews.LogQuery(stream, search, after, LOG_PAGE));
+        store.logPage(run.id(), task, new RunQueries.LogQuery(stream, search, after, LOG_PAGE));
     long last = lines.isEmpty() ? after : lines.get(lines.size() - 1).id();
     return views.page(
         200,
@@ -198,19 +199,50 @@ final class RunPages {
   }
 
   /**
+   * A task's new lines as server-sent events (the page's script appends them), from line {@code
+   * after} on, until the task is settled; then an {@code end} event. The same stream as the API's
+   * {@code ?follow=true}, with the page's stream and search filter, and lines as the page shows
+   * them (ANSI and control characters stripped; the script inserts them as text).
+   */
+  private Reply follow(Exchange e) throws InvalidRequest {
+    RunRecord run = runOf(e);
+    String task = logTask(e);
+    String stream = logStream(e);
+    long after = Req.longParam(e, "after") == null ? 0 : Req.longParam(e, "after");
+    String resumed = e.getIn().getHeader("Last-Event-ID", String.class);
+    if (resumed != null && resumed.matches("\\d{1,18}")) {
+      after = Long.parseLong(resumed);
+    }
+    LogStream sse =
+        new LogStream(
+            store,
+            run.id(),
+            task,
+            new RunQueries.LogQuery(stream, Req.param(e, "q"), after, LogStream.PAGE),
+            true,
+            l -> {
+              Map<String, Object> m = new LinkedHashMap<>();
+              m.put("attempt", l.attempt());
+              m.put("stream", l.stream());
+              m.put("line", Html.plain(l.line()));
+              return "id: " + l.id() + "\nevent: line\ndata: " + Json.write(m) + "\n\n";
+            },
+            "event: end\ndata: {}\n\n");
+    return new Reply(
+        200,
+        sse,
+        "text/event-stream",
+        Map.of("Cache-Control", "no-cache", "X-Accel-Buffering", "no"));
+  }
+
+  /**
    * The whole log of a task as text, read from the store a page at a time while it is sent, so a 1
    * GB log streams in constant memory.
    */
   private Reply download(Exchange e) throws InvalidRequest {
     RunRecord run = runOf(e);
-    String task = Req.param(e, "task");
-    if (task == null) {
-      throw new InvalidRequest(400, "which task's log: add ?task=NAME");
-    }
-    String stream = Req.param(e, "stream");
-    if (stream != null && !STREAMS.contains(stream)) {
-      stream = null;
-    }
+    String task = logTask(e);
+    String stream = logStream(e);
     String only = stream;
     InputStream body =
         new SequenceInputStream(
@@ -223,8 +255,10 @@ final class RunPages {
               public boolean hasMoreElements() {
                 if (next == null && !done) {
                   List<LogLine> page =
-                      store.log(
-                          run.id(), task, new RunViews.LogQuery(only, null, after, DOWNLOAD_PAGE));
+                      store.logPage(
+                          run.id(),
+                          task,
+                          new RunQueries.LogQuery(only, null, after, DOWNLOAD_PAGE));
                   if (page.isEmpty()) {
                     done = true;
                   } else {
@@ -256,6 +290,27 @@ final class RunPages {
           x.getMessage().setHeader("X-Content-Type-Options", "nosniff");
           x.getMessage().setBody(body);
         });
+  }
+
+  /** An artifact of the run: a file as it is, a folder as a zip (as the API sends them). */
+  private Reply artifact(Exchange e) throws InvalidRequest {
+    RunRecord run = runOf(e);
+    return ArtifactDownload.of(
+        engine.artifacts(), store, run.id(), Req.param(e, "step"), Req.param(e, "name"));
+  }
+
+  private static String logTask(Exchange e) throws InvalidRequest {
+    String task = Req.param(e, "task");
+    if (task == null) {
+      throw new InvalidRequest(400, "which task's log: add ?task=NAME");
+    }
+    return task;
+  }
+
+  /** The stream filter of a log request; an unknown stream does not filter. */
+  private static String logStream(Exchange e) {
+    String stream = Req.param(e, "stream");
+    return stream != null && STREAMS.contains(stream) ? stream : null;
   }
 
   static String stepOf(String task) {

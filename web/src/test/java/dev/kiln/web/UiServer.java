@@ -41,7 +41,7 @@ final class UiServer implements AutoCloseable {
     this.home = home;
     Path pipelines = home.resolve("pipelines");
     Files.createDirectories(pipelines);
-    for (String f : new String[] {"hello.yaml", "broken.yaml"}) {
+    for (String f : new String[] {"hello.yaml", "broken.yaml", "follow.yaml"}) {
       try (InputStream in = UiServer.class.getResourceAsStream("/ui-pipelines/" + f)) {
         Files.write(pipelines.resolve(f), in.readAllBytes());
       }

@@ -91,10 +91,17 @@ class WebBrowserTest {
     browser.get(ui.base + path);
   }
 
-  private static void signIn(Role role) {
+  private static void signIn(Role role) throws Exception {
     open("/login");
     browser.findElement(By.id("token")).sendKeys(ui.tokens.get(role));
     browser.findElement(By.id("sign-in")).click();
+    // The click returns before the answer: wait for it, or the next page opens in the old session.
+    Await.until(
+        "signed in as " + role.db(),
+        Duration.ofSeconds(10),
+        () ->
+            browser.findElements(By.id("who")).stream()
+                .anyMatch(w -> w.getText().contains("ui-" + role.db())));
   }
 
   private static void shot(String name) throws Exception {
@@ -179,6 +186,57 @@ class WebBrowserTest {
           return text.contains("needle in the log") && !text.contains("hello, world");
         });
     shot("run-log");
+  }
+
+  @Test
+  void aLiveStepsLogGrowsOnThePageOverServerSentEvents() throws Exception {
+    Path gate = home.resolve("follow-gate");
+    long run =
+        ui.engine
+            .runs()
+            .createRun(
+                PipelineParser.parse(ui.home.resolve("pipelines/follow.yaml")).pipeline(),
+                Map.of("gate", gate.toString()),
+                "manual",
+                ui.home.toString());
+    Await.until(
+        "the step writes its first line",
+        Duration.ofSeconds(60),
+        () -> !ui.engine.store().logs(run, "wait").isEmpty());
+    signIn(Role.VIEWER);
+    open("/runs/" + run + "?task=wait");
+    Await.until(
+        "the page follows the log",
+        Duration.ofSeconds(10),
+        () -> {
+          List<WebElement> live = browser.findElements(By.id("log-live"));
+          return !live.isEmpty() && "true".equals(live.get(0).getAttribute("data-open"));
+        });
+    assertThat(browser.findElement(By.id("log")).getText())
+        .contains("waiting for the gate")
+        .doesNotContain("printed after the page loaded");
+    js("window.kilnSamePage = true");
+    Files.createFile(gate);
+    Await.until(
+        "the line printed after the page loaded appears",
+        Duration.ofSeconds(30),
+        () ->
+            browser.findElement(By.id("log")).getText().contains("printed after the page loaded"));
+    // As text: the HTML in the line is shown, not rendered.
+    assertThat(browser.findElement(By.id("log")).getText()).contains("<b>x</b>");
+    assertThat(browser.findElements(By.cssSelector("#log b"))).isEmpty();
+    Await.until(
+        "the stream ends with the step",
+        Duration.ofSeconds(30),
+        () -> {
+          List<WebElement> live = browser.findElements(By.id("log-live"));
+          return !live.isEmpty() && "true".equals(live.get(0).getAttribute("data-ended"));
+        });
+    // The lines came to the page that was loaded first, not to a reloaded one.
+    assertThat(js("return window.kilnSamePage === true")).isEqualTo(true);
+    shot("run-log-follow");
+    Files.createFile(Path.of(gate + ".done"));
+    Await.until("the run ends", Duration.ofSeconds(30), () -> ui.engine.store().ended(run));
   }
 
   @Test

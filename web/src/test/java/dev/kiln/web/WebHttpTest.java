@@ -2,16 +2,26 @@ package dev.kiln.web;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.kiln.engine.registry.DatasetRegistry;
+import dev.kiln.engine.registry.DatasetVersion;
 import dev.kiln.engine.registry.ModelRegistry;
+import dev.kiln.engine.store.MonitorStore;
 import dev.kiln.engine.store.Role;
 import dev.kiln.engine.store.TokenStore;
 import dev.kiln.engine.testing.Await;
+import java.io.ByteArrayInputStream;
+import java.net.URI;
+import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipInputStream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -124,6 +134,75 @@ class WebHttpTest {
   }
 
   @Test
+  void aSettledTasksLiveLogSendsItsLinesAsEventsThenEnds() throws Exception {
+    String cookie = ui.login(Role.VIEWER);
+    HttpResponse<String> r =
+        ui.get("/runs/" + runId + "/log/events?task=greet&stream=stdout", cookie);
+    assertThat(r.statusCode()).isEqualTo(200);
+    assertThat(r.headers().firstValue("Content-Type").orElseThrow())
+        .startsWith("text/event-stream");
+    assertThat(r.body())
+        .contains("event: line", "needle in the log", "red alert")
+        .doesNotContain("\\u001b", "to stderr")
+        .endsWith("event: end\ndata: {}\n\n");
+    // A search narrows the stream as it narrows the page.
+    String found = ui.get("/runs/" + runId + "/log/events?task=greet&q=NEEDLE", cookie).body();
+    assertThat(found).contains("needle in the log").doesNotContain("hello,");
+    assertThat(ui.get("/runs/" + runId + "/log/events?task=greet", null).statusCode())
+        .isEqualTo(303);
+  }
+
+  @Test
+  void aFolderArtifactIsLinkedFromTheRunPageAndDownloadsAsAZip() throws Exception {
+    String cookie = ui.login(Role.VIEWER);
+    String link = "/runs/" + runId + "/artifacts/greet/report";
+    assertThat(ui.get("/runs/" + runId, cookie).body()).contains("href=\"" + link + "\"");
+    HttpResponse<byte[]> zip =
+        ui.http.send(
+            HttpRequest.newBuilder(URI.create(ui.base + link)).header("Cookie", cookie).build(),
+            HttpResponse.BodyHandlers.ofByteArray());
+    assertThat(zip.statusCode()).isEqualTo(200);
+    assertThat(zip.headers().firstValue("Content-Disposition").orElseThrow())
+        .contains("attachment", "filename=\"report.zip\"");
+    try (ZipInputStream in = new ZipInputStream(new ByteArrayInputStream(zip.body()))) {
+      ZipEntry entry = in.getNextEntry();
+      assertThat(entry.getName()).isEqualTo("index.html");
+      assertThat(new String(in.readAllBytes(), StandardCharsets.UTF_8))
+          .isEqualTo("<h1>report</h1>\n");
+    }
+    assertThat(ui.get("/runs/" + runId + "/artifacts/greet/nope", cookie).statusCode())
+        .isEqualTo(404);
+    assertThat(ui.get(link, null).statusCode()).isEqualTo(303);
+  }
+
+  @Test
+  void aMetricsMonitorChartsItsLateLabelPerformanceAndListsAlerts() throws Exception {
+    MonitorStore monitors = new MonitorStore(ui.engine.db());
+    for (double accuracy : new double[] {0.91, 0.84}) {
+      monitors.record(
+          new MonitorStore.Check(
+              "churn-perf",
+              "metrics",
+              runId,
+              "greet",
+              accuracy < 0.86,
+              null,
+              Map.of("accuracy", accuracy),
+              List.of(
+                  new MonitorStore.Value(
+                      "accuracy", "reference 0.9", accuracy, null, 0.85, accuracy < 0.86))));
+    }
+    String cookie = ui.login(Role.VIEWER);
+    String page = ui.get("/monitoring/churn-perf", cookie).body();
+    assertThat(page)
+        .contains("Performance from late labels over time", "degraded", "id=\"alerts\"")
+        .doesNotContain("Drift share over time");
+    String chart = page.substring(page.indexOf("id=\"share-chart-data\""));
+    assertThat(chart.substring(0, chart.indexOf("</script>")))
+        .contains("\"label\":\"accuracy\"", "0.91", "0.84");
+  }
+
+  @Test
   void unknownRunsAndPathsGetA404Page() throws Exception {
     String cookie = ui.login(Role.VIEWER);
     HttpResponse<String> r = ui.get("/runs/99999999", cookie);
@@ -134,6 +213,57 @@ class WebHttpTest {
     assertThat(nowhere.statusCode()).isEqualTo(404);
     assertThat(nowhere.body()).contains("Not found").doesNotContain("<page>");
     assertThat(ui.get("/models/nope", cookie).statusCode()).isEqualTo(404);
+  }
+
+  @Test
+  void theLineageGraphLinksDatasetVersionsRunsAndModelVersions() throws Exception {
+    DatasetVersion data =
+        ui.engine
+            .datasets()
+            .record(
+                new DatasetRegistry.NewVersion(
+                    "customers",
+                    "c".repeat(64),
+                    10,
+                    "file",
+                    42L,
+                    List.of(),
+                    "data/customers.csv",
+                    null,
+                    null))
+            .version();
+    ui.engine.datasets().recordRead(runId, "greet", data);
+    ui.engine
+        .models()
+        .register(
+            new ModelRegistry.NewVersion(
+                "lineage-model",
+                "d".repeat(64),
+                1,
+                "file",
+                runId,
+                "greet",
+                null,
+                Map.of(),
+                null,
+                "t",
+                null));
+    String cookie = ui.login(Role.VIEWER);
+    String model = ui.get("/models/lineage-model", cookie).body();
+    String graph = model.substring(model.indexOf("<svg", model.indexOf("id=\"lineage\"")));
+    graph = graph.substring(0, graph.indexOf("</svg>"));
+    assertThat(graph)
+        .contains(
+            "data-node=\"d:customers@1\"",
+            "href=\"/datasets/customers?version=1\"",
+            "href=\"/runs/" + runId + "\"",
+            "data-node=\"m:lineage-model@1\"",
+            "href=\"/models/lineage-model#v1\"");
+    // Two edges: the data set to the run, the run to the model version.
+    assertThat(graph.split("C").length - 1).isEqualTo(2);
+    String dataset = ui.get("/datasets/customers", cookie).body();
+    assertThat(dataset.substring(dataset.indexOf("id=\"lineage\"")))
+        .contains("data-node=\"r:" + runId + "\"", "href=\"/models/lineage-model#v1\"");
   }
 
   @Test

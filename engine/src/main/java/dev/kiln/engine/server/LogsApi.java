@@ -86,7 +86,7 @@ final class LogsApi {
               queries,
               run.id(),
               task,
-              after,
+              RunQueries.LogQuery.page(after, LogStream.PAGE),
               true,
               l -> "id: " + l.id() + "\nevent: line\ndata: " + Json.write(line(l)) + "\n\n",
               end);
@@ -98,7 +98,7 @@ final class LogsApi {
     }
     if ("json".equals(format)) {
       int limit = r.queryInt("limit", LogStream.PAGE, 1, 10_000);
-      List<LogLine> page = queries.logPage(run.id(), task, after, limit);
+      List<LogLine> page = queries.logPage(run.id(), task, RunQueries.LogQuery.page(after, limit));
       Map<String, Object> out = new LinkedHashMap<>();
       out.put("lines", page.stream().map(LogsApi::line).toList());
       out.put("next", page.size() < limit ? null : page.get(page.size() - 1).id());
@@ -107,7 +107,14 @@ final class LogsApi {
     return Reply.text(
         200,
         "text/plain; charset=utf-8",
-        new LogStream(queries, run.id(), task, after, false, l -> l.line() + "\n", null));
+        new LogStream(
+            queries,
+            run.id(),
+            task,
+            RunQueries.LogQuery.page(after, LogStream.PAGE),
+            false,
+            l -> l.line() + "\n",
+            null));
   }
 
   private static Map<String, Object> line(LogLine l) {

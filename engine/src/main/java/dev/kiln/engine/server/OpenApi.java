@@ -126,7 +126,9 @@ final class OpenApi {
     doc("GET /api/runs/{id}/artifacts", new Doc("runs", "Artifacts of the run's steps"));
     doc(
         "GET /api/runs/{id}/artifacts/{step}/{name}",
-        new Doc("runs", "Download a file artifact (streamed)")
+        new Doc(
+                "runs",
+                "Download an artifact (streamed): a file as it is, a folder as a zip (NAME.zip)")
             .produces("application/octet-stream"));
     doc("GET /api/pipelines", new Doc("pipelines", "The pipelines this server hosts"));
     doc(

@@ -80,7 +80,7 @@ public final class Routes {
 
   /** Where a streamed answer writes: each chunk is on its way to the client when it returns. */
   @FunctionalInterface
-  interface Sink {
+  public interface Sink {
     void write(byte[] chunk) throws IOException;
   }
 
@@ -90,7 +90,7 @@ public final class Routes {
    * instead of filling memory, and a reader that went away stops it (write fails).
    */
   @FunctionalInterface
-  interface Streamed {
+  public interface Streamed {
     void writeTo(Sink out) throws IOException;
   }
 

@@ -16,12 +16,7 @@ import dev.kiln.engine.store.RunRecord;
 import dev.kiln.engine.task.RunNotFoundException;
 import dev.kiln.engine.task.RunStatus;
 import dev.kiln.engine.trigger.InvalidRequest;
-import java.io.IOException;
-import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -81,7 +76,13 @@ final class RunsApi {
     Map<String, String> tags = tags(r.query("tag"));
     RunQueries.Page page =
         queries.runs(
-            r.query("pipeline"), status == null ? null : RunStatus.of(status), tags, limit, before);
+            new RunQueries.Filter(
+                r.query("pipeline"),
+                status == null ? null : RunStatus.of(status),
+                tags,
+                null,
+                before,
+                limit));
     Map<String, Object> out = new LinkedHashMap<>();
     out.put("runs", page.runs().stream().map(RunsApi::summary).toList());
     out.put("next", page.next() == null ? null : encodeCursor(page.next()));
@@ -297,39 +298,10 @@ final class RunsApi {
     return new Reply(200, Map.of("run_id", run.id(), "artifacts", out));
   }
 
-  private Reply download(Exchange e) throws InvalidRequest, IOException {
+  private Reply download(Exchange e) throws InvalidRequest {
     Request r = Request.of(e);
     RunRecord run = run(r);
-    String step = r.path("step");
-    String name = r.path("name");
-    RunQueries.Artifact a =
-        queries
-            .artifact(run.id(), step, name)
-            .orElseThrow(
-                () ->
-                    new InvalidRequest(
-                        404,
-                        "run " + run.id() + " has no artifact '" + name + "' of '" + step + "'"));
-    if (!"file".equals(a.kind())) {
-      throw new InvalidRequest(
-          409, "artifact '" + name + "' is a folder; only file artifacts download over HTTP");
-    }
-    Path blob = engine.artifacts().path(a.sha256());
-    InputStream in;
-    try {
-      in = Files.newInputStream(blob);
-    } catch (NoSuchFileException ex) {
-      throw new InvalidRequest(410, "the bytes of artifact '" + name + "' are gone from the store");
-    }
-    String safe = name.replaceAll("[^A-Za-z0-9._-]", "_");
-    return new Reply(
-        200,
-        in,
-        "application/octet-stream",
-        Map.of(
-            "Content-Disposition",
-            "attachment; filename=\"" + safe + "\"",
-            "X-Content-SHA256",
-            a.sha256()));
+    return ArtifactDownload.of(
+        engine.artifacts(), queries, run.id(), r.path("step"), r.path("name"));
   }
 }

@@ -67,4 +67,39 @@ public final class MonitorViews {
                     reportId,
                     monitor));
   }
+
+  /**
+   * An alert a run of the monitor sent: a {@code notify/webhook} task of a run that recorded a
+   * report of the monitor, delivered (its recorded HTTP status) or failed (its error).
+   */
+  public record Alert(
+      long runId, String stepId, String status, Instant at, String httpStatus, String error) {}
+
+  /** The newest alerts of a monitor's runs, at most {@code limit}. */
+  public List<Alert> alerts(String monitor, int limit) {
+    return db.tx()
+        .inTransaction(
+            c ->
+                Sql.query(
+                    c,
+                    """
+        select t.run_id, t.step_id, t.status, coalesce(t.finished_at, t.created_at) as at,
+               s.result ->> 'status', t.error
+          from tasks t
+          left join side_effects s on s.task_id = t.id and s.effect = 'notify/webhook'
+         where t.run_id in (select run_id from monitor_reports
+                             where monitor = ? and run_id is not null)
+           and t.spec ->> 'uses' = 'notify/webhook' and t.status in ('succeeded', 'failed')
+         order by t.id desc limit ?""",
+                    rs ->
+                        new Alert(
+                            rs.getLong(1),
+                            rs.getString(2),
+                            rs.getString(3),
+                            Sql.instant(rs, "at"),
+                            rs.getString(5),
+                            rs.getString(6)),
+                    monitor,
+                    limit));
+  }
 }

@@ -5,14 +5,14 @@ import dev.kiln.engine.task.RunStatus;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
 /**
- * The reads the HTTP API serves that the CLI does not need: runs by keyset page, a task's attempts,
- * its log in bounded pages, artifacts, trigger history, and the queue figures /metrics shows.
+ * The reads the HTTP API and the web UI serve that the CLI does not need: runs by keyset page, a
+ * task's attempts, its log in bounded pages, artifacts, trigger history, and the queue figures
+ * /metrics shows. Both read the same records; writes go through RunService and TaskQueue.
  */
 public final class RunQueries {
   private final Database db;
@@ -25,11 +25,28 @@ public final class RunQueries {
   public record Page(List<RunRecord> runs, Long next) {}
 
   /**
-   * Runs with id below {@code before} (all when null), of a pipeline and status when given, with
-   * all {@code tags}: one index scan down the primary key, whatever the page.
+   * What runs to list; null fields do not filter. {@code tags}: runs having all of them; {@code
+   * search}: a run id, or text in the pipeline name, trigger or tags; {@code before}: a page cursor
+   * (a run id).
    */
-  public Page runs(
-      String pipeline, RunStatus status, Map<String, String> tags, int limit, Long before) {
+  public record Filter(
+      String pipeline,
+      RunStatus status,
+      Map<String, String> tags,
+      String search,
+      Long before,
+      int limit) {
+    public Filter {
+      tags = tags == null ? Map.of() : Map.copyOf(tags);
+      search = search == null || search.isBlank() ? null : search.trim();
+    }
+  }
+
+  /** Runs matching the filter: one index scan down the primary key, whatever the page. */
+  public Page runs(Filter f) {
+    String search = f.search();
+    Long exactId = search != null && search.matches("\\d{1,18}") ? Long.parseLong(search) : null;
+    String status = f.status() == null ? null : f.status().db();
     List<RunRecord> rows =
         db.tx()
             .inTransaction(
@@ -40,20 +57,38 @@ public final class RunQueries {
                             + RunStore.RUN_COLUMNS
                             + " from runs where id < ? and (?::text is null or pipeline = ?)"
                             + " and (?::text is null or status = ?) and tags @> ?"
+                            + " and (?::text is null or id = ? or strpos(pipeline, ?) > 0"
+                            + " or trigger = ? or strpos(lower(tags::text), lower(?)) > 0)"
                             + " order by id desc limit ?",
                         RunStore::mapRun,
-                        before == null ? Long.MAX_VALUE : before,
-                        pipeline,
-                        pipeline,
-                        status == null ? null : status.db(),
-                        status == null ? null : status.db(),
-                        Jsonb.of(tags),
-                        limit + 1));
-    if (rows.size() > limit) {
-      List<RunRecord> page = new ArrayList<>(rows.subList(0, limit));
-      return new Page(page, page.get(limit - 1).id());
+                        f.before() == null ? Long.MAX_VALUE : f.before(),
+                        f.pipeline(),
+                        f.pipeline(),
+                        status,
+                        status,
+                        Jsonb.of(f.tags()),
+                        search,
+                        exactId,
+                        search,
+                        search,
+                        search,
+                        f.limit() + 1));
+    if (rows.size() > f.limit()) {
+      List<RunRecord> page = List.copyOf(rows.subList(0, f.limit()));
+      return new Page(page, page.get(f.limit() - 1).id());
     }
     return new Page(rows, null);
+  }
+
+  /** The names of every pipeline that ever ran, sorted. */
+  public List<String> pipelineNames() {
+    return db.tx()
+        .inTransaction(
+            c ->
+                Sql.query(
+                    c,
+                    "select distinct name from pipeline_versions order by name",
+                    rs -> rs.getString(1)));
   }
 
   /** One attempt of a task. */
@@ -67,7 +102,10 @@ public final class RunQueries {
       Integer exitCode,
       String error) {}
 
-  /** The attempts of a run's task, or of all the tasks of a matrix step, in order. */
+  /**
+   * The attempts of a run's task, or of all the tasks of a matrix step, or (task null) of every
+   * task of the run, in order.
+   */
   public List<Attempt> attempts(long runId, String task) {
     return db.tx()
         .inTransaction(
@@ -78,7 +116,8 @@ public final class RunQueries {
         select t.step_id, a.attempt, a.worker, a.status, a.started_at, a.finished_at,
                a.exit_code, a.error
           from task_attempts a join tasks t on t.id = a.task_id
-         where t.run_id = ? and (t.step_id = ? or left(t.step_id, length(?) + 1) = ? || '[')
+         where t.run_id = ? and (?::text is null or t.step_id = ?
+                or left(t.step_id, length(?) + 1) = ? || '[')
          order by t.id, a.attempt""",
                     rs ->
                         new Attempt(
@@ -91,6 +130,7 @@ public final class RunQueries {
                             Sql.intOrNull(rs, "exit_code"),
                             rs.getString(8)),
                     runId,
+                    task,
                     task,
                     task,
                     task));
@@ -137,20 +177,38 @@ public final class RunQueries {
   }
 
   /**
-   * At most {@code limit} log lines of a task after line {@code afterId}: a reader pages through a
-   * log of any size without holding more than one page.
+   * What lines of a log to read: after line {@code afterId}, of one stream and containing a text
+   * (case-insensitive) when those are given, at most {@code limit} (null: all).
    */
-  public List<LogLine> logPage(long runId, String task, long afterId, int limit) {
+  public record LogQuery(String stream, String search, long afterId, Integer limit) {
+    public LogQuery {
+      search = search == null || search.isEmpty() ? null : search;
+    }
+
+    public static LogQuery page(long afterId, int limit) {
+      return new LogQuery(null, null, afterId, limit);
+    }
+  }
+
+  /**
+   * Log lines of a run's task, of all the tasks of a matrix step, or (task null) of the whole run,
+   * in the order they were written. With a limit a reader pages through a log of any size without
+   * holding more than one page; the index on (task, id) serves each page.
+   */
+  public List<LogLine> logPage(long runId, String task, LogQuery q) {
     return db.tx()
         .inTransaction(
             c ->
                 Sql.query(
                     c,
-                    "select t.step_id, l.attempt, l.stream, l.line, l.at, l.id from task_logs l"
-                        + " join tasks t on t.id = l.task_id"
-                        + " where t.run_id = ? and (t.step_id = ?"
-                        + " or left(t.step_id, length(?) + 1) = ? || '[') and l.id > ?"
-                        + " order by l.id limit ?",
+                    """
+        select t.step_id, l.attempt, l.stream, l.line, l.at, l.id
+          from task_logs l join tasks t on t.id = l.task_id
+         where t.run_id = ? and (?::text is null or t.step_id = ?
+                or left(t.step_id, length(?) + 1) = ? || '[') and l.id > ?
+           and (?::text is null or l.stream = ?)
+           and (?::text is null or strpos(lower(l.line), lower(?)) > 0)
+         order by l.id limit ?""",
                     rs ->
                         new LogLine(
                             rs.getString(1),
@@ -163,8 +221,13 @@ public final class RunQueries {
                     task,
                     task,
                     task,
-                    afterId,
-                    limit));
+                    task,
+                    q.afterId(),
+                    q.stream(),
+                    q.stream(),
+                    q.search(),
+                    q.search(),
+                    q.limit()));
   }
 
   /** An artifact a run's step made; its bytes are in the artifact store under {@code sha256}. */

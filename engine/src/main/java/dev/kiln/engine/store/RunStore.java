@@ -122,29 +122,8 @@ public final class RunStore {
 
   /** The log lines written after line {@code afterId} (a {@link LogLine#id()}). */
   public List<LogLine> logs(long runId, String stepId, long afterId) {
-    return db.tx()
-        .inTransaction(
-            c ->
-                Sql.query(
-                    c,
-                    "select t.step_id, l.attempt, l.stream, l.line, l.at, l.id from task_logs l"
-                        + " join tasks t on t.id = l.task_id"
-                        + " where t.run_id = ? and (?::text is null or t.step_id = ?"
-                        + " or left(t.step_id, length(?) + 1) = ? || '[') and l.id > ? order by l.id",
-                    rs ->
-                        new LogLine(
-                            rs.getString(1),
-                            rs.getInt(2),
-                            rs.getString(3),
-                            rs.getString(4),
-                            Sql.instant(rs, "at"),
-                            rs.getLong(6)),
-                    runId,
-                    stepId,
-                    stepId,
-                    stepId,
-                    stepId,
-                    afterId));
+    return new RunQueries(db)
+        .logPage(runId, stepId, new RunQueries.LogQuery(null, null, afterId, null));
   }
 
   /** The file a run's pipeline was read from (as given to kiln run or the server), if known. */

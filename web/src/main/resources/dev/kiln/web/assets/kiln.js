@@ -1,4 +1,5 @@
-// Kiln's pages: server-rendered HTML; this only keeps a live run's graph current and draws charts.
+// Kiln's pages: server-rendered HTML; this only keeps a live run's graph and log current and draws
+// charts.
 (function () {
   "use strict";
 
@@ -27,6 +28,44 @@
     }, 1000);
   }
 
+  // A followed log: new lines arrive as server-sent events and are appended as text (never HTML)
+  // until the server's "end" event says the task is settled. EventSource resumes by itself after
+  // a dropped connection (Last-Event-ID).
+  function follow() {
+    document.querySelectorAll("div.follow[data-events]").forEach(function (el) {
+      if (el.dataset.open) return;
+      el.dataset.open = "true";
+      var source = new EventSource(el.dataset.events);
+      source.addEventListener("line", function (m) {
+        var l = JSON.parse(m.data);
+        var row = document.createElement("div");
+        row.className = "line s-" + l.stream;
+        var n = document.createElement("span");
+        n.className = "n";
+        n.textContent = l.attempt;
+        row.appendChild(n);
+        row.appendChild(document.createTextNode(l.line));
+        el.parentNode.insertBefore(row, el);
+        var empty = document.getElementById("log-empty");
+        if (empty) empty.remove();
+        var box = el.parentNode;
+        box.scrollTop = box.scrollHeight;
+      });
+      source.addEventListener("end", function () {
+        source.close();
+        el.dataset.ended = "true";
+        el.textContent = "the step has ended";
+      });
+      // A new search or filter replaces the log (and this element): stop the old stream.
+      document.body.addEventListener("htmx:beforeSwap", function stop(ev) {
+        if (ev.detail.target && ev.detail.target.contains(el)) {
+          source.close();
+          document.body.removeEventListener("htmx:beforeSwap", stop);
+        }
+      });
+    });
+  }
+
   // A chart's data is JSON in <script type="application/json" id="ID-data">: {x:[epoch s], series:[{label, values}]}.
   function charts() {
     if (typeof uPlot === "undefined") return;
@@ -50,5 +89,10 @@
     });
   }
 
-  document.addEventListener("DOMContentLoaded", function () { liveDag(); charts(); });
+  document.addEventListener("DOMContentLoaded", function () {
+    liveDag();
+    charts();
+    follow();
+    document.body.addEventListener("htmx:afterSettle", function () { follow(); });
+  });
 })();

@@ -11,6 +11,7 @@ import dev.kiln.engine.registry.ModelRegistry;
 import dev.kiln.engine.store.Database;
 import dev.kiln.engine.store.MonitorStore;
 import dev.kiln.engine.store.Role;
+import java.io.InputStream;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -25,8 +26,11 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipInputStream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -71,6 +75,9 @@ class ApiTest {
               i=1; while [ $i -le 2500 ]; do echo "line $i"; i=$((i+1)); done
               echo "acc=0.9" >> "$KILN_METRICS"
               echo hi > "$KILN_ARTIFACTS/out.txt"
+              mkdir -p "$KILN_ARTIFACTS/model/sub"
+              echo w > "$KILN_ARTIFACTS/model/weights.txt"
+              echo '{}' > "$KILN_ARTIFACTS/model/sub/config.json"
           b: { needs: [a], run: echo b }
         """);
     Files.writeString(
@@ -289,12 +296,34 @@ class ApiTest {
   @Test
   void artifactsAreListedAndDownloaded() throws Exception {
     JsonNode list = ok(get("/api/runs/" + logsRun + "/artifacts", viewer));
-    assertThat(list.get("artifacts").findValuesAsText("name")).containsExactly("out.txt");
+    assertThat(list.get("artifacts").findValuesAsText("name")).containsExactly("model", "out.txt");
     HttpResponse<String> file = get("/api/runs/" + logsRun + "/artifacts/a/out.txt", viewer);
     assertThat(file.statusCode()).isEqualTo(200);
     assertThat(file.body()).isEqualTo("hi\n");
     assertThat(file.headers().firstValue("Content-Disposition").orElse("")).contains("out.txt");
     assertError(get("/api/runs/" + logsRun + "/artifacts/a/nope", viewer), 404, "nope");
+
+    // A folder comes as a zip of its files, by relative path.
+    HttpResponse<InputStream> zip =
+        servers.http.send(
+            HttpRequest.newBuilder(URI.create(url + "/api/runs/" + logsRun + "/artifacts/a/model"))
+                .header("Authorization", "Bearer " + viewer)
+                .build(),
+            HttpResponse.BodyHandlers.ofInputStream());
+    assertThat(zip.statusCode()).isEqualTo(200);
+    assertThat(zip.headers().firstValue("Content-Type")).hasValue("application/zip");
+    assertThat(zip.headers().firstValue("Content-Disposition").orElse(""))
+        .contains("filename=\"model.zip\"");
+    Map<String, String> entries = new TreeMap<>();
+    try (ZipInputStream in = new ZipInputStream(zip.body())) {
+      for (ZipEntry en; (en = in.getNextEntry()) != null; ) {
+        entries.put(en.getName(), new String(in.readAllBytes(), StandardCharsets.UTF_8));
+      }
+    }
+    assertThat(entries)
+        .containsEntry("weights.txt", "w\n")
+        .containsEntry("sub/config.json", "{}\n")
+        .containsKey("sub/");
   }
 
   @Test
