@@ -37,6 +37,7 @@ import picocli.CommandLine.Command;
       ModelsCommand.class,
       DatasetsCommand.class,
       CacheCommand.class,
+      GcCommand.class,
       LineageCommand.class,
       ReproduceCommand.class,
       TokensCommand.class,
