@@ -47,8 +47,13 @@ public final class LocalArtifactStore implements ArtifactStore {
     long size = Files.size(source);
     if (!touch(target)) {
       Path tmp = temporary(sha);
-      Files.copy(source, tmp, StandardCopyOption.COPY_ATTRIBUTES);
-      moveIntoPlace(tmp, target);
+      try {
+        Files.copy(source, tmp, StandardCopyOption.COPY_ATTRIBUTES);
+        moveIntoPlace(tmp, target);
+      } catch (IOException e) {
+        removeQuietly(tmp, e); // a copy cut short (a full disk) leaves nothing behind
+        throw e;
+      }
       touch(target);
     }
     return new Stored(sha, size, "file", target);
@@ -59,13 +64,18 @@ public final class LocalArtifactStore implements ArtifactStore {
     Path target = path(listing.sha256());
     if (!touch(target)) {
       Path tmp = temporary(listing.sha256());
-      Files.createDirectories(tmp);
-      for (Digests.Entry e : listing.entries()) {
-        Path to = tmp.resolve(e.path());
-        Files.createDirectories(to.getParent());
-        Files.copy(dir.resolve(e.path()), to, StandardCopyOption.COPY_ATTRIBUTES);
+      try {
+        Files.createDirectories(tmp);
+        for (Digests.Entry e : listing.entries()) {
+          Path to = tmp.resolve(e.path());
+          Files.createDirectories(to.getParent());
+          Files.copy(dir.resolve(e.path()), to, StandardCopyOption.COPY_ATTRIBUTES);
+        }
+        moveIntoPlace(tmp, target);
+      } catch (IOException e) {
+        removeQuietly(tmp, e);
+        throw e;
       }
-      moveIntoPlace(tmp, target);
       touch(target);
     }
     return new Stored(listing.sha256(), listing.size(), "dir", target);
@@ -128,6 +138,14 @@ public final class LocalArtifactStore implements ArtifactStore {
     Path target = path(sha256);
     Files.createDirectories(target.getParent());
     return target.resolveSibling(sha256 + "." + UUID.randomUUID() + ".tmp");
+  }
+
+  private static void removeQuietly(Path tmp, IOException cause) {
+    try {
+      ArtifactStore.deleteTree(tmp);
+    } catch (IOException e) {
+      cause.addSuppressed(e);
+    }
   }
 
   /** Renames a finished temporary copy into place; if a copy is there already, keeps that one. */
