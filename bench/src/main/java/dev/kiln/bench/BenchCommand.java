@@ -23,7 +23,8 @@ import picocli.CommandLine.Mixin;
       DockerBench.class,
       RegistryBench.class,
       ApiBench.class,
-      UiBench.class
+      UiBench.class,
+      SoakBench.class
     })
 final class BenchCommand implements Callable<Integer> {
   @Mixin StepsBench.Options options;
