@@ -25,7 +25,8 @@ import picocli.CommandLine.Mixin;
       ApiBench.class,
       UiBench.class,
       CommandsBench.class,
-      ServeBench.class
+      ServeBench.class,
+      SoakBench.class
     })
 final class BenchCommand implements Callable<Integer> {
   @Mixin StepsBench.Options options;

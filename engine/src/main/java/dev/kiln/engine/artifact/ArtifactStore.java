@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.Comparator;
 import java.util.stream.Stream;
 
@@ -63,6 +64,13 @@ public interface ArtifactStore extends AutoCloseable {
     }
     return handedOut;
   }
+
+  /**
+   * Removes the content unless it was stored (or stored again) after {@code notSince}: a step may
+   * have just stored the same bytes and not yet recorded its artifact row. Returns whether it was
+   * removed; false also when it was not there. Used by retention only, for content no row names.
+   */
+  boolean delete(String sha256, Instant notSince) throws IOException;
 
   /** Where the content is kept, for people: a path, or s3://bucket/key. */
   String describe(String sha256);

@@ -5,8 +5,11 @@ import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.FileTime;
+import java.time.Instant;
 import java.util.UUID;
 
 /**
@@ -42,10 +45,16 @@ public final class LocalArtifactStore implements ArtifactStore {
     String sha = Digests.sha256(source);
     Path target = path(sha);
     long size = Files.size(source);
-    if (!Files.exists(target)) {
+    if (!touch(target)) {
       Path tmp = temporary(sha);
-      Files.copy(source, tmp, StandardCopyOption.COPY_ATTRIBUTES);
-      moveIntoPlace(tmp, target);
+      try {
+        Files.copy(source, tmp, StandardCopyOption.COPY_ATTRIBUTES);
+        moveIntoPlace(tmp, target);
+      } catch (IOException e) {
+        removeQuietly(tmp, e); // a copy cut short (a full disk) leaves nothing behind
+        throw e;
+      }
+      touch(target);
     }
     return new Stored(sha, size, "file", target);
   }
@@ -53,15 +62,21 @@ public final class LocalArtifactStore implements ArtifactStore {
   private Stored putDir(Path dir) throws IOException {
     Digests.Listing listing = Digests.listing(dir);
     Path target = path(listing.sha256());
-    if (!Files.exists(target)) {
+    if (!touch(target)) {
       Path tmp = temporary(listing.sha256());
-      Files.createDirectories(tmp);
-      for (Digests.Entry e : listing.entries()) {
-        Path to = tmp.resolve(e.path());
-        Files.createDirectories(to.getParent());
-        Files.copy(dir.resolve(e.path()), to, StandardCopyOption.COPY_ATTRIBUTES);
+      try {
+        Files.createDirectories(tmp);
+        for (Digests.Entry e : listing.entries()) {
+          Path to = tmp.resolve(e.path());
+          Files.createDirectories(to.getParent());
+          Files.copy(dir.resolve(e.path()), to, StandardCopyOption.COPY_ATTRIBUTES);
+        }
+        moveIntoPlace(tmp, target);
+      } catch (IOException e) {
+        removeQuietly(tmp, e);
+        throw e;
       }
-      moveIntoPlace(tmp, target);
+      touch(target);
     }
     return new Stored(listing.sha256(), listing.size(), "dir", target);
   }
@@ -81,6 +96,39 @@ public final class LocalArtifactStore implements ArtifactStore {
   }
 
   @Override
+  public boolean delete(String sha256, Instant notSince) throws IOException {
+    Path p = path(sha256);
+    if (!stale(sha256, notSince)) {
+      return false;
+    }
+    ArtifactStore.deleteTree(p);
+    return true;
+  }
+
+  /** Whether the content is here and was last stored before {@code notSince}. */
+  boolean stale(String sha256, Instant notSince) throws IOException {
+    Path p = path(sha256);
+    try {
+      return Files.getLastModifiedTime(p, LinkOption.NOFOLLOW_LINKS).toInstant().isBefore(notSince);
+    } catch (NoSuchFileException e) {
+      return false;
+    }
+  }
+
+  /**
+   * Marks content as stored now, so retention does not remove what a step has just stored but not
+   * yet recorded (a copy keeps its source's time). False when the content is not there.
+   */
+  private static boolean touch(Path target) throws IOException {
+    try {
+      Files.setLastModifiedTime(target, FileTime.from(Instant.now()));
+      return true;
+    } catch (NoSuchFileException absent) {
+      return false;
+    }
+  }
+
+  @Override
   public String describe(String sha256) {
     return path(sha256).toString();
   }
@@ -90,6 +138,14 @@ public final class LocalArtifactStore implements ArtifactStore {
     Path target = path(sha256);
     Files.createDirectories(target.getParent());
     return target.resolveSibling(sha256 + "." + UUID.randomUUID() + ".tmp");
+  }
+
+  private static void removeQuietly(Path tmp, IOException cause) {
+    try {
+      ArtifactStore.deleteTree(tmp);
+    } catch (IOException e) {
+      cause.addSuppressed(e);
+    }
   }
 
   /** Renames a finished temporary copy into place; if a copy is there already, keeps that one. */

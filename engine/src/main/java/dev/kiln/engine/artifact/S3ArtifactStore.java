@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
@@ -301,6 +302,34 @@ public final class S3ArtifactStore implements ArtifactStore {
       throw new PartialRead(n, e);
     }
     return n;
+  }
+
+  /**
+   * Removes the object (a folder: its listing; the objects of its files may be shared with other
+   * content and stay) and this host's copy, unless either was stored after {@code notSince}.
+   */
+  @Override
+  public boolean delete(String sha256, Instant notSince) throws IOException {
+    try {
+      Instant stored;
+      try {
+        stored =
+            client.headObject(h -> h.bucket(settings.bucket()).key(key(sha256))).lastModified();
+      } catch (S3Exception e) {
+        if (e.statusCode() != 404) {
+          throw e;
+        }
+        return cache.delete(sha256, notSince);
+      }
+      if (stored.isAfter(notSince) || (cache.exists(sha256) && !cache.stale(sha256, notSince))) {
+        return false;
+      }
+      client.deleteObject(d -> d.bucket(settings.bucket()).key(key(sha256)));
+      cache.delete(sha256, notSince);
+      return true;
+    } catch (SdkException e) {
+      throw new IOException("cannot delete " + describe(sha256) + ": " + oneLine(e), e);
+    }
   }
 
   @Override

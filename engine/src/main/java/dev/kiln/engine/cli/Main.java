@@ -51,6 +51,7 @@ public final class Main implements Runnable {
           ModelsCommand.class,
           DatasetsCommand.class,
           CacheCommand.class,
+          GcCommand.class,
           LineageCommand.class,
           ReproduceCommand.class,
           TokensCommand.class,

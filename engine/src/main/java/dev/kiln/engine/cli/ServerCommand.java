@@ -2,10 +2,12 @@ package dev.kiln.engine.cli;
 
 import dev.kiln.engine.Engine;
 import dev.kiln.engine.config.KilnConfig;
+import dev.kiln.engine.run.GarbageCollector;
 import dev.kiln.engine.server.KilnServer;
 import java.net.BindException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
@@ -71,6 +73,14 @@ final class ServerCommand implements Callable<Integer> {
               + " the rest of the API still needs one")
   boolean openMetrics;
 
+  @Option(
+      names = "--retention",
+      paramLabel = "AGE",
+      description =
+          "delete finished runs older than AGE (e.g. 30d) every hour, as 'kiln gc --older-than"
+              + " AGE' does; kept forever when not given")
+  String retention;
+
   @Override
   public Integer call() throws Exception {
     if (allowHostNetwork) {
@@ -86,6 +96,7 @@ final class ServerCommand implements Callable<Integer> {
     if (!Files.isDirectory(pipelines)) {
       throw new UserError("--pipelines: no such folder: " + pipelines);
     }
+    Duration keep = retention == null ? null : Durations.parse("--retention", retention);
     Engine engine = Engine.open(KilnConfig.fromEnvironment(), slots + 24);
     KilnServer server =
         new KilnServer(
@@ -124,6 +135,10 @@ final class ServerCommand implements Callable<Integer> {
     }
     System.out.println(server.listening());
     System.out.flush();
+    if (keep != null) {
+      new GarbageCollector(engine.db(), engine.artifacts())
+          .every(Duration.ofHours(1), keep, System.err::println);
+    }
     stopped.await();
     return Main.OK;
   }

@@ -3,8 +3,10 @@ package dev.kiln.engine.trigger;
 import dev.kiln.dsl.model.Pipeline;
 import dev.kiln.dsl.model.Trigger;
 import dev.kiln.dsl.parse.CronSyntax;
+import dev.kiln.engine.store.StoreException;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Date;
@@ -199,6 +201,9 @@ public final class CronScheduler implements AutoCloseable {
     }
   }
 
+  /** How long a firing keeps trying to start its run while the store is unreachable. */
+  static final Duration FIRE_RETRY = Duration.ofMinutes(5);
+
   /** The Quartz job of every cron trigger; public because Quartz instantiates it. */
   public static final class FireJob implements Job {
     @Override
@@ -206,12 +211,31 @@ public final class CronScheduler implements AutoCloseable {
       try {
         Fire fire = (Fire) ctx.getScheduler().getContext().get(FIRE);
         var data = ctx.getMergedJobDataMap();
-        fire.fire(
-            data.getString("pipeline"),
-            Integer.parseInt(data.getString("index")),
-            ctx.getScheduledFireTime().toInstant());
+        String pipeline = data.getString("pipeline");
+        Instant at = ctx.getScheduledFireTime().toInstant();
+        // A firing taken just before the store went away is tried again until it is back (the
+        // store refuses a second cron run for the same scheduled time, so a retry after a start
+        // whose answer was lost starts nothing); firings due while it is away are misfires,
+        // handled by 'catchup' once Quartz reaches the store again.
+        long waitMs = 500;
+        long deadline = System.nanoTime() + FIRE_RETRY.toNanos();
+        while (true) {
+          try {
+            fire.fire(pipeline, Integer.parseInt(data.getString("index")), at);
+            return;
+          } catch (StoreException e) {
+            if (!e.isTransient() || System.nanoTime() > deadline) {
+              throw e;
+            }
+            log.warn("cron firing of {} at {}: store unreachable, trying again", pipeline, at);
+            Thread.sleep(waitMs);
+            waitMs = Math.min(waitMs * 2, 10_000);
+          }
+        }
       } catch (SchedulerException e) {
         log.error("cron firing lost: {}", e.getMessage(), e);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt(); // the scheduler is shutting down
       }
     }
   }

@@ -9,6 +9,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.HexFormat;
 import java.util.Random;
 import org.junit.jupiter.api.AfterEach;
@@ -64,6 +66,19 @@ abstract class ArtifactStoreContract {
     Path got = there().local(s.sha256());
     assertThat(got).isEqualTo(there().path(s.sha256()));
     assertThat(Files.readString(got)).isEqualTo("weights");
+  }
+
+  @Test
+  void deleteRemovesContentOnlyWhenStoredBeforeTheGivenTime() throws Exception {
+    ArtifactStore.Stored s = here().put(write("old.bin", "old weights"));
+
+    assertThat(here().delete(s.sha256(), Instant.now().minus(Duration.ofHours(1)))).isFalse();
+    assertThat(there().exists(s.sha256())).isTrue();
+    assertThat(here().delete(s.sha256(), Instant.now().plus(Duration.ofMinutes(1)))).isTrue();
+    assertThat(here().exists(s.sha256())).isFalse();
+    assertThat(there().exists(s.sha256())).isFalse();
+    assertThat(Files.exists(here().path(s.sha256()))).isFalse();
+    assertThat(here().delete(s.sha256(), Instant.now().plus(Duration.ofMinutes(1)))).isFalse();
   }
 
   @Test

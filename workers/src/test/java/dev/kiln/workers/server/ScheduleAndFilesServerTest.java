@@ -9,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -171,7 +172,7 @@ class ScheduleAndFilesServerTest {
       var server = servers.start(pipelines);
       Files.writeString(inbox.resolve("notes.txt"), "not matched by the glob");
       byte[] chunk = new byte[1000];
-      java.util.Arrays.fill(chunk, (byte) 'x');
+      Arrays.fill(chunk, (byte) 'x');
       try (OutputStream out = Files.newOutputStream(inbox.resolve("data.csv"))) {
         for (int i = 0; i < 10; i++) {
           out.write(chunk);
