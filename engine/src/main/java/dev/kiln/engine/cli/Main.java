@@ -30,6 +30,8 @@ import picocli.CommandLine.Command;
       LogsCommand.class,
       CancelCommand.class,
       RetryCommand.class,
+      ApproveCommand.class,
+      ApproveCommand.Reject.class,
       WorkerCommand.class,
       ServerCommand.class,
       BackfillCommand.class,

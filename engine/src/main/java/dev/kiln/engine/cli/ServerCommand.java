@@ -123,6 +123,7 @@ final class ServerCommand implements Callable<Integer> {
       throw e;
     }
     System.out.println(server.listening());
+    server.summary().forEach(System.out::println);
     System.out.flush();
     stopped.await();
     return Main.OK;
