@@ -86,7 +86,11 @@ final class ServerCommand implements Callable<Integer> {
     if (!Files.isDirectory(pipelines)) {
       throw new UserError("--pipelines: no such folder: " + pipelines);
     }
-    Engine engine = Engine.open(KilnConfig.fromEnvironment(), slots + 24);
+    KilnConfig config = KilnConfig.fromEnvironment();
+    Engine engine = Engine.open(config, slots + 24);
+    if (config.dbUrl() == null) {
+      StoreUsers.register(config.home(), "kiln server");
+    }
     KilnServer server =
         new KilnServer(
             engine,
