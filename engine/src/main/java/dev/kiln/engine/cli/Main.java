@@ -39,6 +39,7 @@ import picocli.CommandLine.Command;
       ModelsCommand.class,
       DatasetsCommand.class,
       CacheCommand.class,
+      ArtifactsCommand.class,
       LineageCommand.class,
       ReproduceCommand.class,
       TokensCommand.class,
