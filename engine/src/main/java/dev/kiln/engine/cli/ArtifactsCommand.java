@@ -1,6 +1,7 @@
 package dev.kiln.engine.cli;
 
 import dev.kiln.engine.Engine;
+import dev.kiln.engine.artifact.ArtifactStore;
 import dev.kiln.engine.config.KilnConfig;
 import dev.kiln.engine.store.RunQueries;
 import java.io.IOException;
@@ -9,7 +10,6 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
-import java.util.stream.Stream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -102,7 +102,7 @@ final class ArtifactsCommand implements Runnable {
         if (target.toAbsolutePath().getParent() != null) {
           Files.createDirectories(target.toAbsolutePath().getParent());
         }
-        copy(source, target);
+        ArtifactStore.copyTree(source, target);
         System.out.println(target);
         return Main.OK;
       }
@@ -115,23 +115,6 @@ final class ArtifactsCommand implements Runnable {
       return " (it has "
           + all.stream().map(x -> x.step() + "/" + x.name()).toList()
           + "; see 'kiln artifacts list')";
-    }
-
-    private static void copy(Path from, Path to) throws IOException {
-      if (!Files.isDirectory(from)) {
-        Files.copy(from, to);
-        return;
-      }
-      try (Stream<Path> s = Files.walk(from)) {
-        for (Path p : (Iterable<Path>) s::iterator) {
-          Path t = to.resolve(from.relativize(p).toString());
-          if (Files.isDirectory(p)) {
-            Files.createDirectories(t);
-          } else {
-            Files.copy(p, t);
-          }
-        }
-      }
     }
   }
 }
