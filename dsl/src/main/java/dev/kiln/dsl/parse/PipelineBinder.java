@@ -2,6 +2,7 @@ package dev.kiln.dsl.parse;
 
 import dev.kiln.dsl.model.Concurrency;
 import dev.kiln.dsl.model.Defaults;
+import dev.kiln.dsl.model.Hook;
 import dev.kiln.dsl.model.ParamSpec;
 import dev.kiln.dsl.model.Pipeline;
 import dev.kiln.dsl.model.RetryPolicy;
@@ -9,6 +10,7 @@ import dev.kiln.dsl.model.Source;
 import dev.kiln.dsl.model.Step;
 import dev.kiln.dsl.model.Trigger;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -20,7 +22,16 @@ import java.util.regex.Pattern;
  */
 final class PipelineBinder {
   static final List<String> KEYS =
-      List.of("name", "description", "params", "triggers", "defaults", "steps", "concurrency");
+      List.of(
+          "name",
+          "description",
+          "params",
+          "triggers",
+          "defaults",
+          "steps",
+          "on_failure",
+          "on_success",
+          "concurrency");
   static final List<String> DEFAULTS_KEYS = List.of("image", "retries", "timeout", "queue", "env");
   static final List<String> CONCURRENCY = List.of("allow", "forbid", "replace");
   private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9-]*");
@@ -61,9 +72,11 @@ final class PipelineBinder {
     Map<String, ParamSpec> params = ParamBinder.bind(m.get("params"), f);
     List<Trigger> triggers = TriggerBinder.bind(m.get("triggers"), params, f, exprs);
     Defaults defaults = defaults(m.get("defaults"), f, exprs);
-    List<StepBinder.StepDraft> drafts = steps(m, f, exprs, builtins);
+    List<StepBinder.StepDraft> drafts = new ArrayList<>(steps(m, f, exprs, builtins));
+    Map<String, Hook> hooks = HookCheck.bind(m, drafts, f, exprs, builtins);
     Map<String, List<String>> needs = GraphCheck.check(drafts, problems);
-    exprs.check(params, drafts, needs);
+    HookCheck.checkNeeds(drafts, hooks, problems);
+    exprs.check(params, drafts, HookCheck.readable(needs, hooks));
     if (!problems.isEmpty()) {
       return null;
     }
@@ -79,7 +92,8 @@ final class PipelineBinder {
         defaults,
         Collections.unmodifiableMap(steps),
         Concurrency.of(concurrency),
-        new Source(file, text, Canonical.version(root)));
+        new Source(file, text, Canonical.version(root)),
+        hooks);
   }
 
   private static List<StepBinder.StepDraft> steps(

@@ -83,6 +83,24 @@ public interface ArtifactStore extends AutoCloseable {
     return Digests.sha256(file);
   }
 
+  /** Copies a file, or a folder with everything in it, to {@code to}, which must not exist. */
+  static void copyTree(Path from, Path to) throws IOException {
+    if (!Files.isDirectory(from)) {
+      Files.copy(from, to);
+      return;
+    }
+    try (Stream<Path> walk = Files.walk(from)) {
+      for (Path p : (Iterable<Path>) walk::iterator) {
+        Path t = to.resolve(from.relativize(p).toString());
+        if (Files.isDirectory(p)) {
+          Files.createDirectories(t);
+        } else {
+          Files.copy(p, t);
+        }
+      }
+    }
+  }
+
   /** Removes a file or a folder with everything in it; nothing when it does not exist. */
   static void deleteTree(Path p) throws IOException {
     if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {

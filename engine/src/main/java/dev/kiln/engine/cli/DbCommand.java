@@ -2,8 +2,10 @@ package dev.kiln.engine.cli;
 
 import dev.kiln.engine.config.KilnConfig;
 import dev.kiln.engine.store.EmbeddedServer;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
 @Command(
     name = "db",
@@ -21,11 +23,28 @@ final class DbCommand implements Runnable {
   @Command(
       name = "stop",
       mixinStandardHelpOptions = true,
-      description = "Stop the embedded PostgreSQL.")
+      description = {
+        "Stop the embedded PostgreSQL.",
+        "Refused (exit 2) while a kiln server or kiln worker uses it, unless --force."
+      })
   static final class Stop implements Callable<Integer> {
+    @Option(
+        names = "--force",
+        description = "stop it even while a kiln server or kiln worker uses it")
+    boolean force;
+
     @Override
     public Integer call() throws Exception {
       KilnConfig c = KilnConfig.fromEnvironment();
+      List<StoreUsers.User> users = StoreUsers.live(c.home());
+      if (!users.isEmpty() && !force) {
+        throw new UserError(
+            "the embedded PostgreSQL in "
+                + c.home()
+                + " is in use by "
+                + users.stream().map(u -> u.what() + " (pid " + u.pid() + ")").toList()
+                + ": stop them first, or pass --force");
+      }
       System.out.println(
           EmbeddedServer.stop(c.home())
               ? "stopped the embedded PostgreSQL in " + c.home()

@@ -97,7 +97,11 @@ final class ServerCommand implements Callable<Integer> {
       throw new UserError("--pipelines: no such folder: " + pipelines);
     }
     Duration keep = retention == null ? null : Durations.parse("--retention", retention);
-    Engine engine = Engine.open(KilnConfig.fromEnvironment(), slots + 24);
+    KilnConfig config = KilnConfig.fromEnvironment();
+    Engine engine = Engine.open(config, slots + 24);
+    if (config.dbUrl() == null) {
+      StoreUsers.register(config.home(), "kiln server");
+    }
     KilnServer server =
         new KilnServer(
             engine,
@@ -134,6 +138,7 @@ final class ServerCommand implements Callable<Integer> {
       throw e;
     }
     System.out.println(server.listening());
+    server.summary().forEach(System.out::println);
     System.out.flush();
     if (keep != null) {
       new GarbageCollector(engine.db(), engine.artifacts())

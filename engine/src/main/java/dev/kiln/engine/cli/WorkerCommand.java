@@ -66,7 +66,11 @@ final class WorkerCommand implements Callable<Integer> {
     }
     Duration leaseD = Durations.parse("--lease", lease);
     Duration graceD = Durations.parse("--grace", grace);
-    Engine engine = Engine.open(KilnConfig.fromEnvironment(), slots + 4);
+    KilnConfig config = KilnConfig.fromEnvironment();
+    Engine engine = Engine.open(config, slots + 4);
+    if (config.dbUrl() == null) {
+      StoreUsers.register(config.home(), "kiln worker");
+    }
     String name = ProcessNames.of("worker");
     WorkerRuntime.Handle handle =
         WorkerRuntime.load()

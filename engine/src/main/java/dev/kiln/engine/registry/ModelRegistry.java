@@ -57,6 +57,74 @@ public final class ModelRegistry {
 
   /** {@link #register(NewVersion)} inside the caller's transaction (an exactly-once effect). */
   public ModelVersion register(Connection c, NewVersion v) throws SQLException {
+    return insert(c, v, null);
+  }
+
+  /** {@link #register(Connection, NewVersion)} with the metrics to record (null: metricsOf). */
+  public ModelVersion register(Connection c, NewVersion v, Map<String, Double> metrics)
+      throws SQLException {
+    return insert(c, v, metrics);
+  }
+
+  /**
+   * What {@link #registerOrReuse} did: a new version, or an existing one with the same artifact.
+   */
+  public record Registered(ModelVersion version, boolean existing) {}
+
+  /**
+   * Registers {@code v} unless a version of the model already has the same artifact (sha256): then
+   * returns the latest such version instead of a copy (its alias, if any, is moved to it). {@code
+   * metrics} are recorded on a new version; null means {@link #metricsOf}.
+   */
+  public Registered registerOrReuse(Connection c, NewVersion v, Map<String, Double> metrics)
+      throws SQLException {
+    Names.model(v.name());
+    Sql.update(c, "insert into models (name) values (?) on conflict (name) do nothing", v.name());
+    lockModel(c, v.name());
+    Optional<ModelVersion> same =
+        Sql.one(
+            c,
+            "select "
+                + COLS
+                + " from model_versions where name = ? and artifact_sha256 = ?"
+                + " order by version desc limit 1",
+            ModelRegistry::map,
+            v.name(),
+            v.artifactSha256());
+    if (same.isPresent()) {
+      if (v.alias() != null) {
+        ModelAliases.move(
+            c, v.name(), Names.alias(v.alias()), same.get().version(), v.who(), v.why());
+      }
+      return new Registered(same.get(), true);
+    }
+    return new Registered(insert(c, v, metrics), false);
+  }
+
+  /**
+   * The metrics a model version of this run carries: those of the steps that produced the artifact
+   * (their last value per key), or, when no step of the run produced it or those wrote none, the
+   * run's.
+   */
+  public static Map<String, Double> metricsOf(Connection c, long runId, String artifactSha256)
+      throws SQLException {
+    Map<String, Double> out = new LinkedHashMap<>();
+    Sql.query(
+        c,
+        """
+        select distinct on (m.key) m.key, m.value from metrics m
+         where m.run_id = ?
+           and m.step_id in (select a.step_id from artifacts a where a.run_id = ? and a.sha256 = ?)
+         order by m.key, m.at desc, m.idx desc""",
+        rs -> out.put(rs.getString(1), rs.getDouble(2)),
+        runId,
+        runId,
+        artifactSha256);
+    return out.isEmpty() ? runMetrics(c, runId) : out;
+  }
+
+  private ModelVersion insert(Connection c, NewVersion v, Map<String, Double> given)
+      throws SQLException {
     Names.model(v.name());
     if (v.alias() != null) {
       Names.alias(v.alias());
@@ -85,7 +153,9 @@ public final class ModelRegistry {
       pipeline = run[0];
       pipelineVersion = run[1];
       params = run[2];
-      metrics.putAll(runMetrics(c, v.runId()));
+      metrics.putAll(given != null ? given : metricsOf(c, v.runId(), v.artifactSha256()));
+    } else if (given != null) {
+      metrics.putAll(given);
     }
     ModelVersion mv =
         Sql.one(

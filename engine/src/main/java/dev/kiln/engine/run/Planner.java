@@ -5,6 +5,7 @@ import dev.kiln.dsl.expr.Condition;
 import dev.kiln.dsl.expr.EvalException;
 import dev.kiln.dsl.expr.ExprException;
 import dev.kiln.dsl.expr.Resolver;
+import dev.kiln.dsl.model.Hook;
 import dev.kiln.dsl.model.MatrixTasks;
 import dev.kiln.dsl.model.Pipeline;
 import dev.kiln.dsl.model.Step;
@@ -45,22 +46,33 @@ public final class Planner {
     List<Plan.Start> start = new ArrayList<>();
     List<Plan.Finish> finish = new ArrayList<>();
     Decider d = new Decider(pipeline, dag, run, tasks, views, start, finish);
-    for (String id : dag.order()) {
-      Step step = pipeline.step(id);
+    // Ordinary steps first; hooks once all of those have settled, so they see the result.
+    pass(d, false);
+    if (!pipeline.hooks().isEmpty()) {
+      pass(d, true);
+    }
+    return new Plan(start, finish, runStatus(pipeline, run, views));
+  }
+
+  private static void pass(Decider d, boolean hooks) {
+    for (String id : d.dag.order()) {
+      Step step = d.pipeline.step(id);
+      if ((d.pipeline.hook(id) != null) != hooks) {
+        continue;
+      }
       List<MatrixTasks.Task> all = MatrixTasks.tasks(step);
       List<MatrixTasks.Task> missing =
-          tasks.containsKey(id)
+          d.tasks.containsKey(id)
               ? List.of()
-              : all.stream().filter(t -> !tasks.containsKey(t.name())).toList();
+              : all.stream().filter(t -> !d.tasks.containsKey(t.name())).toList();
       if (!missing.isEmpty()) {
         d.decide(step, all, missing);
       }
-      View v = view(step, all, tasks);
+      View v = view(step, all, d.tasks);
       if (v != null) {
-        views.put(id, v);
+        d.views.put(id, v);
       }
     }
-    return new Plan(start, finish, runStatus(pipeline, run, views));
   }
 
   /** Decides the undecided tasks of one step, adding what it decides to the plan and the state. */
@@ -84,6 +96,19 @@ public final class Planner {
       if (run.status() == RunStatus.CANCELLED) {
         settle(whole, StepStatus.CANCELLED, "run cancelled");
         return;
+      }
+      Hook hook = pipeline.hook(id);
+      if (hook != null) {
+        RunStatus result = result(pipeline, views, false);
+        if (result == null) {
+          return; // other steps still to settle
+        }
+        Hook due = result == RunStatus.SUCCEEDED ? Hook.ON_SUCCESS : Hook.ON_FAILURE;
+        if (hook != due) {
+          settle(
+              whole, StepStatus.SKIPPED, "the run " + result.db() + "; " + hook.key() + " not due");
+          return;
+        }
       }
       String blockedBy = null;
       for (String need : dag.needs(id)) {
@@ -178,25 +203,39 @@ public final class Planner {
   }
 
   private static RunStatus runStatus(Pipeline pipeline, RunSnapshot run, Map<String, View> views) {
-    boolean done =
-        views.size() == pipeline.steps().size()
-            && views.values().stream().allMatch(s -> s.status().terminal());
-    if (!done) {
-      return run.status() == RunStatus.QUEUED ? RunStatus.RUNNING : null;
-    }
     RunStatus result;
     if (run.status() == RunStatus.CANCELLED) {
-      result = RunStatus.CANCELLED;
+      boolean done =
+          views.size() == pipeline.steps().size()
+              && views.values().stream().allMatch(s -> s.status().terminal());
+      result = done ? RunStatus.CANCELLED : null;
     } else {
-      boolean failed =
-          views.entrySet().stream()
-              .anyMatch(
-                  e ->
-                      e.getValue().status() == StepStatus.FAILED
-                          && !pipeline.step(e.getKey()).continueOnError());
-      result = failed ? RunStatus.FAILED : RunStatus.SUCCEEDED;
+      result = result(pipeline, views, true);
+    }
+    if (result == null) {
+      return run.status() == RunStatus.QUEUED ? RunStatus.RUNNING : null;
     }
     return result == run.status() ? null : result;
+  }
+
+  /**
+   * Succeeded or failed once every step counted has settled, else null. Without hooks only the
+   * ordinary steps count (what decides which hooks run); with them, a failed hook fails the run, as
+   * an Argo exit handler does.
+   */
+  private static RunStatus result(Pipeline pipeline, Map<String, View> views, boolean hooks) {
+    boolean failed = false;
+    for (Map.Entry<String, Step> e : pipeline.steps().entrySet()) {
+      if (!hooks && pipeline.hook(e.getKey()) != null) {
+        continue;
+      }
+      View v = views.get(e.getKey());
+      if (v == null || !v.status().terminal()) {
+        return null;
+      }
+      failed |= v.status() == StepStatus.FAILED && !e.getValue().continueOnError();
+    }
+    return failed ? RunStatus.FAILED : RunStatus.SUCCEEDED;
   }
 
   /** Whether a finished need lets its dependents run. */

@@ -16,6 +16,7 @@ import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -153,6 +154,7 @@ public final class KilnServer implements AutoCloseable {
                 metrics)
             : Routes.route(Routes.Method.GET, "/metrics", Role.VIEWER, metrics));
     table.addAll(new RunsApi(engine).routes());
+    table.addAll(new ApprovalsApi(engine, who).routes());
     table.addAll(new PipelinesApi(engine, registry).routes());
     table.addAll(new ModelsApi(engine, who).routes());
     table.addAll(new DataApi(engine).routes());
@@ -235,6 +237,19 @@ public final class KilnServer implements AutoCloseable {
         + ", "
         + options.slots()
         + " worker slots";
+  }
+
+  /** What the server prints after {@link #listening}: store, workers, auth, triggers, warnings. */
+  public List<String> summary() {
+    return StartupSummary.lines(
+        "http://" + options.host() + ":" + port(),
+        engine.config(),
+        options.slots(),
+        options.env(),
+        new TokenStore(engine.db()).list(),
+        registry.all(),
+        Path.of(baseDir),
+        Instant.now());
   }
 
   /** The hosted pipelines as the web UI sees them. */

@@ -107,6 +107,17 @@ final class OpenApi {
         "GET /api/runs/{id}/events",
         new Doc("runs", "Status changes of the run and its steps")
             .query(q("after", "integer", "only events after this event id")));
+    doc(
+        "POST /api/runs/{id}/steps/{step}/approve",
+        new Doc(
+                "runs",
+                "Let a waiting approval/wait step go on, recorded under the token's name (404 when"
+                    + " it is not waiting, 409 when already decided or timed out)")
+            .body("{\"reason\": \"...\"}"));
+    doc(
+        "POST /api/runs/{id}/steps/{step}/reject",
+        new Doc("runs", "Fail a waiting approval/wait step (as approve)")
+            .body("{\"reason\": \"...\"}"));
     doc("GET /api/runs/{id}/metrics", new Doc("runs", "Metrics the run's steps wrote, by step"));
     doc(
         "GET /api/runs/{id}/tasks/{task}/attempts",

@@ -50,14 +50,26 @@ public final class ModelRegisterStep implements BuiltinStep {
             WithKey.optional(
                 "alias", Type.STRING, "an alias to point at the new version, e.g. staging"),
             WithKey.optional("tags", Type.MAP, "free-form tags KEY: VALUE"),
-            WithKey.optional("reason", Type.STRING, "why, recorded in the alias history")),
+            WithKey.optional("reason", Type.STRING, "why, recorded in the alias history"),
+            WithKey.optional(
+                "metrics",
+                Type.LIST,
+                "the metric names the version carries (default: all those the step that produced"
+                    + " the artifact wrote, else the run's)"),
+            WithKey.optional(
+                "dedupe",
+                Type.BOOLEAN,
+                "return the existing version when one has the same artifact sha256 instead of"
+                    + " registering a copy (default true)")),
         Outputs.of(
             "name",
             "the model name",
             "version",
-            "the new version number",
+            "the new version number (or the existing one with the same artifact)",
             "uri",
-            "model:NAME@VERSION"));
+            "model:NAME@VERSION",
+            "existing",
+            "true when an existing version had the same artifact and was returned"));
   }
 
   @Override
@@ -83,6 +95,9 @@ public final class ModelRegisterStep implements BuiltinStep {
               alias,
               Names.who(),
               in.string("reason", "registered by run " + ctx.task().runId()));
+      boolean dedupe = in.bool("dedupe", true);
+      List<String> wanted = in.list("metrics");
+      long runId = ctx.task().runId();
       // Once per task: an attempt re-run after a lost one returns the version the first made.
       SideEffects.Outcome once =
           ctx.engine()
@@ -91,34 +106,80 @@ public final class ModelRegisterStep implements BuiltinStep {
                   ctx.task(),
                   NAME,
                   c -> {
-                    ModelVersion v = ctx.engine().models().register(c, nv);
+                    Map<String, Double> metrics =
+                        chosen(ModelRegistry.metricsOf(c, runId, stored.sha256()), wanted);
+                    ModelRegistry.Registered r =
+                        dedupe
+                            ? ctx.engine().models().registerOrReuse(c, nv, metrics)
+                            : new ModelRegistry.Registered(
+                                ctx.engine().models().register(c, nv, metrics), false);
+                    ModelVersion v = r.version();
                     Map<String, String> out = new LinkedHashMap<>();
                     out.put("name", name);
                     out.put("version", String.valueOf(v.version()));
                     out.put("uri", "model:" + v.ref());
+                    out.put("existing", String.valueOf(r.existing()));
                     out.put("metrics", String.valueOf(v.metrics()));
                     return out;
                   });
       Map<String, String> out = new LinkedHashMap<>(once.outputs());
       String metrics = out.remove("metrics");
+      String version = name + "@" + out.get("version");
       ctx.logs()
           .line(
               "system",
-              (once.repeated() ? "already registered by an earlier attempt: " : "registered ")
-                  + name
-                  + "@"
-                  + out.get("version")
-                  + (alias == null ? "" : " as " + alias)
-                  + " with metrics "
-                  + metrics);
+              (once.repeated() ? "already done by an earlier attempt: " : "")
+                  + ("true".equals(out.get("existing"))
+                      ? "artifact sha256 "
+                          + stored.sha256()
+                          + " is already "
+                          + version
+                          + "; not registered again"
+                          + (alias == null ? "" : ", " + alias + " points at it")
+                      : "registered "
+                          + version
+                          + (alias == null ? "" : " as " + alias)
+                          + " with metrics "
+                          + metrics));
       return new Completion(Completion.Outcome.SUCCEEDED, null, null, out, List.of(), List.of());
     } catch (With.BadInput e) {
+      return Completion.invalid(e.getMessage());
+    } catch (MissingMetric e) {
       return Completion.invalid(e.getMessage());
     } catch (RegistryException e) {
       return Completion.failed(e.getMessage());
     } catch (IOException e) {
       return Completion.failed(NAME + ": cannot store the artifact: " + e.getMessage());
     }
+  }
+
+  /** A metric named in with.metrics that the run did not write (thrown inside the effect). */
+  private static final class MissingMetric extends RuntimeException {
+    MissingMetric(String message) {
+      super(message);
+    }
+  }
+
+  /** The metrics named, in their order; all of them when none is named. */
+  private static Map<String, Double> chosen(Map<String, Double> all, List<String> names) {
+    if (names.isEmpty()) {
+      return all;
+    }
+    Map<String, Double> out = new LinkedHashMap<>();
+    for (String n : names) {
+      Double v = all.get(n);
+      if (v == null) {
+        throw new MissingMetric(
+            NAME
+                + ": with.metrics: no metric '"
+                + n
+                + "' was written (there are "
+                + all.keySet()
+                + ")");
+      }
+      out.put(n, v);
+    }
+    return out;
   }
 
   private static Map<String, String> tags(Object raw) throws With.BadInput {

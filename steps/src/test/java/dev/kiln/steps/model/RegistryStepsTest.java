@@ -328,7 +328,7 @@ class RegistryStepsTest {
           again:
             needs: [register]
             uses: model/register
-            with: { name: m, artifact: "${{ steps.train.artifacts.model }}" }
+            with: { name: m, artifact: "${{ steps.train.artifacts.model }}", dedupe: false }
           promote:
             needs: [again]
             uses: model/promote
@@ -346,6 +346,60 @@ class RegistryStepsTest {
     assertThat(engine.models().history("m", "staging"))
         .extracting(e -> e.toVersion() + ":" + e.why())
         .containsExactly("1:registered by run " + r.id(), "2:newer");
+  }
+
+  static final String DEDUPE =
+      """
+      name: dedupe
+      steps:
+        prep:
+          run: echo "rows=100" >> "$KILN_METRICS"
+        train:
+          needs: [prep]
+          run: |
+            echo "accuracy=0.9" >> "$KILN_METRICS"
+            echo "f1=0.8" >> "$KILN_METRICS"
+            echo "weights" > "$KILN_ARTIFACTS/model.bin"
+        register:
+          needs: [train]
+          uses: model/register
+          with: { name: d, artifact: "${{ steps.train.artifacts.model }}" }
+        picked:
+          needs: [register]
+          uses: model/register
+          with: { name: d2, artifact: "${{ steps.train.artifacts.model }}", metrics: [f1] }
+        missing:
+          needs: [register]
+          continue_on_error: true
+          uses: model/register
+          with: { name: d3, artifact: "${{ steps.train.artifacts.model }}", metrics: auc }
+      """;
+
+  @Test
+  void theSameArtifactIsNotRegisteredTwiceAndAVersionCarriesItsTrainingStepsMetrics()
+      throws Exception {
+    RunRecord first = run(DEDUPE);
+    assertThat(first.status()).isEqualTo(RunStatus.SUCCEEDED);
+    assertThat(task(first, "register").outputs())
+        .containsEntry("version", "1")
+        .containsEntry("existing", "false");
+    assertThat(engine.models().get("d", 1).orElseThrow().metrics())
+        .as("the training step's metrics, not prep's")
+        .containsOnly(Map.entry("accuracy", 0.9), Map.entry("f1", 0.8));
+    assertThat(engine.models().get("d2", 1).orElseThrow().metrics())
+        .containsOnly(Map.entry("f1", 0.8));
+    assertThat(task(first, "missing").error())
+        .isEqualTo(
+            "model/register: with.metrics: no metric 'auc' was written (there are [accuracy,"
+                + " f1])");
+
+    RunRecord second = run(DEDUPE);
+    assertThat(task(second, "register").outputs())
+        .containsEntry("version", "1")
+        .containsEntry("existing", "true");
+    assertThat(engine.models().versions("d")).hasSize(1);
+    assertThat(engine.store().logs(second.id(), "register"))
+        .anyMatch(l -> l.line().contains("is already d@1; not registered again"));
   }
 
   @Test
@@ -432,8 +486,11 @@ class RegistryStepsTest {
         .containsEntry("rows", "2");
     assertThat(engine.datasets().versions("iris")).hasSize(1);
     assertThat(engine.models().runMetrics(again.id())).containsEntry("rows", 2.0);
-    assertThat(engine.models().get("m", 2).orElseThrow().artifactSha256())
-        .isEqualTo(engine.models().get("m", 1).orElseThrow().artifactSha256());
+    // The same data, params and code made the same artifact: the existing version, not a copy.
+    assertThat(task(again, "register").outputs())
+        .containsEntry("version", "1")
+        .containsEntry("existing", "true");
+    assertThat(engine.models().versions("m")).hasSize(1);
     assertThat(engine.datasets().readsOf(again.id()))
         .extracting(DatasetVersion::ref)
         .containsExactly("iris@1");

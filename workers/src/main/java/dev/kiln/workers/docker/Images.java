@@ -8,6 +8,7 @@ import dev.kiln.engine.spi.LogSink;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
@@ -64,8 +65,10 @@ final class Images {
         throw new ImageException(
             "image "
                 + image
-                + " not found locally and could not be pulled: "
-                + (why == null ? "the pull ended without it" : why));
+                + " not found locally and could not be pulled ("
+                + (why == null ? "the pull ended without it" : why)
+                + "); "
+                + howToBuild(image));
       }
     }
     List<String> repoDigests = found.getRepoDigests();
@@ -74,6 +77,31 @@ final class Images {
     String user = found.getConfig() == null ? null : found.getConfig().getUser();
     return new Resolved(found.getId(), digest, user == null || user.isBlank() ? null : user);
   }
+
+  /** Kiln's own images are built from deploy/images; any other the user builds or loads. */
+  static String howToBuild(String image) {
+    String dir = KILN_IMAGES.get(image);
+    if (dir != null) {
+      return "build it with deploy/images/build.sh"
+          + (dir.equals("all") ? " all" : "")
+          + " (or deploy/images/"
+          + image.substring("kiln/".length(), image.indexOf(':'))
+          + "/build.sh "
+          + image
+          + ")";
+    }
+    return "build it here (docker build -t " + image + " DIR) or load it (docker load -i FILE)";
+  }
+
+  /** The images deploy/images/build.sh makes, and whether they need its 'all' argument. */
+  private static final Map<String, String> KILN_IMAGES =
+      Map.of(
+          "kiln/busybox:1", "",
+          "kiln/python-ml:1", "",
+          "kiln/jre:1", "",
+          "kiln/kiln:1", "all",
+          "kiln/postgres:1", "all",
+          "kiln/s3proxy:1", "all");
 
   private static InspectImageResponse inspect(DockerClient c, String image) {
     try {

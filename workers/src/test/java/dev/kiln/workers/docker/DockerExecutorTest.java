@@ -237,7 +237,9 @@ class DockerExecutorTest {
     assertThat(awaitEnd(engine, run, WITHIN).status()).isEqualTo(RunStatus.FAILED);
     assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(40));
     assertThat(task(run, "ghost").error())
-        .startsWith("image kiln/x:1 not found locally and could not be pulled: ")
+        .startsWith("image kiln/x:1 not found locally and could not be pulled (")
+        .endsWith(
+            "); build it here (docker build -t kiln/x:1 DIR) or load it (docker load -i FILE)")
         .doesNotContain("\n");
   }
 
