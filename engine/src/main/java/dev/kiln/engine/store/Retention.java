@@ -211,7 +211,7 @@ public final class Retention {
           del(c, "run_dataset_pins where run_id = any(?)", gone);
           // A monitor's report outlives the run that made it (trends read reports, not runs).
           Sql.update(c, "update monitor_reports set run_id = null where run_id = any(?)", gone);
-          // Tasks of these runs that point at each other; side_effects go by cascade.
+          // Tasks of these runs that point at each other; side_effects and approvals go by cascade.
           Sql.update(c, "update tasks set reused_from = null where run_id = any(?)", gone);
           Sql.update(c, "update runs set retry_of = null where id = any(?)", gone);
           rows.put("tasks", del(c, "tasks where run_id = any(?)", gone));

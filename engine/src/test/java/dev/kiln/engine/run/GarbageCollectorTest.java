@@ -245,6 +245,7 @@ class GarbageCollectorTest {
                         rs -> rs.getString(1)));
     assertThat(refs)
         .containsExactlyInAnyOrder(
+            "approvals.run_id",
             "artifacts.run_id",
             "dataset_versions.run_id",
             "metrics.run_id",
