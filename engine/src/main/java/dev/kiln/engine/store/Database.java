@@ -34,7 +34,7 @@ public final class Database implements AutoCloseable {
       return connect(config.dbUrl(), config.dbUser(), config.dbPassword(), poolSize);
     }
     EmbeddedServer server = EmbeddedServer.ensureRunning(config.home());
-    return connect(server.jdbcUrl(), "postgres", null, poolSize);
+    return connect(server.jdbcUrl(), EmbeddedServer.USER, server.password(), poolSize);
   }
 
   public static Database connect(String url, String user, String password, int poolSize) {
