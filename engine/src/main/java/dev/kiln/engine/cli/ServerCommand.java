@@ -1,7 +1,6 @@
 package dev.kiln.engine.cli;
 
 import dev.kiln.engine.Engine;
-import dev.kiln.engine.config.KilnConfig;
 import dev.kiln.engine.server.KilnServer;
 import java.net.BindException;
 import java.nio.file.Files;
@@ -9,6 +8,7 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(
@@ -59,6 +59,8 @@ final class ServerCommand implements Callable<Integer> {
           "steps run at once by in-process workers; 0 for none (default ${DEFAULT-VALUE})")
   int slots;
 
+  @Mixin DataRootOption dataRoots;
+
   @Option(
       names = "--allow-host-network",
       description = "let container steps use 'network: host' (refused otherwise; docs/security.md)")
@@ -86,7 +88,7 @@ final class ServerCommand implements Callable<Integer> {
     if (!Files.isDirectory(pipelines)) {
       throw new UserError("--pipelines: no such folder: " + pipelines);
     }
-    Engine engine = Engine.open(KilnConfig.fromEnvironment(), slots + 24);
+    Engine engine = Engine.open(dataRoots.config(), slots + 24);
     KilnServer server =
         new KilnServer(
             engine,
