@@ -174,8 +174,7 @@ final class RunCommand implements Callable<Integer> {
         runId =
             engine
                 .leases()
-                .takeOverAbandoned(
-                    pipeline.source().version(), bound, driver, dead, Leases.DRIVER_STALE)
+                .takeOverAbandoned(pipeline, bound, driver, dead, Leases.DRIVER_STALE)
                 .orElse(null);
         if (runId != null) {
           (json ? System.err : System.out)

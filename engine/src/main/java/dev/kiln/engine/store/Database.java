@@ -30,6 +30,7 @@ public final class Database implements AutoCloseable {
 
   /** Connects to KILN_DB_URL, or to (starting if needed) the embedded server in KILN_HOME. */
   public static Database open(KilnConfig config, int poolSize) {
+    SecretBox.use(config.home(), System.getenv());
     if (config.dbUrl() != null) {
       return connect(config.dbUrl(), config.dbUser(), config.dbPassword(), poolSize);
     }

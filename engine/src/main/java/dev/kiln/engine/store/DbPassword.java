@@ -6,16 +6,12 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFilePermission;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.Base64;
-import java.util.EnumSet;
-import java.util.Set;
 import java.util.regex.Pattern;
 
 /**
@@ -33,8 +29,6 @@ final class DbPassword {
   static final String MARKER = "# kiln: every connection needs $KILN_HOME/db-password";
 
   private static final Pattern SAFE = Pattern.compile("[A-Za-z0-9_-]{20,200}");
-  private static final Set<PosixFilePermission> OWNER_ONLY =
-      EnumSet.of(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE);
 
   private DbPassword() {}
 
@@ -42,8 +36,7 @@ final class DbPassword {
   static String of(Path home, Path data) throws IOException {
     Path file = home.resolve(FILE);
     if (Files.exists(file)) {
-      checkOwnerOnly(file);
-      String pw = Files.readString(file, StandardCharsets.UTF_8).trim();
+      String pw = OwnerOnlyFile.read(file);
       if (!SAFE.matcher(pw).matches()) {
         throw new ConfigException(
             file
@@ -65,11 +58,7 @@ final class DbPassword {
     byte[] bytes = new byte[24];
     new SecureRandom().nextBytes(bytes);
     String pw = Base64.getUrlEncoder().withoutPadding().encodeToString(bytes);
-    // Created 0600 before any byte is written, then moved into place in one step.
-    Path tmp =
-        Files.createTempFile(home, FILE, ".tmp", PosixFilePermissions.asFileAttribute(OWNER_ONLY));
-    Files.writeString(tmp, pw + "\n", StandardCharsets.UTF_8);
-    Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE);
+    OwnerOnlyFile.create(file, pw + "\n");
     return pw;
   }
 
@@ -117,22 +106,5 @@ final class DbPassword {
   static boolean secured(Path data) throws IOException {
     Path hba = data.resolve("pg_hba.conf");
     return Files.exists(hba) && Files.readString(hba, StandardCharsets.UTF_8).startsWith(MARKER);
-  }
-
-  private static void checkOwnerOnly(Path file) throws IOException {
-    Set<PosixFilePermission> perms;
-    try {
-      perms = Files.getPosixFilePermissions(file);
-    } catch (UnsupportedOperationException notPosix) {
-      return;
-    }
-    if (!OWNER_ONLY.containsAll(perms)) {
-      throw new ConfigException(
-          file
-              + " is readable by others ("
-              + PosixFilePermissions.toString(perms)
-              + "): run chmod 600 "
-              + file);
-    }
   }
 }
