@@ -107,7 +107,7 @@ class BuiltinFaultsTest {
             t,
             t.spec().with(),
             base,
-            new StepPaths(base, List.of()),
+            new StepPaths(base, List.of(engine.config().artifactsDir())),
             (stream, line) -> {},
             new Cancellation(),
             engine));
