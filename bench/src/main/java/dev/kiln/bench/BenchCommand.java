@@ -23,6 +23,7 @@ import picocli.CommandLine.Mixin;
       DockerBench.class,
       RegistryBench.class,
       ApiBench.class,
+      AuthBench.class,
       UiBench.class,
       CommandsBench.class,
       ServeBench.class,

@@ -94,10 +94,14 @@ final class ScaleBench implements Callable<Integer> {
               String.valueOf(slots),
               "--executor",
               "process");
-      pb.environment().put("KILN_DB_URL", engine.db().url());
-      pb.environment().put("KILN_DB_USER", config.dbUser() == null ? "postgres" : config.dbUser());
-      if (config.dbPassword() != null) {
-        pb.environment().put("KILN_DB_PASSWORD", config.dbPassword());
+      if (config.dbUrl() != null) { // else the workers open the embedded one through KILN_HOME
+        pb.environment().put("KILN_DB_URL", config.dbUrl());
+        if (config.dbUser() != null) {
+          pb.environment().put("KILN_DB_USER", config.dbUser());
+        }
+        if (config.dbPassword() != null) {
+          pb.environment().put("KILN_DB_PASSWORD", config.dbPassword());
+        }
       }
       pb.environment().put("KILN_HOME", config.home().toString());
       pb.redirectOutput(ProcessBuilder.Redirect.DISCARD);

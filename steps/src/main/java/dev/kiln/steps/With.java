@@ -1,12 +1,11 @@
 package dev.kiln.steps;
 
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.LinkOption;
+import dev.kiln.engine.spi.StepPaths;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * Typed access to a built-in step's {@code with:} map; a wrong or missing value is a {@link
@@ -22,19 +21,19 @@ public final class With {
 
   private final String step;
   private final Map<String, Object> with;
-  private final Path baseDir;
+  private final StepPaths paths;
 
   /** How a field is named in messages: "with." or, for a nested map, "with.fairness.". */
   private final String prefix;
 
-  public With(String step, Map<String, Object> with, Path baseDir) {
-    this(step, with, baseDir, "with.");
+  public With(String step, Map<String, Object> with, StepPaths paths) {
+    this(step, with, paths, "with.");
   }
 
-  private With(String step, Map<String, Object> with, Path baseDir, String prefix) {
+  private With(String step, Map<String, Object> with, StepPaths paths, String prefix) {
     this.step = step;
     this.with = with == null ? Map.of() : with;
-    this.baseDir = baseDir;
+    this.paths = paths;
     this.prefix = prefix;
   }
 
@@ -63,67 +62,35 @@ public final class With {
     return has(field) ? String.valueOf(with.get(field)) : fallback;
   }
 
-  /** A path; relative ones resolve against the folder the run was started from. */
+  /**
+   * An existing file or folder named by the field, resolved and confined by {@link StepPaths}
+   * (relative to the run's folder; refused outside the allowed folders, also through a symbolic
+   * link).
+   */
   public Path path(String field) throws BadInput {
-    Path p = Path.of(string(field));
-    return p.isAbsolute() ? p : baseDir.resolve(p).normalize();
+    try {
+      return paths.read(string(field));
+    } catch (StepPaths.Refused e) {
+      throw bad(field, e.getMessage());
+    }
   }
 
-  /**
-   * A path that must stay inside its folder: relative to the run's folder, with no {@code ..}
-   * leading out and no symbolic link leading out; an absolute path only inside one of the allowed
-   * roots (e.g. the artifact store, where {@code ${{ steps.x.artifacts.y }}} points).
-   */
-  public Path containedPath(String field, Path... allowedRoots) throws BadInput {
-    String raw = string(field);
-    Path p = Path.of(raw);
-    Path base = baseDir;
-    Path resolved;
-    if (p.isAbsolute()) {
-      resolved = p.normalize();
-      base = null;
-      for (Path root : allowedRoots) {
-        Path r = root.toAbsolutePath().normalize();
-        if (base == null && resolved.startsWith(r)) {
-          base = r;
-        }
-      }
-      if (base == null) {
-        throw new BadInput(
-            step
-                + ": "
-                + field
-                + " path '"
-                + raw
-                + "' is absolute and outside the artifact store; use a path relative to the pipeline's folder"
-                + " or ${{ steps.STEP.artifacts.NAME }}");
-      }
-    } else {
-      resolved = base.resolve(p).normalize();
-      if (!resolved.startsWith(base.toAbsolutePath().normalize())) {
-        throw new BadInput(step + ": " + field + " path '" + raw + "' escapes its folder " + base);
-      }
-    }
-    if (!Files.exists(resolved, LinkOption.NOFOLLOW_LINKS)) {
-      throw new BadInput(
-          step + ": " + field + " path '" + raw + "' does not exist (looked at " + resolved + ")");
-    }
+  /** Like {@link #path} when something exists there; empty when nothing does. */
+  public Optional<Path> pathIfExists(String field) throws BadInput {
     try {
-      if (!resolved.toRealPath().startsWith(base.toRealPath())) {
-        throw new BadInput(
-            step
-                + ": "
-                + field
-                + " path '"
-                + raw
-                + "' is a symbolic link that leads out of its folder "
-                + base);
-      }
-    } catch (IOException e) {
-      throw new BadInput(
-          step + ": cannot read " + field + " path '" + raw + "': " + e.getMessage());
+      return paths.readIfExists(string(field));
+    } catch (StepPaths.Refused e) {
+      throw bad(field, e.getMessage());
     }
-    return resolved;
+  }
+
+  /** A file to write, confined like {@link #path}. */
+  public Path outputPath(String field) throws BadInput {
+    try {
+      return paths.write(string(field));
+    } catch (StepPaths.Refused e) {
+      throw bad(field, e.getMessage());
+    }
   }
 
   /** A number, or null when the field is not given. */
@@ -221,6 +188,6 @@ public final class With {
     if (!(with.get(field) instanceof Map<?, ?> m)) {
       throw bad(field, "must be a map with " + what);
     }
-    return new With(step, (Map<String, Object>) m, baseDir, prefix + field + ".");
+    return new With(step, (Map<String, Object>) m, paths, prefix + field + ".");
   }
 }

@@ -39,7 +39,7 @@ class StoreOutageTest {
     engine =
         new Engine(
             KilnConfig.from(Map.of("KILN_HOME", home.toString())),
-            Database.connect(server.jdbcUrl(), "postgres", null, 4));
+            Database.connect(server.jdbcUrl(), EmbeddedServer.USER, server.password(), 4));
   }
 
   @AfterEach

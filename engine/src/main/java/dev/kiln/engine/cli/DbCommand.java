@@ -56,7 +56,10 @@ final class DbCommand implements Runnable {
   @Command(
       name = "url",
       mixinStandardHelpOptions = true,
-      description = "Start the embedded PostgreSQL if needed and print its JDBC URL.")
+      description = {
+        "Start the embedded PostgreSQL if needed and print its JDBC URL, with user and password",
+        "(from $KILN_HOME/db-password): usable as KILN_DB_URL or by any JDBC tool."
+      })
   static final class Url implements Callable<Integer> {
     @Override
     public Integer call() {
@@ -64,7 +67,7 @@ final class DbCommand implements Runnable {
       if (c.dbUrl() != null) {
         System.out.println(c.dbUrl());
       } else {
-        System.out.println(EmbeddedServer.ensureRunning(c.home()).jdbcUrl() + "?user=postgres");
+        System.out.println(EmbeddedServer.ensureRunning(c.home()).jdbcUrlWithCredentials());
       }
       return Main.OK;
     }

@@ -18,6 +18,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -115,6 +116,8 @@ final class RunCommand implements Callable<Integer> {
       description = "run every step with this executor (process), e.g. on machines without Docker")
   String executor;
 
+  @Mixin DataRootOption dataRoots;
+
   @Option(
       names = "--allow-host-network",
       description = "let container steps use 'network: host' (refused otherwise; docs/security.md)")
@@ -162,7 +165,7 @@ final class RunCommand implements Callable<Integer> {
       throw new UserError("--slots must be at least 1, got " + slots);
     }
     Map<String, String> runTags = pairs(tags, "--tag");
-    KilnConfig config = KilnConfig.fromEnvironment();
+    KilnConfig config = dataRoots.config();
     try (Engine engine = Engine.open(config, slots + 4)) {
       String driver = ProcessNames.of("run");
       Long runId = null;
@@ -171,8 +174,7 @@ final class RunCommand implements Callable<Integer> {
         runId =
             engine
                 .leases()
-                .takeOverAbandoned(
-                    pipeline.source().version(), bound, driver, dead, Leases.DRIVER_STALE)
+                .takeOverAbandoned(pipeline, bound, driver, dead, Leases.DRIVER_STALE)
                 .orElse(null);
         if (runId != null) {
           (json ? System.err : System.out)
@@ -216,7 +218,7 @@ final class RunCommand implements Callable<Integer> {
     if (slots < 1) {
       throw new UserError("--slots must be at least 1, got " + slots);
     }
-    try (Engine engine = Engine.open(KilnConfig.fromEnvironment(), slots + 4)) {
+    try (Engine engine = Engine.open(dataRoots.config(), slots + 4)) {
       RunRecord run =
           engine
               .store()

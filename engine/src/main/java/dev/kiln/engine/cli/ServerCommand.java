@@ -11,6 +11,7 @@ import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(
@@ -61,6 +62,8 @@ final class ServerCommand implements Callable<Integer> {
           "steps run at once by in-process workers; 0 for none (default ${DEFAULT-VALUE})")
   int slots;
 
+  @Mixin DataRootOption dataRoots;
+
   @Option(
       names = "--allow-host-network",
       description = "let container steps use 'network: host' (refused otherwise; docs/security.md)")
@@ -97,7 +100,7 @@ final class ServerCommand implements Callable<Integer> {
       throw new UserError("--pipelines: no such folder: " + pipelines);
     }
     Duration keep = retention == null ? null : Durations.parse("--retention", retention);
-    KilnConfig config = KilnConfig.fromEnvironment();
+    KilnConfig config = dataRoots.config();
     Engine engine = Engine.open(config, slots + 24);
     if (config.dbUrl() == null) {
       StoreUsers.register(config.home(), "kiln server");

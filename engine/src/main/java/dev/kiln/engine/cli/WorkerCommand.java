@@ -1,7 +1,6 @@
 package dev.kiln.engine.cli;
 
 import dev.kiln.engine.Engine;
-import dev.kiln.engine.config.KilnConfig;
 import dev.kiln.engine.run.ProcessNames;
 import dev.kiln.engine.spi.WorkerRuntime;
 import java.time.Duration;
@@ -9,6 +8,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(
@@ -50,6 +50,8 @@ final class WorkerCommand implements Callable<Integer> {
       description = "run every step with this executor")
   String executor;
 
+  @Mixin DataRootOption dataRoots;
+
   @Option(
       names = "--allow-host-network",
       description = "let container steps use 'network: host' (refused otherwise; docs/security.md)")
@@ -66,7 +68,7 @@ final class WorkerCommand implements Callable<Integer> {
     }
     Duration leaseD = Durations.parse("--lease", lease);
     Duration graceD = Durations.parse("--grace", grace);
-    KilnConfig config = KilnConfig.fromEnvironment();
+    KilnConfig config = dataRoots.config();
     Engine engine = Engine.open(config, slots + 4);
     if (config.dbUrl() == null) {
       StoreUsers.register(config.home(), "kiln worker");

@@ -1,5 +1,6 @@
 package dev.kiln.engine.run;
 
+import dev.kiln.dsl.model.Pipeline;
 import dev.kiln.engine.run.Retries.Decision;
 import dev.kiln.engine.run.Retries.End;
 import dev.kiln.engine.spi.Metrics;
@@ -137,13 +138,13 @@ public final class Leases {
    * the same statement, so two processes cannot both continue it.
    */
   public Optional<Long> takeOverAbandoned(
-      String version,
+      Pipeline pipeline,
       Map<String, Object> params,
       String driver,
       Collection<String> deadDrivers,
       Duration stale) {
     return db.tx()
-        .inTransaction(c -> Runs.takeOver(c, version, params, driver, deadDrivers, stale));
+        .inTransaction(c -> Runs.takeOver(c, pipeline, params, driver, deadDrivers, stale));
   }
 
   /**

@@ -21,7 +21,7 @@ import org.slf4j.LoggerFactory;
  * query; the price is that a revoked token keeps working for at most that long on a server that saw
  * it just before. Unknown tokens are never remembered, so a new token works at once.
  */
-final class Authenticator implements Routes.Guard {
+public final class Authenticator implements Routes.Guard {
   static final Duration CACHE_TTL = Duration.ofSeconds(5);
   static final Duration TOUCH_EVERY = Duration.ofMinutes(1);
   private static final Logger log = LoggerFactory.getLogger(Authenticator.class);
@@ -47,11 +47,12 @@ final class Authenticator implements Routes.Guard {
           });
   private volatile boolean anyToken;
 
-  Authenticator(TokenStore tokens) {
+  public Authenticator(TokenStore tokens) {
     this(tokens, System::nanoTime, CACHE_TTL);
   }
 
-  Authenticator(TokenStore tokens, LongSupplier nanoClock, Duration ttl) {
+  /** With its own clock and cache time ({@code Duration.ZERO}: every request asks the store). */
+  public Authenticator(TokenStore tokens, LongSupplier nanoClock, Duration ttl) {
     this.tokens = tokens;
     this.nanoClock = nanoClock;
     this.ttlNanos = ttl.toNanos();

@@ -34,15 +34,23 @@ public interface BuiltinStep {
    */
   Completion run(Context context) throws Exception;
 
-  /** What a built-in step gets: its resolved inputs, a scratch folder and the engine's stores. */
+  /**
+   * What a built-in step gets: its resolved inputs, a scratch folder, the engine's stores, and
+   * {@code paths}, through which every file named in {@code with:} is resolved and confined.
+   */
   record Context(
       ClaimedTask task,
       Map<String, Object> with,
       Path workDir,
-      Path baseDir,
+      StepPaths paths,
       LogSink logs,
       Cancellation cancellation,
-      Engine engine) {}
+      Engine engine) {
+    /** The folder the run was started from (not a licence to read there: use {@link #paths}). */
+    public Path baseDir() {
+      return paths.base();
+    }
+  }
 
   /** Every built-in step on the class path, by name. */
   static Map<String, BuiltinStep> all() {

@@ -30,11 +30,12 @@ public final class Database implements AutoCloseable {
 
   /** Connects to KILN_DB_URL, or to (starting if needed) the embedded server in KILN_HOME. */
   public static Database open(KilnConfig config, int poolSize) {
+    SecretBox.use(config.home(), System.getenv());
     if (config.dbUrl() != null) {
       return connect(config.dbUrl(), config.dbUser(), config.dbPassword(), poolSize);
     }
     EmbeddedServer server = EmbeddedServer.ensureRunning(config.home());
-    return connect(server.jdbcUrl(), "postgres", null, poolSize);
+    return connect(server.jdbcUrl(), EmbeddedServer.USER, server.password(), poolSize);
   }
 
   public static Database connect(String url, String user, String password, int poolSize) {

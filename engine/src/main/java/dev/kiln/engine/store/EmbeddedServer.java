@@ -27,22 +27,35 @@ import org.slf4j.LoggerFactory;
  * The embedded PostgreSQL in {@code $KILN_HOME/pgdata}, shared by every kiln process on the
  * machine. The first process starts it; it keeps running after that process exits (no shutdown
  * hook) so a second {@code kiln run} started meanwhile, or after a crash, finds it and connects.
- * {@code kiln db stop} stops it.
+ * {@code kiln db stop} stops it. Every connection needs the password in {@code
+ * $KILN_HOME/db-password} ({@link DbPassword}).
  */
 public final class EmbeddedServer {
   private static final Logger log = LoggerFactory.getLogger(EmbeddedServer.class);
+  public static final String USER = "postgres";
   private final int port;
+  private final String password;
 
-  private EmbeddedServer(int port) {
+  private EmbeddedServer(int port, String password) {
     this.port = port;
+    this.password = password;
   }
 
   public String jdbcUrl() {
     return "jdbc:postgresql://localhost:" + port + "/postgres";
   }
 
+  /** The URL with user and password in it, for tools outside Kiln ({@code kiln db url}). */
+  public String jdbcUrlWithCredentials() {
+    return jdbcUrl() + "?user=" + USER + "&password=" + password;
+  }
+
   public int port() {
     return port;
+  }
+
+  public String password() {
+    return password;
   }
 
   public static EmbeddedServer ensureRunning(Path home) {
@@ -56,11 +69,11 @@ public final class EmbeddedServer {
                   StandardOpenOption.WRITE);
           FileLock ignored = ch.lock()) {
         Path data = home.resolve("pgdata");
-        Optional<Integer> running = runningPort(data);
-        if (running.isPresent()) {
-          return new EmbeddedServer(running.get());
-        }
-        return start(home, data);
+        String password = DbPassword.of(home, data);
+        Optional<Integer> running = runningPort(data, password);
+        int port = running.isPresent() ? running.get() : start(home, data, password);
+        DbPassword.require(data, port, password);
+        return new EmbeddedServer(port, password);
       }
     } catch (IOException e) {
       throw new ConfigException(
@@ -92,7 +105,7 @@ public final class EmbeddedServer {
    */
   private static final Map<Path, EmbeddedPostgres> STARTED = new ConcurrentHashMap<>();
 
-  private static EmbeddedServer start(Path home, Path data) throws IOException {
+  private static int start(Path home, Path data, String password) throws IOException {
     EmbeddedPostgres stale = STARTED.remove(data);
     if (stale != null) {
       try {
@@ -118,6 +131,8 @@ public final class EmbeddedServer {
             .setRegisterShutdownHook(false)
             .setPGStartupWait(Duration.ofSeconds(60))
             .setServerConfig("max_connections", "300")
+            // zonky connects to see the server up: once secured, that needs the password.
+            .setConnectConfig("password", password)
             // zonky's default is off, which can lose the last commits if PostgreSQL or the
             // machine crashes: a claimed step could then run twice. Here a commit costs an
             // fsync of about 0.13 ms, below what kiln bench can tell apart (docs/benchmarks.md).
@@ -132,7 +147,7 @@ public final class EmbeddedServer {
         pg.getPort(),
         data,
         (System.nanoTime() - t0) / 1_000_000);
-    return new EmbeddedServer(pg.getPort());
+    return pg.getPort();
   }
 
   /** The port the server had before, if it is free now; 0 to let zonky choose one. */
@@ -149,7 +164,7 @@ public final class EmbeddedServer {
     }
   }
 
-  private static Optional<Integer> runningPort(Path data) throws IOException {
+  private static Optional<Integer> runningPort(Path data, String password) throws IOException {
     Path pidFile = data.resolve("postmaster.pid");
     if (!Files.exists(pidFile)) {
       return Optional.empty();
@@ -166,7 +181,8 @@ public final class EmbeddedServer {
     } catch (NumberFormatException e) {
       return Optional.empty();
     }
-    if (ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false) && accepts(port)) {
+    if (ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)
+        && accepts(port, password)) {
       return Optional.of(port);
     }
     return Optional.empty();
@@ -185,14 +201,17 @@ public final class EmbeddedServer {
     }
   }
 
-  private static boolean accepts(int port) {
+  private static boolean accepts(int port, String password) {
     long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
     while (true) {
       try (Connection c =
           DriverManager.getConnection(
-              "jdbc:postgresql://localhost:" + port + "/postgres", "postgres", "")) {
+              "jdbc:postgresql://localhost:" + port + "/postgres", USER, password)) {
         return true;
       } catch (SQLException e) {
+        if (e.getSQLState() != null && e.getSQLState().startsWith("28")) {
+          return true; // it answers, but refuses the password: DbPassword.require explains
+        }
         // 57P03: the server is starting up (another process just launched it): wait for it.
         if (!"57P03".equals(e.getSQLState()) || System.nanoTime() > deadline) {
           return false;

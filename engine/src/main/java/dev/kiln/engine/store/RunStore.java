@@ -231,7 +231,7 @@ public final class RunStore {
         rs.getLong("id"),
         rs.getString("pipeline"),
         rs.getString("pipeline_version"),
-        Json.readMap(rs.getString("params")),
+        SecretBox.process().openParams(Json.readMap(rs.getString("params"))),
         rs.getString("trigger"),
         rs.getString("base_dir"),
         RunStatus.of(rs.getString("status")),

@@ -51,7 +51,7 @@ public final class Runs {
   private static RunRow runRow(ResultSet rs) throws SQLException {
     return new RunRow(
         RunStatus.of(rs.getString(1)),
-        Json.readMap(rs.getString(2)),
+        SecretBox.process().openParams(Json.readMap(rs.getString(2))),
         rs.getString(3),
         rs.getString(4),
         rs.getString(5),
@@ -89,7 +89,7 @@ public final class Runs {
                 p.name(),
                 p.source().version(),
                 p.source().file(),
-                Jsonb.of(params),
+                Jsonb.of(SecretBox.process().sealParams(params, p.params())),
                 trigger,
                 baseDir,
                 retryOf,
@@ -183,7 +183,7 @@ public final class Runs {
         rs ->
             new RetrySource(
                 RunStatus.of(rs.getString(1)),
-                Json.readMap(rs.getString(2)),
+                SecretBox.process().openParams(Json.readMap(rs.getString(2))),
                 rs.getString(3),
                 rs.getString(4),
                 rs.getString(5),
@@ -224,7 +224,7 @@ public final class Runs {
    */
   public static Optional<Long> takeOver(
       Connection c,
-      String version,
+      Pipeline p,
       Map<String, Object> params,
       String driver,
       Collection<String> deadDrivers,
@@ -243,8 +243,8 @@ public final class Runs {
         returning id""",
         rs -> rs.getLong(1),
         driver,
-        version,
-        Json.write(params),
+        p.source().version(),
+        Json.write(SecretBox.process().sealParams(params, p.params())),
         deadDrivers.toArray(String[]::new),
         stale.toMillis());
   }

@@ -97,7 +97,8 @@ public final class TaskQueue {
                             rs.getString(3),
                             rs.getInt(4),
                             worker,
-                            Json.read(rs.getString(5), TaskSpec.class)),
+                            SecretBox.process()
+                                .openSpec(Json.read(rs.getString(5), TaskSpec.class))),
                     args));
   }
 

@@ -53,7 +53,7 @@ public final class Tasks {
       NewTask t = tasks.get(i);
       ids[i] = t.stepId();
       queues[i] = t.queue();
-      specs[i] = Json.write(t.spec());
+      specs[i] = Json.write(SecretBox.process().sealSpec(t.spec(), secretParamValues(t.spec())));
       attempts[i] = t.maxAttempts();
       backoffs[i] = t.backoffMs();
     }
@@ -334,5 +334,17 @@ public final class Tasks {
         runId,
         total);
     return new PlanningState(idle[0], tasks);
+  }
+
+  /**
+   * The values of the run's {@code secret: true} params a spec carries: the planner lists them as
+   * {@code mask} in the env's {@code KILN_SECRET_REFS} (engine.run's SecretRefs) for the worker.
+   */
+  private static List<String> secretParamValues(TaskSpec spec) {
+    String refs = spec.env() == null ? null : spec.env().get("KILN_SECRET_REFS");
+    if (refs == null || !(Json.readMap(refs).get("mask") instanceof List<?> mask)) {
+      return List.of();
+    }
+    return mask.stream().map(String::valueOf).toList();
   }
 }

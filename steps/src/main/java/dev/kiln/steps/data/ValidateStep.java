@@ -50,7 +50,7 @@ public final class ValidateStep implements BuiltinStep {
 
   @Override
   public Completion run(Context ctx) throws Exception {
-    With w = new With(name(), ctx.with(), ctx.baseDir());
+    With w = new With(name(), ctx.with(), ctx.paths());
     ValidationReport report;
     boolean fail;
     try {

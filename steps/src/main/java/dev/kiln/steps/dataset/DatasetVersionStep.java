@@ -14,7 +14,6 @@ import dev.kiln.steps.With;
 import dev.kiln.steps.table.Table;
 import java.io.IOException;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.sql.SQLException;
 import java.util.LinkedHashMap;
@@ -62,7 +61,7 @@ public final class DatasetVersionStep implements BuiltinStep {
 
   @Override
   public Completion run(Context ctx) throws Exception {
-    With in = new With(NAME, ctx.with(), ctx.baseDir());
+    With in = new With(NAME, ctx.with(), ctx.paths());
     try {
       String name = in.string("name");
       long runId = ctx.task().runId();
@@ -82,16 +81,7 @@ public final class DatasetVersionStep implements BuiltinStep {
                     + "' was not read");
         return done(ctx, v);
       }
-      Path path = ctx.baseDir().resolve(in.string("path")).normalize();
-      if (!Files.exists(path, LinkOption.NOFOLLOW_LINKS)) {
-        return Completion.invalid(
-            NAME
-                + ": dataset path '"
-                + in.string("path")
-                + "' does not exist (looked at "
-                + path
-                + ")");
-      }
+      Path path = in.path("path");
       ArtifactStore.Stored stored;
       try {
         stored = ctx.engine().artifacts().put(path);

@@ -82,7 +82,7 @@ public final class DriftCheckStep implements BuiltinStep {
 
   @Override
   public Completion run(Context ctx) throws Exception {
-    With w = new With(name(), ctx.with(), ctx.baseDir());
+    With w = new With(name(), ctx.with(), ctx.paths());
     DriftOptions options;
     Path refPath;
     Path curPath;

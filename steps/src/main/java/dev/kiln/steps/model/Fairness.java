@@ -24,9 +24,8 @@ final class Fairness {
           + " max_demographic_parity / max_equal_opportunity";
 
   /** Adds what held to notes and returns what did not. */
-  static List<String> check(String step, With in, Path artifactsDir, List<String> notes)
-      throws With.BadInput {
-    Path data = in.containedPath("data", artifactsDir);
+  static List<String> check(String step, With in, List<String> notes) throws With.BadInput {
+    Path data = in.path("data");
     String sensitive = in.string("sensitive");
     String label = in.string("label", "label");
     String prediction = in.string("prediction", "prediction");

@@ -78,7 +78,7 @@ public final class ModelGateStep implements BuiltinStep {
 
   @Override
   public Completion run(Context ctx) throws Exception {
-    With in = new With(NAME, ctx.with(), ctx.baseDir());
+    With in = new With(NAME, ctx.with(), ctx.paths());
     try {
       List<Condition> conditions = conditions(in);
       boolean beat = in.has("beat");
@@ -106,12 +106,7 @@ public final class ModelGateStep implements BuiltinStep {
         checkBeat(ctx, in, conditions, metrics, reasons, notes);
       }
       if (fair) {
-        reasons.addAll(
-            Fairness.check(
-                NAME,
-                in.nested("fairness", Fairness.FIELDS),
-                ctx.engine().config().artifactsDir(),
-                notes));
+        reasons.addAll(Fairness.check(NAME, in.nested("fairness", Fairness.FIELDS), notes));
       }
       notes.forEach(n -> ctx.logs().line("system", "gate: " + n));
       reasons.forEach(r -> ctx.logs().line("system", "gate failed: " + r));

@@ -38,7 +38,7 @@ public final class ModelPromoteStep implements BuiltinStep {
 
   @Override
   public Completion run(Context ctx) throws Exception {
-    With in = new With(NAME, ctx.with(), ctx.baseDir());
+    With in = new With(NAME, ctx.with(), ctx.paths());
     try {
       String name = in.string("name");
       long version = in.integer("version", -1);

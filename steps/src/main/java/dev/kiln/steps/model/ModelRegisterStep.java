@@ -74,12 +74,12 @@ public final class ModelRegisterStep implements BuiltinStep {
 
   @Override
   public Completion run(Context ctx) throws Exception {
-    With in = new With(NAME, ctx.with(), ctx.baseDir());
+    With in = new With(NAME, ctx.with(), ctx.paths());
     try {
       String name = Names.model(in.string("name"));
       String alias = in.has("alias") ? Names.alias(in.string("alias")) : null;
       Map<String, String> tags = tags(in.raw("tags"));
-      Path artifact = in.containedPath("artifact", ctx.engine().config().artifactsDir());
+      Path artifact = in.path("artifact");
       ArtifactStore.Stored stored = ctx.engine().artifacts().put(artifact);
       String pipelineDir = ctx.task().spec().pipelineDir();
       ModelRegistry.NewVersion nv =

@@ -97,9 +97,9 @@ public final class TrainTribuoStep implements BuiltinStep {
 
   @Override
   public Completion run(Context ctx) throws Exception {
-    With in = new With(NAME, ctx.with(), ctx.baseDir());
+    With in = new With(NAME, ctx.with(), ctx.paths());
     try {
-      Path data = in.containedPath("data", ctx.engine().config().artifactsDir());
+      Path data = in.path("data");
       String target = in.string("target");
       String positive = in.string("positive");
       long seed = in.integer("seed", 42);

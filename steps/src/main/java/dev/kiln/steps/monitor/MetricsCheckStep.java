@@ -93,7 +93,7 @@ public final class MetricsCheckStep implements BuiltinStep {
 
   @Override
   public Completion run(Context ctx) throws Exception {
-    With w = new With(name(), ctx.with(), ctx.baseDir());
+    With w = new With(name(), ctx.with(), ctx.paths());
     PerformanceMetrics.Scored scored;
     Map<String, Double> given = new LinkedHashMap<>();
     double tolerance;

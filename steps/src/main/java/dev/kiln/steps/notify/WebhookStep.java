@@ -54,7 +54,7 @@ public final class WebhookStep implements BuiltinStep {
 
   @Override
   public Completion run(Context ctx) throws Exception {
-    With w = new With(name(), ctx.with(), ctx.baseDir());
+    With w = new With(name(), ctx.with(), ctx.paths());
     URI url;
     String body;
     int retries;

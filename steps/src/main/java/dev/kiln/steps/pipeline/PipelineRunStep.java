@@ -59,7 +59,7 @@ public final class PipelineRunStep implements BuiltinStep {
 
   @Override
   public Completion run(Context ctx) throws Exception {
-    With w = new With(name(), ctx.with(), ctx.baseDir());
+    With w = new With(name(), ctx.with(), ctx.paths());
     Pipeline target;
     Map<String, Object> params;
     boolean wait;
@@ -133,16 +133,14 @@ public final class PipelineRunStep implements BuiltinStep {
 
   private Pipeline load(With w, Context ctx) throws With.BadInput {
     String ref = w.string("pipeline");
-    Path file = w.path("pipeline");
+    Optional<Path> file = w.pathIfExists("pipeline");
     try {
-      if (Files.isRegularFile(file)) {
-        return PipelineParser.parse(file).orThrow();
+      if (file.isPresent() && Files.isRegularFile(file.get())) {
+        return PipelineParser.parse(file.get()).orThrow();
       }
       Optional<PipelineSources.Source> stored = new PipelineSources(ctx.engine().db()).latest(ref);
       if (stored.isEmpty()) {
-        throw w.bad(
-            "pipeline",
-            "'" + ref + "' is neither a file (" + file + ") nor a pipeline Kiln has run");
+        throw w.bad("pipeline", "'" + ref + "' is neither a file nor a pipeline Kiln has run");
       }
       String name = stored.get().file() == null ? ref : stored.get().file();
       return PipelineParser.parse(name, stored.get().text()).orThrow();

@@ -8,6 +8,7 @@ import dev.kiln.engine.Engine;
 import dev.kiln.engine.config.KilnConfig;
 import dev.kiln.engine.spi.BuiltinStep;
 import dev.kiln.engine.spi.Cancellation;
+import dev.kiln.engine.spi.StepPaths;
 import dev.kiln.engine.spi.WorkerRuntime;
 import dev.kiln.engine.store.ClaimedTask;
 import dev.kiln.engine.store.Json;
@@ -103,7 +104,13 @@ class BuiltinFaultsTest {
     BuiltinStep step = BuiltinStep.all().get(t.spec().uses());
     return step.run(
         new BuiltinStep.Context(
-            t, t.spec().with(), base, base, (stream, line) -> {}, new Cancellation(), engine));
+            t,
+            t.spec().with(),
+            base,
+            new StepPaths(base, List.of(engine.config().artifactsDir())),
+            (stream, line) -> {},
+            new Cancellation(),
+            engine));
   }
 
   @Test

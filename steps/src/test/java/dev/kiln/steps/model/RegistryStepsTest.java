@@ -149,7 +149,8 @@ class RegistryStepsTest {
   void aDatasetPathThatDoesNotExistFailsTheStepNamingIt() throws Exception {
     RunRecord r = run(VERSION_IT);
     assertThat(r.status()).isEqualTo(RunStatus.FAILED);
-    assertThat(task(r, "snap").error()).contains("dataset path 'data/iris.csv' does not exist");
+    assertThat(task(r, "snap").error())
+        .contains("dataset/version: with.path: path 'data/iris.csv' does not exist");
     assertThat(rows("dataset_versions")).isZero();
   }
 
@@ -297,10 +298,11 @@ class RegistryStepsTest {
                   .formatted(outside.getFileName(), outside));
       assertThat(r.status()).isEqualTo(RunStatus.FAILED);
       assertThat(task(r, "escape").error())
-          .contains("artifact path '../outside-")
-          .contains("escapes its folder");
+          .contains("model/register: with.artifact: path '../outside-")
+          .contains("outside the folders built-in steps may use");
       assertThat(task(r, "absolute").error())
-          .contains("is absolute and outside the artifact store");
+          .contains("with.artifact: path '" + outside + "'")
+          .contains("outside the folders built-in steps may use");
       assertThat(task(r, "promote").error()).contains("no model 'm'");
       assertThat(rows("model_versions")).isZero();
       assertThat(rows("model_alias_events")).isZero();

@@ -9,6 +9,7 @@ import dev.kiln.engine.spi.Cancellation;
 import dev.kiln.engine.spi.ExecutionResult;
 import dev.kiln.engine.spi.Executor;
 import dev.kiln.engine.spi.Invocation;
+import dev.kiln.engine.spi.StepPaths;
 import dev.kiln.engine.store.CacheEntries;
 import dev.kiln.engine.store.ClaimedTask;
 import dev.kiln.engine.store.Json;
@@ -201,16 +202,23 @@ final class TaskRunner {
           BuiltinRunner.run(
               b,
               new BuiltinStep.Context(
-                  task,
-                  with,
-                  work,
-                  spec.baseDir() == null ? Path.of("").toAbsolutePath() : Path.of(spec.baseDir()),
-                  logs,
-                  cancel,
-                  engine),
+                  task, with, work, stepPaths(spec, work), logs, cancel, engine),
               cancel);
     }
     return result;
+  }
+
+  /** The folders a built-in may use: docs/security.md, "Paths". */
+  private StepPaths stepPaths(TaskSpec spec, Path work) {
+    List<Path> roots = new ArrayList<>();
+    roots.add(work);
+    if (spec.pipelineDir() != null) {
+      roots.add(Path.of(spec.pipelineDir()));
+    }
+    roots.add(engine.config().artifactsDir());
+    roots.addAll(engine.config().dataRoots());
+    return new StepPaths(
+        spec.baseDir() == null ? Path.of("").toAbsolutePath() : Path.of(spec.baseDir()), roots);
   }
 
   /** The attempt's work folder: its working directory, with kiln/ for outputs and artifacts. */
