@@ -1,6 +1,7 @@
 package dev.kiln.engine.cli;
 
 import dev.kiln.engine.Engine;
+import dev.kiln.engine.config.KilnConfig;
 import dev.kiln.engine.run.ProcessNames;
 import dev.kiln.engine.spi.WorkerRuntime;
 import java.time.Duration;

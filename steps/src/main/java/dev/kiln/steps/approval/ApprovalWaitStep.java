@@ -50,7 +50,7 @@ public final class ApprovalWaitStep implements BuiltinStep {
 
   @Override
   public Completion run(Context ctx) throws Exception {
-    With w = new With(name(), ctx.with(), ctx.baseDir());
+    With w = new With(name(), ctx.with(), ctx.paths());
     Duration timeout = null;
     try {
       if (w.has("timeout")) {

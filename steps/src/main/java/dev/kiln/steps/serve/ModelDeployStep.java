@@ -61,7 +61,7 @@ public final class ModelDeployStep implements BuiltinStep {
 
   @Override
   public Completion run(Context ctx) throws Exception {
-    With in = new With(NAME, ctx.with(), ctx.baseDir());
+    With in = new With(NAME, ctx.with(), ctx.paths());
     String name;
     String alias;
     Integer pinned;

@@ -16,6 +16,7 @@ import dev.kiln.engine.config.KilnConfig;
 import dev.kiln.engine.registry.ModelVersion;
 import dev.kiln.engine.spi.BuiltinStep;
 import dev.kiln.engine.spi.Cancellation;
+import dev.kiln.engine.spi.StepPaths;
 import dev.kiln.engine.spi.WorkerRuntime;
 import dev.kiln.engine.store.ClaimedTask;
 import dev.kiln.engine.store.Json;
@@ -333,7 +334,7 @@ class DeploymentDockerTest {
                   again,
                   again.spec().with(),
                   home,
-                  home,
+                  new StepPaths(home, List.of(engine.config().artifactsDir())),
                   (stream, line) -> {},
                   new Cancellation(),
                   engine));
