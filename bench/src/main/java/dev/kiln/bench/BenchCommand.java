@@ -23,6 +23,7 @@ import picocli.CommandLine.Mixin;
       DockerBench.class,
       RegistryBench.class,
       ApiBench.class,
+      ThroughputBench.class,
       UiBench.class
     })
 final class BenchCommand implements Callable<Integer> {
