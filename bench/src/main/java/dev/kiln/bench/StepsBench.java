@@ -66,6 +66,11 @@ final class StepsBench implements Callable<Integer> {
         description =
             "runs of each DAG by each tool; the median is reported (default ${DEFAULT-VALUE})")
     int repeat;
+
+    @Option(
+        names = "--without-snakemake",
+        description = "leave snakemake out even when it is installed")
+    boolean withoutSnakemake;
   }
 
   @Mixin Options options;
@@ -90,11 +95,16 @@ final class StepsBench implements Callable<Integer> {
     Files.writeString(dir.resolve("chain.yaml"), BenchRuns.chainYaml("bench-chain", steps, null));
     Files.writeString(dir.resolve("fanout.yaml"), BenchRuns.fanoutYaml("bench-fanout", steps));
     List<Row> rows = new ArrayList<>();
-    rows.add(new Row("make", "chain", Baselines.make(dir, true, steps, repeat)));
-    rows.add(new Row("make -j2", "fan-out", Baselines.make(dir, false, steps, repeat)));
-    rows.add(new Row("snakemake", "chain", Baselines.snakemake(dir, true, steps, repeat)));
-    rows.add(
-        new Row("snakemake --cores 2", "fan-out", Baselines.snakemake(dir, false, steps, repeat)));
+    // Apart from the folder the server hosts, which must hold pipelines only.
+    Path base = Files.createTempDirectory("kiln-bench-baselines");
+    rows.add(new Row("make", "chain", Baselines.make(base, true, steps, repeat)));
+    rows.add(new Row("make -j2", "fan-out", Baselines.make(base, false, steps, repeat)));
+    if (!o.withoutSnakemake) {
+      rows.add(new Row("snakemake", "chain", Baselines.snakemake(base, true, steps, repeat)));
+      rows.add(
+          new Row(
+              "snakemake --cores 2", "fan-out", Baselines.snakemake(base, false, steps, repeat)));
+    }
     List<Double> gapMs = new ArrayList<>();
     try (Engine engine = Engine.open(KilnConfig.fromEnvironment(), 4)) {
       for (String dag : List.of("chain", "fan-out")) {
