@@ -24,6 +24,7 @@ import picocli.CommandLine.Mixin;
       RegistryBench.class,
       ApiBench.class,
       AuthBench.class,
+      ThroughputBench.class,
       UiBench.class,
       CommandsBench.class,
       ServeBench.class,

@@ -21,9 +21,24 @@ final class BenchRuns {
    * every step event would compete for the CPU being measured). Fails unless it succeeded.
    */
   static Timed runToEnd(Engine engine, Pipeline p) {
+    return runToEnd(engine, () -> engine.runs().createRun(p, Map.of(), "bench", null));
+  }
+
+  /** Something that starts a run (in this process, through the API) and returns its id. */
+  interface Start {
+    long start() throws Exception;
+  }
+
+  /** As above for a run that {@code start} creates, timed from just before it is called. */
+  static Timed runToEnd(Engine engine, Start start) {
     try (Listener runs = Listener.open(engine.db(), "kiln_runs")) {
       long t0 = System.nanoTime();
-      long runId = engine.runs().createRun(p, Map.of(), "bench", null);
+      long runId;
+      try {
+        runId = start.start();
+      } catch (Exception e) {
+        throw new IllegalStateException("could not start a bench run: " + e.getMessage(), e);
+      }
       while (true) {
         RunRecord r = engine.store().run(runId).orElseThrow();
         if (r.status().terminal()) {

@@ -23,8 +23,9 @@ import picocli.CommandLine.Option;
     description = {
       "Measure scale-out over worker processes and the claim query's cost.",
       "Runs a fan-out of --steps no-op process steps over 1, 2 and 4 'kiln worker'",
-      "processes (steps/s each), then EXPLAIN ANALYZEs one claim with --queued tasks",
-      "waiting. Results are recorded in docs/benchmarks.md."
+      "processes (steps/s each), then EXPLAIN ANALYZEs claims with --queued tasks",
+      "waiting: of that queue, of another queue, of another run (what 'kiln run'",
+      "claims). Results are recorded in docs/benchmarks.md."
     })
 final class ScaleBench implements Callable<Integer> {
   @Option(
@@ -138,8 +139,18 @@ final class ScaleBench implements Callable<Integer> {
     long run = engine.runs().createRun(one, Map.of(), "bench", null);
     // Enough queued tasks in another queue that no worker serves, so they stay queued.
     engine.queue().queueCopies(run, "bench-claim", queued);
-    System.out.printf("%nclaim of 4 tasks with %,d queued (EXPLAIN ANALYZE):%n", queued);
-    System.out.println(engine.queue().explainClaim(List.of("bench-claim"), 4));
+    // A newer run with a task in the default queue, behind the whole backlog.
+    long newer = engine.runs().createRun(one, Map.of(), "bench", null);
+    System.out.printf(
+        "%nclaim of 4 tasks of the queue where %,d wait (EXPLAIN ANALYZE):%n", queued);
+    System.out.println(engine.queue().explainClaim(List.of("bench-claim"), null, 4));
+    System.out.printf(
+        "%nclaim of 4 tasks of queue 'default' while %,d wait in another queue:%n", queued);
+    System.out.println(engine.queue().explainClaim(List.of("default"), null, 4));
+    System.out.printf(
+        "%nkiln run's claim of its own run's tasks while %,d of another run wait:%n", queued);
+    System.out.println(engine.queue().explainClaim(List.of("default", "bench-claim"), newer, 4));
     engine.runs().cancel(run);
+    engine.runs().cancel(newer);
   }
 }

@@ -9,12 +9,17 @@ import dev.kiln.engine.config.ConfigException;
 import dev.kiln.engine.config.KilnConfig;
 import dev.kiln.engine.run.Planner;
 import dev.kiln.engine.run.RunSnapshot;
-import dev.kiln.engine.spi.WorkerRuntime;
+import dev.kiln.engine.store.Json;
+import dev.kiln.engine.store.Role;
 import dev.kiln.engine.store.TaskRecord;
+import dev.kiln.engine.store.TokenStore;
 import dev.kiln.engine.task.RunStatus;
 import java.io.File;
 import java.io.IOException;
-import java.lang.management.ManagementFactory;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -32,11 +37,13 @@ import picocli.CommandLine.Option;
     name = "steps",
     mixinStandardHelpOptions = true,
     description = {
-      "Measure the engine's overhead per step against make -j2.",
-      "Runs a chain and a fan-out of --steps steps whose command is 'true' on the",
-      "process executor, the same DAGs with 'make -j2', and validates and plans a",
-      "10,000-step pipeline. 'kiln bench' without WHAT runs this. Results are",
-      "recorded in docs/benchmarks.md."
+      "Measure Kiln's cost per step against make and snakemake, in one invocation.",
+      "Runs a chain and a fan-out of --steps steps whose command is 'true' with",
+      "'make -j2', with 'snakemake --cores 2' when it is installed, with a cold",
+      "'kiln run' (a new JVM per run) and through a warm 'kiln server' (a child",
+      "process on port 0, runs posted to its API), and prints ms per step and the",
+      "ratio to make of each; then validates and plans a 10,000-step pipeline.",
+      "'kiln bench' without WHAT runs this. Results are recorded in docs/benchmarks.md."
     })
 final class StepsBench implements Callable<Integer> {
   /** The options of {@code kiln bench steps}, also those of {@code kiln bench}. */
@@ -49,15 +56,21 @@ final class StepsBench implements Callable<Integer> {
 
     @Option(
         names = "--slots",
-        defaultValue = "4",
-        description = "worker slots for the fan-out (default ${DEFAULT-VALUE})")
+        defaultValue = "2",
+        description = "worker slots of kiln run and kiln server (default ${DEFAULT-VALUE})")
     int slots;
 
     @Option(
         names = "--repeat",
         defaultValue = "3",
-        description = "runs of each DAG; the median is reported (default ${DEFAULT-VALUE})")
+        description =
+            "runs of each DAG by each tool; the median is reported (default ${DEFAULT-VALUE})")
     int repeat;
+
+    @Option(
+        names = "--without-snakemake",
+        description = "leave snakemake out even when it is installed")
+    boolean withoutSnakemake;
   }
 
   @Mixin Options options;
@@ -67,88 +80,111 @@ final class StepsBench implements Callable<Integer> {
     return run(options);
   }
 
+  /** One line of the table: a tool's median wall time over a DAG. */
+  private record Row(String what, String dag, double wallMs) {}
+
   static int run(Options o) throws Exception {
     int steps = o.steps;
-    int slots = o.slots;
     int repeat = o.repeat;
-    if (steps < 2 || repeat < 1) {
-      throw new ConfigException("--steps must be at least 2 and --repeat at least 1");
+    if (steps < 2 || repeat < 1 || o.slots < 1) {
+      throw new ConfigException("--steps must be at least 2, --repeat and --slots at least 1");
     }
     double cmdMs = commandMillis(50);
-    System.out.printf(
-        "command 'true' as a child process: %.2f ms median (%d samples)%n", cmdMs, 50);
-
-    Pipeline chain = BenchRuns.parse(BenchRuns.chainYaml("bench-chain", steps, null));
-    Pipeline fanout = BenchRuns.parse(BenchRuns.fanoutYaml("bench-fanout", steps));
-    try (Engine engine = Engine.open(KilnConfig.fromEnvironment(), slots + 6)) {
-      WorkerRuntime.Handle workers =
-          WorkerRuntime.load()
-              .start(
-                  engine,
-                  new WorkerRuntime.Options(
-                      "bench-" + ManagementFactory.getRuntimeMXBean().getName(),
-                      List.of("default"),
-                      slots,
-                      Duration.ofSeconds(30),
-                      "process"));
-      try {
-        runToEnd(engine, BenchRuns.parse(BenchRuns.chainYaml("bench-warmup", 20, null)));
-        List<Double> chainWall = new ArrayList<>();
-        List<Double> chainMedianOverhead = new ArrayList<>();
-        List<Double> fanWall = new ArrayList<>();
-        for (int i = 0; i < repeat; i++) {
-          Measured m = runToEnd(engine, chain);
-          chainWall.add(m.wallMs);
-          chainMedianOverhead.add(Measure.median(gaps(m.tasks)) - cmdMs);
-          fanWall.add(runToEnd(engine, fanout).wallMs);
+    System.out.printf("sh -c true as a child process: %.2f ms median of 50%n", cmdMs);
+    Path dir = Files.createTempDirectory("kiln-bench-steps");
+    Files.writeString(dir.resolve("chain.yaml"), BenchRuns.chainYaml("bench-chain", steps, null));
+    Files.writeString(dir.resolve("fanout.yaml"), BenchRuns.fanoutYaml("bench-fanout", steps));
+    List<Row> rows = new ArrayList<>();
+    // Apart from the folder the server hosts, which must hold pipelines only.
+    Path base = Files.createTempDirectory("kiln-bench-baselines");
+    rows.add(new Row("make", "chain", Baselines.make(base, true, steps, repeat)));
+    rows.add(new Row("make -j2", "fan-out", Baselines.make(base, false, steps, repeat)));
+    if (!o.withoutSnakemake) {
+      rows.add(new Row("snakemake", "chain", Baselines.snakemake(base, true, steps, repeat)));
+      rows.add(
+          new Row(
+              "snakemake --cores 2", "fan-out", Baselines.snakemake(base, false, steps, repeat)));
+    }
+    List<Double> gapMs = new ArrayList<>();
+    try (Engine engine = Engine.open(KilnConfig.fromEnvironment(), 4)) {
+      for (String dag : List.of("chain", "fan-out")) {
+        String file = dir.resolve(dag.equals("chain") ? "chain.yaml" : "fanout.yaml").toString();
+        List<String> args = List.of("run", file, "--slots", String.valueOf(o.slots));
+        KilnProcess.runToEnd(args); // the first run of a pipeline stores its version
+        rows.add(
+            new Row(
+                "kiln run (cold JVM)",
+                dag,
+                Measure.median(Measure.millis(repeat, () -> KilnProcess.runToEnd(args)))));
+      }
+      try (KilnProcess.Server server = KilnProcess.server(dir, o.slots)) {
+        String token =
+            new TokenStore(engine.db()).create("bench-steps-" + System.nanoTime(), Role.OPERATOR);
+        HttpClient http = HttpClient.newHttpClient();
+        List<Double> first = new ArrayList<>();
+        for (String dag : List.of("chain", "fan-out")) {
+          String name = dag.equals("chain") ? "bench-chain" : "bench-fanout";
+          BenchRuns.Start post = () -> post(http, server, token, name);
+          first.add(BenchRuns.runToEnd(engine, post).millis());
+          List<Double> ms = new ArrayList<>();
+          for (int i = 0; i < repeat; i++) {
+            BenchRuns.Timed t = BenchRuns.runToEnd(engine, post);
+            ms.add(t.millis());
+            if (dag.equals("chain")) {
+              gapMs.add(Measure.median(gaps(engine.store().tasks(t.runId()))));
+            }
+          }
+          rows.add(new Row("kiln server (warm)", dag, Measure.median(ms)));
         }
-        double cw = Measure.median(chainWall);
-        double fw = Measure.median(fanWall);
-        double makeChain = makeMillis(true, steps, repeat);
-        double makeFan = makeMillis(false, steps, repeat);
-        System.out.println();
-        System.out.printf("%-34s %12s %14s %12s%n", "", "wall (ms)", "overhead/step", "steps/s");
         System.out.printf(
-            "%-34s %12.0f %11.2f ms %12.0f%n",
-            "kiln chain of " + steps, cw, (cw - steps * cmdMs) / steps, steps / (cw / 1000));
-        System.out.printf(
-            "%-34s %12s %11.2f ms %12s%n",
-            "  median per-step overhead", "", Measure.median(chainMedianOverhead), "");
-        if (makeChain >= 0) {
-          System.out.printf(
-              "%-34s %12.0f %11.2f ms %12.0f%n",
-              "make -j2 chain of " + steps,
-              makeChain,
-              (makeChain - steps * cmdMs) / steps,
-              steps / (makeChain / 1000));
-        }
-        System.out.printf(
-            "%-34s %12.0f %11.2f ms %12.0f%n",
-            "kiln fan-out of " + steps + " (" + slots + " slots)",
-            fw,
-            (fw - steps * cmdMs) / steps,
-            steps / (fw / 1000));
-        if (makeFan >= 0) {
-          System.out.printf(
-              "%-34s %12.0f %11.2f ms %12.0f%n",
-              "make -j2 fan-out of " + steps,
-              makeFan,
-              (makeFan - steps * cmdMs) / steps,
-              steps / (makeFan / 1000));
-        }
-        if (makeChain > 0 && makeFan > 0) {
-          System.out.println(
-              "ratio kiln/make: chain "
-                  + Measure.ratio(cw, makeChain)
-                  + ", fan-out "
-                  + Measure.ratio(fw, makeFan));
-        }
-      } finally {
-        workers.close();
+            "kiln server's first runs after its start: chain %.2f ms/step, fan-out %.2f ms/step%n",
+            first.get(0) / steps, first.get(1) / steps);
       }
     }
+    System.out.println();
+    System.out.printf(
+        "%-24s %-8s %10s %10s %12s%n",
+        "" + steps + " no-op steps", "DAG", "wall ms", "ms/step", "x make");
+    for (Row r : rows) {
+      if (r.wallMs() < 0) {
+        continue;
+      }
+      double make = rows.get(r.dag().equals("chain") ? 0 : 1).wallMs();
+      System.out.printf(
+          "%-24s %-8s %10.0f %10.2f %12s%n",
+          r.what(),
+          r.dag(),
+          r.wallMs(),
+          r.wallMs() / steps,
+          make > 0 ? Measure.ratio(r.wallMs(), make) : "-");
+    }
+    if (!gapMs.isEmpty()) {
+      System.out.printf(
+          "kiln server chain: median time from one step's end to the next's, %.2f ms%n",
+          Measure.median(gapMs));
+    }
+    System.out.printf(
+        "(slots %d; medians of %d runs; make and snakemake run 'sh -c true' per step)%n",
+        o.slots, repeat);
     planBench();
     return Main.OK;
+  }
+
+  private static long post(HttpClient http, KilnProcess.Server server, String token, String name)
+      throws IOException, InterruptedException {
+    HttpResponse<String> r =
+        http.send(
+            HttpRequest.newBuilder(URI.create(server.url("/api/pipelines/" + name + "/runs")))
+                .header("Authorization", "Bearer " + token)
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString("{}"))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    if (r.statusCode() != 202) {
+      throw new IllegalStateException(
+          "POST a run of " + name + ": " + r.statusCode() + " " + r.body());
+    }
+    return ((Number) Json.readMap(r.body()).get("run_id")).longValue();
   }
 
   private static void planBench() throws Exception {
@@ -170,13 +206,6 @@ final class StepsBench implements Callable<Integer> {
         Measure.median(ms), ms.get(0));
   }
 
-  private record Measured(double wallMs, List<TaskRecord> tasks) {}
-
-  private static Measured runToEnd(Engine engine, Pipeline p) throws Exception {
-    BenchRuns.Timed t = BenchRuns.runToEnd(engine, p);
-    return new Measured(t.millis(), engine.store().tasks(t.runId()));
-  }
-
   /** Time between consecutive step completions in a chain, in ms. */
   private static List<Double> gaps(List<TaskRecord> tasks) {
     List<Instant> done =
@@ -188,7 +217,7 @@ final class StepsBench implements Callable<Integer> {
     return out;
   }
 
-  private static double commandMillis(int n) throws Exception {
+  static double commandMillis(int n) throws Exception {
     return Measure.median(
         Measure.millis(
             n,
@@ -197,53 +226,5 @@ final class StepsBench implements Callable<Integer> {
                     .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
                     .start()
                     .waitFor()));
-  }
-
-  /** Wall time of make -j2 over the same DAG, or -1 when make is not installed. */
-  private static double makeMillis(boolean chain, int steps, int repeat) throws Exception {
-    Path dir = Files.createTempDirectory("kiln-bench-make");
-    StringBuilder mk = new StringBuilder(".PHONY: all");
-    for (int i = 0; i < steps; i++) {
-      mk.append(" s").append(i);
-    }
-    mk.append("\nall:");
-    if (chain) {
-      mk.append(" s").append(steps - 1).append('\n');
-      for (int i = 0; i < steps; i++) {
-        mk.append("s")
-            .append(i)
-            .append(":")
-            .append(i == 0 ? "" : " s" + (i - 1))
-            .append("\n\t@sh -c true\n");
-      }
-    } else {
-      for (int i = 0; i < steps; i++) {
-        mk.append(" s").append(i);
-      }
-      mk.append('\n');
-      for (int i = 0; i < steps; i++) {
-        mk.append("s").append(i).append(":\n\t@sh -c true\n");
-      }
-    }
-    Files.writeString(dir.resolve("Makefile"), mk.toString());
-    List<Double> ms;
-    try {
-      ms =
-          Measure.millis(
-              repeat,
-              () -> {
-                Process p =
-                    new ProcessBuilder("make", "-s", "-j2", "-C", dir.toString())
-                        .inheritIO()
-                        .start();
-                if (p.waitFor() != 0) {
-                  throw new IllegalStateException("make failed");
-                }
-              });
-    } catch (IOException noMake) {
-      System.out.println("make is not installed: no baseline");
-      return -1;
-    }
-    return Measure.median(ms);
   }
 }

@@ -14,6 +14,18 @@ final class PlanWriter {
 
   /** Queues the plan's tasks, settles the steps it decided and sets the run's status. */
   static void apply(Connection c, long runId, Plan plan) throws SQLException {
+    apply(c, runId, plan, false);
+  }
+
+  /**
+   * As above; {@code notified}: this transaction already notified kiln_events for the run (a
+   * settled task does), so the notification is not sent again (PostgreSQL would fold it anyway, but
+   * not the round trip).
+   */
+  static void apply(Connection c, long runId, Plan plan, boolean notified) throws SQLException {
+    if (plan.start().isEmpty() && plan.finish().isEmpty() && plan.runStatus() == null && notified) {
+      return;
+    }
     Tasks.enqueue(
         c,
         runId,
@@ -29,7 +41,9 @@ final class PlanWriter {
     if (plan.runStatus() != null) {
       Runs.setStatus(c, runId, plan.runStatus());
     }
-    Runs.notifyEvents(c, runId);
+    if (!notified) {
+      Runs.notifyEvents(c, runId);
+    }
   }
 
   /**

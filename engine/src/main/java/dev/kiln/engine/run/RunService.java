@@ -14,6 +14,7 @@ import dev.kiln.engine.store.Database;
 import dev.kiln.engine.store.Runs;
 import dev.kiln.engine.store.Runs.RunRow;
 import dev.kiln.engine.store.StoreException;
+import dev.kiln.engine.store.TaskQueue;
 import dev.kiln.engine.store.Tasks;
 import dev.kiln.engine.store.Tasks.PlanningState;
 import dev.kiln.engine.task.Completion;
@@ -156,57 +157,85 @@ public final class RunService {
 
   /** As above; {@code took} (the attempt's time from claim to result, or null) feeds /metrics. */
   public boolean complete(ClaimedTask t, Completion result, Duration took) {
+    return complete(t, result, took, NextClaim.NONE).recorded();
+  }
+
+  /**
+   * What a worker claims in the transaction that records its result, for slots it has reserved: the
+   * steps the result made ready start without another round trip and commit.
+   */
+  public record NextClaim(
+      String worker, List<String> queues, Long onlyRun, int limit, Duration lease) {
+    public static final NextClaim NONE = new NextClaim("", List.of(), null, 0, Duration.ZERO);
+  }
+
+  /** What {@link #complete(ClaimedTask, Completion, Duration, NextClaim)} did. */
+  public record Completed(boolean recorded, List<ClaimedTask> claimed) {}
+
+  /**
+   * As above, and claims up to {@code next.limit()} ready tasks in the same transaction (also when
+   * the result was refused: the slots are free either way).
+   */
+  public Completed complete(ClaimedTask t, Completion result, Duration took, NextClaim next) {
+    return db.tx()
+        .inTransaction(
+            c -> {
+              boolean recorded = record(c, t, result, took);
+              return new Completed(
+                  recorded,
+                  TaskQueue.claim(
+                      c, next.worker(), next.queues(), next.onlyRun(), next.limit(), next.lease()));
+            });
+  }
+
+  private boolean record(Connection c, ClaimedTask t, Completion result, Duration took)
+      throws SQLException {
     boolean failed =
         result.outcome() == Completion.Outcome.FAILED
             || result.outcome() == Completion.Outcome.TIMED_OUT
             || result.outcome() == Completion.Outcome.INVALID;
-    return db.tx()
-        .inTransaction(
-            c -> {
-              RunRow run = Runs.lock(c, t.runId());
-              if (took != null && Metrics.get() != Metrics.NONE) {
-                Metrics.get()
-                    .stepFinished(
-                        pipeline(run.pipelineVersion()).name(),
-                        Metrics.stepOf(t.stepId()),
-                        result.outcome().name().toLowerCase(Locale.ROOT),
-                        took);
-              }
-              if (failed) {
-                Optional<Held> held = Attempts.lockHeld(c, t);
-                if (held.isEmpty()) {
-                  return refused(t);
-                }
-                Held h = held.get();
-                Decision d =
-                    Retries.decide(
-                        result.outcome() == Completion.Outcome.INVALID
-                            ? Retries.End.INVALID
-                            : Retries.End.FAILED,
-                        new Retries.State(
-                            h.attempt(), h.maxAttempts(), h.backoff(), h.cancelRequested(), 0));
-                if (d instanceof Decision.Requeue r) {
-                  Attempts.fail(c, t.id(), t.attempt(), result.exitCode(), result.error());
-                  Tasks.requeue(
-                      c,
-                      t.runId(),
-                      t.id(),
-                      t.stepId(),
-                      r.delay(),
-                      result.error(),
-                      result.exitCode(),
-                      Retries.retryingDetail(t.attempt(), result.error(), r.delay()));
-                  return true;
-                }
-              }
-              // Settling is itself the compare-and-set on (id, attempt, worker, running): a success
-              // needs no separate read first.
-              if (!PlanWriter.finishTask(c, t, result)) {
-                return refused(t);
-              }
-              advance(c, t.runId(), run);
-              return true;
-            });
+    RunRow run = Runs.lock(c, t.runId());
+    if (took != null && Metrics.get() != Metrics.NONE) {
+      Metrics.get()
+          .stepFinished(
+              pipeline(run.pipelineVersion()).name(),
+              Metrics.stepOf(t.stepId()),
+              result.outcome().name().toLowerCase(Locale.ROOT),
+              took);
+    }
+    if (failed) {
+      Optional<Held> held = Attempts.lockHeld(c, t);
+      if (held.isEmpty()) {
+        return refused(t);
+      }
+      Held h = held.get();
+      Decision d =
+          Retries.decide(
+              result.outcome() == Completion.Outcome.INVALID
+                  ? Retries.End.INVALID
+                  : Retries.End.FAILED,
+              new Retries.State(h.attempt(), h.maxAttempts(), h.backoff(), h.cancelRequested(), 0));
+      if (d instanceof Decision.Requeue r) {
+        Attempts.fail(c, t.id(), t.attempt(), result.exitCode(), result.error());
+        Tasks.requeue(
+            c,
+            t.runId(),
+            t.id(),
+            t.stepId(),
+            r.delay(),
+            result.error(),
+            result.exitCode(),
+            Retries.retryingDetail(t.attempt(), result.error(), r.delay()));
+        return true;
+      }
+    }
+    // Settling is itself the compare-and-set on (id, attempt, worker, running): a success
+    // needs no separate read first.
+    if (!PlanWriter.finishTask(c, t, result)) {
+      return refused(t);
+    }
+    advance(c, t.runId(), run, true);
+    return true;
   }
 
   private static boolean refused(ClaimedTask t) {
@@ -242,7 +271,7 @@ public final class RunService {
     Runs.markCancelled(c, runId, why);
     Tasks.cancelRun(c, runId);
     Runs.notifyCancelled(c, runId);
-    String pipeline = advance(c, runId, Runs.read(c, runId));
+    String pipeline = advance(c, runId, Runs.read(c, runId), false);
     Metrics.get().runFinished(pipeline, RunStatus.CANCELLED.db());
     return CancelResult.CANCELLED;
   }
@@ -282,14 +311,15 @@ public final class RunService {
 
   /** Plans the run from its current state and applies the plan. The run row must be locked. */
   void advance(Connection c, long runId) throws SQLException {
-    advance(c, runId, Runs.read(c, runId));
+    advance(c, runId, Runs.read(c, runId), false);
   }
 
   /**
    * As above with the run's row already read under the lock (nothing changed it since). Returns the
    * pipeline's name.
    */
-  private String advance(Connection c, long runId, RunRow run) throws SQLException {
+  private String advance(Connection c, long runId, RunRow run, boolean notified)
+      throws SQLException {
     var parsed =
         pipelines.get(
             run.pipelineVersion(),
@@ -305,7 +335,7 @@ public final class RunService {
     PlanningState state = Tasks.forPlanning(c, runId, total);
     if (state.idle() && run.status() != RunStatus.QUEUED) {
       // Every step decided and some still active: nothing can start and the run goes on.
-      PlanWriter.apply(c, runId, new Plan(List.of(), List.of(), null));
+      PlanWriter.apply(c, runId, new Plan(List.of(), List.of(), null), notified);
       return parsed.pipeline().name();
     }
     Map<String, StepState> steps = new HashMap<>();
@@ -329,7 +359,7 @@ public final class RunService {
             run.baseDir(),
             at == null ? null : at.toString());
     Plan plan = Planner.plan(parsed.pipeline(), parsed.dag(), snap);
-    PlanWriter.apply(c, runId, plan);
+    PlanWriter.apply(c, runId, plan, notified);
     if (plan.runStatus() != null
         && plan.runStatus().terminal()
         && run.status() != plan.runStatus()) {

@@ -1,11 +1,13 @@
 package dev.kiln.workers.loop;
 
 import dev.kiln.engine.Engine;
+import dev.kiln.engine.run.RunService;
 import dev.kiln.engine.spi.WorkerRuntime;
 import dev.kiln.engine.store.ClaimedTask;
 import dev.kiln.engine.store.StoreException;
 import dev.kiln.engine.task.Completion;
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.BooleanSupplier;
@@ -37,9 +39,12 @@ final class ResultRecorder {
    * Records the attempt's end, retrying with backoff while the store is unreachable: the result is
    * kept (and the lease renewed) until the store takes it or refuses it because the attempt is no
    * longer the task's (fenced out). A step stopped because the worker shuts down, or because its
-   * lease could not be renewed, is handed back rather than settled.
+   * lease could not be renewed, is handed back rather than settled. Returns the tasks {@code next}
+   * claimed in the transaction that recorded the result (none when it was handed back or not
+   * recorded).
    */
-  void record(Active a, Completion completion, Duration took) {
+  List<ClaimedTask> record(
+      Active a, Completion completion, Duration took, RunService.NextClaim next) {
     Completion result = a.logs().masker().completion(completion);
     ClaimedTask t = a.task();
     String reason = a.cancel().reason();
@@ -55,10 +60,9 @@ final class ResultRecorder {
                   Worker.STOPPING.equals(reason)
                       ? "worker " + options.name() + " stopped"
                       : reason);
-        } else {
-          engine.runs().complete(t, result, took);
+          return List.of();
         }
-        return;
+        return engine.runs().complete(t, result, took, next).claimed();
       } catch (StoreException e) {
         if (!e.isTransient() && !permanentSeen) {
           // The store refused this result (bad data that slipped through): record a failure in
@@ -78,7 +82,7 @@ final class ResultRecorder {
               t.stepId(),
               t.runId(),
               e);
-          return;
+          return List.of();
         }
         if (stopped.getAsBoolean()) {
           log.error(
@@ -87,7 +91,7 @@ final class ResultRecorder {
               t.stepId(),
               t.runId(),
               e.getMessage());
-          return;
+          return List.of();
         }
         log.warn(
             "could not record the result of {} (run {}): {}; retrying in {} ms",
@@ -99,7 +103,7 @@ final class ResultRecorder {
           Thread.sleep(backoff + ThreadLocalRandom.current().nextLong(backoff / 2 + 1));
         } catch (InterruptedException ie) {
           Thread.currentThread().interrupt();
-          return;
+          return List.of();
         }
         backoff = Math.min(backoff * 2, MAX_RECORD_BACKOFF_MS);
       }

@@ -3,6 +3,7 @@ package dev.kiln.workers.loop;
 import dev.kiln.engine.Engine;
 import dev.kiln.engine.run.Leases;
 import dev.kiln.engine.run.ProcessNames;
+import dev.kiln.engine.run.RunService;
 import dev.kiln.engine.spi.BuiltinStep;
 import dev.kiln.engine.spi.Cancellation;
 import dev.kiln.engine.spi.Executor;
@@ -259,6 +260,12 @@ final class Worker implements WorkerRuntime.Handle {
       throw e;
     }
     slots.release(free - claimed.size());
+    launch(claimed);
+    return claimed.size();
+  }
+
+  /** Starts claimed tasks, each holding a slot already. */
+  private void launch(List<ClaimedTask> claimed) {
     for (ClaimedTask t : claimed) {
       Active a =
           new Active(
@@ -267,7 +274,6 @@ final class Worker implements WorkerRuntime.Handle {
       active.put(t.id(), a);
       pool.execute(() -> runTask(a));
     }
-    return claimed.size();
   }
 
   private long diskWarnedAt;
@@ -312,23 +318,26 @@ final class Worker implements WorkerRuntime.Handle {
     result = recorder.cancelledBySignal(a, result);
     a.finished = true;
     a.logs().finish();
+    // The result may have made the next step ready: it is claimed in the transaction that records
+    // the result, for this task's slot and every other free one (the critical path of a chain).
+    int held = 1;
+    List<ClaimedTask> next = List.of();
     try {
-      recorder.record(a, result, Duration.ofNanos(System.nanoTime() - startedNanos));
+      int extra = state == State.RUNNING && !belowDiskFloor() ? slots.drainPermits() : -1;
+      held += Math.max(extra, 0);
+      RunService.NextClaim claim =
+          extra < 0
+              ? RunService.NextClaim.NONE
+              : new RunService.NextClaim(
+                  options.name(), queues, options.onlyRun(), held, options.lease());
+      next = recorder.record(a, result, Duration.ofNanos(System.nanoTime() - startedNanos), claim);
     } finally {
       a.heartbeat.cancel(false);
       a.logs().flush();
       active.remove(t.id());
-      slots.release();
+      slots.release(held - next.size());
     }
-    // The result may have made the next step ready: claim it from this thread rather than wait
-    // for the poller to be woken through the database (the critical path of a chain).
-    if (state == State.RUNNING) {
-      try {
-        claimOnce();
-      } catch (RuntimeException e) {
-        log.debug("claim after completion failed; the poller will retry: {}", e.getMessage());
-      }
-    }
+    launch(next);
     try {
       runner.cleanUp(t);
     } catch (IOException e) {

@@ -28,7 +28,19 @@ import java.util.concurrent.TimeUnit;
  * session of their own.
  */
 public final class ProcessExecutor implements Executor {
+  private static final String LAUNCH_MECHANISM = "jdk.lang.Process.launchMechanism";
+
   static final Duration GRACE = Duration.ofSeconds(5);
+
+  static {
+    // JDK 17 on Linux starts a child through jspawnhelper, a helper that then execs the command:
+    // two execs a step. vfork execs the command straight from the JVM: `sh -c true` took 58-77 ms
+    // against 149-200 ms a spawn on the loaded CI machine (docs/benchmarks.md, "Per step").
+    // Read once, when the JDK starts its first child; a value set by the user wins.
+    if (System.getProperty(LAUNCH_MECHANISM) == null) {
+      System.setProperty(LAUNCH_MECHANISM, "VFORK");
+    }
+  }
 
   /**
    * What a step inherits of the worker's environment; everything else it gets is the KILN_* step
