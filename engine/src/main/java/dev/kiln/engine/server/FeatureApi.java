@@ -19,10 +19,18 @@ import org.apache.camel.Exchange;
  * outside_ttl), as {@code {"features": {...}, "status": {...}}}.
  */
 final class FeatureApi {
-  private final OnlineStore online;
+  private final Engine engine;
+  private OnlineStore online; // made at the first request: the route table is built without a store
 
   FeatureApi(Engine engine) {
-    this.online = new OnlineStore(engine.db());
+    this.engine = engine;
+  }
+
+  private synchronized OnlineStore online() {
+    if (online == null) {
+      online = new OnlineStore(engine.db());
+    }
+    return online;
   }
 
   Routes.Reply online(Exchange e) throws InvalidRequest {
@@ -32,7 +40,7 @@ final class FeatureApi {
       throw new InvalidRequest(400, "query parameter 'service' is required, once");
     }
     try {
-      OnlineStore.Lookup l = online.lookup(service.get(0), keys, Instant.now());
+      OnlineStore.Lookup l = online().lookup(service.get(0), keys, Instant.now());
       Map<String, Object> m = new LinkedHashMap<>();
       m.put("features", l.features());
       m.put("status", l.status());

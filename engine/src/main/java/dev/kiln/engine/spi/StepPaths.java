@@ -64,6 +64,40 @@ public final class StepPaths {
         : Optional.empty();
   }
 
+  /**
+   * A glob to read (DuckDB's {@code *}, {@code **}, {@code ?}, {@code [..]}, {@code {..}}): its
+   * folder before the first wildcard must be inside, hold no symbolic link leading out, and the
+   * wildcard part may not climb out with {@code ..}. Returns the glob with that folder made real.
+   */
+  public String glob(String raw) throws Refused {
+    int wild = firstWildcard(raw);
+    if (wild < 0) {
+      return read(raw).toString();
+    }
+    int cut = raw.lastIndexOf('/', wild);
+    String fixed = cut < 0 ? "." : raw.substring(0, Math.max(cut, 1));
+    String pattern = cut < 0 ? raw : raw.substring(cut + 1);
+    for (String segment : pattern.split("/")) {
+      if (segment.equals("..")) {
+        throw new Refused("glob '" + raw + "' climbs out of its folder with '..'");
+      }
+    }
+    Path dir = read(fixed);
+    if (!Files.isDirectory(dir)) {
+      throw new Refused("glob '" + raw + "': " + dir + " is not a folder");
+    }
+    return dir.resolve(pattern).toString();
+  }
+
+  private static int firstWildcard(String raw) {
+    for (int i = 0; i < raw.length(); i++) {
+      if ("*?[{".indexOf(raw.charAt(i)) >= 0) {
+        return i;
+      }
+    }
+    return -1;
+  }
+
   /** A file to write: it or, when it does not exist yet, its real parent folder must be inside. */
   public Path write(String raw) throws Refused {
     Path p = lexical(raw);

@@ -65,6 +65,24 @@ class StepPathsTest {
   }
 
   @Test
+  void globsAreConfinedByTheirFolderBeforeTheFirstWildcard() throws Exception {
+    Files.createDirectories(base.resolve("entities"));
+    Files.writeString(base.resolve("entities/a.csv"), "x\n1\n");
+    assertThat(paths.glob("entities/*.csv"))
+        .isEqualTo(base.toRealPath().resolve("entities/*.csv").toString());
+    assertThat(paths.glob("*.csv")).isEqualTo(base.toRealPath().resolve("*.csv").toString());
+    assertThat(paths.glob("entities/a.csv"))
+        .isEqualTo(base.resolve("entities/a.csv").toRealPath().toString());
+    assertThatThrownBy(() -> paths.glob("../../outside/*.txt"))
+        .hasMessageContaining("is outside the folders");
+    assertThatThrownBy(() -> paths.glob("/etc/*")).hasMessageContaining("is outside the folders");
+    assertThatThrownBy(() -> paths.glob("entities/*/../../../../outside/*"))
+        .hasMessageContaining("climbs out");
+    Files.createSymbolicLink(base.resolve("entities/out"), outside);
+    assertThatThrownBy(() -> paths.glob("entities/**/*.txt")).hasMessageContaining("symbolic link");
+  }
+
+  @Test
   void symbolicLinksLeadingOutAreRefusedWhereverTheySit() throws Exception {
     Files.createSymbolicLink(base.resolve("passwd"), Path.of("/etc/passwd"));
     assertThatThrownBy(() -> paths.read("passwd"))

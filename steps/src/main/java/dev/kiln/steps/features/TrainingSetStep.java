@@ -8,6 +8,7 @@ import dev.kiln.engine.registry.DatasetRegistry;
 import dev.kiln.engine.registry.DatasetVersion;
 import dev.kiln.engine.registry.RegistryException;
 import dev.kiln.engine.spi.BuiltinStep;
+import dev.kiln.engine.spi.StepPaths;
 import dev.kiln.engine.task.Completion;
 import dev.kiln.steps.Outputs;
 import java.io.IOException;
@@ -63,6 +64,13 @@ public final class TrainingSetStep implements BuiltinStep {
     return NAME;
   }
 
+  /** A file or glob of entity rows through the step's path rules; a dataset as it is. */
+  private static String confined(Context ctx, String entities) throws StepPaths.Refused {
+    return entities == null || entities.startsWith("dataset:")
+        ? entities
+        : ctx.paths().glob(entities);
+  }
+
   @Override
   public Completion run(Context ctx) throws Exception {
     try {
@@ -90,7 +98,7 @@ public final class TrainingSetStep implements BuiltinStep {
         w =
             TrainingSet.write(
                 t,
-                t.table(entities, ctx.baseDir(), null),
+                t.table(confined(ctx, entities), ctx.baseDir(), null),
                 timestamp,
                 s.views(),
                 s.refs(),
@@ -143,6 +151,8 @@ public final class TrainingSetStep implements BuiltinStep {
       outputs.put("sha256", stored.sha256());
       outputs.put("feature_service", s.ref());
       return FeatureSteps.succeeded(outputs, List.of());
+    } catch (StepPaths.Refused e) {
+      return Completion.invalid(NAME + ": with.entities: " + e.getMessage());
     } catch (FeatureException | RegistryException e) {
       return Completion.failed(e.getMessage().replace('\n', ' '));
     } catch (IOException | SQLException e) {

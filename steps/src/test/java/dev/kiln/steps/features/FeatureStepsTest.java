@@ -167,6 +167,7 @@ class FeatureStepsTest {
                 with: { service: churn, entities: nowhere.csv }
             """);
     assertThat(r.status()).isEqualTo(RunStatus.FAILED);
-    assertThat(task(r, "training").error()).startsWith("nowhere.csv: no such file");
+    assertThat(task(r, "training").error())
+        .startsWith("features/training-set: with.entities: path 'nowhere.csv' does not exist");
   }
 }
