@@ -158,6 +158,8 @@ class LiveTrafficTest {
     assertThat(lines.get(40)).matches("[0-9a-f-]{36}:9,(benign|malignant),[0-9.E-]+,1,.*");
 
     Files.writeString(base.resolve("labels.csv"), labelCsv);
+    // The reference inside the run's folder: built-in steps read only there (docs/security.md).
+    Files.copy(TestModels.DATA, base.resolve("reference.csv"));
     RunRecord checked =
         run(
             """
@@ -165,12 +167,11 @@ class LiveTrafficTest {
             steps:
               drift:
                 uses: drift/check
-                with: { reference: "%s", live: bc@production, since: 1h }
+                with: { reference: reference.csv, live: bc@production, since: 1h }
               perf:
                 uses: metrics/check
                 with: { live: bc@production, labels: labels.csv, positive: malignant, tolerance: 0.01 }
-            """
-                .formatted(TestModels.DATA));
+            """);
     assertThat(checked.status())
         .as("%s", engine.store().tasks(checked.id()))
         .isEqualTo(RunStatus.SUCCEEDED);
