@@ -248,7 +248,10 @@ class MonitorLoopTest {
                 REPO.toString());
     RunRecord r = awaitEnd(engine, run, WITHIN);
     assertThat(step(run, "no-batch").error())
-        .isEqualTo("drift/check: " + REPO.resolve("no/such.csv") + ": no such file");
+        .isEqualTo(
+            "drift/check: with.current: path 'no/such.csv' does not exist (looked at "
+                + REPO.resolve("no/such.csv")
+                + ")");
     assertThat(step(run, "no-pipeline").error())
         .startsWith("pipeline/run: with.pipeline: " + "'retrain-everything' is neither a file");
     assertThat(received).contains("{\"text\":\"model drifted\"}");
