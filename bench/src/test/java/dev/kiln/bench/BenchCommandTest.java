@@ -13,7 +13,7 @@ class BenchCommandTest {
 
   @Test
   void helpListsEveryBenchmarkOfTheFamily() throws Exception {
-    var r = new KilnProcess(home, dir).run("bench", "--help");
+    var r = new KilnCli(home, dir).run("bench", "--help");
     assertThat(r.exit()).as(r.err()).isZero();
     assertThat(r.out())
         .contains("Usage: kiln bench")
@@ -23,33 +23,34 @@ class BenchCommandTest {
         .containsPattern("\\n\\s+docker\\s")
         .containsPattern("\\n\\s+registry\\s")
         .containsPattern("\\n\\s+api\\s");
-    var top = new KilnProcess(home, dir).run("--help");
+    var top = new KilnCli(home, dir).run("--help");
     assertThat(top.out()).contains("  bench ").doesNotContain("bench-");
   }
 
   @Test
   void benchWithoutWhatRunsTheStepsSuiteWithItsOptions() throws Exception {
-    var r = new KilnProcess(home, dir).run("bench", "--steps", "2", "--repeat", "1");
+    var r = new KilnCli(home, dir).run("bench", "--steps", "2", "--repeat", "1");
     assertThat(r.exit()).as(r.err()).isZero();
     assertThat(r.out())
-        .contains("command 'true' as a child process:")
-        .contains("kiln chain of 2")
-        .contains("kiln fan-out of 2 (4 slots)")
+        .contains("sh -c true as a child process:")
+        .containsPattern("make +chain +\\d+ +[0-9.]+ +1\\.00")
+        .containsPattern("kiln run \\(cold JVM\\) +chain")
+        .containsPattern("kiln server \\(warm\\) +fan-out +\\d+ +[0-9.]+ +[0-9.]+")
         .contains("validate + plan a 10,000-step chain:");
   }
 
   @Test
   void badOptionsAreOneLineWithExitTwo() throws Exception {
-    var r = new KilnProcess(home, dir).run("bench", "steps", "--steps", "1");
+    var r = new KilnCli(home, dir).run("bench", "steps", "--steps", "1");
     assertThat(r.exit()).isEqualTo(2);
     assertThat(r.err().strip())
-        .isEqualTo("kiln: --steps must be at least 2 and --repeat at least 1");
+        .isEqualTo("kiln: --steps must be at least 2, --repeat and --slots at least 1");
   }
 
   @Test
   void webhookBenchServesOnPortZeroAndReportsPercentiles() throws Exception {
     var r =
-        new KilnProcess(home, dir)
+        new KilnCli(home, dir)
             .run("bench", "webhook", "--deliveries", "3", "--warmup", "1", "--slots", "1");
     assertThat(r.exit()).as(r.err()).isZero();
     assertThat(r.err()).containsPattern("kiln server listening on http://127\\.0\\.0\\.1:\\d+ ");

@@ -40,7 +40,7 @@ class DockerBenchTest {
 
   @Test
   void printsBothWallTimesAndTheirRatio() throws Exception {
-    var r = new KilnProcess(home, dir).run("bench", "docker", "--steps", "2", "--repeat", "1");
+    var r = new KilnCli(home, dir).run("bench", "docker", "--steps", "2", "--repeat", "1");
     assertThat(r.exit()).as(r.err()).isEqualTo(0);
     assertThat(r.out())
         .contains("kiln chain of 2 container steps:")
@@ -64,7 +64,7 @@ class DockerBenchTest {
 
   @Test
   void rejectsAMissingImageInOneLine() throws Exception {
-    var r = new KilnProcess(home, dir).run("bench", "docker", "--image", "kiln/none:9");
+    var r = new KilnCli(home, dir).run("bench", "docker", "--image", "kiln/none:9");
     assertThat(r.exit()).isEqualTo(2);
     assertThat(r.err().strip())
         .isEqualTo("kiln: image kiln/none:9 is missing; build it with deploy/images/build.sh");

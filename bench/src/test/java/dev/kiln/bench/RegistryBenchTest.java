@@ -14,7 +14,7 @@ class RegistryBenchTest {
   @Test
   void comparesWithSha256sumAndReportsLookupPercentiles() throws Exception {
     var r =
-        new KilnProcess(home, dir)
+        new KilnCli(home, dir)
             .run("bench", "registry", "--mib", "8", "--rounds", "1", "--lookups", "200");
     assertThat(r.exit()).as("%s\n%s", r.out(), r.err()).isZero();
     assertThat(r.out())

@@ -11,13 +11,13 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /** Runs the real CLI as a separate JVM process against a fresh test database, as a user would. */
-final class KilnProcess {
+final class KilnCli {
   record Result(int exit, String out, String err) {}
 
   private final Path home;
   private final Path dir;
 
-  KilnProcess(Path home, Path dir) {
+  KilnCli(Path home, Path dir) {
     this.home = home;
     this.dir = dir;
   }
