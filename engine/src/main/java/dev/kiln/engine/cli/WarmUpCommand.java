@@ -1,6 +1,7 @@
 package dev.kiln.engine.cli;
 
 import dev.kiln.engine.config.KilnConfig;
+import dev.kiln.engine.store.EmbeddedServer;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
@@ -69,7 +70,6 @@ final class WarmUpCommand implements Callable<Integer> {
 
   private static boolean storeIsUp() {
     KilnConfig config = KilnConfig.fromEnvironment();
-    return config.dbUrl() != null
-        || Files.exists(config.home().resolve("pgdata").resolve("postmaster.pid"));
+    return config.dbUrl() != null || EmbeddedServer.running(config.home());
   }
 }

@@ -81,6 +81,18 @@ public final class EmbeddedServer {
     }
   }
 
+  /** Whether the embedded server of {@code home} has a live postmaster; never starts one. */
+  public static boolean running(Path home) {
+    try {
+      return postmasterPid(home.resolve("pgdata"))
+          .flatMap(ProcessHandle::of)
+          .map(ProcessHandle::isAlive)
+          .orElse(false);
+    } catch (IOException unreadable) {
+      return false;
+    }
+  }
+
   /** Stops the server if one runs; returns whether one did. */
   public static boolean stop(Path home) throws IOException, InterruptedException {
     Path data = home.resolve("pgdata");
