@@ -87,7 +87,8 @@ final class SoakBench implements Callable<Integer> {
     Map<String, String> env = Map.of("KILN_HOME", home.toString());
     EmbeddedServer pg = EmbeddedServer.ensureRunning(home);
     try (Engine engine =
-        new Engine(KilnConfig.from(env), Database.connect(pg.jdbcUrl(), "postgres", null, 4))) {
+        new Engine(
+            KilnConfig.from(env), Database.connect(pg.jdbcUrl(), "postgres", pg.password(), 4))) {
       String token = new TokenStore(engine.db()).create("soak", Role.OPERATOR);
       Process server =
           start(env, "server", "--port", "0", "--slots", "0", "--pipelines", pipelines.toString());
