@@ -139,6 +139,35 @@ public final class OnlineStore {
     }
   }
 
+  /**
+   * The plan PostgreSQL runs a lookup of {@code keys} with: {@code EXPLAIN (ANALYZE, BUFFERS)} of
+   * the one statement {@link #lookup} sends, for benchmarks and for operators asking why a lookup
+   * is slow.
+   */
+  public String explain(String service, Map<String, List<String>> keys) {
+    Map<String, List<String>> entityKeys = entityKeys(service, resolve(service), keys);
+    List<String> viewNames = new ArrayList<>();
+    List<String> keyList = new ArrayList<>();
+    entityKeys.forEach(
+        (view, ks) ->
+            ks.forEach(
+                k -> {
+                  viewNames.add(view);
+                  keyList.add(k);
+                }));
+    return db.tx()
+        .autocommit(
+            c ->
+                String.join(
+                    "\n",
+                    Sql.query(
+                        c,
+                        "explain (analyze, buffers) " + READ,
+                        rs -> rs.getString(1),
+                        viewNames.toArray(String[]::new),
+                        keyList.toArray(String[]::new))));
+  }
+
   /** A service's current version and its views' current versions, as of {@code stamp}. */
   private record Resolved(
       Instant stamp,

@@ -401,6 +401,14 @@ public final class BenchFeaturesCommand implements Callable<Integer> {
             ns.length / wall,
             cpuMs,
             sh / 1e3);
+        // The lookup's one statement as PostgreSQL runs it (index scans, buffers touched).
+        out.println("online lookup plan (EXPLAIN ANALYZE of the statement a lookup sends):");
+        out.println(
+            "  "
+                + store
+                    .online()
+                    .explain("bench", Map.of("customer_id", List.of("0")))
+                    .replace("\n", "\n  "));
       }
     }
   }

@@ -151,6 +151,10 @@ class FeatureStoreTest {
         .containsEntry("profile__segment", OnlineStore.PRESENT);
     assertThat(store.online().lookup("churn", Map.of("customer_id", List.of("3")), t3).status())
         .containsEntry("customer_stats__spend", OnlineStore.MISSING);
+    // The plan of the lookup's one statement: it reads the online table and was executed.
+    assertThat(store.online().explain("churn", Map.of("customer_id", List.of("1"))))
+        .contains("feature_online")
+        .contains("actual time");
 
     // Definitions applied elsewhere (as by another process): the next lookup reads them, not the
     // service it resolved and cached before.
