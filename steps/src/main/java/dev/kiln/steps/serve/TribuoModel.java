@@ -1,5 +1,8 @@
 package dev.kiln.steps.serve;
 
+import com.oracle.labs.mlrg.olcut.provenance.Provenance;
+import com.oracle.labs.mlrg.olcut.provenance.primitives.StringProvenance;
+import dev.kiln.engine.store.Json;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -16,10 +19,16 @@ import org.tribuo.impl.ArrayExample;
 
 /**
  * A Tribuo classifier as {@code train/tribuo} writes it ({@code Model.serializeToFile}). Its
- * signature is its feature map: every feature it was trained on, each a number.
+ * signature is the one {@code train/tribuo} recorded in the model's provenance (the CSV's feature
+ * columns with their types); a model without one (trained elsewhere) is described by its feature
+ * map: every feature it was trained on, each a number.
  */
-final class TribuoModel implements ServedModel {
+public final class TribuoModel implements ServedModel {
   static final String FLAVOUR = "tribuo";
+
+  /** The instance-provenance key of the signature, its value {@link Signature#toJson} as JSON. */
+  static final String SIGNATURE_KEY = "kiln-signature";
+
   private static final LabelFactory LABELS = new LabelFactory();
 
   private final Model<Label> model;
@@ -28,12 +37,30 @@ final class TribuoModel implements ServedModel {
 
   private TribuoModel(Model<Label> model) {
     this.model = model;
+    this.signature = signature(model);
+    this.names = signature.names().toArray(String[]::new);
+  }
+
+  /**
+   * What a trainer is given ({@code Trainer.train(dataset, instanceProvenance)}) so that the model
+   * file carries its signature.
+   */
+  public static Map<String, Provenance> recording(Signature signature) {
+    return Map.of(
+        SIGNATURE_KEY, new StringProvenance(SIGNATURE_KEY, Json.write(signature.toJson())));
+  }
+
+  /** The recorded signature, else the feature map's names, each a number. */
+  static Signature signature(Model<?> model) {
+    if (model.getProvenance().getInstanceProvenance().getMap().get(SIGNATURE_KEY)
+        instanceof StringProvenance recorded) {
+      return Signature.fromJson(Json.read(recorded.getValue(), List.class));
+    }
     List<Signature.Column> cols = new ArrayList<>();
     for (VariableInfo f : model.getFeatureIDMap()) {
       cols.add(new Signature.Column(f.getName(), "number"));
     }
-    this.signature = new Signature(cols);
-    this.names = signature.names().toArray(String[]::new);
+    return new Signature(cols);
   }
 
   /** Loads a model file; an unreadable or non-classification file is an IOException saying so. */
