@@ -5,8 +5,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.oracle.labs.mlrg.olcut.provenance.primitives.StringProvenance;
 import dev.kiln.dsl.model.Pipeline;
 import dev.kiln.dsl.parse.PipelineParser;
+import dev.kiln.dsl.parse.Problem;
 import dev.kiln.engine.Engine;
 import dev.kiln.engine.config.KilnConfig;
+import dev.kiln.engine.spi.BuiltinStep;
 import dev.kiln.engine.spi.WorkerRuntime;
 import dev.kiln.engine.store.RunQueries;
 import dev.kiln.engine.store.RunRecord;
@@ -217,6 +219,47 @@ class TrainTribuoStepTest {
         .hasSize(151)
         .first()
         .isEqualTo("row,cluster,label,group");
+  }
+
+  @Test
+  void aHyperParameterOfTheWrongTypeIsAValidationErrorOfOneLine() throws Exception {
+    Path p = base.resolve("typed.yaml");
+    Files.writeString(
+        p,
+        """
+        name: typed
+        steps:
+          forest:
+            uses: train/tribuo
+            with:
+              data: wine.csv
+              target: cultivar
+              algorithm: random-forest
+              trees: many
+              fraction_features: half
+              max_dept: 3
+        """);
+    List<String> problems =
+        PipelineParser.parse(p, BuiltinStep.catalogue()).problems().stream()
+            .map(Problem::toString)
+            .toList();
+    assertThat(problems)
+        .hasSize(3)
+        .allSatisfy(line -> assertThat(line).doesNotContain("\n"))
+        .anySatisfy(
+            line ->
+                assertThat(line)
+                    .contains(":9:14:")
+                    .contains("train/tribuo: 'with.trees' must be a whole number, got"))
+        .anySatisfy(
+            line ->
+                assertThat(line)
+                    .contains("train/tribuo: 'with.fraction_features' must be a number, got"))
+        .anySatisfy(
+            line ->
+                assertThat(line)
+                    .contains(
+                        "train/tribuo: unknown key 'with.max_dept'; did you mean 'max_depth'?"));
   }
 
   @Test
