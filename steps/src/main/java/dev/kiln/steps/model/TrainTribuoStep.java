@@ -108,6 +108,9 @@ public final class TrainTribuoStep implements BuiltinStep {
         throw in.bad(
             "positive", "only classifiers have a positive class, not '" + algorithm.key + "'");
       }
+      if (algorithm.task == TribuoAlgorithm.Task.CLUSTER && in.has("test_fraction")) {
+        throw in.bad("test_fraction", "kmeans fits every row; there is no hold-out split");
+      }
       long seed = in.integer("seed", 42);
       double testFraction = in.number("test_fraction", 0.25);
       if (testFraction <= 0 || testFraction >= 1) {

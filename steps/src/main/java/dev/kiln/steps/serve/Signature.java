@@ -58,7 +58,7 @@ public record Signature(List<Column> columns) {
                   + i
                   + "]."
                   + c.name()
-                  + ": expected a "
+                  + (c.type().equals("integer") ? ": expected an " : ": expected a ")
                   + c.type()
                   + ", got "
                   + (v == null ? "null" : jsonType(v) + " " + brief(v)));

@@ -283,6 +283,9 @@ class TrainTribuoStepTest {
                   target: species
                   algorithm: random-forest
                   fraction_features: 1
+              split:
+                uses: train/tribuo
+                with: { data: iris.csv, algorithm: kmeans, test_fraction: 0.2 }
             """);
     assertThat(r.status()).isEqualTo(RunStatus.FAILED);
     TaskRecord depth = task(r, "depth");
@@ -300,5 +303,8 @@ class TrainTribuoStepTest {
         .isEqualTo(
             "train/tribuo: with.fraction_features: must be above 0 and below 1 for algorithm"
                 + " 'random-forest', got 1.0");
+    assertThat(task(r, "split").error())
+        .isEqualTo(
+            "train/tribuo: with.test_fraction: kmeans fits every row; there is no hold-out split");
   }
 }

@@ -46,7 +46,7 @@ class TribuoModelTest {
     model.signature().check(List.of(row));
     row.put("mean_area", 1001.5);
     assertThatThrownBy(() -> model.signature().check(List.of(row)))
-        .hasMessage("rows[0].mean_area: expected a integer, got number 1001.5");
+        .hasMessage("rows[0].mean_area: expected an integer, got number 1001.5");
     assertThat(model.predict(List.of(row)).predictions()).hasSize(1);
   }
 
