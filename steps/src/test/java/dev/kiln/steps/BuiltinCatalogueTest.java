@@ -109,7 +109,7 @@ class BuiltinCatalogueTest {
           data: { uses: dataset/versoin, with: { name: d, path: x.csv } }
           train:
             uses: train/tribuo
-            with: { data: x.csv, targt: y, positive: "1", epoch: 5, seed: many }
+            with: { dat: x.csv, targt: y, positive: "1", epoch: 5, seed: many }
           gate: { uses: model/gate, with: { metric: auc, min: high } }
           promote: { uses: model/promote, with: { name: m, alias: production } }
         """);
@@ -122,7 +122,7 @@ class BuiltinCatalogueTest {
         .contains("train/tribuo: unknown key 'with.targt'; did you mean 'target'?")
         .contains("train/tribuo: unknown key 'with.epoch'; did you mean 'epochs'?")
         .contains("train/tribuo: 'with.seed' must be a whole number, got")
-        .contains("train/tribuo: missing required key 'with.target'")
+        .contains("train/tribuo: missing required key 'with.data'")
         .contains("model/gate: 'with.min' must be a number, got")
         .contains("model/promote: missing required key 'with.version'");
     assertThat(r.out()).isEmpty();

@@ -10,19 +10,20 @@ import java.util.Set;
 
 /**
  * The columns a model takes, with their types: what {@code POST /predict} rows are checked against
- * before the model sees them. Recorded with the model version in the registry.
+ * before the model sees them. Recorded with the model version in the registry; {@code train/tribuo}
+ * also writes it into the model file ({@link TribuoModel#recording}).
  */
-record Signature(List<Column> columns) {
+public record Signature(List<Column> columns) {
   /** A column's JSON type: number, integer, string or boolean. */
-  record Column(String name, String type) {
-    Column {
+  public record Column(String name, String type) {
+    public Column {
       if (!Set.of("number", "integer", "string", "boolean").contains(type)) {
         throw new IllegalArgumentException("column " + name + ": unknown type '" + type + "'");
       }
     }
   }
 
-  Signature {
+  public Signature {
     columns = List.copyOf(columns);
   }
 
@@ -33,7 +34,7 @@ record Signature(List<Column> columns) {
     }
   }
 
-  List<String> names() {
+  public List<String> names() {
     return columns.stream().map(Column::name).toList();
   }
 
@@ -57,7 +58,7 @@ record Signature(List<Column> columns) {
                   + i
                   + "]."
                   + c.name()
-                  + ": expected a "
+                  + (c.type().equals("integer") ? ": expected an " : ": expected a ")
                   + c.type()
                   + ", got "
                   + (v == null ? "null" : jsonType(v) + " " + brief(v)));
@@ -121,7 +122,7 @@ record Signature(List<Column> columns) {
   }
 
   /** As recorded: {@code [{"name": ..., "type": ...}, ...]}. */
-  List<Map<String, String>> toJson() {
+  public List<Map<String, String>> toJson() {
     List<Map<String, String>> out = new ArrayList<>();
     for (Column c : columns) {
       Map<String, String> m = new LinkedHashMap<>();

@@ -1,5 +1,6 @@
 package dev.kiln.steps.serve;
 
+import com.oracle.labs.mlrg.olcut.provenance.Provenance;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -56,6 +57,11 @@ final class TestModels {
 
   /** A model file trained with this seed (different seeds, different files). */
   static Path train(Path dir, long seed) throws IOException {
+    return train(dir, seed, Map.of());
+  }
+
+  /** As above, the trainer given this instance provenance (a recorded signature). */
+  static Path train(Path dir, long seed, Map<String, Provenance> recording) throws IOException {
     List<String> lines = Files.readAllLines(DATA);
     String[] header = lines.get(0).split(",");
     LabelFactory factory = new LabelFactory();
@@ -82,7 +88,8 @@ final class TestModels {
             new ListDataSource<>(
                 examples, factory, new SimpleDataSourceProvenance("breast_cancer", factory)));
     Model<Label> model =
-        new LinearSGDTrainer(new LogMulticlass(), new AdaGrad(1.0, 0.1), 3, seed).train(data);
+        new LinearSGDTrainer(new LogMulticlass(), new AdaGrad(1.0, 0.1), 3, seed)
+            .train(data, recording);
     Files.createDirectories(dir);
     Path file = dir.resolve("model-" + seed + ".tribuo");
     model.serializeToFile(file);
