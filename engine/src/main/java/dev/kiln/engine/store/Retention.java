@@ -146,18 +146,25 @@ public final class Retention {
    * transaction, so the proxies' batched writes never wait long; returns how many went.
    */
   public long deletePredictions(Duration olderThan) {
+    return inPieces(
+        c ->
+            Sql.update(
+                c,
+                "delete from prediction_log where id in (select id from "
+                    + OLD_PREDICTIONS
+                    + " limit ?)",
+                (double) olderThan.toSeconds(),
+                LOG_PIECE));
+  }
+
+  /**
+   * Runs a deletion of at most {@link #LOG_PIECE} rows in a transaction of its own until one
+   * deletes fewer; returns how many went in all.
+   */
+  private long inPieces(Tx.Work<Integer> piece) {
     long deleted = 0;
     while (true) {
-      int n =
-          tx.inTransaction(
-              c ->
-                  Sql.update(
-                      c,
-                      "delete from prediction_log where id in (select id from "
-                          + OLD_PREDICTIONS
-                          + " limit ?)",
-                      (double) olderThan.toSeconds(),
-                      LOG_PIECE));
+      int n = tx.inTransaction(piece);
       deleted += n;
       if (n < LOG_PIECE) {
         return deleted;
@@ -191,25 +198,17 @@ public final class Retention {
    */
   public Deleted delete(List<Long> runIds) {
     Map<String, Long> rows = new LinkedHashMap<>();
-    long logs = 0;
-    while (true) {
-      int n =
-          tx.inTransaction(
-              c ->
-                  Sql.update(
-                      c,
-                      """
-                      delete from task_logs where id in (
-                        select l.id from task_logs l join tasks t on t.id = l.task_id
-                         where t.run_id = any(?) limit ?)""",
-                      ids(c, runIds),
-                      LOG_PIECE));
-      logs += n;
-      if (n < LOG_PIECE) {
-        break;
-      }
-    }
-    long logLines = logs;
+    long logLines =
+        inPieces(
+            c ->
+                Sql.update(
+                    c,
+                    """
+                    delete from task_logs where id in (
+                      select l.id from task_logs l join tasks t on t.id = l.task_id
+                       where t.run_id = any(?) limit ?)""",
+                    ids(c, runIds),
+                    LOG_PIECE));
     return tx.inTransaction(
         c -> {
           Array ids = ids(c, runIds);
