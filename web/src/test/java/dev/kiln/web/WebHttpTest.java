@@ -2,6 +2,9 @@ package dev.kiln.web;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.sun.net.httpserver.HttpServer;
+import dev.kiln.dsl.model.Pipeline;
+import dev.kiln.dsl.parse.PipelineParser;
 import dev.kiln.engine.registry.DatasetRegistry;
 import dev.kiln.engine.registry.DatasetVersion;
 import dev.kiln.engine.registry.ModelRegistry;
@@ -10,14 +13,18 @@ import dev.kiln.engine.store.Role;
 import dev.kiln.engine.store.TokenStore;
 import dev.kiln.engine.testing.Await;
 import java.io.ByteArrayInputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.zip.ZipEntry;
@@ -200,6 +207,66 @@ class WebHttpTest {
     String chart = page.substring(page.indexOf("id=\"share-chart-data\""));
     assertThat(chart.substring(0, chart.indexOf("</script>")))
         .contains("\"label\":\"accuracy\"", "0.91", "0.84");
+  }
+
+  @Test
+  void aDriftCheckThatAlertsARealReceiverShowsItsAlertOnTheMonitorPage() throws Exception {
+    List<String> received = new CopyOnWriteArrayList<>();
+    HttpServer receiver =
+        HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+    receiver.createContext(
+        "/hook",
+        ex -> {
+          received.add(new String(ex.getRequestBody().readAllBytes(), StandardCharsets.UTF_8));
+          ex.sendResponseHeaders(202, -1);
+          ex.close();
+        });
+    receiver.start();
+    try {
+      StringBuilder reference = new StringBuilder("x\n");
+      StringBuilder current = new StringBuilder("x\n");
+      for (int i = 0; i < 200; i++) {
+        reference.append(i).append('\n');
+        current.append(i + 1000).append('\n');
+      }
+      Files.writeString(home.resolve("reference.csv"), reference);
+      Files.writeString(home.resolve("current.csv"), current);
+      Pipeline p =
+          PipelineParser.parse(
+                  "watch.yaml",
+                  """
+                  name: watch
+                  steps:
+                    drift:
+                      uses: drift/check
+                      with: { monitor: watched, reference: reference.csv, current: current.csv }
+                    alert:
+                      needs: [drift]
+                      if: ${{ steps.drift.outputs.drifted }}
+                      uses: notify/webhook
+                      with:
+                        url: http://127.0.0.1:%d/hook
+                        message: "watched: drift in ${{ steps.drift.outputs.share_drifted }}"
+                  """
+                      .formatted(receiver.getAddress().getPort()))
+              .orThrow();
+      long run = ui.engine.runs().createRun(p, Map.of(), "manual", home.toString());
+      Await.until(
+          "the monitor run ends", Duration.ofSeconds(60), () -> ui.engine.store().ended(run));
+      assertThat(received).hasSize(1);
+      assertThat(received.get(0)).contains("watched: drift in ");
+
+      String page = ui.get("/monitoring/watched", ui.login(Role.VIEWER)).body();
+      String alerts = page.substring(page.indexOf("id=\"alerts\""));
+      alerts = alerts.substring(0, alerts.indexOf("</table>"));
+      assertThat(alerts)
+          .contains("<a href=\"/runs/" + run + "\">#" + run + "</a>", "<td>alert</td>", ">sent<")
+          .contains("HTTP 202")
+          .doesNotContain(">failed<");
+      assertThat(page).doesNotContain("No alerts sent");
+    } finally {
+      receiver.stop(0);
+    }
   }
 
   @Test

@@ -16,7 +16,8 @@ import picocli.CommandLine.Option;
     description = {
       "Delete finished runs older than --older-than, with their tasks, attempts, logs,",
       "events, metrics, artifact rows and trigger keys, and the stored artifact content",
-      "nothing else names. Runs that made a registered model version or a dataset",
+      "nothing else names, and served models' logged predictions older than the age.",
+      "Runs that made a registered model version or a dataset",
       "version stay, and so do the runs a remaining run retried or took cached results",
       "from. Works in small batches, so it is safe while a server runs.",
       "Prints how many of each kind went (or, with --dry-run, would go)."

@@ -20,8 +20,9 @@ import java.util.function.Consumer;
  * Retention ({@code kiln gc}, {@code kiln server --retention}): deletes finished runs older than an
  * age with their tasks, attempts, logs, events, metrics, artifact rows and trigger keys, keeping
  * what the model registry, dataset versions and lineage still name ({@link Retention} says which),
- * then removes the stored content no remaining row names. Works in batches of {@link #BATCH} runs,
- * each its own short transactions, so a server keeps running steps while it collects.
+ * then removes the stored content no remaining row names, and served models' logged traffic older
+ * than the age. Works in batches of {@link #BATCH} runs, each its own short transactions, so a
+ * server keeps running steps while it collects.
  */
 public final class GarbageCollector {
   /** Runs deleted per batch. */
@@ -82,6 +83,7 @@ public final class GarbageCollector {
       }
     }
     total.put("blobs", blobs);
+    total.put("predictions", retention.deletePredictions(olderThan));
     return total;
   }
 
@@ -102,7 +104,7 @@ public final class GarbageCollector {
         () -> {
           try {
             Map<String, Long> gone = collect(olderThan, log);
-            if (gone.getOrDefault("runs", 0L) > 0 || gone.getOrDefault("blobs", 0L) > 0) {
+            if (gone.values().stream().anyMatch(n -> n > 0)) {
               log.accept("kiln server: retention deleted " + gone);
             }
           } catch (RuntimeException e) {

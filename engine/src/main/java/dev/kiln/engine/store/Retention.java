@@ -18,6 +18,9 @@ import java.util.Map;
  * stays refers to it: as the run it retried ({@code retry_of}), or through a task that took a
  * result of one of its tasks ({@code reused_from}: a cache hit or a retry's copy). The last rule is
  * followed through chains, so the dry run's counts are what the deletion removes.
+ *
+ * <p>Served models' live traffic ({@code prediction_log}) refers to no run: its rows older than the
+ * cutoff go by the time they were received, {@link #LOG_PIECE} per transaction.
  */
 public final class Retention {
   /** Log lines deleted per statement: a run with a million lines is not one transaction. */
@@ -34,6 +37,7 @@ public final class Retention {
           "metrics",
           "artifacts",
           "trigger_keys",
+          "predictions",
           "blobs");
 
   private final Tx tx;
@@ -86,10 +90,15 @@ public final class Retention {
       and not exists (select 1 from dataset_versions d where d.sha256 = a.sha256)
       """;
 
+  /** Rows of {@code prediction_log} received before the cutoff; the parameter is the age. */
+  private static final String OLD_PREDICTIONS =
+      "prediction_log where received_at < now() - make_interval(secs => ?)";
+
   /**
    * How many rows of each kind a deletion of runs older than that would remove (runs, tasks,
-   * attempts, logs, events, metrics, artifacts, trigger keys) and how many stored contents
-   * ("blobs") would no longer be referenced.
+   * attempts, logs, events, metrics, artifacts, trigger keys), how many rows of served models'
+   * traffic ("predictions") are older, and how many stored contents ("blobs") would no longer be
+   * referenced.
    */
   public Map<String, Long> count(Duration olderThan) {
     return tx.inTransaction(
@@ -110,6 +119,11 @@ public final class Retention {
                           (select count(*) from artifacts where run_id in (select id from gone)) as artifacts,
                           (select count(*) from trigger_keys where run_id in (select id from gone))
                               as trigger_keys,
+                          (select count(*) from """
+                        + " "
+                        + OLD_PREDICTIONS
+                        + """
+                        ) as predictions,
                           (select count(distinct a.sha256) from artifacts a
                             where a.run_id in (select id from gone) and """
                         + " "
@@ -122,8 +136,40 @@ public final class Retention {
                       }
                       return m;
                     },
+                    (double) olderThan.toSeconds(),
                     (double) olderThan.toSeconds())
                 .orElseThrow());
+  }
+
+  /**
+   * Deletes the rows of {@code prediction_log} received before the cutoff, {@link #LOG_PIECE} per
+   * transaction, so the proxies' batched writes never wait long; returns how many went.
+   */
+  public long deletePredictions(Duration olderThan) {
+    return inPieces(
+        c ->
+            Sql.update(
+                c,
+                "delete from prediction_log where id in (select id from "
+                    + OLD_PREDICTIONS
+                    + " limit ?)",
+                (double) olderThan.toSeconds(),
+                LOG_PIECE));
+  }
+
+  /**
+   * Runs a deletion of at most {@link #LOG_PIECE} rows in a transaction of its own until one
+   * deletes fewer; returns how many went in all.
+   */
+  private long inPieces(Tx.Work<Integer> piece) {
+    long deleted = 0;
+    while (true) {
+      int n = tx.inTransaction(piece);
+      deleted += n;
+      if (n < LOG_PIECE) {
+        return deleted;
+      }
+    }
   }
 
   /**
@@ -152,25 +198,17 @@ public final class Retention {
    */
   public Deleted delete(List<Long> runIds) {
     Map<String, Long> rows = new LinkedHashMap<>();
-    long logs = 0;
-    while (true) {
-      int n =
-          tx.inTransaction(
-              c ->
-                  Sql.update(
-                      c,
-                      """
-                      delete from task_logs where id in (
-                        select l.id from task_logs l join tasks t on t.id = l.task_id
-                         where t.run_id = any(?) limit ?)""",
-                      ids(c, runIds),
-                      LOG_PIECE));
-      logs += n;
-      if (n < LOG_PIECE) {
-        break;
-      }
-    }
-    long logLines = logs;
+    long logLines =
+        inPieces(
+            c ->
+                Sql.update(
+                    c,
+                    """
+                    delete from task_logs where id in (
+                      select l.id from task_logs l join tasks t on t.id = l.task_id
+                       where t.run_id = any(?) limit ?)""",
+                    ids(c, runIds),
+                    LOG_PIECE));
     return tx.inTransaction(
         c -> {
           Array ids = ids(c, runIds);

@@ -85,6 +85,9 @@ public final class CronScheduler implements AutoCloseable {
     q.setProperty("org.quartz.jobStore.isClustered", "true");
     q.setProperty("org.quartz.jobStore.clusterCheckinInterval", "1000");
     q.setProperty("org.quartz.jobStore.acquireTriggersWithinLock", "true");
+    // Quartz waits this long between tries to reach the store after a failure (default 15 s):
+    // firings resume within about a second of the store coming back.
+    q.setProperty("org.quartz.jobStore.dbRetryInterval", "1000");
     // A firing more than a second late counts as missed, so 'catchup' decides what happens.
     q.setProperty("org.quartz.jobStore.misfireThreshold", "1000");
     try {

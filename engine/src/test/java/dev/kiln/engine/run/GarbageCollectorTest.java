@@ -224,6 +224,48 @@ class GarbageCollectorTest {
     assertThat(engine.artifacts().exists(sha("again bytes"))).isTrue();
   }
 
+  /** {@code n} rows of a deployment's logged traffic, received {@code daysAgo} days ago. */
+  private void predictions(String name, int n, int daysAgo) {
+    engine
+        .db()
+        .tx()
+        .run(
+            c ->
+                Sql.update(
+                    c,
+                    """
+                    insert into prediction_log (name, alias, version, request_id, row_index,
+                                                rows_in_request, inputs, prediction, received_at)
+                    select ?, 'production', 1, 'req-' || i, 0, 1, '{"x": 1}', '0',
+                           now() - make_interval(days => ?) - make_interval(secs => i)
+                      from generate_series(1, ?) i""",
+                    name,
+                    daysAgo,
+                    n));
+  }
+
+  @Test
+  void servedTrafficOlderThanTheAgeGoesInPiecesAndYoungerTrafficStays() {
+    // More old rows than two pieces of the deletion, from two deployments.
+    predictions("churn", 15_000, 40);
+    predictions("fraud", 6_000, 31);
+    predictions("churn", 700, 29);
+    predictions("fraud", 300, 1);
+
+    assertThat(gc.dryRun(AGE)).containsEntry("predictions", 21_000L).containsEntry("runs", 0L);
+    assertThat(count("select count(*) from prediction_log")).isEqualTo(22_000);
+
+    assertThat(gc.collect(AGE, problems::add)).containsEntry("predictions", 21_000L);
+    assertThat(problems).isEmpty();
+    assertThat(count("select count(*) from prediction_log")).isEqualTo(1_000);
+    assertThat(
+            count(
+                "select count(*) from prediction_log where received_at < now() - interval '30"
+                    + " days'"))
+        .isZero();
+    assertThat(gc.dryRun(AGE)).containsEntry("predictions", 0L);
+  }
+
   @Test
   void everyForeignKeyToRunsAndTasksIsOneRetentionKnows() {
     // A new table naming runs or tasks must be handled in Retention.delete (deleted with the run,
