@@ -9,6 +9,7 @@ import dev.kiln.engine.spi.WorkerRuntime;
 import dev.kiln.engine.store.Listener;
 import dev.kiln.engine.store.RunEvent;
 import dev.kiln.engine.store.RunRecord;
+import dev.kiln.engine.store.RunStore;
 import dev.kiln.engine.store.RunStore.RegisteredModel;
 import dev.kiln.engine.store.TaskRecord;
 import dev.kiln.engine.task.Completion.CachedFrom;
@@ -133,18 +134,16 @@ final class RunFollower {
           engine.leases().touchDriver(runId, driver);
           nextBeat = System.nanoTime() + DRIVER_BEAT.toNanos();
         }
-        // The end is read before the events, so the events that led to it are printed too.
-        boolean ended = engine.store().ended(runId);
-        for (RunEvent e : engine.store().events(runId, ended ? 0 : lastEvent)) {
-          // Event ids are taken when written but seen when committed: one with a smaller id can
-          // commit after a larger one was read. The last read, once the run has ended, reads
-          // them all and prints what was missed.
+        // The end and the events in one snapshot, so the events that led to the end are printed
+        // too; once ended, all of them (printed skips those already shown).
+        RunStore.Progress now = engine.store().progress(runId, lastEvent);
+        for (RunEvent e : now.events()) {
           lastEvent = Math.max(lastEvent, e.id());
           if (printed.add(e.id())) {
             print(e, t0);
           }
         }
-        if (ended) {
+        if (now.ended()) {
           break;
         }
         listen.await(1000);

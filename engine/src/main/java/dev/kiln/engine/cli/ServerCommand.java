@@ -101,7 +101,11 @@ final class ServerCommand implements Callable<Integer> {
     }
     Duration keep = retention == null ? null : Durations.parse("--retention", retention);
     KilnConfig config = dataRoots.config();
-    Engine engine = Engine.open(config, slots + 24);
+    // The workers' share (a connection per slot, the poller, heartbeats, log flushes) and the
+    // API's own (Vert.x runs at most 20 requests at once), plus triggers and housekeeping: kept
+    // open, so a request never waits behind the workers or for a login.
+    Engine engine = Engine.open(config, slots + 4 + 20 + 4);
+    engine.db().keepFull();
     if (config.dbUrl() == null) {
       StoreUsers.register(config.home(), "kiln server");
     }

@@ -7,43 +7,44 @@ import dev.kiln.engine.task.Completion;
 import dev.kiln.engine.task.StepStatus;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.util.List;
 
 /** Applies life-cycle decisions through the store, inside a transaction that holds the run lock. */
 final class PlanWriter {
   private PlanWriter() {}
 
-  /** Queues the plan's tasks, settles the steps it decided and sets the run's status. */
-  static void apply(Connection c, long runId, Plan plan) throws SQLException {
-    apply(c, runId, plan, false);
-  }
-
   /**
-   * As above; {@code notified}: this transaction already notified kiln_events for the run (a
-   * settled task does), so the notification is not sent again (PostgreSQL would fold it anyway, but
-   * not the round trip).
+   * Queues the plan's tasks, settles the steps it decided and sets the run's status. {@code
+   * notified}: this transaction already notified kiln_events for the run (a settled task does), so
+   * the notification is not sent again (PostgreSQL would fold it anyway, but not the round trip).
+   * Without {@code announce} the workers are not woken for the queued tasks: the caller claims them
+   * in this transaction. Returns the queued tasks' ids.
    */
-  static void apply(Connection c, long runId, Plan plan, boolean notified) throws SQLException {
+  static List<Long> apply(Connection c, long runId, Plan plan, boolean notified, boolean announce)
+      throws SQLException {
     if (plan.start().isEmpty() && plan.finish().isEmpty() && plan.runStatus() == null && notified) {
-      return;
+      return List.of();
     }
-    Tasks.enqueue(
-        c,
-        runId,
-        plan.start().stream()
-            .map(
-                s ->
-                    new Tasks.NewTask(
-                        s.stepId(), s.queue(), s.spec(), s.maxAttempts(), s.backoffMs()))
-            .toList());
+    List<Long> queued =
+        Tasks.enqueue(
+            c,
+            runId,
+            plan.start().stream()
+                .map(
+                    s ->
+                        new Tasks.NewTask(
+                            s.stepId(), s.queue(), s.spec(), s.maxAttempts(), s.backoffMs()))
+                .toList(),
+            announce);
     for (Plan.Finish f : plan.finish()) {
       Tasks.insertSettled(c, runId, f.stepId(), f.status(), f.reason());
     }
     if (plan.runStatus() != null) {
-      Runs.setStatus(c, runId, plan.runStatus());
-    }
-    if (!notified) {
+      Runs.setStatus(c, runId, plan.runStatus()); // notifies kiln_events too
+    } else if (!notified) {
       Runs.notifyEvents(c, runId);
     }
+    return queued;
   }
 
   /**

@@ -167,6 +167,13 @@ public final class RunService {
   public record NextClaim(
       String worker, List<String> queues, Long onlyRun, int limit, Duration lease) {
     public static final NextClaim NONE = new NextClaim("", List.of(), null, 0, Duration.ZERO);
+
+    /** Whether this claim can take every one of the plan's new tasks of run {@code runId}. */
+    boolean covers(long runId, List<Plan.Start> start) {
+      return start.size() <= limit
+          && (onlyRun == null || onlyRun == runId)
+          && start.stream().allMatch(s -> queues.contains(s.queue()));
+    }
   }
 
   /** What {@link #complete(ClaimedTask, Completion, Duration, NextClaim)} did. */
@@ -180,15 +187,31 @@ public final class RunService {
     return db.tx()
         .inTransaction(
             c -> {
-              boolean recorded = record(c, t, result, took);
-              return new Completed(
-                  recorded,
+              Recorded recorded = record(c, t, result, took, next);
+              List<ClaimedTask> claimed =
                   TaskQueue.claim(
-                      c, next.worker(), next.queues(), next.onlyRun(), next.limit(), next.lease()));
+                      c, next.worker(), next.queues(), next.onlyRun(), next.limit(), next.lease());
+              // The steps the result made ready were not announced to the workers (no wake-up,
+              // no claim that finds nothing): those this claim did not take are announced now.
+              if (!recorded.unannounced().isEmpty()
+                  && !claimed.stream()
+                      .map(ClaimedTask::id)
+                      .toList()
+                      .containsAll(recorded.unannounced())) {
+                Tasks.announce(c);
+              }
+              return new Completed(recorded.recorded(), claimed);
             });
   }
 
-  private boolean record(Connection c, ClaimedTask t, Completion result, Duration took)
+  /** Whether a result was recorded, and the tasks it queued that no worker was woken for. */
+  private record Recorded(boolean recorded, List<Long> unannounced) {
+    static final Recorded REFUSED = new Recorded(false, List.of());
+    static final Recorded ANNOUNCED = new Recorded(true, List.of());
+  }
+
+  private Recorded record(
+      Connection c, ClaimedTask t, Completion result, Duration took, NextClaim next)
       throws SQLException {
     boolean failed =
         result.outcome() == Completion.Outcome.FAILED
@@ -226,7 +249,7 @@ public final class RunService {
             result.error(),
             result.exitCode(),
             Retries.retryingDetail(t.attempt(), result.error(), r.delay()));
-        return true;
+        return Recorded.ANNOUNCED;
       }
     }
     // Settling is itself the compare-and-set on (id, attempt, worker, running): a success
@@ -234,17 +257,16 @@ public final class RunService {
     if (!PlanWriter.finishTask(c, t, result)) {
       return refused(t);
     }
-    advance(c, t.runId(), run, true);
-    return true;
+    return new Recorded(true, advance(c, t.runId(), run, true, next).unannounced());
   }
 
-  private static boolean refused(ClaimedTask t) {
+  private static Recorded refused(ClaimedTask t) {
     log.warn(
         "refused the result of {} attempt {} from {}: the task is no longer theirs",
         t.stepId(),
         t.attempt(),
         t.worker());
-    return false;
+    return Recorded.REFUSED;
   }
 
   /** What {@link #cancel} found. */
@@ -271,7 +293,7 @@ public final class RunService {
     Runs.markCancelled(c, runId, why);
     Tasks.cancelRun(c, runId);
     Runs.notifyCancelled(c, runId);
-    String pipeline = advance(c, runId, Runs.read(c, runId), false);
+    String pipeline = advance(c, runId, Runs.read(c, runId), false, NextClaim.NONE).pipeline();
     Metrics.get().runFinished(pipeline, RunStatus.CANCELLED.db());
     return CancelResult.CANCELLED;
   }
@@ -311,14 +333,17 @@ public final class RunService {
 
   /** Plans the run from its current state and applies the plan. The run row must be locked. */
   void advance(Connection c, long runId) throws SQLException {
-    advance(c, runId, Runs.read(c, runId), false);
+    advance(c, runId, Runs.read(c, runId), false, NextClaim.NONE);
   }
 
+  /** What {@link #advance} did: the pipeline's name, the tasks queued and not announced. */
+  private record Advanced(String pipeline, List<Long> unannounced) {}
+
   /**
-   * As above with the run's row already read under the lock (nothing changed it since). Returns the
-   * pipeline's name.
+   * As above with the run's row already read under the lock (nothing changed it since). Tasks that
+   * {@code next} (claimed in this transaction) can all take are queued without waking the workers.
    */
-  private String advance(Connection c, long runId, RunRow run, boolean notified)
+  private Advanced advance(Connection c, long runId, RunRow run, boolean notified, NextClaim next)
       throws SQLException {
     var parsed =
         pipelines.get(
@@ -335,8 +360,8 @@ public final class RunService {
     PlanningState state = Tasks.forPlanning(c, runId, total);
     if (state.idle() && run.status() != RunStatus.QUEUED) {
       // Every step decided and some still active: nothing can start and the run goes on.
-      PlanWriter.apply(c, runId, new Plan(List.of(), List.of(), null), notified);
-      return parsed.pipeline().name();
+      PlanWriter.apply(c, runId, new Plan(List.of(), List.of(), null), notified, true);
+      return new Advanced(parsed.pipeline().name(), List.of());
     }
     Map<String, StepState> steps = new HashMap<>();
     for (Tasks.TaskState t : state.tasks()) {
@@ -359,12 +384,13 @@ public final class RunService {
             run.baseDir(),
             at == null ? null : at.toString());
     Plan plan = Planner.plan(parsed.pipeline(), parsed.dag(), snap);
-    PlanWriter.apply(c, runId, plan, notified);
+    boolean selfClaimed = next.covers(runId, plan.start());
+    List<Long> queued = PlanWriter.apply(c, runId, plan, notified, !selfClaimed);
     if (plan.runStatus() != null
         && plan.runStatus().terminal()
         && run.status() != plan.runStatus()) {
       Metrics.get().runFinished(parsed.pipeline().name(), plan.runStatus().db());
     }
-    return parsed.pipeline().name();
+    return new Advanced(parsed.pipeline().name(), selfClaimed ? queued : List.of());
   }
 }

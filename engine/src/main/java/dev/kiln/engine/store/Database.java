@@ -10,6 +10,8 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Properties;
 import javax.sql.DataSource;
 import org.flywaydb.core.Flyway;
@@ -100,6 +102,41 @@ public final class Database implements AutoCloseable {
 
   public DataSource dataSource() {
     return pool;
+  }
+
+  /**
+   * Opens every connection of the pool now, in the background, and keeps them open: a server's
+   * requests then never wait for a new connection's login behind the workers (a burst of POSTs
+   * waited up to 6 s while the pool grew one login at a time; docs/benchmarks.md).
+   */
+  public void keepFull() {
+    int size = pool.getMaximumPoolSize();
+    pool.getHikariConfigMXBean().setMinimumIdle(size);
+    Thread filler =
+        new Thread(
+            () -> {
+              List<Connection> held = new ArrayList<>();
+              try {
+                // Each borrow takes an idle connection or makes the pool open one more.
+                while (held.size() < size
+                    && pool.getHikariPoolMXBean().getTotalConnections() < size) {
+                  held.add(pool.getConnection());
+                }
+              } catch (SQLException e) {
+                // The pool grows on demand instead; requests then wait for their logins.
+              } finally {
+                for (Connection c : held) {
+                  try {
+                    c.close();
+                  } catch (SQLException ignored) {
+                    // back in the pool or gone: either way not held here
+                  }
+                }
+              }
+            },
+            "kiln-pool-filler");
+    filler.setDaemon(true);
+    filler.start();
   }
 
   public Tx tx() {

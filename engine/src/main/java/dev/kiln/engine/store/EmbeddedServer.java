@@ -149,6 +149,9 @@ public final class EmbeddedServer {
             // machine crashes: a claimed step could then run twice. Here a commit costs an
             // fsync of about 0.13 ms, below what kiln bench can tell apart (docs/benchmarks.md).
             .setServerConfig("synchronous_commit", "on")
+            // zonky also starts the postmaster with -F (fsync off), under which a commit waits
+            // for nothing: the -c given here comes after it on the command line and wins.
+            .setServerConfig("fsync", "on")
             .setOutputRedirector(Redirect.appendTo(logFile.toFile()))
             .setErrorRedirector(Redirect.appendTo(logFile.toFile()))
             .start();

@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 
 /** Reads of runs, their steps, events and logs. Writes go through RunService and TaskQueue. */
@@ -92,6 +93,53 @@ public final class RunStore {
         runId);
   }
 
+  /** What a follower of a run reads on each wake-up: whether it has ended, and its new events. */
+  public record Progress(boolean ended, List<RunEvent> events) {}
+
+  /**
+   * {@link #ended} and the events after {@code afterId} in one statement (one snapshot, one round
+   * trip); once the run has ended, all its events, since event ids are taken when written but seen
+   * when committed, so one with a smaller id can commit after a larger one was read.
+   */
+  public Progress progress(long runId, long afterId) {
+    return db.tx()
+        .autocommit(
+            c -> {
+              boolean[] ended = {false};
+              List<RunEvent> events =
+                  Sql.query(
+                      c,
+                      """
+          with r as (
+            select r.status in ('succeeded', 'failed', 'cancelled')
+                   and not exists (select 1 from tasks t
+                                    where t.run_id = r.id and t.status = 'running') as ended
+              from runs r where r.id = ?)
+          select r.ended, e.id, e.run_id, e.step_id, e.status, e.detail, e.at
+            from r left join run_events e
+              on e.run_id = ? and e.id > case when r.ended then 0 else ? end
+           order by e.id""",
+                      rs -> {
+                        ended[0] = rs.getBoolean("ended");
+                        return rs.getObject("id") == null ? null : event(rs);
+                      },
+                      runId,
+                      runId,
+                      afterId);
+              return new Progress(ended[0], events.stream().filter(Objects::nonNull).toList());
+            });
+  }
+
+  private static RunEvent event(ResultSet rs) throws SQLException {
+    return new RunEvent(
+        rs.getLong("id"),
+        rs.getLong("run_id"),
+        rs.getString("step_id"),
+        rs.getString("status"),
+        rs.getString("detail"),
+        Sql.instant(rs, "at"));
+  }
+
   public List<RunEvent> events(long runId, long afterId) {
     return db.tx()
         .inTransaction(
@@ -100,14 +148,7 @@ public final class RunStore {
                     c,
                     "select id, run_id, step_id, status, detail, at from run_events"
                         + " where run_id = ? and id > ? order by id",
-                    rs ->
-                        new RunEvent(
-                            rs.getLong("id"),
-                            rs.getLong("run_id"),
-                            rs.getString("step_id"),
-                            rs.getString("status"),
-                            rs.getString("detail"),
-                            Sql.instant(rs, "at")),
+                    RunStore::event,
                     runId,
                     afterId));
   }

@@ -140,20 +140,30 @@ public final class Runs {
         runId);
   }
 
-  /** Sets the run's status (started and finished times with it), its event and wake-up. */
+  /**
+   * Sets the run's status (started and finished times with it), its event and the wake-ups of its
+   * watchers (kiln_runs, kiln_events), in one round trip.
+   */
   public static void setStatus(Connection c, long runId, RunStatus s) throws SQLException {
-    Sql.update(
+    Sql.query(
         c,
         """
-        update runs set status = ?,
-               started_at = coalesce(started_at, now()),
-               finished_at = case when ? then coalesce(finished_at, now()) else null end
-         where id = ?""",
+        with u as (
+          update runs set status = ?,
+                 started_at = coalesce(started_at, now()),
+                 finished_at = case when ? then coalesce(finished_at, now()) else null end
+           where id = ?
+          returning id),
+        e as (
+          insert into run_events (run_id, step_id, status) select id, null, ? from u)
+        select pg_notify('kiln_runs', ?), pg_notify('kiln_events', ?) from u""",
+        rs -> null,
         s.db(),
         s.terminal(),
-        runId);
-    event(c, runId, null, s.db(), null);
-    Sql.query(c, "select pg_notify('kiln_runs', ?)", rs -> null, runId + " " + s.db());
+        runId,
+        s.db(),
+        runId + " " + s.db(),
+        String.valueOf(runId));
   }
 
   /** Marks the run cancelled with its event; its tasks are {@link Tasks#cancelRun}'s. */

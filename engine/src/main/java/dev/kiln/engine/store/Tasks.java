@@ -6,6 +6,7 @@ import dev.kiln.engine.task.StepStatus;
 import dev.kiln.engine.task.TaskSpec;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -38,10 +39,15 @@ public final class Tasks {
    */
   public record PlanningState(boolean idle, List<TaskState> tasks) {}
 
-  /** Queues tasks, with their events and the workers' wake-up, in one round trip. */
-  public static void enqueue(Connection c, long runId, List<NewTask> tasks) throws SQLException {
+  /**
+   * Queues tasks with their events in one round trip and returns their ids. With {@code announce}
+   * the workers are woken (kiln_tasks) when the transaction commits; without, the caller claims
+   * them itself in this transaction and calls {@link #announce} for any it did not take.
+   */
+  public static List<Long> enqueue(Connection c, long runId, List<NewTask> tasks, boolean announce)
+      throws SQLException {
     if (tasks.isEmpty()) {
-      return;
+      return List.of();
     }
     int n = tasks.size();
     String[] ids = new String[n];
@@ -66,9 +72,11 @@ public final class Tasks {
         t as (
           insert into tasks (run_id, step_id, status, queue, spec, max_attempts, backoff_ms)
           select ?, step_id, 'queued', queue, spec::jsonb, max_attempts, backoff_ms from s
-          returning step_id)
-        insert into run_events (run_id, step_id, status) select ?, step_id, 'queued' from t;
-        select pg_notify('kiln_tasks', '0')""")) {
+          returning id, step_id),
+        e as (
+          insert into run_events (run_id, step_id, status) select ?, step_id, 'queued' from t)
+        select id from t"""
+                + (announce ? ";\n" + ANNOUNCE : ""))) {
       ps.setArray(1, c.createArrayOf("text", ids));
       ps.setArray(2, c.createArrayOf("text", queues));
       ps.setArray(3, c.createArrayOf("text", specs));
@@ -77,7 +85,21 @@ public final class Tasks {
       ps.setLong(6, runId);
       ps.setLong(7, runId);
       ps.execute();
+      List<Long> out = new ArrayList<>(n);
+      try (ResultSet rs = ps.getResultSet()) {
+        while (rs.next()) {
+          out.add(rs.getLong(1));
+        }
+      }
+      return out;
     }
+  }
+
+  private static final String ANNOUNCE = "select pg_notify('kiln_tasks', '0')";
+
+  /** Wakes the workers (at commit) for tasks queued without {@code announce}. */
+  public static void announce(Connection c) throws SQLException {
+    Sql.query(c, ANNOUNCE, rs -> null);
   }
 
   /** Inserts a task settled without running (skipped, cancelled, failed), with its event. */

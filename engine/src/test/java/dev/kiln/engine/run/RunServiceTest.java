@@ -9,7 +9,9 @@ import dev.kiln.dsl.parse.PipelineParser;
 import dev.kiln.engine.Engine;
 import dev.kiln.engine.config.KilnConfig;
 import dev.kiln.engine.store.ClaimedTask;
+import dev.kiln.engine.store.Listener;
 import dev.kiln.engine.store.Sql;
+import dev.kiln.engine.store.TaskQueue;
 import dev.kiln.engine.store.TaskRecord;
 import dev.kiln.engine.task.Completion;
 import dev.kiln.engine.task.RunStatus;
@@ -32,6 +34,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.postgresql.PGNotification;
 
 /** The run life cycle against a real PostgreSQL, with the test playing the worker. */
 class RunServiceTest {
@@ -122,6 +125,83 @@ class RunServiceTest {
             "b:running",
             "b:succeeded",
             "null:succeeded");
+  }
+
+  private static final String FORK =
+      """
+      name: fork
+      steps:
+        a: { run: echo a }
+        b: { needs: [a], run: echo b }
+        c: { needs: [a], run: echo c }
+      """;
+
+  /**
+   * The kiln_tasks wake-ups that arrive before a marker sent after {@code action}: notifications
+   * come in commit order, so one the action's transaction sent arrives before the marker.
+   */
+  private List<String> wakeUps(Runnable action) throws Exception {
+    try (Listener tasks = Listener.open(engine.db(), TaskQueue.CHANNEL)) {
+      action.run();
+      engine.db().tx().run(c -> Sql.query(c, "select pg_notify('kiln_tasks', 'marker')", r -> 1));
+      List<String> seen = new ArrayList<>();
+      Await.until(
+          "the marker notification",
+          Duration.ofSeconds(10),
+          () -> {
+            for (PGNotification n : tasks.await(100)) {
+              seen.add(n.getParameter());
+            }
+            return seen.contains("marker");
+          });
+      return seen.subList(0, seen.indexOf("marker"));
+    }
+  }
+
+  @Test
+  void stepsTheCompletionClaimsItselfWakeNoWorkerAndThoseLeftDo() throws Exception {
+    long run = engine.runs().createRun(parse(FORK), Map.of(), "manual", null);
+    ClaimedTask a = claimOne("w1");
+    // Room for one of b and c: the completion claims one and wakes the workers for the other.
+    List<ClaimedTask> first = new ArrayList<>();
+    assertThat(
+            wakeUps(
+                () ->
+                    first.addAll(
+                        engine
+                            .runs()
+                            .complete(
+                                a,
+                                ok(Map.of()),
+                                null,
+                                new RunService.NextClaim("w1", QUEUES, null, 1, LEASE))
+                            .claimed())))
+        .isNotEmpty();
+    assertThat(first).hasSize(1);
+    ClaimedTask other = claimOne("w2");
+    assertThat(List.of(first.get(0).stepId(), other.stepId())).containsExactlyInAnyOrder("b", "c");
+
+    long chain = engine.runs().createRun(parse(CHAIN), Map.of(), "manual", null);
+    ClaimedTask ca = engine.queue().claim("w3", QUEUES, chain, 1, LEASE).get(0);
+    // Room for b, the only step a made ready: claimed in the same transaction, nobody woken.
+    List<ClaimedTask> next = new ArrayList<>();
+    assertThat(
+            wakeUps(
+                () ->
+                    next.addAll(
+                        engine
+                            .runs()
+                            .complete(
+                                ca,
+                                ok(Map.of("n", "1")),
+                                null,
+                                new RunService.NextClaim("w3", QUEUES, chain, 2, LEASE))
+                            .claimed())))
+        .isEmpty();
+    assertThat(next).extracting(ClaimedTask::stepId).containsExactly("b");
+    assertThat(task(chain, "b").status()).isEqualTo(StepStatus.RUNNING);
+    assertThat(engine.runs().complete(next.get(0), ok(Map.of()))).isTrue();
+    assertThat(engine.store().run(chain).orElseThrow().status()).isEqualTo(RunStatus.SUCCEEDED);
   }
 
   @Test

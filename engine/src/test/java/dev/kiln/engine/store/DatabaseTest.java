@@ -2,11 +2,14 @@ package dev.kiln.engine.store;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.zaxxer.hikari.HikariDataSource;
+import dev.kiln.engine.testing.Await;
 import dev.kiln.engine.testing.TestDb;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.Statement;
+import java.time.Duration;
 import java.util.Comparator;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -58,6 +61,20 @@ class DatabaseTest {
         st.execute("drop table flyway_schema_history");
       }
       assertThat(Database.upToDate(db.dataSource())).as("no history").isFalse();
+    }
+  }
+
+  @Test
+  void keepFullOpensEveryConnectionOfThePoolAndKeepsThem() throws Exception {
+    try (Database db = TestDb.fresh(6)) {
+      HikariDataSource pool = (HikariDataSource) db.dataSource();
+      db.keepFull();
+      Await.until(
+          "six open connections",
+          Duration.ofSeconds(60),
+          () -> pool.getHikariPoolMXBean().getTotalConnections() == 6);
+      assertThat(pool.getHikariPoolMXBean().getIdleConnections()).isEqualTo(6);
+      assertThat(pool.getMinimumIdle()).isEqualTo(6);
     }
   }
 }

@@ -46,6 +46,9 @@ class EmbeddedPasswordTest {
       assertThat(count(db.dataSource().getConnection())).isEqualTo(1);
     }
     try (Connection c = DriverManager.getConnection(server.jdbcUrlWithCredentials())) {
+      // A commit is durable: zonky's -F (fsync off) would make synchronous_commit wait for nothing.
+      assertThat(setting(c, "fsync")).isEqualTo("on");
+      assertThat(setting(c, "synchronous_commit")).isEqualTo("on");
       assertThat(count(c)).isEqualTo(1);
     }
     // A second start finds the running server with the same password.
@@ -127,6 +130,14 @@ class EmbeddedPasswordTest {
         ResultSet rs = st.executeQuery("select 1")) {
       rs.next();
       return rs.getInt(1);
+    }
+  }
+
+  private static String setting(Connection c, String name) throws SQLException {
+    try (Statement st = c.createStatement();
+        ResultSet rs = st.executeQuery("show " + name)) {
+      rs.next();
+      return rs.getString(1);
     }
   }
 }
