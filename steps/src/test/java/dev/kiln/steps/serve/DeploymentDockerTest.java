@@ -232,7 +232,7 @@ class DeploymentDockerTest {
     ModelVersion v2 = Models.register(engine, home.resolve("m"), name, 2, null);
     images.add("kiln-model/" + name + ":1");
     // Version 2's image exists already (so the packager reuses it) but its server exits at once.
-    ModelInfo info2 = ModelRefs.info(new ServingStore(engine.db()), engine.artifacts(), v2);
+    ModelInfo info2 = ModelRefs.info(new ServingStore(engine.db()), engine.artifacts(), v2, docker);
     Path ctx = Files.createDirectories(home.resolve("broken"));
     Files.writeString(
         ctx.resolve("Dockerfile"),
