@@ -2,8 +2,6 @@ package dev.kiln.steps.serve;
 
 import static dev.kiln.steps.serve.DeploymentDockerTest.predict;
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assertions.fail;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.exception.NotFoundException;
@@ -27,13 +25,10 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Timestamp;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -68,21 +63,7 @@ class MonitorLiveLoopDockerTest {
 
   @BeforeEach
   void open() throws Exception {
-    String problem = null;
-    try {
-      docker = Docker.connect();
-      docker.inspectImageCmd(ModelImages.BASE).exec();
-    } catch (Docker.Unavailable e) {
-      problem = e.getMessage();
-    } catch (NotFoundException e) {
-      problem = "image " + ModelImages.BASE + " is missing; build it with deploy/images/build.sh";
-    }
-    if (problem != null) {
-      if (DeploymentDockerTest.REQUIRED) {
-        fail("KILN_REQUIRE_DOCKER=1 but " + problem);
-      }
-      assumeTrue(false, "no Docker here: " + problem);
-    }
+    docker = DeploymentDockerTest.dockerWith(ModelImages.BASE);
     engine = new Engine(KilnConfig.from(Map.of("KILN_HOME", home.toString())), TestDb.fresh());
     // Slots for the monitor, the retraining run it waits for, and that run's steps.
     worker =
@@ -139,20 +120,7 @@ class MonitorLiveLoopDockerTest {
 
   /** A labelled batch's rows as the model is asked: every column but the diagnosis. */
   static List<Map<String, Object>> rows(String batch) throws Exception {
-    List<String> lines = Files.readAllLines(REPO.resolve("pipelines/monitor/data/" + batch));
-    String[] header = lines.get(0).split(",");
-    List<Map<String, Object>> out = new ArrayList<>();
-    for (String line : lines.subList(1, lines.size())) {
-      String[] v = line.split(",");
-      Map<String, Object> row = new LinkedHashMap<>();
-      for (int k = 0; k < header.length; k++) {
-        if (!header[k].equals("diagnosis")) {
-          row.put(header[k], Double.parseDouble(v[k]));
-        }
-      }
-      out.add(row);
-    }
-    return out;
+    return TestModels.rows(REPO.resolve("pipelines/monitor/data/" + batch), -1);
   }
 
   long logged(Instant since) {

@@ -5,8 +5,6 @@ import static dev.kiln.steps.serve.DeploymentDockerTest.predict;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
-import static org.junit.jupiter.api.Assertions.fail;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.exception.NotFoundException;
@@ -65,21 +63,7 @@ class SklearnServingDockerTest {
 
   @BeforeEach
   void open() {
-    String problem = null;
-    try {
-      docker = Docker.connect();
-      docker.inspectImageCmd(SklearnModel.BASE).exec();
-    } catch (Docker.Unavailable e) {
-      problem = e.getMessage();
-    } catch (NotFoundException e) {
-      problem = "image " + SklearnModel.BASE + " is missing; build it with deploy/images/build.sh";
-    }
-    if (problem != null) {
-      if (DeploymentDockerTest.REQUIRED) {
-        fail("KILN_REQUIRE_DOCKER=1 but " + problem);
-      }
-      assumeTrue(false, "no Docker here: " + problem);
-    }
+    docker = DeploymentDockerTest.dockerWith(SklearnModel.BASE);
     engine = new Engine(KilnConfig.from(Map.of("KILN_HOME", home.toString())), TestDb.fresh());
   }
 
