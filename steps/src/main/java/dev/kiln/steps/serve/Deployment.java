@@ -161,7 +161,7 @@ final class Deployment implements AutoCloseable {
     }
     ServingContainers.Running next = null;
     try {
-      ModelInfo info = ModelRefs.info(store, engine.artifacts(), target.get());
+      ModelInfo info = ModelRefs.info(store, engine.artifacts(), target.get(), docker);
       ModelImages.Built image = ModelImages.build(docker, engine.artifacts(), info);
       store.recordImage(name, want, image.image(), image.imageId());
       next = ServingContainers.start(docker, image.imageId(), name, alias, want);

@@ -1,5 +1,6 @@
 package dev.kiln.steps.serve;
 
+import com.github.dockerjava.api.DockerClient;
 import dev.kiln.engine.Engine;
 import dev.kiln.engine.config.KilnConfig;
 import dev.kiln.engine.registry.ModelVersion;
@@ -59,7 +60,7 @@ final class DownloadCommand implements Callable<Integer> {
       Map<String, Object> meta = new LinkedHashMap<>();
       String file;
       try {
-        ModelInfo info = ModelRefs.info(new ServingStore(e.db()), e.artifacts(), v);
+        ModelInfo info = ModelRefs.info(new ServingStore(e.db()), e.artifacts(), v, dockerIfAny());
         meta.putAll(info.toJson());
         file = info.artifact();
       } catch (ServeException unknownFlavour) {
@@ -80,6 +81,15 @@ final class DownloadCommand implements Callable<Integer> {
       return target;
     } catch (IOException ex) {
       throw new ServeException("cannot write " + dir + ": " + ex.getMessage(), ex);
+    }
+  }
+
+  /** The engine that reads a scikit-learn model's columns, when one answers. */
+  private static DockerClient dockerIfAny() {
+    try {
+      return Docker.connect();
+    } catch (Docker.Unavailable e) {
+      return null;
     }
   }
 

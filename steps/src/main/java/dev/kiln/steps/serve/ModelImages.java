@@ -27,11 +27,12 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 /**
- * Builds a model's image through docker-java: the local JRE image ({@value #BASE}), the running
- * Kiln's class path (kiln.jar, or the module folders and jars in a build) with the predict server's
- * entry point, and the model with its {@value ModelInfo#FILE}. The image is labelled with the
- * model's name, version, sha256, flavour and lineage; an image already built for the same model and
- * the same Kiln is reused.
+ * Builds a model's image through docker-java: for Tribuo models the local JRE image ({@value
+ * #BASE}) and the running Kiln's class path (kiln.jar, or the module folders and jars in a build)
+ * with the predict server's entry point; for scikit-learn models {@value SklearnModel#BASE} and its
+ * Python server ({@link SklearnModel}); and the model with its {@value ModelInfo#FILE}. The image
+ * is labelled with the model's name, version, sha256, flavour and lineage; an image already built
+ * for the same model and the same Kiln is reused.
  */
 final class ModelImages {
   static final String BASE = "kiln/jre:1";
@@ -62,8 +63,10 @@ final class ModelImages {
   static Built build(DockerClient docker, ArtifactStore artifacts, ModelInfo info)
       throws ServeException {
     String ref = reference(info);
-    List<Path> classPath = classPath();
-    String app = fingerprint(classPath);
+    boolean sklearn = SklearnModel.FLAVOUR.equals(info.flavour());
+    List<Path> classPath = sklearn ? List.of() : classPath();
+    String app = sklearn ? SklearnModel.fingerprint() : fingerprint(classPath);
+    String base = sklearn ? SklearnModel.BASE : BASE;
     InspectImageResponse existing = inspect(docker, ref);
     if (existing != null
         && existing.getConfig() != null
@@ -72,18 +75,19 @@ final class ModelImages {
         && app.equals(existing.getConfig().getLabels().get(LABEL_APP))) {
       return new Built(ref, existing.getId(), true);
     }
-    if (inspect(docker, BASE) == null) {
+    if (inspect(docker, base) == null) {
       throw new ServeException(
-          "the base image " + BASE + " is missing; build it with deploy/images/build.sh");
+          "the base image " + base + " is missing; build it with deploy/images/build.sh");
     }
     Path ctx = null;
     try {
       ctx = Files.createTempDirectory("kiln-image-");
-      List<String> cp = stage(classPath, ctx.resolve("app"));
       Path model = Files.createDirectories(ctx.resolve("model"));
       Files.copy(artifacts.path(info.sha256()), model.resolve(info.artifact()));
       Files.writeString(model.resolve(ModelInfo.FILE), Json.write(info.toJson()));
-      Files.writeString(ctx.resolve("Dockerfile"), dockerfile(cp), StandardCharsets.UTF_8);
+      String dockerfile =
+          sklearn ? SklearnModel.stage(ctx) : dockerfile(stage(classPath, ctx.resolve("app")));
+      Files.writeString(ctx.resolve("Dockerfile"), dockerfile, StandardCharsets.UTF_8);
       Map<String, String> labels = new LinkedHashMap<>();
       labels.put(LABEL_NAME, info.name());
       labels.put(LABEL_VERSION, String.valueOf(info.version()));

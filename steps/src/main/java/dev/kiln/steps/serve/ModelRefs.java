@@ -1,5 +1,6 @@
 package dev.kiln.steps.serve;
 
+import com.github.dockerjava.api.DockerClient;
 import dev.kiln.engine.artifact.ArtifactStore;
 import dev.kiln.engine.registry.ModelRegistry;
 import dev.kiln.engine.registry.ModelVersion;
@@ -78,22 +79,28 @@ final class ModelRefs {
     return p;
   }
 
-  /** What an image or a download carries beside the artifact. */
-  static ModelInfo info(ServingStore store, ArtifactStore artifacts, ModelVersion v)
+  /**
+   * What an image or a download carries beside the artifact. A scikit-learn model's signature is
+   * read in a container, so docker may only be null when that is not needed (else a
+   * ServeException).
+   */
+  static ModelInfo info(
+      ServingStore store, ArtifactStore artifacts, ModelVersion v, DockerClient docker)
       throws ServeException {
     Path artifact = artifact(artifacts, v);
     ServingStore.Recorded rec = store.signature(v.name(), v.version()).orElse(null);
     if (rec == null) {
       try {
         String flavour = Flavours.detect(artifact);
-        if (!TribuoModel.FLAVOUR.equals(flavour)) {
+        if (TribuoModel.FLAVOUR.equals(flavour)) {
+          rec = new ServingStore.Recorded(flavour, TribuoModel.load(artifact).signature());
+        } else if (docker == null) {
           throw new ServeException(
-              v.ref()
-                  + ": a "
-                  + flavour
-                  + " model; only Tribuo models are served so far (docs/serving.md)");
+              v.ref() + ": a " + flavour + " model, whose columns are read on the Docker engine");
+        } else {
+          rec =
+              new ServingStore.Recorded(flavour, SklearnModel.signature(docker, artifact, v.ref()));
         }
-        rec = new ServingStore.Recorded(flavour, TribuoModel.load(artifact).signature());
       } catch (Flavours.Unsupported e) {
         throw new ServeException(v.ref() + ": " + e.getMessage());
       } catch (IOException e) {

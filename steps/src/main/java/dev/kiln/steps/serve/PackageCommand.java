@@ -13,7 +13,8 @@ import picocli.CommandLine.Parameters;
     mixinStandardHelpOptions = true,
     description = {
       "Build a container image serving a model version (POST /predict, GET /health on port 8080).",
-      "Tribuo models run on the local image kiln/jre:1 (deploy/images/build.sh). The image is",
+      "Tribuo models run on the local image kiln/jre:1, scikit-learn pickles on kiln/python-ml:1",
+      "(deploy/images/build.sh). The image is",
       "labelled with the model's name, version, sha256 and lineage; its digest is recorded in",
       "the registry. Prints the image reference on its last line."
     })
@@ -43,7 +44,7 @@ final class PackageCommand implements Callable<Integer> {
       throws ServeException {
     ModelVersion v = ModelRefs.resolve(e.models(), ref);
     ServingStore store = new ServingStore(e.db());
-    ModelInfo info = ModelRefs.info(store, e.artifacts(), v);
+    ModelInfo info = ModelRefs.info(store, e.artifacts(), v, docker);
     ModelImages.Built built = ModelImages.build(docker, e.artifacts(), info);
     store.recordImage(v.name(), v.version(), built.image(), built.imageId());
     return built;

@@ -64,14 +64,24 @@ class DeploymentDockerTest {
 
   @BeforeEach
   void open() {
+    docker = dockerWith(ModelImages.BASE);
+    engine = new Engine(KilnConfig.from(Map.of("KILN_HOME", home.toString())), TestDb.fresh());
+  }
+
+  /**
+   * The Docker engine, when it answers and has image; otherwise the test is skipped (failed under
+   * KILN_REQUIRE_DOCKER=1).
+   */
+  static DockerClient dockerWith(String image) {
     String problem = null;
+    DockerClient docker = null;
     try {
       docker = Docker.connect();
-      docker.inspectImageCmd(ModelImages.BASE).exec();
+      docker.inspectImageCmd(image).exec();
     } catch (Docker.Unavailable e) {
       problem = e.getMessage();
     } catch (NotFoundException e) {
-      problem = "image " + ModelImages.BASE + " is missing; build it with deploy/images/build.sh";
+      problem = "image " + image + " is missing; build it with deploy/images/build.sh";
     }
     if (problem != null) {
       if (REQUIRED) {
@@ -79,7 +89,7 @@ class DeploymentDockerTest {
       }
       assumeTrue(false, "no Docker here: " + problem);
     }
-    engine = new Engine(KilnConfig.from(Map.of("KILN_HOME", home.toString())), TestDb.fresh());
+    return docker;
   }
 
   @AfterEach
@@ -232,7 +242,7 @@ class DeploymentDockerTest {
     ModelVersion v2 = Models.register(engine, home.resolve("m"), name, 2, null);
     images.add("kiln-model/" + name + ":1");
     // Version 2's image exists already (so the packager reuses it) but its server exits at once.
-    ModelInfo info2 = ModelRefs.info(new ServingStore(engine.db()), engine.artifacts(), v2);
+    ModelInfo info2 = ModelRefs.info(new ServingStore(engine.db()), engine.artifacts(), v2, docker);
     Path ctx = Files.createDirectories(home.resolve("broken"));
     Files.writeString(
         ctx.resolve("Dockerfile"),

@@ -37,7 +37,7 @@ class ModelRefsTest {
     ModelVersion prod = ModelRefs.resolve(engine.models(), "bc@production");
     assertThat(prod.version()).isEqualTo(2);
     ServingStore store = new ServingStore(engine.db());
-    ModelInfo info = ModelRefs.info(store, engine.artifacts(), prod);
+    ModelInfo info = ModelRefs.info(store, engine.artifacts(), prod, null);
     assertThat(info.flavour()).isEqualTo("tribuo");
     assertThat(info.signature().names()).hasSize(30).contains("mean_radius", "worst_symmetry");
     assertThat(store.signature("bc", 2))
@@ -65,7 +65,8 @@ class ModelRefsTest {
     Path stored = engine.artifacts().path(v.artifactSha256());
     stored.toFile().setWritable(true);
     Files.write(stored, new byte[] {1, 2, 3});
-    assertThatThrownBy(() -> ModelRefs.info(new ServingStore(engine.db()), engine.artifacts(), v))
+    assertThatThrownBy(
+            () -> ModelRefs.info(new ServingStore(engine.db()), engine.artifacts(), v, null))
         .isInstanceOf(ServeException.class)
         .hasMessageContaining("bc@1: its artifact is corrupted (sha256 ");
     Path out = home.resolve("download");
@@ -95,7 +96,8 @@ class ModelRefsTest {
                     null,
                     "t",
                     null));
-    assertThatThrownBy(() -> ModelRefs.info(new ServingStore(engine.db()), engine.artifacts(), v))
+    assertThatThrownBy(
+            () -> ModelRefs.info(new ServingStore(engine.db()), engine.artifacts(), v, null))
         .hasMessage("junk@1: unknown model flavour: not a Tribuo model nor a Python pickle");
   }
 

@@ -7,13 +7,19 @@ import dev.kiln.engine.registry.ModelVersion;
 import java.nio.file.Path;
 import java.util.Map;
 
-/** Registers real Tribuo models in a test's registry. */
+/** Registers real models in a test's registry. */
 final class Models {
   private Models() {}
 
   static ModelVersion register(Engine e, Path dir, String name, long seed, String alias)
       throws Exception {
-    ArtifactStore.Stored s = e.artifacts().put(TestModels.train(dir, seed));
+    return registerFile(e, TestModels.train(dir, seed), name, alias);
+  }
+
+  /** Registers any model file (a scikit-learn pickle, say) as the next version of name. */
+  static ModelVersion registerFile(Engine e, Path file, String name, String alias)
+      throws Exception {
+    ArtifactStore.Stored s = e.artifacts().put(file);
     return e.models()
         .register(
             new ModelRegistry.NewVersion(

@@ -39,10 +39,15 @@ final class TestModels {
 
   /** The data's rows as JSON rows (features only), in file order. */
   static List<Map<String, Object>> rows(int n) throws IOException {
-    List<String> lines = Files.readAllLines(DATA);
+    return rows(DATA, n);
+  }
+
+  /** The first n rows (-1: all) of a breast-cancer CSV as JSON rows, without the diagnosis. */
+  static List<Map<String, Object>> rows(Path csv, int n) throws IOException {
+    List<String> lines = Files.readAllLines(csv);
     String[] header = lines.get(0).split(",");
     List<Map<String, Object>> out = new ArrayList<>();
-    for (int i = 1; i <= n; i++) {
+    for (int i = 1; i <= (n < 0 ? lines.size() - 1 : n); i++) {
       String[] v = lines.get(i).split(",");
       Map<String, Object> row = new LinkedHashMap<>();
       for (int k = 0; k < header.length; k++) {
