@@ -61,10 +61,7 @@ class PythonHelperTest {
   }
 
   TaskRecord task(long run, String step) {
-    return engine.store().tasks(run).stream()
-        .filter(t -> t.stepId().equals(step))
-        .findFirst()
-        .orElseThrow();
+    return Pipelines.task(engine, run, step);
   }
 
   String pipeline(String script) throws Exception {

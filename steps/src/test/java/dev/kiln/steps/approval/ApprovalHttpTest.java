@@ -113,10 +113,7 @@ class ApprovalHttpTest {
   }
 
   TaskRecord task(long run, String step) {
-    return engine.store().tasks(run).stream()
-        .filter(t -> t.stepId().equals(step))
-        .findFirst()
-        .orElseThrow();
+    return Pipelines.task(engine, run, step);
   }
 
   static String error(HttpResponse<String> r) throws Exception {
