@@ -74,6 +74,12 @@ public final class Pages {
     }
   }
 
+  /**
+   * An {@code approval/wait} task waiting for a decision: its name, deadline (null: none) and the
+   * step's {@code message} (null when it has none or it is an expression).
+   */
+  public record Waiting(String task, Instant deadline, String message) {}
+
   public record RunList(
       List<RunRecord> runs,
       List<String> pipelines,
@@ -108,7 +114,8 @@ public final class Pages {
       List<RunQueries.Artifact> artifacts,
       TaskRecord selected,
       List<RunQueries.Attempt> selectedAttempts,
-      boolean live) {
+      boolean live,
+      List<Waiting> waiting) {
     /** Whether the selected task may still write to its log: the page then follows it. */
     public boolean followSelected() {
       return selected != null

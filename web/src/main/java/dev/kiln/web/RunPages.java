@@ -154,7 +154,8 @@ final class RunPages {
             store.artifacts(run.id()),
             selected,
             attempts.stream().filter(a -> a.task().equals(selectedId)).toList(),
-            !ended(run.status())));
+            !ended(run.status()),
+            ended(run.status()) ? List.of() : ApprovalForms.waiting(engine.db(), run, p, tasks)));
   }
 
   private static boolean ended(RunStatus s) {

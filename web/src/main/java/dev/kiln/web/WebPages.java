@@ -53,6 +53,7 @@ public final class WebPages implements WebUi {
     all.add(route(POST, "/logout", Role.VIEWER, this::logout));
     all.addAll(new Assets().routes());
     all.addAll(new RunPages(engine, views).routes());
+    all.addAll(new ApprovalForms(engine).routes());
     all.addAll(new PipelinePages(engine, hosted, views).routes());
     all.addAll(new ModelPages(engine, views).routes());
     all.addAll(new DataPages(engine, views).routes());

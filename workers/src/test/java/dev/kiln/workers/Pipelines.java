@@ -4,6 +4,7 @@ import dev.kiln.dsl.model.Pipeline;
 import dev.kiln.dsl.parse.PipelineParser;
 import dev.kiln.engine.Engine;
 import dev.kiln.engine.store.RunRecord;
+import dev.kiln.engine.store.TaskRecord;
 import dev.kiln.engine.task.RunStatus;
 import dev.kiln.engine.testing.Await;
 import java.time.Duration;
@@ -24,6 +25,14 @@ public final class Pipelines {
 
   public static long start(Engine engine, String yaml, Map<String, Object> params) {
     return engine.runs().createRun(parse(yaml), params, "manual", null);
+  }
+
+  /** The task of a run by its name (a step id, or a matrix step's {@code step[k=v,...]}). */
+  public static TaskRecord task(Engine engine, long runId, String name) {
+    return engine.store().tasks(runId).stream()
+        .filter(t -> t.stepId().equals(name))
+        .findFirst()
+        .orElseThrow(() -> new AssertionError("run " + runId + " has no task " + name));
   }
 
   public static RunRecord awaitEnd(Engine engine, long runId, Duration within) {

@@ -2,13 +2,6 @@ package dev.kiln.engine.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.kiln.engine.store.Json;
-import java.io.IOException;
-import java.net.ConnectException;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.time.Duration;
 import java.util.Map;
 import java.util.Set;
 
@@ -19,15 +12,11 @@ import java.util.Set;
 final class RemoteRun {
   private static final Set<String> TERMINAL = Set.of("succeeded", "failed", "cancelled");
 
-  private final String base;
-  private final String token;
+  private final ServerClient server;
   private final boolean json;
-  private final HttpClient http =
-      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
   RemoteRun(String server, boolean json) {
-    this.base = server.endsWith("/") ? server.substring(0, server.length() - 1) : server;
-    this.token = System.getenv("KILN_TOKEN");
+    this.server = new ServerClient(server);
     this.json = json;
   }
 
@@ -36,16 +25,12 @@ final class RemoteRun {
       throw new UserError(
           "with --server, name a pipeline the server hosts, got '" + pipeline + "'");
     }
-    JsonNode started =
-        call(
-            HttpRequest.newBuilder(URI.create(base + "/api/pipelines/" + pipeline + "/runs"))
-                .header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString(Json.write(params))));
+    JsonNode started = server.post("/api/pipelines/" + pipeline + "/runs", params);
     long runId = started.get("run_id").asLong();
-    System.err.println("run " + runId + " of " + pipeline + " started on " + base);
+    System.err.println("run " + runId + " of " + pipeline + " started on " + server.base);
     String last = null;
     while (true) {
-      JsonNode run = call(HttpRequest.newBuilder(URI.create(base + "/api/runs/" + runId)).GET());
+      JsonNode run = server.get("/api/runs/" + runId);
       String status = run.get("status").asText();
       if (!status.equals(last)) {
         System.err.println("run " + runId + " " + status);
@@ -59,34 +44,5 @@ final class RemoteRun {
       }
       Thread.sleep(250); // progress poll of a remote run
     }
-  }
-
-  private JsonNode call(HttpRequest.Builder request) throws IOException, InterruptedException {
-    if (token != null && !token.isBlank()) {
-      request.header("Authorization", "Bearer " + token.trim());
-    }
-    HttpResponse<String> r;
-    try {
-      r = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
-    } catch (ConnectException e) {
-      throw new UserError("cannot reach kiln server at " + base);
-    }
-    JsonNode body =
-        r.body().isBlank() ? Json.MAPPER.createObjectNode() : Json.MAPPER.readTree(r.body());
-    if (r.statusCode() == 401 || r.statusCode() == 403) {
-      throw new UserError(
-          "server "
-              + base
-              + " refused the request ("
-              + r.statusCode()
-              + (body.has("error") ? ": " + body.get("error").asText() : "")
-              + "): set KILN_TOKEN to a token of role operator or admin"
-              + " ('kiln tokens create NAME --role operator' on the server's database)");
-    }
-    if (r.statusCode() >= 400) {
-      throw new UserError(
-          body.has("error") ? body.get("error").asText() : "server answered " + r.statusCode());
-    }
-    return body;
   }
 }

@@ -15,8 +15,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The run summary of DESIGN.md: run_id, pipeline, status, steps with attempts and outputs. A matrix
- * step also lists its tasks; without the pipeline, every task is listed as a step.
+ * The run summary (docs/api.md): run_id, pipeline, status, steps with attempts and outputs. A
+ * matrix step also lists its tasks; without the pipeline, every task is listed as a step.
  */
 public final class Summary {
   private Summary() {}

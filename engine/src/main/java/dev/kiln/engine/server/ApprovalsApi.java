@@ -58,9 +58,27 @@ final class ApprovalsApi {
             409, "step '" + step + "' was already " + s.decision() + " by " + s.decidedBy());
       }
       case EXPIRED -> throw new InvalidRequest(409, "step '" + step + "' timed out waiting");
-      case NOT_WAITING ->
-          throw new InvalidRequest(
-              404, "step '" + step + "' of run " + id + " is not waiting for approval");
+      case NOT_WAITING -> throw notWaiting(id, step);
     };
+  }
+
+  /** 404 for a step with no task in the run (unknown, or not started yet), else 409. */
+  private InvalidRequest notWaiting(long id, String step) {
+    return engine.store().tasks(id).stream()
+        .filter(t -> t.stepId().equals(step))
+        .findFirst()
+        .map(
+            t ->
+                new InvalidRequest(
+                    409,
+                    "step '"
+                        + step
+                        + "' of run "
+                        + id
+                        + " is not waiting for approval (it is "
+                        + t.status().db()
+                        + ")"))
+        .orElseGet(
+            () -> new InvalidRequest(404, "no step '" + step + "' has started in run " + id));
   }
 }

@@ -111,8 +111,9 @@ final class OpenApi {
         "POST /api/runs/{id}/steps/{step}/approve",
         new Doc(
                 "runs",
-                "Let a waiting approval/wait step go on, recorded under the token's name (404 when"
-                    + " it is not waiting, 409 when already decided or timed out)")
+                "Let a waiting approval/wait step go on, recorded under the token's name (404 for"
+                    + " an unknown run or a step that has not started, 409 when the step is not"
+                    + " waiting, already decided or timed out)")
             .body("{\"reason\": \"...\"}"));
     doc(
         "POST /api/runs/{id}/steps/{step}/reject",

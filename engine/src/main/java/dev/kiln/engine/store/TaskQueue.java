@@ -54,7 +54,23 @@ public final class TaskQueue {
 
   // The same claim restricted to one run's tasks: what a `kiln run` takes (a separate text rather
   // than `? is null or run_id = ?`, so each statement keeps a plan of its own).
-  private static final String CLAIM_OF_RUN = CLAIM.replace("/*run*/", " and run_id = ?");
+  /**
+   * The runs a {@code kiln run} works on: its own, and those a {@code pipeline/run} step of one of
+   * them started (recorded as that step's side effect), so a child run it waits for is not left
+   * queued with nobody to run it.
+   */
+  private static final String FAMILY =
+      """
+      (with recursive family(id) as (
+         select ?::bigint
+         union
+         select (s.result->>'run_id')::bigint
+           from family f
+           join tasks t on t.run_id = f.id
+           join side_effects s on s.task_id = t.id and s.effect = 'pipeline/run')
+       select id from family)""";
+
+  private static final String CLAIM_OF_RUN = CLAIM.replace("/*run*/", " and run_id in " + FAMILY);
 
   // The claim of a single queue (a worker's usual case) says `queue = ?`: the planner then walks
   // tasks_claimable_in_queue and never the tasks waiting in other queues (migration V115).
@@ -67,7 +83,7 @@ public final class TaskQueue {
 
   /**
    * Claims up to {@code limit} ready tasks of the given queues for {@code worker}; only tasks of
-   * run {@code onlyRun} unless it is null.
+   * run {@code onlyRun} (and of the runs its {@code pipeline/run} steps started) unless it is null.
    */
   public List<ClaimedTask> claim(
       String worker, List<String> queues, Long onlyRun, int limit, Duration lease) {
@@ -201,8 +217,9 @@ public final class TaskQueue {
                         """
         select greatest(0, ceil(extract(epoch from (min(not_before) - now())) * 1000))::bigint as wait_ms
           from tasks where status = 'queued' and queue = any(?)
-           and (?::bigint is null or run_id = ?)
-        """,
+           and (?::bigint is null or run_id in %s)
+        """
+                            .formatted(FAMILY),
                         rs -> Sql.longOrNull(rs, "wait_ms"),
                         queues.toArray(String[]::new),
                         onlyRun,
