@@ -164,9 +164,9 @@ public final class RunService {
    * What a worker claims in the transaction that records its result, for slots it has reserved: the
    * steps the result made ready start without another round trip and commit.
    */
-  public record NextClaim(
-      String worker, List<String> queues, Long onlyRun, int limit, Duration lease) {
-    public static final NextClaim NONE = new NextClaim("", List.of(), null, 0, Duration.ZERO);
+  public record NextClaim(String worker, TaskQueue.Claimable what, int limit, Duration lease) {
+    public static final NextClaim NONE =
+        new NextClaim("", new TaskQueue.Claimable(List.of(), null, null), 0, Duration.ZERO);
   }
 
   /** What {@link #complete(ClaimedTask, Completion, Duration, NextClaim)} did. */
@@ -183,8 +183,7 @@ public final class RunService {
               boolean recorded = record(c, t, result, took);
               return new Completed(
                   recorded,
-                  TaskQueue.claim(
-                      c, next.worker(), next.queues(), next.onlyRun(), next.limit(), next.lease()));
+                  TaskQueue.claim(c, next.worker(), next.what(), next.limit(), next.lease()));
             });
   }
 
