@@ -10,7 +10,6 @@ import dev.kiln.engine.spi.Invocation;
 import dev.kiln.engine.store.ClaimedTask;
 import dev.kiln.engine.task.Completion.Outcome;
 import dev.kiln.engine.task.TaskSpec;
-import dev.kiln.engine.testing.Await;
 import dev.kiln.engine.testing.S3ProxyServer;
 import dev.kiln.workers.Kiln;
 import io.fabric8.kubernetes.api.model.Container;
@@ -46,8 +45,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @EnableKubernetesMockClient(crud = true)
 class PodFilesTest {
-  static final String NS = "kiln-test";
-  static final Duration WITHIN = Duration.ofSeconds(30);
+  static final String NS = KubernetesExecutorTest.NS;
   // The test runs the pod's two kiln commands as JVMs before it reports the pod: minutes on a
   // loaded machine.
   static final Duration POD_STARTS_WITHIN = Duration.ofMinutes(5);
@@ -208,25 +206,14 @@ class PodFilesTest {
   }
 
   private CompletableFuture<ExecutionResult> start(Path work) {
-    KubernetesExecutor ex =
+    return KubernetesExecutorTest.start(
         new KubernetesExecutor(
-            client, NS, POD_STARTS_WITHIN, Duration.ofMillis(50), () -> workerStore, "kiln/kiln:1");
-    return CompletableFuture.supplyAsync(
-        () -> {
-          try {
-            return ex.execute(invocation(work));
-          } catch (InterruptedException e) {
-            throw new IllegalStateException(e);
-          }
-        });
+            client, NS, POD_STARTS_WITHIN, Duration.ofMillis(50), () -> workerStore, "kiln/kiln:1"),
+        invocation(work));
   }
 
   private Job awaitJob() throws Exception {
-    Await.until(
-        "the Job",
-        WITHIN,
-        () -> !client.batch().v1().jobs().inNamespace(NS).list().getItems().isEmpty());
-    return client.batch().v1().jobs().inNamespace(NS).list().getItems().get(0);
+    return KubernetesExecutorTest.awaitJob(client);
   }
 
   /** What the kubelet reports once the pod ended: step exited 0; the push container's log. */
