@@ -2,7 +2,6 @@ package dev.kiln.deploy;
 
 import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.async.ResultCallback;
-import com.github.dockerjava.api.command.BuildImageResultCallback;
 import com.github.dockerjava.api.model.Frame;
 import com.github.dockerjava.api.model.HostConfig;
 import com.github.dockerjava.api.model.StreamType;
@@ -14,7 +13,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -39,12 +37,7 @@ final class Hosts implements AutoCloseable {
 
   /** Builds {@code tag} from the folder {@code context} (a Dockerfile and what it copies). */
   void build(String tag, Path context) {
-    docker
-        .buildImageCmd(context.toFile())
-        .withTags(Set.of(tag))
-        .withPull(false)
-        .exec(new BuildImageResultCallback())
-        .awaitImageId(5, TimeUnit.MINUTES);
+    KilnImages.build(docker, tag, context);
     images.add(tag);
   }
 

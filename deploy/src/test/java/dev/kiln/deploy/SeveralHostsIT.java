@@ -1,21 +1,15 @@
 package dev.kiln.deploy;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assertions.fail;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.github.dockerjava.api.DockerClient;
-import com.github.dockerjava.api.exception.NotFoundException;
 import dev.kiln.engine.testing.Await;
-import dev.kiln.workers.docker.DockerEngine;
-import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -44,9 +38,6 @@ import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
  * of skipping without Docker or the images when KILN_REQUIRE_DOCKER=1.
  */
 class SeveralHostsIT {
-  private static final String BASE = "kiln/kiln:1";
-  private static final List<String> IMAGES = List.of(BASE, "kiln/postgres:1", "kiln/s3proxy:1");
-  private static final Path TARGET = Path.of("target").toAbsolutePath();
   private static final String DB_PASSWORD = "hosts-db";
   private static final String S3_SECRET = "hosts-s3";
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -55,11 +46,11 @@ class SeveralHostsIT {
 
   @Test
   void stepsOnTwoHostsPassArtifactsThroughS3AndAKilledWorkerLosesNothing() throws Exception {
-    DockerClient docker = requireDocker();
+    DockerClient docker = KilnImages.requireDocker();
     String net = "kiln-hosts-" + ProcessHandle.current().pid();
-    try (Hosts hosts = new Hosts(docker, net, TARGET.resolve("several-hosts"))) {
+    try (Hosts hosts = new Hosts(docker, net, KilnImages.TARGET.resolve("several-hosts"))) {
       String image = "kiln/kiln:it-" + ProcessHandle.current().pid();
-      hosts.build(image, freshJarContext());
+      hosts.build(image, KilnImages.freshJarContext());
 
       hosts.start(
           "postgres",
@@ -88,7 +79,7 @@ class SeveralHostsIT {
               "server", "--host", "0.0.0.0", "--slots", "0", "--pipelines", "/tmp/several-hosts"),
           Map.of(pipelines, "/tmp"));
       String server = "http://" + hosts.ip("server") + ":8080";
-      Await.until("the server's /health", Duration.ofSeconds(120), () -> healthy(server));
+      Await.until("the server's /health", Duration.ofSeconds(120), () -> Summaries.healthy(server));
       for (String[] w : new String[][] {{"worker-a", "a"}, {"worker-b", "b"}}) {
         hosts.start(
             w[0],
@@ -109,7 +100,7 @@ class SeveralHostsIT {
             Map.of());
       }
       String token =
-          lastLine(
+          Summaries.lastLine(
               hosts.exec(
                   "server", "kiln", "tokens", "create", "several-hosts", "--role", "operator"));
 
@@ -128,13 +119,13 @@ class SeveralHostsIT {
         Await.until("run " + run + " to end", Duration.ofSeconds(180), () -> ended(c, run));
         JsonNode summary = get(server, token, "/api/runs/" + run);
         assertThat(summary.path("status").asText()).as(summary.toString()).isEqualTo("succeeded");
-        assertThat(outputs(summary, "make").path("host").asText()).isEqualTo("worker-a");
-        assertThat(outputs(summary, "use").path("host").asText()).isEqualTo("worker-b");
-        assertThat(outputs(summary, "use").path("from").asText())
+        assertThat(Summaries.outputs(summary, "make").path("host").asText()).isEqualTo("worker-a");
+        assertThat(Summaries.outputs(summary, "use").path("host").asText()).isEqualTo("worker-b");
+        assertThat(Summaries.outputs(summary, "use").path("from").asText())
             .as("worker-b read what worker-a made, through S3")
             .isEqualTo("worker-a");
-        assertThat(outputs(summary, "slow").path("host").asText()).isEqualTo(survivor);
-        assertThat(outputs(summary, "slow").path("read").asText())
+        assertThat(Summaries.outputs(summary, "slow").path("host").asText()).isEqualTo(survivor);
+        assertThat(Summaries.outputs(summary, "slow").path("read").asText())
             .isEqualTo("made on worker-a;used on worker-b;");
         // A loaded machine may lose an attempt to a late heartbeat too: the killed host's attempt
         // is lost, and the last one succeeded on the other host.
@@ -153,47 +144,6 @@ class SeveralHostsIT {
         }
       }
     }
-  }
-
-  /** The engine and the images, or a skip (a failure when KILN_REQUIRE_DOCKER=1). */
-  private static DockerClient requireDocker() {
-    DockerEngine engine = DockerEngine.fromEnvironment();
-    String problem = engine.problem();
-    if (problem == null) {
-      for (String image : IMAGES) {
-        try {
-          engine.client().inspectImageCmd(image).exec();
-        } catch (NotFoundException e) {
-          problem = "image " + image + " is missing; build it with deploy/images/build.sh all";
-          break;
-        }
-      }
-    } else {
-      problem = "the Docker engine at " + engine.host() + " does not answer: " + problem;
-    }
-    if (problem != null) {
-      if ("1".equals(System.getenv("KILN_REQUIRE_DOCKER"))) {
-        fail("KILN_REQUIRE_DOCKER=1 but " + problem);
-      }
-      assumeTrue(false, "no Docker here: " + problem);
-    }
-    return engine.client();
-  }
-
-  /** kiln/kiln:1 with target/kiln.jar (this build's) and DuckDB's Linux library in its place. */
-  private static Path freshJarContext() throws IOException {
-    Path jar = TARGET.resolve("kiln.jar");
-    assertThat(jar).as("the jar `package` made").exists();
-    Path context = Files.createTempDirectory(TARGET, "kiln-image");
-    Path opt = Files.createDirectories(context.resolve("opt"));
-    Files.copy(jar, opt.resolve("kiln.jar"));
-    String arch = "aarch64".equals(System.getProperty("os.arch")) ? "arm64" : "amd64";
-    Path duckdb = TARGET.resolve("libduckdb_java.so_linux_" + arch);
-    if (Files.exists(duckdb)) {
-      Files.copy(duckdb, opt.resolve(duckdb.getFileName()));
-    }
-    Files.writeString(context.resolve("Dockerfile"), "FROM " + BASE + "\nCOPY opt/ /opt/kiln/\n");
-    return context;
   }
 
   private static Map<String, String> kilnEnv() {
@@ -244,21 +194,6 @@ class SeveralHostsIT {
     }
   }
 
-  private static boolean healthy(String server) {
-    try {
-      HttpResponse<String> r =
-          HTTP.send(
-              HttpRequest.newBuilder(URI.create(server + "/health")).build(),
-              HttpResponse.BodyHandlers.ofString());
-      return r.statusCode() == 200;
-    } catch (IOException e) {
-      return false;
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return false;
-    }
-  }
-
   private static long startRun(String server, String token, String pipeline) throws Exception {
     HttpResponse<String> r =
         HTTP.send(
@@ -281,15 +216,6 @@ class SeveralHostsIT {
             HttpResponse.BodyHandlers.ofString());
     assertThat(r.statusCode()).as(path + ": " + r.body()).isEqualTo(200);
     return JSON.readTree(r.body());
-  }
-
-  private static JsonNode outputs(JsonNode summary, String step) {
-    for (JsonNode s : summary.path("steps")) {
-      if (s.path("id").asText().equals(step)) {
-        return s.path("outputs");
-      }
-    }
-    throw new AssertionError("no step " + step + " in " + summary);
   }
 
   private static String runningWorker(Connection c, long run, String step) throws SQLException {
@@ -335,11 +261,6 @@ class SeveralHostsIT {
   /** A worker's name is {@code worker-PID@HOST}; the host is the container's name. */
   private static String hostOf(String worker) {
     return worker.substring(worker.indexOf('@') + 1);
-  }
-
-  private static String lastLine(String text) {
-    String[] lines = text.strip().split("\n");
-    return lines[lines.length - 1].strip();
   }
 
   @FunctionalInterface

@@ -10,7 +10,9 @@ import java.util.Map;
  * One step as written. Optional fields are null when absent (the engine applies {@link Defaults});
  * collections are never null. {@code condition} is the raw {@code if:} text. {@code user}, {@code
  * network} and {@code capabilities} apply to container steps (the container's user; its network
- * mode; the Linux capabilities it keeps, all others dropped).
+ * mode; the Linux capabilities it keeps, all others dropped). {@code executor} is the executor a
+ * {@code run} step requires ({@code docker}, {@code process}, {@code kubernetes}), or null when any
+ * worker may run it its own way.
  */
 public record Step(
     String id,
@@ -29,6 +31,7 @@ public record Step(
     String user,
     String network,
     List<String> capabilities,
+    String executor,
     Location location) {
 
   public Step {
@@ -61,6 +64,9 @@ public record Step(
     merged.putAll(env);
     return Collections.unmodifiableMap(merged);
   }
+
+  /** The executors a step may require, as workers name them ({@code kiln worker --executor}). */
+  public static final List<String> EXECUTORS = List.of("docker", "process", "kubernetes");
 
   public String queueOr(Defaults d) {
     return queue != null ? queue : d.queue() != null ? d.queue() : "default";

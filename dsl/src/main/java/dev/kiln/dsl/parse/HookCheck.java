@@ -1,5 +1,6 @@
 package dev.kiln.dsl.parse;
 
+import dev.kiln.dsl.model.Defaults;
 import dev.kiln.dsl.model.Hook;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -23,7 +24,8 @@ final class HookCheck {
       List<StepBinder.StepDraft> drafts,
       Fields f,
       ExpressionCheck exprs,
-      Catalogue builtins) {
+      Catalogue builtins,
+      Defaults defaults) {
     Map<String, Hook> hooks = new LinkedHashMap<>();
     Map<String, String> sectionOf = new HashMap<>();
     for (StepBinder.StepDraft d : drafts) {
@@ -41,7 +43,7 @@ final class HookCheck {
       if (section.entries().isEmpty()) {
         f.problems().add(n, "'" + kind.key() + "' is empty: add a step or remove the key");
       }
-      for (StepBinder.StepDraft d : StepBinder.bind(section, f, exprs, builtins)) {
+      for (StepBinder.StepDraft d : StepBinder.bind(section, f, exprs, builtins, defaults)) {
         String id = d.step().id();
         String other = sectionOf.putIfAbsent(id, kind.key());
         if (other != null) {

@@ -72,8 +72,8 @@ final class PipelineBinder {
     Map<String, ParamSpec> params = ParamBinder.bind(m.get("params"), f);
     List<Trigger> triggers = TriggerBinder.bind(m.get("triggers"), params, f, exprs);
     Defaults defaults = defaults(m.get("defaults"), f, exprs);
-    List<StepBinder.StepDraft> drafts = new ArrayList<>(steps(m, f, exprs, builtins));
-    Map<String, Hook> hooks = HookCheck.bind(m, drafts, f, exprs, builtins);
+    List<StepBinder.StepDraft> drafts = new ArrayList<>(steps(m, f, exprs, builtins, defaults));
+    Map<String, Hook> hooks = HookCheck.bind(m, drafts, f, exprs, builtins, defaults);
     Map<String, List<String>> needs = GraphCheck.check(drafts, problems);
     HookCheck.checkNeeds(drafts, hooks, problems);
     exprs.check(params, drafts, HookCheck.readable(needs, hooks));
@@ -97,7 +97,7 @@ final class PipelineBinder {
   }
 
   private static List<StepBinder.StepDraft> steps(
-      YNode.Mapping root, Fields f, ExpressionCheck exprs, Catalogue builtins) {
+      YNode.Mapping root, Fields f, ExpressionCheck exprs, Catalogue builtins, Defaults defaults) {
     Problems problems = f.problems();
     if (!root.has("steps")) {
       problems.add(root, "missing required key 'steps'");
@@ -109,7 +109,7 @@ final class PipelineBinder {
       problems.add(
           Fields.absent(n) ? root.keyNode("steps") : n, "'steps' is empty: add at least one step");
     }
-    return steps == null ? List.of() : StepBinder.bind(steps, f, exprs, builtins);
+    return steps == null ? List.of() : StepBinder.bind(steps, f, exprs, builtins, defaults);
   }
 
   private static Defaults defaults(YNode n, Fields f, ExpressionCheck exprs) {

@@ -2,6 +2,7 @@ package dev.kiln.dsl.parse;
 
 import dev.kiln.dsl.model.Action;
 import dev.kiln.dsl.model.BuiltinSpec;
+import dev.kiln.dsl.model.Defaults;
 import dev.kiln.dsl.model.Resources;
 import dev.kiln.dsl.model.RetryPolicy;
 import dev.kiln.dsl.model.Step;
@@ -34,7 +35,8 @@ final class StepBinder {
           "description",
           "user",
           "network",
-          "capabilities");
+          "capabilities",
+          "executor");
   static final Pattern ID = Pattern.compile("[a-zA-Z0-9_-]+");
   private static final Pattern CAPABILITY = Pattern.compile("(CAP_)?[A-Z][A-Z_]*");
   private static final Pattern USES =
@@ -52,9 +54,11 @@ final class StepBinder {
   private final StepParts parts;
 
   private final Catalogue builtins;
+  private final Defaults defaults;
 
-  private StepBinder(Fields f, ExpressionCheck exprs, Catalogue builtins) {
+  private StepBinder(Fields f, ExpressionCheck exprs, Catalogue builtins, Defaults defaults) {
     this.builtins = builtins;
+    this.defaults = defaults;
     this.f = f;
     this.problems = f.problems();
     this.exprs = exprs;
@@ -63,8 +67,8 @@ final class StepBinder {
 
   /** The steps in file order (ids unique: the loader dropped duplicate keys). */
   static List<StepDraft> bind(
-      YNode.Mapping steps, Fields f, ExpressionCheck exprs, Catalogue builtins) {
-    StepBinder binder = new StepBinder(f, exprs, builtins);
+      YNode.Mapping steps, Fields f, ExpressionCheck exprs, Catalogue builtins, Defaults defaults) {
+    StepBinder binder = new StepBinder(f, exprs, builtins, defaults);
     List<StepDraft> drafts = new ArrayList<>(steps.entries().size());
     for (YNode.Entry e : steps.entries().values()) {
       drafts.add(binder.step(e.key(), e.value()));
@@ -103,6 +107,7 @@ final class StepBinder {
     String user = f.literal(m.get("user"), "'user'");
     String network = f.literal(m.get("network"), "'network'");
     List<String> capabilities = capabilities(m.get("capabilities"));
+    String executor = executor(m, action, image);
     Step step =
         new Step(
             id,
@@ -121,8 +126,39 @@ final class StepBinder {
             user,
             network,
             capabilities,
+            executor,
             key.location());
     return new StepDraft(step, key, needNodes);
+  }
+
+  /**
+   * The executor a {@code run} step requires: one that workers know, on a step that runs a command,
+   * and with an image (the step's or the defaults') when it runs one in a container or a pod.
+   */
+  private String executor(YNode.Mapping m, Action action, String image) {
+    YNode n = m.get("executor");
+    String executor = f.literal(n, "'executor'");
+    if (executor == null || executor.contains("${{")) {
+      return null; // an expression was reported by literal()
+    }
+    if (!Step.EXECUTORS.contains(executor)) {
+      problems.add(
+          n,
+          "unknown executor '"
+              + executor
+              + "': use docker, process or kubernetes"
+              + problems.suggest(executor, Step.EXECUTORS));
+    } else if (action instanceof Action.Uses) {
+      problems.add(
+          n, "'executor' applies to 'run' steps; a built-in step ('uses') runs in the worker");
+    } else if (!executor.equals("process") && image == null && defaults.image() == null) {
+      problems.add(
+          n,
+          "executor '"
+              + executor
+              + "' runs the step in an image: give the step an 'image' (or defaults.image)");
+    }
+    return executor;
   }
 
   private static Step empty(String id, YNode.Scalar key) {
@@ -143,6 +179,7 @@ final class StepBinder {
         null,
         null,
         List.of(),
+        null,
         key.location());
   }
 

@@ -33,6 +33,16 @@ class PipelineParserTest {
   }
 
   @Test
+  void keepsTheExecutorAStepRequiresAndNoneWhereItSaysNothing() throws Exception {
+    Pipeline p = valid("executors.yaml");
+
+    assertThat(p.steps().get("in-container").executor()).isEqualTo("docker");
+    assertThat(p.steps().get("in-a-pod").executor()).isEqualTo("kubernetes");
+    assertThat(p.steps().get("on-the-worker").executor()).isEqualTo("process");
+    assertThat(p.steps().get("anywhere").executor()).isNull();
+  }
+
+  @Test
   void bindsTheDesignExampleIntoTheModel() throws Exception {
     Pipeline p = valid("churn-retrain.yaml");
 

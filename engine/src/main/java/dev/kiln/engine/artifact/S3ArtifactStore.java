@@ -110,6 +110,11 @@ public final class S3ArtifactStore implements ArtifactStore {
         + oneLine(e);
   }
 
+  /** Where this store keeps its objects (a Kubernetes step's pod is given the same). */
+  public S3Settings settings() {
+    return settings;
+  }
+
   @Override
   public Path path(String sha256) {
     return cache.path(sha256);

@@ -48,7 +48,10 @@ final class WorkerCommand implements Callable<Integer> {
   @Option(
       names = "--executor",
       paramLabel = "NAME",
-      description = "run every step with this executor")
+      description = {
+        "run every step with this executor; claims only steps that",
+        "require it or none (executor: in the DSL)"
+      })
   String executor;
 
   @Mixin DataRootOption dataRoots;

@@ -164,15 +164,18 @@ public final class RunService {
    * What a worker claims in the transaction that records its result, for slots it has reserved: the
    * steps the result made ready start without another round trip and commit.
    */
-  public record NextClaim(
-      String worker, List<String> queues, Long onlyRun, int limit, Duration lease) {
-    public static final NextClaim NONE = new NextClaim("", List.of(), null, 0, Duration.ZERO);
+  public record NextClaim(String worker, TaskQueue.Claimable what, int limit, Duration lease) {
+    public static final NextClaim NONE =
+        new NextClaim("", new TaskQueue.Claimable(List.of(), null, null), 0, Duration.ZERO);
 
-    /** Whether this claim can take every one of the plan's new tasks of run {@code runId}. */
+    /**
+     * Whether this claim can take every one of the plan's new tasks of run {@code runId} (by queue
+     * and run; one it still leaves, e.g. for want of an executor, is announced after the claim).
+     */
     boolean covers(long runId, List<Plan.Start> start) {
       return start.size() <= limit
-          && (onlyRun == null || onlyRun == runId)
-          && start.stream().allMatch(s -> queues.contains(s.queue()));
+          && (what.onlyRun() == null || what.onlyRun() == runId)
+          && start.stream().allMatch(s -> what.queues().contains(s.queue()));
     }
   }
 
@@ -189,8 +192,7 @@ public final class RunService {
             c -> {
               Recorded recorded = record(c, t, result, took, next);
               List<ClaimedTask> claimed =
-                  TaskQueue.claim(
-                      c, next.worker(), next.queues(), next.onlyRun(), next.limit(), next.lease());
+                  TaskQueue.claim(c, next.worker(), next.what(), next.limit(), next.lease());
               // The steps the result made ready were not announced to the workers (no wake-up,
               // no claim that finds nothing): those this claim did not take are announced now.
               if (!recorded.unannounced().isEmpty()

@@ -69,7 +69,8 @@ final class Specs {
           run.pipelineDir(),
           run.baseDir(),
           step.cache(),
-          step.capabilities());
+          step.capabilities(),
+          step.executor());
     }
     Action.Uses u = (Action.Uses) step.action();
     @SuppressWarnings("unchecked")

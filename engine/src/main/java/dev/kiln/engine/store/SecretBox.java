@@ -199,7 +199,8 @@ public final class SecretBox {
         s.pipelineDir(),
         s.baseDir(),
         s.cache(),
-        s.capabilities());
+        s.capabilities(),
+        s.executor());
   }
 
   private static Object walk(Object v, UnaryOperator<String> f) {

@@ -5,6 +5,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
@@ -30,7 +31,7 @@ public final class TaskQueue {
       """
       with ready as (
         select id from tasks
-         where status = 'queued' and queue = any(?) and not_before <= now()/*run*/
+         where status = 'queued' and queue = any(?) and not_before <= now()/*run*//*executor*/
          order by not_before, id
          for update skip locked
          limit ?),
@@ -52,8 +53,6 @@ public final class TaskQueue {
         from claimed
       """;
 
-  // The same claim restricted to one run's tasks: what a `kiln run` takes (a separate text rather
-  // than `? is null or run_id = ?`, so each statement keeps a plan of its own).
   /**
    * The runs a {@code kiln run} works on: its own, and those a {@code pipeline/run} step of one of
    * them started (recorded as that step's side effect), so a child run it waits for is not left
@@ -70,11 +69,29 @@ public final class TaskQueue {
            join side_effects s on s.task_id = t.id and s.effect = 'pipeline/run')
        select id from family)""";
 
-  private static final String CLAIM_OF_RUN = CLAIM.replace("/*run*/", " and run_id in " + FAMILY);
+  // The claim restricted to one run's family (FAMILY) is what a `kiln run` takes; the claim of a
+  // single queue (a worker's usual case) says `queue = ?`, so the planner walks
+  // tasks_claimable_in_queue and
+  // never the tasks waiting in other queues (V115); a worker that runs only some executors adds
+  // their filter (V130). Each variant is a text of its own rather than `? is null or ...`, so each
+  // keeps a plan of its own: TEXTS[run][one queue][executors].
+  private static final String[][][] TEXTS = new String[2][2][2];
 
-  // The claim of a single queue (a worker's usual case) says `queue = ?`: the planner then walks
-  // tasks_claimable_in_queue and never the tasks waiting in other queues (migration V115).
-  private static final String CLAIM_ONE_QUEUE = CLAIM.replace("queue = any(?)", "queue = ?");
+  static {
+    for (int run = 0; run < 2; run++) {
+      for (int one = 0; one < 2; one++) {
+        for (int ex = 0; ex < 2; ex++) {
+          TEXTS[run][one][ex] =
+              CLAIM
+                  .replace("/*run*/", run == 1 ? " and run_id in " + FAMILY : "")
+                  .replace("queue = any(?)", one == 1 ? "queue = ?" : "queue = any(?)")
+                  .replace(
+                      "/*executor*/",
+                      ex == 1 ? " and (executor is null or executor = any(?))" : "");
+        }
+      }
+    }
+  }
 
   /** Claims up to {@code limit} ready tasks of the given queues for {@code worker}. */
   public List<ClaimedTask> claim(String worker, List<String> queues, int limit, Duration lease) {
@@ -87,24 +104,40 @@ public final class TaskQueue {
    */
   public List<ClaimedTask> claim(
       String worker, List<String> queues, Long onlyRun, int limit, Duration lease) {
+    return claim(worker, new Claimable(queues, onlyRun, null), limit, lease);
+  }
+
+  /** Claims up to {@code limit} tasks {@code what} describes for {@code worker}. */
+  public List<ClaimedTask> claim(String worker, Claimable what, int limit, Duration lease) {
     if (limit <= 0) {
       return List.of();
     }
-    return db.tx().autocommit(c -> claim(c, worker, queues, onlyRun, limit, lease));
+    return db.tx().autocommit(c -> claim(c, worker, what, limit, lease));
   }
 
   /**
-   * {@link #claim(String, List, Long, int, Duration)} inside the caller's transaction: a worker
+   * Which queued tasks a worker may take: those of {@code queues}; of run {@code onlyRun} unless it
+   * is null; and, unless {@code executors} is null, those that require no executor or one of {@code
+   * executors} (the executors the worker can run).
+   */
+  public record Claimable(List<String> queues, Long onlyRun, List<String> executors) {
+    public Claimable {
+      queues = List.copyOf(queues);
+      executors = executors == null ? null : List.copyOf(executors);
+    }
+  }
+
+  /**
+   * {@link #claim(String, Claimable, int, Duration)} inside the caller's transaction: a worker
    * claims what its result made ready in the transaction that records the result, saving a round
    * trip and a commit on the path from one step to the next.
    */
   public static List<ClaimedTask> claim(
-      Connection c, String worker, List<String> queues, Long onlyRun, int limit, Duration lease)
-      throws SQLException {
+      Connection c, String worker, Claimable what, int limit, Duration lease) throws SQLException {
     if (limit <= 0) {
       return List.of();
     }
-    Statement st = statement(worker, queues, onlyRun, limit, lease);
+    Statement st = statement(worker, what, limit, lease);
     return Sql.query(
         c,
         st.sql(),
@@ -121,18 +154,21 @@ public final class TaskQueue {
 
   private record Statement(String sql, Object[] args) {}
 
-  /** The claim's text and arguments: one of three texts, so each keeps a plan of its own. */
-  private static Statement statement(
-      String worker, List<String> queues, Long onlyRun, int limit, Duration lease) {
-    boolean one = onlyRun == null && queues.size() == 1;
-    Object queueArg = one ? queues.get(0) : queues.toArray(String[]::new);
-    return onlyRun == null
-        ? new Statement(
-            one ? CLAIM_ONE_QUEUE : CLAIM,
-            new Object[] {queueArg, limit, worker, lease.toMillis(), worker, worker})
-        : new Statement(
-            CLAIM_OF_RUN,
-            new Object[] {queueArg, onlyRun, limit, worker, lease.toMillis(), worker, worker});
+  /** The claim's text and arguments. */
+  private static Statement statement(String worker, Claimable what, int limit, Duration lease) {
+    boolean run = what.onlyRun() != null;
+    boolean one = !run && what.queues().size() == 1;
+    boolean ex = what.executors() != null;
+    List<Object> args = new ArrayList<>();
+    args.add(one ? what.queues().get(0) : what.queues().toArray(String[]::new));
+    if (run) {
+      args.add(what.onlyRun());
+    }
+    if (ex) {
+      args.add(what.executors().toArray(String[]::new));
+    }
+    args.addAll(List.of(limit, worker, lease.toMillis(), worker, worker));
+    return new Statement(TEXTS[run ? 1 : 0][one ? 1 : 0][ex ? 1 : 0], args.toArray());
   }
 
   /**
@@ -162,7 +198,12 @@ public final class TaskQueue {
    * rolled back, so nothing is claimed.
    */
   public String explainClaim(List<String> queues, Long onlyRun, int limit) {
-    Statement st = statement("explain", queues, onlyRun, limit, Duration.ofSeconds(30));
+    return explainClaim(new Claimable(queues, onlyRun, null), limit);
+  }
+
+  /** {@link #explainClaim(List, Long, int)} of any claim. */
+  public String explainClaim(Claimable what, int limit) {
+    Statement st = statement("explain", what, limit, Duration.ofSeconds(30));
     try (Connection c = db.dataSource().getConnection()) {
       c.setAutoCommit(false);
       try {
@@ -209,6 +250,12 @@ public final class TaskQueue {
 
   /** {@link #millisUntilNextReady(List)} among the tasks of run {@code onlyRun} if not null. */
   public Optional<Long> millisUntilNextReady(List<String> queues, Long onlyRun) {
+    return millisUntilNextReady(new Claimable(queues, onlyRun, null));
+  }
+
+  /** Milliseconds until the earliest task {@code what} describes becomes claimable, if any. */
+  public Optional<Long> millisUntilNextReady(Claimable what) {
+    String[] executors = what.executors() == null ? null : what.executors().toArray(String[]::new);
     return db.tx()
         .inTransaction(
             c ->
@@ -218,12 +265,15 @@ public final class TaskQueue {
         select greatest(0, ceil(extract(epoch from (min(not_before) - now())) * 1000))::bigint as wait_ms
           from tasks where status = 'queued' and queue = any(?)
            and (?::bigint is null or run_id in %s)
+           and (?::text[] is null or executor is null or executor = any(?))
         """
                             .formatted(FAMILY),
                         rs -> Sql.longOrNull(rs, "wait_ms"),
-                        queues.toArray(String[]::new),
-                        onlyRun,
-                        onlyRun)
+                        what.queues().toArray(String[]::new),
+                        what.onlyRun(),
+                        what.onlyRun(),
+                        executors,
+                        executors)
                     .filter(v -> v != null));
   }
 

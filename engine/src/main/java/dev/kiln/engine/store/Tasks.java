@@ -70,8 +70,10 @@ public final class Tasks {
           select * from unnest(?::text[], ?::text[], ?::text[], ?::int[], ?::bigint[])
                    as s(step_id, queue, spec, max_attempts, backoff_ms)),
         t as (
-          insert into tasks (run_id, step_id, status, queue, spec, max_attempts, backoff_ms)
-          select ?, step_id, 'queued', queue, spec::jsonb, max_attempts, backoff_ms from s
+          insert into tasks (run_id, step_id, status, queue, spec, max_attempts, backoff_ms,
+                             executor)
+          select ?, step_id, 'queued', queue, spec::jsonb, max_attempts, backoff_ms,
+                 spec::jsonb ->> 'executor' from s
           returning id, step_id),
         e as (
           insert into run_events (run_id, step_id, status) select ?, step_id, 'queued' from t)

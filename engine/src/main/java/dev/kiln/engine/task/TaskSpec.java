@@ -17,6 +17,8 @@ import java.util.Map;
  * @param baseDir folder the run was started from; relative paths in built-in steps resolve here
  * @param cache the step has {@code cache: true}: the worker looks its result up by input key
  * @param capabilities Linux capabilities a container keeps (docker executor); all others dropped
+ * @param executor the executor the step requires ({@code executor:}), or null for any: only a
+ *     worker with it claims the task (the {@code tasks.executor} column the claim filters on)
  */
 public record TaskSpec(
     String kind,
@@ -34,10 +36,49 @@ public record TaskSpec(
     String pipelineDir,
     String baseDir,
     boolean cache,
-    List<String> capabilities) {
+    List<String> capabilities,
+    String executor) {
 
   public TaskSpec {
     capabilities = capabilities == null ? List.of() : List.copyOf(capabilities);
+  }
+
+  /** A spec that any executor may run. */
+  public TaskSpec(
+      String kind,
+      String command,
+      String uses,
+      Map<String, Object> with,
+      String image,
+      Map<String, String> env,
+      Long timeoutMs,
+      Double cpus,
+      Long memoryBytes,
+      String user,
+      String network,
+      Map<String, Map<String, String>> inputs,
+      String pipelineDir,
+      String baseDir,
+      boolean cache,
+      List<String> capabilities) {
+    this(
+        kind,
+        command,
+        uses,
+        with,
+        image,
+        env,
+        timeoutMs,
+        cpus,
+        memoryBytes,
+        user,
+        network,
+        inputs,
+        pipelineDir,
+        baseDir,
+        cache,
+        capabilities,
+        null);
   }
 
   /** A spec without capabilities (specs stored before they existed read the same way). */

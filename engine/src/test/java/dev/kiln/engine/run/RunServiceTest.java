@@ -174,7 +174,8 @@ class RunServiceTest {
                                 a,
                                 ok(Map.of()),
                                 null,
-                                new RunService.NextClaim("w1", QUEUES, null, 1, LEASE))
+                                new RunService.NextClaim(
+                                    "w1", new TaskQueue.Claimable(QUEUES, null, null), 1, LEASE))
                             .claimed())))
         .isNotEmpty();
     assertThat(first).hasSize(1);
@@ -195,7 +196,8 @@ class RunServiceTest {
                                 ca,
                                 ok(Map.of("n", "1")),
                                 null,
-                                new RunService.NextClaim("w3", QUEUES, chain, 2, LEASE))
+                                new RunService.NextClaim(
+                                    "w3", new TaskQueue.Claimable(QUEUES, chain, null), 2, LEASE))
                             .claimed())))
         .isEmpty();
     assertThat(next).extracting(ClaimedTask::stepId).containsExactly("b");

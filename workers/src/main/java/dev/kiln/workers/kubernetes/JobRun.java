@@ -39,9 +39,17 @@ final class JobRun {
   private final Duration startTimeout;
   private final Duration poll;
   private final String name;
+  private final KubernetesExecutor.PodFileStore files;
   private volatile boolean deleted;
 
-  JobRun(KubernetesClient c, String ns, Invocation inv, Duration startTimeout, Duration poll) {
+  JobRun(
+      KubernetesClient c,
+      String ns,
+      Invocation inv,
+      Duration startTimeout,
+      Duration poll,
+      KubernetesExecutor.PodFileStore files) {
+    this.files = files;
     this.c = c;
     this.ns = ns;
     this.inv = inv;
@@ -52,9 +60,26 @@ final class JobRun {
   }
 
   ExecutionResult run() throws InterruptedException {
+    Jobs.PodSetup setup = null;
+    if (files == null) {
+      logs.line(
+          "system",
+          "the artifact store is not S3: the step's files do not reach the pod"
+              + " (KILN_ARTIFACTS=s3://..., docs/executors.md)");
+    } else {
+      try {
+        setup =
+            new Jobs.PodSetup(
+                files.kilnImage(),
+                PodFiles.stageInputs(files.store(), inv.workDir().resolve("kiln")),
+                files.storeEnv());
+      } catch (IOException e) {
+        return failed("cannot store the step's inputs for its pod: " + e.getMessage());
+      }
+    }
     try {
       removeLeftovers();
-      c.batch().v1().jobs().inNamespace(ns).resource(Jobs.build(inv, ns)).create();
+      c.batch().v1().jobs().inNamespace(ns).resource(Jobs.build(inv, ns, setup)).create();
     } catch (KubernetesClientException e) {
       return failed("kubernetes refused Job " + ns + "/" + name + ": " + reason(e));
     }
@@ -70,7 +95,8 @@ final class JobRun {
       }
       logs.line("system", "pod " + pod.getMetadata().getName() + " is " + phase(pod));
       follow(pod.getMetadata().getName());
-      return ended(pod.getMetadata().getName());
+      ExecutionResult r = ended(pod.getMetadata().getName());
+      return files == null || r.exitCode() == null ? r : results(pod.getMetadata().getName(), r);
     } catch (KubernetesClientException e) {
       return failed("kubernetes: " + reason(e));
     } finally {
@@ -221,6 +247,40 @@ final class JobRun {
         return ExecutionResult.exited(t.getExitCode());
       }
       Thread.sleep(poll.toMillis());
+    }
+  }
+
+  /**
+   * The step's outputs, metrics and artifacts, which the pod's push-results container stored, into
+   * the worker's work folder (where the worker reads them for every executor). A failed step's
+   * files come back too when they were pushed; a succeeded one without them fails.
+   */
+  private ExecutionResult results(String podName, ExecutionResult r) {
+    String sha;
+    try {
+      sha =
+          PodFiles.resultsOf(
+              c.pods().inNamespace(ns).withName(podName).inContainer(Jobs.PUSH).getLog());
+    } catch (KubernetesClientException e) {
+      logs.line("system", "cannot read the log of " + Jobs.PUSH + ": " + reason(e));
+      sha = null;
+    }
+    if (sha == null) {
+      return r.outcome() == Outcome.SUCCEEDED
+          ? failed(
+              "the step's files did not come back from pod "
+                  + podName
+                  + " (its "
+                  + Jobs.PUSH
+                  + " container printed no result)")
+          : r;
+    }
+    try {
+      PodFiles.unpack(files.store(), sha, inv.workDir().resolve("kiln"));
+      logs.line("system", "step files of pod " + podName + " fetched from the store (" + sha + ")");
+      return r;
+    } catch (IOException e) {
+      return failed("cannot fetch the step's files from the store: " + e.getMessage());
     }
   }
 

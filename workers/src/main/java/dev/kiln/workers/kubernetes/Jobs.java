@@ -2,11 +2,14 @@ package dev.kiln.workers.kubernetes;
 
 import dev.kiln.engine.spi.Invocation;
 import dev.kiln.engine.task.TaskSpec;
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.ContainerBuilder;
 import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.ResourceRequirementsBuilder;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.api.model.batch.v1.JobBuilder;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -21,6 +24,25 @@ final class Jobs {
 
   /** The step's container in the pod (logs and exit code are read from it). */
   static final String CONTAINER = "step";
+
+  /** The kiln containers that move the step's files (PodFiles). */
+  static final String FETCH = "fetch-inputs";
+
+  static final String PUSH = "push-results";
+
+  /**
+   * Runs the step's script ($1), then writes its exit code to $2 for the push-results container.
+   * The KILN_* files exist first, as the worker makes them for the other executors.
+   */
+  static final String WRAPPER =
+      "mkdir -p \"$KILN_ARTIFACTS\" && : >> \"$KILN_OUTPUTS\" && : >> \"$KILN_METRICS\"; "
+          + "sh -c \"$1\"; code=$?; echo \"$code\" > \"$2\"; exit \"$code\"";
+
+  /**
+   * What makes a step's files travel through the artifact store: the kiln image its extra
+   * containers run, the stored inputs folder (null: none) and the store's settings.
+   */
+  record PodSetup(String kilnImage, String inputsSha256, List<EnvVar> storeEnv) {}
 
   /** Finished Jobs the executor could not delete (its worker died) vanish after this. */
   static final int TTL_AFTER_FINISHED_S = 3600;
@@ -42,6 +64,11 @@ final class Jobs {
   }
 
   static Job build(Invocation inv, String namespace) {
+    return build(inv, namespace, null);
+  }
+
+  /** The Job; with {@code files}, also the containers that fetch inputs and push results. */
+  static Job build(Invocation inv, String namespace, PodSetup files) {
     TaskSpec spec = inv.task().spec();
     List<EnvVar> env = new ArrayList<>();
     inv.env().forEach((k, v) -> env.add(new EnvVar(k, v, null)));
@@ -53,6 +80,34 @@ final class Jobs {
       resources.put("memory", new Quantity(String.valueOf(spec.memoryBytes())));
     }
     Long deadline = spec.timeoutMs() == null ? null : Math.max(1, (spec.timeoutMs() + 999) / 1000);
+    String work = inv.workDir().toString();
+    Path kiln = inv.workDir().resolve("kiln");
+    List<String> command =
+        files == null
+            ? List.of("sh", "-c", inv.command())
+            : List.of(
+                "sh",
+                "-c",
+                WRAPPER,
+                "kiln-step",
+                inv.command(),
+                kiln.resolve(PodFiles.STEP_EXIT).toString());
+    List<Container> init = new ArrayList<>();
+    List<Container> extra = new ArrayList<>();
+    if (files != null) {
+      if (files.inputsSha256() != null) {
+        init.add(
+            kilnContainer(
+                FETCH,
+                files,
+                work,
+                "pod-files",
+                "fetch",
+                files.inputsSha256(),
+                kiln.resolve("inputs").toString()));
+      }
+      extra.add(kilnContainer(PUSH, files, work, "pod-files", "push", kiln.toString()));
+    }
     return new JobBuilder()
         .withNewMetadata()
         .withName(name(inv))
@@ -70,10 +125,11 @@ final class Jobs {
         .endMetadata()
         .withNewSpec()
         .withRestartPolicy("Never")
+        .withInitContainers(init)
         .addNewContainer()
         .withName(CONTAINER)
         .withImage(spec.image())
-        .withCommand("sh", "-c", inv.command())
+        .withCommand(command)
         .withEnv(env)
         .withWorkingDir(inv.workDir().toString())
         .withResources(
@@ -85,9 +141,10 @@ final class Jobs {
                     .build())
         .addNewVolumeMount()
         .withName("work")
-        .withMountPath(inv.workDir().toString())
+        .withMountPath(work)
         .endVolumeMount()
         .endContainer()
+        .addAllToContainers(extra)
         // The KILN_* paths exist in the pod (empty): the worker's folder is on another machine.
         .addNewVolume()
         .withName("work")
@@ -97,6 +154,20 @@ final class Jobs {
         .endSpec()
         .endTemplate()
         .endSpec()
+        .build();
+  }
+
+  /** A container of the kiln image running {@code kiln ARGS} with the store's settings. */
+  private static Container kilnContainer(String name, PodSetup files, String work, String... args) {
+    return new ContainerBuilder()
+        .withName(name)
+        .withImage(files.kilnImage())
+        .withArgs(args)
+        .withEnv(files.storeEnv())
+        .addNewVolumeMount()
+        .withName("work")
+        .withMountPath(work)
+        .endVolumeMount()
         .build();
   }
 

@@ -249,10 +249,26 @@ final class TaskRunner {
     }
   }
 
+  /**
+   * The executor of a {@code run} step: the one it requires ({@code executor:}; the claim only gave
+   * this worker the task if it has it), else the worker's {@code --executor}, else a container for
+   * a step with an image and a process otherwise.
+   */
   private Executor chooseExecutor(TaskSpec spec) {
     String name =
-        forceExecutor != null ? forceExecutor : spec.image() != null ? "docker" : "process";
+        spec.executor() != null
+            ? spec.executor()
+            : forceExecutor != null ? forceExecutor : spec.image() != null ? "docker" : "process";
     return executors.get(name);
+  }
+
+  /**
+   * The executors a worker runs steps with: its {@code --executor}, or the automatic choice's two
+   * (a container for a step with an image, else a process). It claims no task that requires
+   * another.
+   */
+  static List<String> runnableExecutors(String forceExecutor) {
+    return forceExecutor != null ? List.of(forceExecutor) : List.of("docker", "process");
   }
 
   private Completion collect(ExecutionResult r, Path outputs, Path metrics, Path artifacts) {

@@ -11,6 +11,7 @@ import dev.kiln.engine.spi.Metrics;
 import dev.kiln.engine.spi.WorkerRuntime;
 import dev.kiln.engine.store.ClaimedTask;
 import dev.kiln.engine.store.Listener;
+import dev.kiln.engine.store.TaskQueue;
 import dev.kiln.engine.task.Completion;
 import dev.kiln.workers.process.LocalProcesses;
 import java.io.IOException;
@@ -129,7 +130,7 @@ final class Worker implements WorkerRuntime.Handle {
         nextReadyAt =
             engine
                 .queue()
-                .millisUntilNextReady(queues, options.onlyRun())
+                .millisUntilNextReady(claimable())
                 .map(ms -> System.currentTimeMillis() + ms)
                 .orElse(Long.MAX_VALUE);
         boolean claimNow = true;
@@ -142,7 +143,7 @@ final class Worker implements WorkerRuntime.Handle {
           if (now >= nextReadyAt) {
             claimNow = true;
             nextReadyAt = Long.MAX_VALUE;
-            Optional<Long> next = engine.queue().millisUntilNextReady(queues, options.onlyRun());
+            Optional<Long> next = engine.queue().millisUntilNextReady(claimable());
             // A task due right now is claimed below; only a later one sets the next wake-up.
             next.filter(ms -> ms > 0).ifPresent(ms -> nextReadyAt = now + ms);
           }
@@ -243,6 +244,15 @@ final class Worker implements WorkerRuntime.Handle {
   }
 
   /**
+   * The tasks this worker takes: of its queues (of its run, for a {@code kiln run}), and among
+   * those that require an executor, only the ones it has (docs/executors.md).
+   */
+  private TaskQueue.Claimable claimable() {
+    return new TaskQueue.Claimable(
+        queues, options.onlyRun(), TaskRunner.runnableExecutors(options.forceExecutor()));
+  }
+
+  /**
    * Reserves free slots first, then claims at most that many tasks: never claims what it cannot
    * start.
    */
@@ -253,8 +263,7 @@ final class Worker implements WorkerRuntime.Handle {
     }
     List<ClaimedTask> claimed;
     try {
-      claimed =
-          engine.queue().claim(options.name(), queues, options.onlyRun(), free, options.lease());
+      claimed = engine.queue().claim(options.name(), claimable(), free, options.lease());
     } catch (RuntimeException e) {
       slots.release(free);
       throw e;
@@ -328,8 +337,7 @@ final class Worker implements WorkerRuntime.Handle {
       RunService.NextClaim claim =
           extra < 0
               ? RunService.NextClaim.NONE
-              : new RunService.NextClaim(
-                  options.name(), queues, options.onlyRun(), held, options.lease());
+              : new RunService.NextClaim(options.name(), claimable(), held, options.lease());
       next = recorder.record(a, result, Duration.ofNanos(System.nanoTime() - startedNanos), claim);
     } finally {
       a.heartbeat.cancel(false);

@@ -74,7 +74,8 @@ class KubernetesExecutorTest {
         cancel);
   }
 
-  private CompletableFuture<ExecutionResult> start(KubernetesExecutor ex, Invocation inv) {
+  /** Runs the attempt on another thread, as a worker's task thread would. */
+  static CompletableFuture<ExecutionResult> start(KubernetesExecutor ex, Invocation inv) {
     return CompletableFuture.supplyAsync(
         () -> {
           try {
@@ -86,6 +87,11 @@ class KubernetesExecutorTest {
   }
 
   private Job awaitJob() throws Exception {
+    return awaitJob(client);
+  }
+
+  /** The Job the executor created in {@link #NS}, once it is there. */
+  static Job awaitJob(KubernetesClient client) throws Exception {
     Await.until(
         "the Job",
         WITHIN,
