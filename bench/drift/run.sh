@@ -18,11 +18,11 @@ if [ ! -f "$dir/reference.parquet" ]; then
 fi
 "$root/kiln" --version > /dev/null   # builds the jar first if needed, outside the timings
 
-t() {  # t LABEL COMMAND...: wall, user and system seconds of one run; its last line
-  /usr/bin/time -f "%e %U %S" -o "$dir/time.txt" "${@:2}" > "$dir/out.txt"
-  read -r wall user sys < "$dir/time.txt"
-  printf '%-32s wall %6.2f s  cpu %6.2f s   %s\n' "$1" "$wall" "$(echo "$user + $sys" | bc)" \
-    "$(tail -1 "$dir/out.txt")"
+t() {  # t LABEL COMMAND...: wall, user and system seconds and max RSS of one run; its last line
+  /usr/bin/time -f "%e %U %S %M" -o "$dir/time.txt" "${@:2}" > "$dir/out.txt"
+  read -r wall user sys rss < "$dir/time.txt"
+  printf '%-32s wall %6.2f s  cpu %6.2f s  max RSS %4d MB   %s\n' "$1" "$wall" \
+    "$(echo "$user + $sys" | bc)" "$((rss / 1024))" "$(tail -1 "$dir/out.txt")"
 }
 echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 for m in ks auto; do

@@ -81,6 +81,9 @@ class LauncherTest {
     assertThat(kiln(Map.of(), "runs")).contains("-XX:SharedArchiveFile=" + archive);
     assertThat(kiln(Map.of("KILN_CDS", "0"), "runs")).doesNotContain("SharedArchiveFile");
     assertThat(kiln(Map.of(), "server")).doesNotContain("TieredStopAtLevel");
+    assertThat(kiln(Map.of(), "drift"))
+        .contains("-XX:+UseSerialGC -XX:PretenureSizeThreshold=131072")
+        .doesNotContain("TieredStopAtLevel");
   }
 
   @Test

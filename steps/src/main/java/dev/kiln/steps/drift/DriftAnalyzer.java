@@ -2,8 +2,8 @@ package dev.kiln.steps.drift;
 
 import dev.kiln.steps.table.ColumnKind;
 import dev.kiln.steps.table.DataException;
+import dev.kiln.steps.table.DoubleColumn;
 import dev.kiln.steps.table.Table;
-import it.unimi.dsi.fastutil.doubles.DoubleArrays;
 import java.math.BigDecimal;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -16,7 +16,7 @@ import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import java.util.stream.IntStream;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /** Compares a current data set with a reference, column by column. */
 final class DriftAnalyzer {
@@ -40,13 +40,13 @@ final class DriftAnalyzer {
         CompletableFuture.supplyAsync(
             () -> {
               try {
-                return Table.open(reference, false);
+                return Table.openForScan(reference);
               } catch (DataException e) {
                 throw new CompletionException(e);
               }
             });
     Table ref = null;
-    try (Table cur = Table.open(current, false)) {
+    try (Table cur = Table.openForScan(current)) {
       ref = join(refOpen);
       return compare(ref, cur, o);
     } finally {
@@ -100,17 +100,7 @@ final class DriftAnalyzer {
     if (c.rows() == 0) {
       throw new DataException(cur.file() + ": the current data set has no rows");
     }
-    IntStream.range(0, out.length)
-        .parallel()
-        .filter(i -> out[i] == null)
-        .forEach(
-            i -> {
-              String name = order.get(i);
-              out[i] =
-                  r.numbers().containsKey(name)
-                      ? numeric(name, r.rows(), r.numbers().get(name), c.numbers().get(name), o)
-                      : categorical(name, r.rows(), r.texts().get(name), c.texts().get(name), o);
-            });
+    compareColumns(order, out, r, c, o);
     return new DriftReport(
         ref.file().toString(),
         cur.file().toString(),
@@ -118,6 +108,67 @@ final class DriftAnalyzer {
         c.rows(),
         o.driftShare(),
         List.of(out));
+  }
+
+  /**
+   * Fills in the columns not yet reported, on as many threads as there are processors (each
+   * column's sort and test being independent of the others). Each thread copies a column's values
+   * into arrays it keeps for the next column of the same length, and the column read is let go, so
+   * the comparison allocates next to nothing and memory falls as it goes.
+   */
+  private static void compareColumns(
+      List<String> order, ColumnDrift[] out, Table.Columns r, Table.Columns c, DriftOptions o) {
+    int n = out.length;
+    DoubleColumn[] refNums = new DoubleColumn[n];
+    DoubleColumn[] curNums = new DoubleColumn[n];
+    List<Integer> todo = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      if (out[i] == null) {
+        refNums[i] = r.numeric().get(order.get(i));
+        curNums[i] = c.numeric().get(order.get(i));
+        todo.add(i);
+      }
+    }
+    r.numeric().clear();
+    c.numeric().clear();
+    AtomicInteger next = new AtomicInteger();
+    Runnable worker =
+        () -> {
+          double[] ref = new double[0];
+          double[] cur = new double[0];
+          double[] scratch = new double[0];
+          for (int k = next.getAndIncrement(); k < todo.size(); k = next.getAndIncrement()) {
+            int i = todo.get(k);
+            String name = order.get(i);
+            if (refNums[i] == null) {
+              out[i] = categorical(name, r.rows(), r.texts().get(name), c.texts().get(name), o);
+              continue;
+            }
+            ref = ref.length == refNums[i].size() ? ref : new double[refNums[i].size()];
+            cur = cur.length == curNums[i].size() ? cur : new double[curNums[i].size()];
+            if (scratch.length < Math.max(ref.length, cur.length)) {
+              scratch = new double[Math.max(ref.length, cur.length)];
+            }
+            refNums[i].copyTo(ref);
+            curNums[i].copyTo(cur);
+            refNums[i] = null;
+            curNums[i] = null;
+            out[i] = numeric(name, r.rows(), ref, cur, scratch, o);
+          }
+        };
+    int threads = Math.min(Runtime.getRuntime().availableProcessors(), todo.size());
+    List<CompletableFuture<Void>> others = new ArrayList<>();
+    for (int t = 1; t < threads; t++) {
+      others.add(CompletableFuture.runAsync(worker));
+    }
+    worker.run();
+    for (CompletableFuture<Void> f : others) {
+      try {
+        f.join();
+      } catch (CompletionException e) {
+        throw e.getCause() instanceof RuntimeException x ? x : e;
+      }
+    }
   }
 
   private static Table.Columns[] scanBoth(
@@ -195,15 +246,15 @@ final class DriftAnalyzer {
   }
 
   private static ColumnDrift numeric(
-      String name, long refRows, double[] r, double[] c, DriftOptions o) {
+      String name, long refRows, double[] r, double[] c, double[] scratch, DriftOptions o) {
     if (r.length == 0 || c.length == 0) {
       return ColumnDrift.error(
           name,
           "numeric",
           "all values are null in the " + (r.length == 0 ? "reference" : "current") + " data set");
     }
-    DoubleArrays.radixSort(r);
-    DoubleArrays.radixSort(c);
+    Sorting.sort(r, scratch);
+    Sorting.sort(c, scratch);
     Method m = o.method();
     if (m == Method.AUTO) {
       boolean many = distinctMoreThan(r, c, AUTO_MAX_CATEGORIES);

@@ -7,7 +7,6 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -54,16 +53,29 @@ public final class Table implements AutoCloseable {
 
     /** A FROM clause reading the file; the path is quoted as a SQL string literal. */
     String source(Path file) {
+      return source(file, "");
+    }
+
+    /** {@link #source}, with more options for read_csv (each starting with a comma). */
+    String source(Path file, String csvOptions) {
       String lit = "'" + file.toAbsolutePath().toString().replace("'", "''") + "'";
+      String csv = "read_csv(" + lit + ", header = true, delim = ";
       return switch (this) {
         case PARQUET -> "read_parquet(" + lit + ")";
-        case CSV -> "read_csv(" + lit + ", header = true, delim = ',')";
-        case TSV -> "read_csv(" + lit + ", header = true, delim = '\t')";
-        case CSV_GZIP -> "read_csv(" + lit + ", header = true, delim = ',', compression = 'gzip')";
-        case TSV_GZIP -> "read_csv(" + lit + ", header = true, delim = '\t', compression = 'gzip')";
+        case CSV -> csv + "','" + csvOptions + ")";
+        case TSV -> csv + "'\t'" + csvOptions + ")";
+        case CSV_GZIP -> csv + "',', compression = 'gzip'" + csvOptions + ")";
+        case TSV_GZIP -> csv + "'\t', compression = 'gzip'" + csvOptions + ")";
       };
     }
   }
+
+  /**
+   * read_csv's buffers for a scan: 8 MB instead of DuckDB's 32 MB (16 times the 2 MB longest line),
+   * since each reading thread holds some; a scan of a 193 MB CSV then peaks about 40 MB lower, no
+   * slower (docs/benchmarks.md, Drift).
+   */
+  private static final String SCAN_CSV_OPTIONS = ", buffer_size = 8388608";
 
   /** A column of the file, with the type DuckDB found and its kind. */
   public record Column(String name, String duckType, ColumnKind kind) {}
@@ -73,7 +85,12 @@ public final class Table implements AutoCloseable {
   private final List<Column> columns;
   private long rows;
 
-  private Table(Path file, Connection conn, List<Column> columns, long rows) {
+  /** The FROM clause of a view whose results stream ({@link #openForScan}), else null. */
+  private final String streamedSource;
+
+  private Table(
+      Path file, Connection conn, List<Column> columns, long rows, String streamedSource) {
+    this.streamedSource = streamedSource;
     this.file = file;
     this.conn = conn;
     this.columns = columns;
@@ -113,15 +130,38 @@ public final class Table implements AutoCloseable {
     try {
       if (rowNumbers) {
         loadInto(conn, file, format, "data");
-        return new Table(file, conn, describe(conn, "data"), count(conn, "data"));
+        return new Table(file, conn, describe(conn, "data"), count(conn, "data"), null);
       }
       try (Statement st = conn.createStatement()) {
         st.execute("create view data as select * from " + format.source(file));
       }
-      return new Table(file, conn, describe(conn, "data"), -1);
+      return new Table(file, conn, describe(conn, "data"), -1, null);
     } catch (SQLException e) {
       closeQuietly(conn, e);
       throw e;
+    }
+  }
+
+  /**
+   * Opens a file for one {@link #scan}: a view over the file (no row numbers) on a connection whose
+   * results stream, so that neither the file nor the scan's result is ever held whole in DuckDB's
+   * memory. A second query on {@link #connection} would close a scan still being read.
+   */
+  public static Table openForScan(Path file) throws DataException {
+    if (!Files.isRegularFile(file)) {
+      throw new DataException(file + ": no such file");
+    }
+    String source = Format.byName(file).source(file, SCAN_CSV_OPTIONS);
+    Connection conn = null;
+    try {
+      conn = DuckDb.openStreaming();
+      try (Statement st = conn.createStatement()) {
+        st.execute("create view data as select * from " + source);
+      }
+      return new Table(file, conn, describe(conn, "data"), -1, source);
+    } catch (SQLException e) {
+      closeQuietly(conn, e);
+      throw unreadable(file, e);
     }
   }
 
@@ -220,17 +260,27 @@ public final class Table implements AutoCloseable {
 
   /** What one {@link #scan} read: the row count and the non-null values of each column. */
   public record Columns(
-      long rows, Map<String, double[]> numbers, Map<String, List<String>> texts) {}
+      long rows, Map<String, DoubleColumn> numeric, Map<String, List<String>> texts) {
+    /** Each numeric column's values as one new array. */
+    public Map<String, double[]> numbers() {
+      Map<String, double[]> out = new LinkedHashMap<>();
+      numeric.forEach((name, values) -> out.put(name, values.toArray()));
+      return out;
+    }
+  }
 
   /**
    * Reads the non-null values of numeric columns (DuckDB numeric types) and of text columns in one
-   * pass over the data, streamed: the file is parsed once and never held as a table.
+   * pass over the data, streamed: the file is parsed once and never held as a table, and a numeric
+   * column is never copied while it grows.
    */
   public Columns scan(List<String> numeric, List<String> text) throws DataException {
     int k = numeric.size();
     int t = text.size();
-    double[][] nums = new double[k][rows >= 0 ? (int) rows : 1 << 16];
-    int[] n = new int[k];
+    DoubleColumn[] nums = new DoubleColumn[k];
+    for (int i = 0; i < k; i++) {
+      nums[i] = new DoubleColumn();
+    }
     List<List<String>> texts = new ArrayList<>();
     for (int i = 0; i < t; i++) {
       texts.add(new ArrayList<>());
@@ -254,10 +304,7 @@ public final class Table implements AutoCloseable {
         for (int i = 0; i < k; i++) {
           double v = rs.getDouble(i + 1);
           if (!rs.wasNull()) {
-            if (n[i] == nums[i].length) {
-              nums[i] = Arrays.copyOf(nums[i], nums[i].length * 2);
-            }
-            nums[i][n[i]++] = v;
+            nums[i].add(v);
           }
         }
         for (int i = 0; i < t; i++) {
@@ -268,18 +315,34 @@ public final class Table implements AutoCloseable {
         }
       }
     } catch (SQLException e) {
-      throw unreadable(file, e);
+      throw unreadable(file, streamedSource == null ? e : whyStreamFailed(sql, e));
     }
     rows = count;
-    Map<String, double[]> outNums = new LinkedHashMap<>();
+    Map<String, DoubleColumn> outNums = new LinkedHashMap<>();
     for (int i = 0; i < k; i++) {
-      outNums.put(numeric.get(i), n[i] == nums[i].length ? nums[i] : Arrays.copyOf(nums[i], n[i]));
+      outNums.put(numeric.get(i), nums[i]);
     }
     Map<String, List<String>> outTexts = new LinkedHashMap<>();
     for (int i = 0; i < t; i++) {
       outTexts.put(text.get(i), texts.get(i));
     }
     return new Columns(count, outNums, outTexts);
+  }
+
+  /**
+   * DuckDB's driver reports an error part-way through a streamed result only as "Invalid result
+   * set"; the same query without streaming says what is wrong with the file (at the price of
+   * reading the file again up to the error, only when there is one).
+   */
+  private SQLException whyStreamFailed(String sql, SQLException streamed) {
+    try (Connection c = DuckDb.open();
+        Statement st = c.createStatement()) {
+      st.execute("create view data as select * from " + streamedSource);
+      st.executeQuery(sql).close();
+      return streamed;
+    } catch (SQLException e) {
+      return e;
+    }
   }
 
   /** A column name as a SQL identifier; names come from the file itself, quotes are doubled. */

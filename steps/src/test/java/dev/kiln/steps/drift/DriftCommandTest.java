@@ -162,6 +162,23 @@ class DriftCommandTest {
   }
 
   @Test
+  void aBadValueFarIntoAStreamedFileIsABadInputNamingTheLine() throws Exception {
+    // Far past DuckDB's type sniffing sample, so the error comes while the rows stream, where the
+    // driver itself says only "Invalid result set".
+    Path bad = tmp.resolve("late-bad.csv");
+    StringBuilder csv = new StringBuilder("mean_radius\n");
+    for (int i = 0; i < 200_000; i++) {
+      csv.append(i == 190_000 ? "abc" : Integer.toString(i % 30)).append('\n');
+    }
+    Files.writeString(bad, csv);
+    Out o = drift(REF, bad.toString(), "--columns", "mean_radius");
+    assertThat(o.exit()).isEqualTo(2);
+    assertThat(o.err().strip())
+        .startsWith("kiln: " + bad + ": cannot read: Conversion Error")
+        .contains("190002");
+  }
+
+  @Test
   void unknownColumnAndUnknownMethodAreBadInput() {
     Out col = drift(REF, REF, "--columns", "nope");
     assertThat(col.exit()).isEqualTo(2);
