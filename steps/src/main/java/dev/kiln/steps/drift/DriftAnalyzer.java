@@ -7,6 +7,7 @@ import dev.kiln.steps.table.Table;
 import java.math.BigDecimal;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
@@ -136,7 +137,6 @@ final class DriftAnalyzer {
         () -> {
           double[] ref = new double[0];
           double[] cur = new double[0];
-          double[] scratch = new double[0];
           for (int k = next.getAndIncrement(); k < todo.size(); k = next.getAndIncrement()) {
             int i = todo.get(k);
             String name = order.get(i);
@@ -146,14 +146,11 @@ final class DriftAnalyzer {
             }
             ref = ref.length == refNums[i].size() ? ref : new double[refNums[i].size()];
             cur = cur.length == curNums[i].size() ? cur : new double[curNums[i].size()];
-            if (scratch.length < Math.max(ref.length, cur.length)) {
-              scratch = new double[Math.max(ref.length, cur.length)];
-            }
             refNums[i].copyTo(ref);
             curNums[i].copyTo(cur);
             refNums[i] = null;
             curNums[i] = null;
-            out[i] = numeric(name, r.rows(), ref, cur, scratch, o);
+            out[i] = numeric(name, r.rows(), ref, cur, o);
           }
         };
     int threads = Math.min(Runtime.getRuntime().availableProcessors(), todo.size());
@@ -246,15 +243,15 @@ final class DriftAnalyzer {
   }
 
   private static ColumnDrift numeric(
-      String name, long refRows, double[] r, double[] c, double[] scratch, DriftOptions o) {
+      String name, long refRows, double[] r, double[] c, DriftOptions o) {
     if (r.length == 0 || c.length == 0) {
       return ColumnDrift.error(
           name,
           "numeric",
           "all values are null in the " + (r.length == 0 ? "reference" : "current") + " data set");
     }
-    Sorting.sort(r, scratch);
-    Sorting.sort(c, scratch);
+    Arrays.sort(r);
+    Arrays.sort(c);
     Method m = o.method();
     if (m == Method.AUTO) {
       boolean many = distinctMoreThan(r, c, AUTO_MAX_CATEGORIES);

@@ -33,10 +33,7 @@ final class Statistics {
    */
   static Result ks(double[] sortedRef, double[] sortedCur) {
     KolmogorovSmirnovTest t = new KolmogorovSmirnovTest();
-    double d =
-        sortedRef.length < 2 || sortedCur.length < 2
-            ? t.kolmogorovSmirnovStatistic(sortedRef, sortedCur) // its error for too few values
-            : ksStatistic(sortedRef, sortedCur);
+    double d = t.kolmogorovSmirnovStatistic(sortedRef, sortedCur);
     int n = sortedRef.length;
     int m = sortedCur.length;
     double p;
@@ -47,38 +44,6 @@ final class Statistics {
       p = 1.0 - t.cdf(d, (int) Math.round(en));
     }
     return new Result(d, clamp01(p));
-  }
-
-  /**
-   * commons-math 3.6.1's {@code kolmogorovSmirnovStatistic(x, y)} step for step (the largest
-   * distance between the two step functions, counted in whole steps of 1/(n*m), ties handled), on
-   * samples already sorted as {@code Arrays.sort} sorts: it copies and sorts both again, which cost
-   * as much as the sort itself.
-   */
-  static double ksStatistic(double[] x, double[] y) {
-    int n = x.length;
-    int m = y.length;
-    int i = 0;
-    int j = 0;
-    long cur = 0;
-    long sup = 0;
-    do {
-      double z = Double.compare(x[i], y[j]) <= 0 ? x[i] : y[j];
-      while (i < n && Double.compare(x[i], z) == 0) {
-        i++;
-        cur += m;
-      }
-      while (j < m && Double.compare(y[j], z) == 0) {
-        j++;
-        cur -= n;
-      }
-      if (cur > sup) {
-        sup = cur;
-      } else if (-cur > sup) {
-        sup = -cur;
-      }
-    } while (i < n && j < m);
-    return sup / (double) (n * (long) m);
   }
 
   private static boolean exactFits(int n, int m) {
