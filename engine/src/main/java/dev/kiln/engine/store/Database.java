@@ -94,7 +94,7 @@ public final class Database implements AutoCloseable {
     Optional<EmbeddedServer> running =
         config.dbUrl() != null ? Optional.empty() : EmbeddedServer.runningNow(config.home());
     if (config.dbUrl() == null && running.isEmpty()) {
-      return open(config, 1);
+      return open(config, 2);
     }
     String url = running.map(EmbeddedServer::jdbcUrl).orElse(config.dbUrl());
     String user = running.isPresent() ? EmbeddedServer.USER : config.dbUser();
@@ -103,7 +103,7 @@ public final class Database implements AutoCloseable {
     try {
       c = DriverManager.getConnection(url, credentials(user, password));
     } catch (SQLException e) {
-      return open(config, 1); // explains, or finds a server that was starting up
+      return open(config, 2); // explains, or finds a server that was starting up
     }
     try {
       if (upToDate(c)) {
@@ -118,7 +118,7 @@ public final class Database implements AutoCloseable {
       throw e;
     }
     closeQuietly(c, null);
-    return open(config, 1);
+    return open(config, 2);
   }
 
   /**
