@@ -26,8 +26,9 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The {@code kiln} launcher's class-data sharing: the archive is made in the background after a
  * first call, used by later ones, never used when its recorded size does not match (a truncated
- * file), and made again then. The launcher runs for real (bash, java) on a small jar whose main
- * prints the JVM options it was given.
+ * file), and made again then, and made again once the store is up if it was made without it. The
+ * launcher runs for real (bash, java) on a small jar whose main prints the JVM options it was
+ * given.
  */
 class LauncherTest {
   private static final Path ROOT = Path.of("..").toAbsolutePath().normalize();
@@ -101,6 +102,28 @@ class LauncherTest {
     }
     assertThat(Files.size(archive)).as("archive made again at full size").isEqualTo(size);
     assertThat(kiln(Map.of(), "runs")).contains("-XX:SharedArchiveFile=" + archive);
+  }
+
+  @Test
+  void anArchiveMadeWithoutTheStoreIsMadeAgainOnceTheStoreIsUp() throws Exception {
+    kiln(Map.of(), "runs");
+    Path withoutStore = awaitArchive();
+    assertThat(withoutStore.getFileName().toString()).endsWith("-nodb.jsa");
+    // The embedded server's pid file: the store is up, so warm-up would run the read commands.
+    Files.createDirectories(home.resolve("pgdata"));
+    Files.writeString(home.resolve("pgdata/postmaster.pid"), "1\n");
+    assertThat(kiln(Map.of(), "runs")).contains("-XX:SharedArchiveFile=" + withoutStore);
+    Path withStore =
+        withoutStore.resolveSibling(
+            withoutStore.getFileName().toString().replace("-nodb.jsa", "-db.jsa"));
+    Instant deadline = Instant.now().plus(Duration.ofSeconds(120));
+    while (Files.exists(withoutStore) && Instant.now().isBefore(deadline)) {
+      Thread.sleep(100);
+    }
+    assertThat(withoutStore).as("replaced by the archive made with the store").doesNotExist();
+    assertThat(Files.readString(sizeFile(withStore)).trim())
+        .isEqualTo(String.valueOf(Files.size(withStore)));
+    assertThat(kiln(Map.of(), "runs")).contains("-XX:SharedArchiveFile=" + withStore);
   }
 
   private Path awaitArchive() throws Exception {

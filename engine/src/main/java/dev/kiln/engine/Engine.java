@@ -47,6 +47,14 @@ public final class Engine implements AutoCloseable {
     return new Engine(config, Database.open(config, poolSize));
   }
 
+  /**
+   * The engine of a command that makes a few statements and exits ({@code kiln runs}, {@code kiln
+   * models list}, ...): over one plain connection ({@link Database#openForCommand}).
+   */
+  public static Engine forCommand(KilnConfig config) {
+    return new Engine(config, Database.openForCommand(config));
+  }
+
   public KilnConfig config() {
     return config;
   }

@@ -47,7 +47,9 @@ final class LogsCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws InterruptedException {
-    try (Engine engine = Engine.open(KilnConfig.fromEnvironment(), 2)) {
+    KilnConfig config = KilnConfig.fromEnvironment();
+    // A follower outlives a restart of the store: the pool reconnects, one connection would not.
+    try (Engine engine = follow ? Engine.open(config, 2) : Engine.forCommand(config)) {
       if (engine.store().run(runId).isEmpty()) {
         throw new UserError("no run " + runId + " (see 'kiln runs')");
       }

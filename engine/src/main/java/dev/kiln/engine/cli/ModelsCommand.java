@@ -43,8 +43,9 @@ final class ModelsCommand implements Runnable {
     spec.commandLine().usage(System.out);
   }
 
+  /** The engine of one of these short commands: one plain connection to the store. */
   static Engine open() {
-    return Engine.open(KilnConfig.fromEnvironment(), 2);
+    return Engine.forCommand(KilnConfig.fromEnvironment());
   }
 
   static void requireModel(Engine e, String name) {

@@ -74,7 +74,7 @@ final class RunsCommand implements Callable<Integer> {
     if (top != null && top < 1) {
       throw new UserError("--top must be at least 1, got " + top);
     }
-    try (Engine engine = Engine.open(KilnConfig.fromEnvironment(), 2)) {
+    try (Engine engine = Engine.forCommand(KilnConfig.fromEnvironment())) {
       if (metric != null) {
         return ranked(engine);
       }

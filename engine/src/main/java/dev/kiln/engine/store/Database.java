@@ -12,19 +12,30 @@ import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.Properties;
 import javax.sql.DataSource;
 import org.flywaydb.core.Flyway;
+import org.postgresql.ds.PGSimpleDataSource;
 
-/** The state store connection: a Hikari pool, migrated by Flyway at start. */
+/**
+ * The state store connection: a Hikari pool, migrated by Flyway at start; or, for a command that
+ * makes a few statements and exits, one plain connection ({@link #openForCommand}).
+ */
 public final class Database implements AutoCloseable {
-  private final HikariDataSource pool;
+  /** The pool; for a one-connection store, pgjdbc's source of new plain connections. */
+  private final DataSource pool;
+
+  /** The one connection every transaction uses, or null for a pool. */
+  private final Connection kept;
+
   private final String url;
   private final String user;
   private final String password;
 
-  private Database(HikariDataSource pool, String url, String user, String password) {
+  private Database(DataSource pool, Connection kept, String url, String user, String password) {
     this.pool = pool;
+    this.kept = kept;
     this.url = url;
     this.user = user;
     this.password = password;
@@ -70,7 +81,46 @@ public final class Database implements AutoCloseable {
       ds.close();
       throw new ConfigException("cannot migrate the database at " + url + ": " + rootMessage(e), e);
     }
-    return new Database(ds, url, user, password);
+    return new Database(ds, null, url, user, password);
+  }
+
+  /**
+   * The store for a command that makes a few statements and exits ({@code kiln runs}, {@code kiln
+   * models list}, ...): one plain connection, no pool, and for a running embedded server neither
+   * its start-up lock nor a probing login (each login costs a SCRAM key derivation). Anything
+   * unusual (the server is not running or refuses, the schema needs migrating) goes the way of
+   * {@link #open}, which starts, secures, migrates or explains.
+   */
+  public static Database openForCommand(KilnConfig config) {
+    SecretBox.use(config.home(), System.getenv());
+    Optional<EmbeddedServer> running =
+        config.dbUrl() != null ? Optional.empty() : EmbeddedServer.runningNow(config.home());
+    if (config.dbUrl() == null && running.isEmpty()) {
+      return open(config, 2);
+    }
+    String url = running.map(EmbeddedServer::jdbcUrl).orElse(config.dbUrl());
+    String user = running.isPresent() ? EmbeddedServer.USER : config.dbUser();
+    String password = running.map(EmbeddedServer::password).orElse(config.dbPassword());
+    Connection c;
+    try {
+      c = DriverManager.getConnection(url, credentials(user, password));
+    } catch (SQLException e) {
+      return open(config, 2); // explains, or finds a server that was starting up
+    }
+    try {
+      if (upToDate(c)) {
+        PGSimpleDataSource plain = new PGSimpleDataSource();
+        plain.setURL(url);
+        plain.setUser(user);
+        plain.setPassword(password);
+        return new Database(plain, c, url, user, password);
+      }
+    } catch (RuntimeException e) {
+      closeQuietly(c, e);
+      throw e;
+    }
+    closeQuietly(c, null);
+    return open(config, 2);
   }
 
   /**
@@ -85,10 +135,17 @@ public final class Database implements AutoCloseable {
    * migration) is left to Flyway, which migrates or explains.
    */
   static boolean upToDate(DataSource ds) {
-    try (Connection c = ds.getConnection();
-        PreparedStatement st =
-            c.prepareStatement(
-                """
+    try (Connection c = ds.getConnection()) {
+      return upToDate(c);
+    } catch (SQLException noConnection) {
+      return false;
+    }
+  }
+
+  private static boolean upToDate(Connection c) {
+    try (PreparedStatement st =
+        c.prepareStatement(
+            """
             select count(*) filter (where not success), count(*) filter (where version = ?)
               from flyway_schema_history""")) {
       st.setString(1, LATEST_MIGRATION);
@@ -110,8 +167,11 @@ public final class Database implements AutoCloseable {
    * waited up to 6 s while the pool grew one login at a time; docs/benchmarks.md).
    */
   public void keepFull() {
-    int size = pool.getMaximumPoolSize();
-    pool.getHikariConfigMXBean().setMinimumIdle(size);
+    if (!(pool instanceof HikariDataSource hikari)) {
+      return; // a one-connection store has no pool to fill
+    }
+    int size = hikari.getMaximumPoolSize();
+    hikari.getHikariConfigMXBean().setMinimumIdle(size);
     Thread filler =
         new Thread(
             () -> {
@@ -119,8 +179,8 @@ public final class Database implements AutoCloseable {
               try {
                 // Each borrow takes an idle connection or makes the pool open one more.
                 while (held.size() < size
-                    && pool.getHikariPoolMXBean().getTotalConnections() < size) {
-                  held.add(pool.getConnection());
+                    && hikari.getHikariPoolMXBean().getTotalConnections() < size) {
+                  held.add(hikari.getConnection());
                 }
               } catch (SQLException e) {
                 // The pool grows on demand instead; requests then wait for their logins.
@@ -140,7 +200,7 @@ public final class Database implements AutoCloseable {
   }
 
   public Tx tx() {
-    return new Tx(pool);
+    return kept != null ? new Tx(kept) : new Tx(pool);
   }
 
   /** A connection outside the pool, for LISTEN (it must stay on one session for its lifetime). */
@@ -163,6 +223,10 @@ public final class Database implements AutoCloseable {
   }
 
   private Properties credentials() {
+    return credentials(user, password);
+  }
+
+  private static Properties credentials(String user, String password) {
     Properties p = new Properties();
     if (user != null) {
       p.setProperty("user", user);
@@ -179,7 +243,26 @@ public final class Database implements AutoCloseable {
 
   @Override
   public void close() {
-    pool.close();
+    if (pool instanceof HikariDataSource hikari) {
+      hikari.close();
+    }
+    if (kept != null) {
+      try {
+        kept.close();
+      } catch (SQLException e) {
+        throw new StoreException(e);
+      }
+    }
+  }
+
+  private static void closeQuietly(Connection c, Throwable cause) {
+    try {
+      c.close();
+    } catch (SQLException e) {
+      if (cause != null) {
+        cause.addSuppressed(e);
+      }
+    }
   }
 
   static String rootMessage(Throwable e) {

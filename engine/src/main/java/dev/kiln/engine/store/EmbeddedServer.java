@@ -81,6 +81,26 @@ public final class EmbeddedServer {
     }
   }
 
+  /**
+   * The embedded server of {@code home} as its files describe it when its postmaster lives and Kiln
+   * has secured it, without the start-up lock and without logging in: for a command that connects
+   * once and goes the way of {@link #ensureRunning} if that connection fails.
+   */
+  static Optional<EmbeddedServer> runningNow(Path home) {
+    Path data = home.resolve("pgdata");
+    try {
+      if (!Files.exists(home.resolve(DbPassword.FILE)) || !DbPassword.secured(data)) {
+        return Optional.empty();
+      }
+      Optional<Integer> port = livePort(data);
+      return port.isEmpty()
+          ? Optional.empty()
+          : Optional.of(new EmbeddedServer(port.get(), DbPassword.of(home, data)));
+    } catch (IOException | ConfigException unusual) {
+      return Optional.empty(); // ensureRunning explains
+    }
+  }
+
   /** Whether the embedded server of {@code home} has a live postmaster; never starts one. */
   public static boolean running(Path home) {
     try {
@@ -180,6 +200,11 @@ public final class EmbeddedServer {
   }
 
   private static Optional<Integer> runningPort(Path data, String password) throws IOException {
+    return livePort(data).filter(port -> accepts(port, password));
+  }
+
+  /** The port in {@code postmaster.pid} when the process it names lives. */
+  private static Optional<Integer> livePort(Path data) throws IOException {
     Path pidFile = data.resolve("postmaster.pid");
     if (!Files.exists(pidFile)) {
       return Optional.empty();
@@ -196,11 +221,9 @@ public final class EmbeddedServer {
     } catch (NumberFormatException e) {
       return Optional.empty();
     }
-    if (ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)
-        && accepts(port, password)) {
-      return Optional.of(port);
-    }
-    return Optional.empty();
+    return ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)
+        ? Optional.of(port)
+        : Optional.empty();
   }
 
   private static Optional<Long> postmasterPid(Path data) throws IOException {

@@ -4,12 +4,24 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import javax.sql.DataSource;
 
-/** Runs work in one transaction: commit on return, roll back on any exception. */
+/**
+ * Runs work in one transaction: commit on return, roll back on any exception. Over a pool, each
+ * transaction borrows a connection; over the one connection of a command's store ({@link
+ * Database#openForCommand}) each uses that one, and a transaction begun inside another fails loudly
+ * instead of committing the outer one's work early.
+ */
 public final class Tx {
   private final DataSource ds;
+  private final Connection kept;
 
   Tx(DataSource ds) {
     this.ds = ds;
+    this.kept = null;
+  }
+
+  Tx(Connection kept) {
+    this.ds = null;
+    this.kept = kept;
   }
 
   @FunctionalInterface
@@ -23,18 +35,20 @@ public final class Tx {
   }
 
   public <T> T inTransaction(Work<T> work) {
-    try (Connection c = ds.getConnection()) {
-      c.setAutoCommit(false);
+    try {
+      Connection c = borrow();
+      Throwable failed = null;
       try {
+        c.setAutoCommit(false);
         T result = work.apply(c);
         c.commit();
         return result;
-      } catch (SQLException | RuntimeException e) {
+      } catch (SQLException | RuntimeException | Error e) {
+        failed = e;
         rollbackQuietly(c, e);
         throw e;
-      } catch (Error e) {
-        rollbackQuietly(c, e);
-        throw e;
+      } finally {
+        giveBack(c, failed);
       }
     } catch (SQLException e) {
       throw new StoreException(e);
@@ -46,9 +60,18 @@ public final class Tx {
    * on its own. Use only for work of exactly one statement.
    */
   public <T> T autocommit(Work<T> work) {
-    try (Connection c = ds.getConnection()) {
-      c.setAutoCommit(true);
-      return work.apply(c);
+    try {
+      Connection c = borrow();
+      Throwable failed = null;
+      try {
+        c.setAutoCommit(true);
+        return work.apply(c);
+      } catch (SQLException | RuntimeException | Error e) {
+        failed = e;
+        throw e;
+      } finally {
+        giveBack(c, failed);
+      }
     } catch (SQLException e) {
       throw new StoreException(e);
     }
@@ -60,6 +83,34 @@ public final class Tx {
           work.apply(c);
           return null;
         });
+  }
+
+  /** A pooled connection, or the kept one (outside any transaction: autocommit on). */
+  private Connection borrow() throws SQLException {
+    if (kept == null) {
+      return ds.getConnection();
+    }
+    if (!kept.getAutoCommit()) {
+      throw new IllegalStateException(
+          "a transaction inside another on a command's one-connection store");
+    }
+    return kept;
+  }
+
+  /** Closes a pooled connection (back to the pool); leaves the kept one open, autocommit on. */
+  private void giveBack(Connection c, Throwable failed) throws SQLException {
+    try {
+      if (kept == null) {
+        c.close();
+      } else if (!c.isClosed()) {
+        c.setAutoCommit(true);
+      }
+    } catch (SQLException e) {
+      if (failed == null) {
+        throw e;
+      }
+      failed.addSuppressed(e);
+    }
   }
 
   private static void rollbackQuietly(Connection c, Throwable cause) {

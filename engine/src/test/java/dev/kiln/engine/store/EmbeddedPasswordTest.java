@@ -3,6 +3,7 @@ package dev.kiln.engine.store;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import com.zaxxer.hikari.HikariDataSource;
 import dev.kiln.engine.config.ConfigException;
 import dev.kiln.engine.config.KilnConfig;
 import dev.kiln.engine.testing.Await;
@@ -16,6 +17,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -44,6 +46,13 @@ class EmbeddedPasswordTest {
     // `kiln db url` prints.
     try (Database db = Database.open(KilnConfig.from(Map.of("KILN_HOME", home.toString())), 2)) {
       assertThat(count(db.dataSource().getConnection())).isEqualTo(1);
+    }
+    // A short command finds the running server by its files and logs in once, with the password.
+    try (Database db =
+        Database.openForCommand(KilnConfig.from(Map.of("KILN_HOME", home.toString())))) {
+      assertThat(db.dataSource()).isNotInstanceOf(HikariDataSource.class);
+      List<Integer> one = db.tx().inTransaction(c -> Sql.query(c, "select 1", rs -> rs.getInt(1)));
+      assertThat(one).containsExactly(1);
     }
     try (Connection c = DriverManager.getConnection(server.jdbcUrlWithCredentials())) {
       // A commit is durable: zonky's -F (fsync off) would make synchronous_commit wait for nothing.
