@@ -15,6 +15,7 @@ import numbers
 import signal
 import socket
 import sys
+import time
 import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -153,10 +154,17 @@ def handler(info, model):
             self.wfile.flush()
             self.connection.shutdown(socket.SHUT_WR)
             self.connection.settimeout(5)
+            # Counted in bytes, not reads: a read returns what has arrived (often 64 KB), and
+            # closing with unread bytes makes the kernel reset the connection, which loses the
+            # answer on the client's side.
+            deadline = time.monotonic() + 5
+            left = 64 * 1024 * 1024
             try:
-                for _ in range(64):
-                    if not self.rfile.read1(1024 * 1024):
+                while left > 0 and time.monotonic() < deadline:
+                    chunk = self.rfile.read1(min(left, 1024 * 1024))
+                    if not chunk:
                         break
+                    left -= len(chunk)
             except OSError:
                 pass
 
