@@ -146,26 +146,14 @@ public final class OnlineStore {
    */
   public String explain(String service, Map<String, List<String>> keys) {
     Map<String, List<String>> entityKeys = entityKeys(service, resolve(service), keys);
-    List<String> viewNames = new ArrayList<>();
-    List<String> keyList = new ArrayList<>();
-    entityKeys.forEach(
-        (view, ks) ->
-            ks.forEach(
-                k -> {
-                  viewNames.add(view);
-                  keyList.add(k);
-                }));
+    Object[] args = readArgs(entityKeys);
     return db.tx()
         .autocommit(
             c ->
                 String.join(
                     "\n",
                     Sql.query(
-                        c,
-                        "explain (analyze, buffers) " + READ,
-                        rs -> rs.getString(1),
-                        viewNames.toArray(String[]::new),
-                        keyList.toArray(String[]::new))));
+                        c, "explain (analyze, buffers) " + READ, rs -> rs.getString(1), args)));
   }
 
   /** A service's current version and its views' current versions, as of {@code stamp}. */
@@ -303,15 +291,7 @@ public final class OnlineStore {
   private record Rows(Instant stamp, Map<String, Stored> rows) {}
 
   private Rows read(Map<String, List<String>> entityKeys) {
-    List<String> viewNames = new ArrayList<>();
-    List<String> keyList = new ArrayList<>();
-    entityKeys.forEach(
-        (view, ks) ->
-            ks.forEach(
-                k -> {
-                  viewNames.add(view);
-                  keyList.add(k);
-                }));
+    Object[] args = readArgs(entityKeys);
     return db.tx()
         .autocommit(
             c -> {
@@ -330,10 +310,23 @@ public final class OnlineStore {
                     }
                     return null;
                   },
-                  viewNames.toArray(String[]::new),
-                  keyList.toArray(String[]::new));
+                  args);
               return new Rows(stamp[0], out);
             });
+  }
+
+  /** READ's two arguments: the view and the entity key of each row asked for, side by side. */
+  private static Object[] readArgs(Map<String, List<String>> entityKeys) {
+    List<String> viewNames = new ArrayList<>();
+    List<String> keyList = new ArrayList<>();
+    entityKeys.forEach(
+        (view, ks) ->
+            ks.forEach(
+                k -> {
+                  viewNames.add(view);
+                  keyList.add(k);
+                }));
+    return new Object[] {viewNames.toArray(String[]::new), keyList.toArray(String[]::new)};
   }
 
   /** The rows by primary key, and (view_name null) when definitions were last applied. */
