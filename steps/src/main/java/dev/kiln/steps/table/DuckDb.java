@@ -17,17 +17,4 @@ public final class DuckDb {
   public static Connection open() throws SQLException {
     return new DuckDBDriver().connect("jdbc:duckdb:", new Properties());
   }
-
-  /**
-   * A new in-memory database whose query results stream: DuckDB produces the rows as they are
-   * fetched instead of materializing the whole result first (for a 1,000,000 x 20 scan, 150 MB of
-   * native memory fewer). A second query on the connection closes a result still being read, so
-   * this suits one pass over a file; an error part-way through the file is still thrown by {@code
-   * next()}.
-   */
-  static Connection openStreaming() throws SQLException {
-    Properties p = new Properties();
-    p.setProperty(DuckDBDriver.JDBC_STREAM_RESULTS, "true");
-    return new DuckDBDriver().connect("jdbc:duckdb:", p);
-  }
 }
