@@ -26,7 +26,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The python-ml image's {@code kiln} module (deploy/images/python-ml/kiln.py) outside the image:
  * Debian's python3 as a process step with PYTHONPATH at the module's folder, its metrics, outputs
- * and artifacts read back from the store.
+ * and artifacts read back from the store. Without python3 it is skipped, unless
+ * KILN_REQUIRE_DOCKER=1 (the full CI), where it fails.
  */
 class PythonHelperTest {
   static final Path PYTHON = Path.of("/usr/bin/python3");
@@ -40,6 +41,11 @@ class PythonHelperTest {
 
   @BeforeEach
   void open() {
+    if ("1".equals(System.getenv("KILN_REQUIRE_DOCKER"))) {
+      assertThat(Files.isExecutable(PYTHON))
+          .as("KILN_REQUIRE_DOCKER=1 (the full CI) but no " + PYTHON)
+          .isTrue();
+    }
     assumeTrue(Files.isExecutable(PYTHON), "needs " + PYTHON);
     engine = new Engine(KilnConfig.from(Map.of("KILN_HOME", home.toString())), TestDb.fresh());
     worker =
