@@ -9,6 +9,7 @@ import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -116,26 +117,29 @@ public final class OnlineStore {
 
   public Lookup lookup(String service, Map<String, List<String>> keys, Instant at) {
     Resolved r = resolved.get(service);
+    Map<String, List<String>> entityKeys;
     if (r == null) {
       r = resolve(service);
+      entityKeys = entityKeys(service, r, keys);
     } else {
       try {
-        entityKeys(service, r, keys);
+        entityKeys = entityKeys(service, r, keys);
       } catch (RegistryException wrongKeys) {
         // The cached definitions may be the ones out of date, not the request.
         r = resolve(service);
+        entityKeys = entityKeys(service, r, keys);
       }
     }
     // One round trip per lookup: the rows, and the stamp that says whether the cached
     // definitions are still current; when not, resolve again and read again (an apply that
     // keeps racing the lookup gets the rows read with the last resolution).
     for (int attempt = 0; ; attempt++) {
-      Map<String, List<String>> entityKeys = entityKeys(service, r, keys);
       Rows rows = read(entityKeys);
       if (Objects.equals(rows.stamp(), r.stamp()) || attempt == 2) {
-        return answer(service, r, entityKeys, rows.rows(), at);
+        return answer(r, entityKeys, rows.rows(), at);
       }
       r = resolve(service);
+      entityKeys = entityKeys(service, r, keys);
     }
   }
 
@@ -145,23 +149,31 @@ public final class OnlineStore {
    * is slow.
    */
   public String explain(String service, Map<String, List<String>> keys) {
-    Map<String, List<String>> entityKeys = entityKeys(service, resolve(service), keys);
-    Object[] args = readArgs(entityKeys);
+    Read read = statement(entityKeys(service, resolve(service), keys));
     return db.tx()
         .autocommit(
             c ->
                 String.join(
                     "\n",
                     Sql.query(
-                        c, "explain (analyze, buffers) " + READ, rs -> rs.getString(1), args)));
+                        c,
+                        "explain (analyze, buffers) " + read.sql(),
+                        rs -> rs.getString(1),
+                        read.args())));
   }
 
-  /** A service's current version and its views' current versions, as of {@code stamp}. */
+  /**
+   * A service's current version as of {@code stamp}: its columns in order and the join keys of each
+   * of its views (worked out once per resolution, not per lookup).
+   */
   private record Resolved(
       Instant stamp,
       FeatureRegistry.Definition svc,
-      List<Ref> refs,
-      Map<String, FeatureRegistry.Definition> views) {}
+      List<Column> columns,
+      Map<String, List<String>> joinKeys) {}
+
+  /** One feature of a service: its view, its name in the answer, and its view's ttl (or null). */
+  private record Column(String view, String feature, String name, Duration ttl) {}
 
   private Resolved resolve(String service) {
     resolved.remove(service);
@@ -191,7 +203,19 @@ public final class OnlineStore {
                                 + "', which is not applied")));
       }
     }
-    Resolved r = new Resolved(stamp, svc, List.copyOf(refs), Map.copyOf(views));
+    List<Column> columns = new ArrayList<>();
+    Map<String, List<String>> joinKeys = new LinkedHashMap<>();
+    for (Ref ref : refs) {
+      Map<String, Object> spec = views.get(ref.view).spec();
+      Duration ttl =
+          spec.get("ttl_seconds") instanceof Number secs
+              ? Duration.ofSeconds(secs.longValue())
+              : null;
+      columns.add(new Column(ref.view, ref.feature, ref.view + "__" + ref.feature, ttl));
+      joinKeys.putIfAbsent(ref.view, List.copyOf(strings(spec.get("join_keys"))));
+    }
+    Resolved r =
+        new Resolved(stamp, svc, List.copyOf(columns), Collections.unmodifiableMap(joinKeys));
     if (resolved.size() >= MAX_CACHED) {
       resolved.clear();
     }
@@ -202,17 +226,14 @@ public final class OnlineStore {
   /** The entity key of each view, per entity, from the keys given. */
   private static Map<String, List<String>> entityKeys(
       String service, Resolved r, Map<String, List<String>> keys) {
-    Map<String, FeatureRegistry.Definition> views = new LinkedHashMap<>();
-    r.refs().forEach(ref -> views.putIfAbsent(ref.view, r.views().get(ref.view)));
     int entities = entityCount(keys);
-    // The entity keys of each view, per entity.
     Map<String, List<String>> entityKeys = new LinkedHashMap<>();
     Set<String> used = new LinkedHashSet<>();
-    for (var v : views.entrySet()) {
-      List<String> joinKeys = strings(v.getValue().spec().get("join_keys"));
-      List<String> perEntity = new ArrayList<>();
+    for (var v : r.joinKeys().entrySet()) {
+      List<String> joinKeys = v.getValue();
+      List<String> perEntity = new ArrayList<>(entities);
       for (int i = 0; i < entities; i++) {
-        List<String> parts = new ArrayList<>();
+        List<String> parts = new ArrayList<>(joinKeys.size());
         for (String k : joinKeys) {
           List<String> given = keys.get(k);
           if (given == null) {
@@ -230,7 +251,7 @@ public final class OnlineStore {
           used.add(k);
           parts.add(given.size() == 1 ? given.get(0) : given.get(i));
         }
-        perEntity.add(String.join(KEY_SEPARATOR, parts));
+        perEntity.add(parts.size() == 1 ? parts.get(0) : String.join(KEY_SEPARATOR, parts));
       }
       entityKeys.put(v.getKey(), perEntity);
     }
@@ -249,26 +270,25 @@ public final class OnlineStore {
   }
 
   private static Lookup answer(
-      String service,
       Resolved r,
       Map<String, List<String>> entityKeys,
-      Map<String, Stored> rows,
+      Map<String, Map<String, Stored>> rows,
       Instant at) {
     int entities = entityKeys.values().iterator().next().size();
     Map<String, Object> features = new LinkedHashMap<>();
     Map<String, Object> status = new LinkedHashMap<>();
-    for (Ref ref : r.refs()) {
-      Object ttl = r.views().get(ref.view).spec().get("ttl_seconds");
-      List<Object> values = new ArrayList<>();
-      List<Object> states = new ArrayList<>();
-      for (String key : entityKeys.get(ref.view)) {
-        Stored row = rows.get(ref.view + KEY_SEPARATOR + KEY_SEPARATOR + key);
-        Object value = row == null ? null : row.values.get(ref.feature);
+    for (Column col : r.columns()) {
+      Instant oldest = col.ttl() == null ? null : at.minus(col.ttl());
+      Map<String, Stored> viewRows = rows.getOrDefault(col.view(), Map.of());
+      List<Object> values = new ArrayList<>(entities);
+      List<Object> states = new ArrayList<>(entities);
+      for (String key : entityKeys.get(col.view())) {
+        Stored row = viewRows.get(key);
+        Object value = row == null ? null : row.values.get(col.feature());
         String state;
         if (row == null || value == null) {
           state = MISSING;
-        } else if (ttl instanceof Number secs
-            && row.eventTs.isBefore(at.minus(Duration.ofSeconds(secs.longValue())))) {
+        } else if (oldest != null && row.eventTs.isBefore(oldest)) {
           state = OUTSIDE_TTL;
           value = null;
         } else {
@@ -277,68 +297,117 @@ public final class OnlineStore {
         values.add(value);
         states.add(state);
       }
-      String column = ref.view + "__" + ref.feature;
-      features.put(column, entities == 1 ? values.get(0) : values);
-      status.put(column, entities == 1 ? states.get(0) : states);
+      features.put(col.name(), entities == 1 ? values.get(0) : values);
+      status.put(col.name(), entities == 1 ? states.get(0) : states);
     }
-    return new Lookup(service, r.svc().version(), features, status);
+    return new Lookup(r.svc().name(), r.svc().version(), features, status);
   }
 
   private record Ref(String view, String feature) {}
 
   private record Stored(Instant eventTs, Map<String, Object> values) {}
 
-  private record Rows(Instant stamp, Map<String, Stored> rows) {}
+  /** The stamp of the definitions, and the rows found by view and entity key. */
+  private record Rows(Instant stamp, Map<String, Map<String, Stored>> rows) {}
 
   private Rows read(Map<String, List<String>> entityKeys) {
-    Object[] args = readArgs(entityKeys);
+    Read read = statement(entityKeys);
     return db.tx()
         .autocommit(
             c -> {
-              Map<String, Stored> out = new HashMap<>();
+              Map<String, Map<String, Stored>> out = new HashMap<>();
               Instant[] stamp = new Instant[1];
               Sql.query(
                   c,
-                  READ,
+                  read.sql(),
                   rs -> {
-                    if (rs.getString(1) == null) {
+                    String view = rs.getString(1);
+                    if (view == null) {
                       stamp[0] = Sql.instant(rs, "stamp");
                     } else {
-                      out.put(
-                          rs.getString(1) + KEY_SEPARATOR + KEY_SEPARATOR + rs.getString(2),
-                          new Stored(Sql.instant(rs, "event_ts"), Json.readMap(rs.getString(4))));
+                      out.computeIfAbsent(view, v -> new HashMap<>())
+                          .put(
+                              rs.getString(2),
+                              new Stored(
+                                  Sql.instant(rs, "event_ts"), Json.readMap(rs.getString(4))));
                     }
                     return null;
                   },
-                  args);
+                  read.args());
               return new Rows(stamp[0], out);
             });
   }
 
-  /** READ's two arguments: the view and the entity key of each row asked for, side by side. */
-  private static Object[] readArgs(Map<String, List<String>> entityKeys) {
-    List<String> viewNames = new ArrayList<>();
-    List<String> keyList = new ArrayList<>();
-    entityKeys.forEach(
-        (view, ks) ->
-            ks.forEach(
-                k -> {
-                  viewNames.add(view);
-                  keyList.add(k);
-                }));
-    return new Object[] {viewNames.toArray(String[]::new), keyList.toArray(String[]::new)};
+  /** The statement that reads these rows, and its arguments. */
+  private record Read(String sql, Object[] args) {}
+
+  /**
+   * Up to this many (view, entity key) pairs are sent as a VALUES list of that length; more as two
+   * arrays. PostgreSQL estimates an array's {@code unnest} from its value, so a prepared statement
+   * over arrays gets a custom plan (planned again) at every execution, which cost as much as
+   * running it; a VALUES list has the same estimate with any values, so after five executions on a
+   * connection the server keeps one generic plan and plans no more (docs/benchmarks.md, issue 15).
+   * One statement per length, so each connection keeps at most this many of them.
+   */
+  public static final int LISTED_PAIRS = 32;
+
+  /** The statement and arguments that read the rows of {@code keysByView} (view, keys). */
+  private static Read statement(Map<String, List<String>> keysByView) {
+    int pairs = 0;
+    for (List<String> ks : keysByView.values()) {
+      pairs += ks.size();
+    }
+    if (pairs <= LISTED_PAIRS) {
+      Object[] args = new Object[2 * pairs];
+      int i = 0;
+      for (var e : keysByView.entrySet()) {
+        for (String k : e.getValue()) {
+          args[i++] = e.getKey();
+          args[i++] = k;
+        }
+      }
+      return new Read(READ_LISTED[pairs], args);
+    }
+    String[] viewNames = new String[pairs];
+    String[] keyList = new String[pairs];
+    int i = 0;
+    for (var e : keysByView.entrySet()) {
+      for (String k : e.getValue()) {
+        viewNames[i] = e.getKey();
+        keyList[i++] = k;
+      }
+    }
+    return new Read(READ_ARRAYS, new Object[] {viewNames, keyList});
   }
 
   /** The rows by primary key, and (view_name null) when definitions were last applied. */
-  private static final String READ =
+  private static final String READ_HEAD =
       """
       select null::text as view_name, null::text as entity_key, null::timestamptz as event_ts,
              null::text as feature_values, max(applied_at) as stamp
         from feature_definitions
       union all
       select o.view_name, o.entity_key, o.event_ts, o.feature_values::text, null
-        from unnest(?::text[], ?::text[]) as x(v, k)
-        join feature_online o on o.view_name = x.v and o.entity_key = x.k""";
+        from\s""";
+
+  private static final String READ_JOIN =
+      "\n  join feature_online o on o.view_name = x.v and o.entity_key = x.k";
+
+  private static final String READ_ARRAYS =
+      READ_HEAD + "unnest(?::text[], ?::text[]) as x(v, k)" + READ_JOIN;
+
+  private static final String[] READ_LISTED = new String[LISTED_PAIRS + 1];
+
+  static {
+    for (int n = 1; n <= LISTED_PAIRS; n++) {
+      READ_LISTED[n] =
+          READ_HEAD
+              + "(values "
+              + String.join(", ", Collections.nCopies(n, "(?::text, ?::text)"))
+              + ") as x(v, k)"
+              + READ_JOIN;
+    }
+  }
 
   private static int entityCount(Map<String, List<String>> keys) {
     if (keys.isEmpty()) {

@@ -5,6 +5,7 @@ import dev.kiln.engine.config.KilnConfig;
 import dev.kiln.engine.server.KilnServer;
 import dev.kiln.engine.store.Role;
 import dev.kiln.engine.store.TokenStore;
+import java.io.BufferedReader;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -84,8 +85,18 @@ public final class BenchFeaturesCommand implements Callable<Integer> {
       description = "skip the training-set comparison (online lookups and materialization only)")
   boolean noOffline;
 
+  @Option(
+      names = "--warm-up",
+      defaultValue = "3000",
+      description = "online lookups sent before measuring, so both JVMs have compiled the path")
+  int warmUp;
+
   @Option(names = "--variant", hidden = true)
   String variant;
+
+  /** The online client's URL (variant online-client; the token comes in KILN_TOKEN). */
+  @Option(names = "--url", hidden = true)
+  String url;
 
   @Override
   public Integer call() throws Exception {
@@ -94,6 +105,9 @@ public final class BenchFeaturesCommand implements Callable<Integer> {
       dir = Files.createTempDirectory("kiln-bench-features");
     }
     Files.createDirectories(dir);
+    if (ONLINE_CLIENT.equals(variant)) {
+      return onlineClient(out);
+    }
     if (variant != null) {
       return child(out);
     }
@@ -220,16 +234,26 @@ public final class BenchFeaturesCommand implements Callable<Integer> {
 
   /** Runs one variant in a fresh JVM, so its peak memory is its own. */
   private String runChild(String which) throws Exception {
+    Process p = startChild(which, List.of(), List.of(), Map.of());
+    String text = new String(p.getInputStream().readAllBytes());
+    p.waitFor(1, TimeUnit.HOURS);
+    return text.strip();
+  }
+
+  private Process startChild(
+      String which, List<String> jvmOptions, List<String> args, Map<String, String> env)
+      throws Exception {
     List<String> cmd = new ArrayList<>();
     cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    cmd.addAll(jvmOptions);
     cmd.add("-cp");
     cmd.add(System.getProperty("java.class.path"));
     cmd.add("dev.kiln.engine.cli.Main");
     cmd.addAll(Arrays.asList("bench", "features", "--variant", which, "--dir", dir.toString()));
-    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-    String text = new String(p.getInputStream().readAllBytes());
-    p.waitFor(1, TimeUnit.HOURS);
-    return text.strip();
+    cmd.addAll(args);
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+    pb.environment().putAll(env);
+    return pb.start();
   }
 
   private int child(PrintWriter out) throws Exception {
@@ -355,7 +379,9 @@ public final class BenchFeaturesCommand implements Callable<Integer> {
 
   /** Materialization rows/s and online lookups through the server (needs the state store). */
   private void online(PrintWriter out) throws Exception {
-    try (Engine engine = Engine.open(KilnConfig.fromEnvironment(), 4)) {
+    // The pool `kiln server` opens without workers, kept full as it keeps it.
+    try (Engine engine = Engine.open(KilnConfig.fromEnvironment(), 4 + 20 + 4)) {
+      engine.db().keepFull();
       FeatureStore store = new FeatureStore(engine);
       store.apply(
           DefinitionsParser.parse(Map.of(dir.resolve("features.yaml").toString(), definitions())));
@@ -379,28 +405,44 @@ public final class BenchFeaturesCommand implements Callable<Integer> {
         // Port 0: the server binds a free port and reports it (what `kiln server` prints).
         String base =
             "http://127.0.0.1:" + server.port() + "/api/features/online?service=bench&customer_id=";
-        HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
-        lookups(http, base, token, 1, 200, new Random(0));
         long sh = shTrueMicros();
-        long start = System.nanoTime();
-        Duration cpu0 = cpu();
-        long[] ns = lookups(http, base, token, clients, lookups, new Random(1));
-        double wall = secs(start);
-        // Client and server share this process: CPU per lookup is both sides, whatever the load.
-        double cpuMs = cpu().minus(cpu0).toNanos() / 1e6 / lookups;
-        Arrays.sort(ns);
-        out.printf(
-            Locale.ROOT,
-            "online       %,d lookups of 20 features over HTTP on loopback, %d clients:"
-                + " p50 %.2f ms, p99 %.2f ms, %,.0f lookups/s, cpu %.2f ms per lookup"
-                + " (sh -c true: %.2f ms)%n",
-            ns.length,
-            clients,
-            ns[ns.length / 2] / 1e6,
-            ns[(int) (ns.length * 0.99)] / 1e6,
-            ns.length / wall,
-            cpuMs,
-            sh / 1e3);
+        // The client is another JVM: its allocation, GC and compilation are not the server's.
+        Process client =
+            startChild(
+                ONLINE_CLIENT,
+                List.of("-XX:+UseSerialGC", "-Xmx128m", "-XX:TieredStopAtLevel=1"),
+                List.of(
+                    "--url",
+                    base,
+                    "--keys",
+                    String.valueOf(keys),
+                    "--lookups",
+                    String.valueOf(lookups),
+                    "--clients",
+                    String.valueOf(clients),
+                    "--warm-up",
+                    String.valueOf(warmUp)),
+                Map.of("KILN_TOKEN", token));
+        // Each line of the client ends a phase: this process's CPU in it is the server's.
+        Duration mark = cpu();
+        try (BufferedReader lines = client.inputReader()) {
+          for (String line; (line = lines.readLine()) != null; ) {
+            Duration now = cpu();
+            if (line.startsWith("online ")) {
+              out.printf(
+                  Locale.ROOT,
+                  "%s, server CPU %.2f ms per lookup%n",
+                  line,
+                  now.minus(mark).toNanos() / 1e6 / lookups);
+            } else if (!line.equals(WARMED_UP)) {
+              out.println(line);
+            }
+            out.flush();
+            mark = now;
+          }
+        }
+        client.waitFor(1, TimeUnit.HOURS);
+        out.printf(Locale.ROOT, "online       (sh -c true: %.2f ms)%n", sh / 1e3);
         // The lookup's one statement as PostgreSQL runs it (index scans, buffers touched).
         out.println("online lookup plan (EXPLAIN ANALYZE of the statement a lookup sends):");
         out.println(
@@ -411,6 +453,40 @@ public final class BenchFeaturesCommand implements Callable<Integer> {
                     .replace("\n", "\n  "));
       }
     }
+  }
+
+  static final String ONLINE_CLIENT = "online-client";
+  private static final String WARMED_UP = "warmed up";
+
+  /**
+   * The load client (its own JVM): a warm-up, then {@code --lookups} lookups from 1 client and from
+   * {@code --clients} clients, with the latency of each as the client sees it.
+   */
+  private int onlineClient(PrintWriter out) throws Exception {
+    String token = System.getenv("KILN_TOKEN");
+    HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+    lookups(http, url, token, clients, warmUp, new Random(0));
+    out.println(WARMED_UP);
+    out.flush();
+    for (int n : clients == 1 ? new int[] {1} : new int[] {1, clients}) {
+      long start = System.nanoTime();
+      long[] ns = lookups(http, url, token, n, lookups, new Random(n));
+      double wall = secs(start);
+      Arrays.sort(ns);
+      out.printf(
+          Locale.ROOT,
+          "online       %,d lookups of 20 features over HTTP on loopback, %d client%s:"
+              + " p50 %.2f ms, p99 %.2f ms, max %.2f ms, %,.0f lookups/s%n",
+          ns.length,
+          n,
+          n == 1 ? "" : "s",
+          ns[ns.length / 2] / 1e6,
+          ns[(int) (ns.length * 0.99)] / 1e6,
+          ns[ns.length - 1] / 1e6,
+          ns.length / wall);
+    }
+    out.flush();
+    return 0;
   }
 
   /** Each of {@code clients} threads asks for random entities; the latency of every lookup. */

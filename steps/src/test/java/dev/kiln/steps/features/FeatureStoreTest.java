@@ -6,6 +6,8 @@ import dev.kiln.engine.Engine;
 import dev.kiln.engine.config.KilnConfig;
 import dev.kiln.engine.registry.FeatureRegistry;
 import dev.kiln.engine.registry.OnlineStore;
+import dev.kiln.engine.store.Database;
+import dev.kiln.engine.store.Sql;
 import dev.kiln.engine.testing.TestDb;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -163,6 +165,60 @@ class FeatureStoreTest {
     new FeatureStore(engine).apply(DefinitionsParser.parseDir(dir));
     assertThat(store.online().lookup("churn", Map.of("customer_id", List.of("1")), t3).features())
         .containsEntry("customer_stats__spend", 55.0);
+  }
+
+  @Test
+  void aLookupIsPlannedOncePerConnectionAndManyEntitiesAnswerAsOneAtATime() throws Exception {
+    // One connection, so every lookup runs on the session whose prepared statements we read
+    // (migrated first over two: the migration takes two connections).
+    TestDb.Url u = TestDb.freshUrl();
+    Database.connect(u.url(), u.user(), u.password(), 2).close();
+    try (Engine one =
+        new Engine(
+            KilnConfig.from(Map.of("KILN_HOME", home.toString())),
+            Database.connect(u.url(), u.user(), u.password(), 1))) {
+      FeatureStore s = new FeatureStore(one);
+      s.apply(DefinitionsParser.parseDir(dir));
+      Instant at = Instant.parse("2024-01-06T00:00:00Z");
+      FeaturesCommand.materialize(s, List.of(), at);
+      for (int i = 0; i < 12; i++) {
+        s.online().lookup("churn", Map.of("customer_id", List.of(String.valueOf(i % 3))), at);
+      }
+      // The server keeps one generic plan (an array's estimate depends on its value: custom
+      // plans, planned again at every execution, as long as the statement sent arrays).
+      List<long[]> plans =
+          one.db()
+              .tx()
+              .autocommit(
+                  c ->
+                      Sql.query(
+                          c,
+                          "select generic_plans, custom_plans from pg_prepared_statements"
+                              + " where statement like '%join feature_online o%'",
+                          rs -> new long[] {rs.getLong(1), rs.getLong(2)}));
+      assertThat(plans).hasSize(1);
+      assertThat(plans.get(0)[0]).as("generic plans").isGreaterThanOrEqualTo(2);
+      assertThat(plans.get(0)[1]).as("custom plans").isLessThanOrEqualTo(5);
+
+      // More entities than one VALUES list holds are read through arrays: the same answers.
+      List<String> many = new ArrayList<>();
+      for (int i = 0; i < OnlineStore.LISTED_PAIRS; i++) {
+        many.add(String.valueOf(i % 4));
+      }
+      OnlineStore.Lookup all = s.online().lookup("churn", Map.of("customer_id", many), at);
+      for (int i = 0; i < 4; i++) {
+        OnlineStore.Lookup single =
+            s.online().lookup("churn", Map.of("customer_id", List.of(many.get(i))), at);
+        for (var e : single.features().entrySet()) {
+          assertThat(((List<?>) all.features().get(e.getKey())).get(i)).isEqualTo(e.getValue());
+          assertThat(((List<?>) all.status().get(e.getKey())).get(i))
+              .isEqualTo(single.status().get(e.getKey()));
+        }
+      }
+      assertThat(((List<?>) all.features().get("customer_stats__spend")).get(1)).isEqualTo(55.0);
+      assertThat(((List<?>) all.status().get("profile__segment")).get(3))
+          .isEqualTo(OnlineStore.MISSING);
+    }
   }
 
   @Test
