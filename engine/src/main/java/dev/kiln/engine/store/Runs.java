@@ -141,13 +141,14 @@ public final class Runs {
   }
 
   /**
-   * Sets the run's status (started and finished times with it), its event and the wake-ups of its
-   * watchers (kiln_runs, kiln_events), in one round trip.
+   * Sets the run's status (started and finished times with it) and its event in one round trip, and
+   * wakes its watchers (kiln_runs, kiln_events) after the commit.
    */
   public static void setStatus(Connection c, long runId, RunStatus s) throws SQLException {
-    Sql.query(
-        c,
-        """
+    boolean set =
+        !Sql.query(
+                c,
+                """
         with u as (
           update runs set status = ?,
                  started_at = coalesce(started_at, now()),
@@ -156,14 +157,17 @@ public final class Runs {
           returning id),
         e as (
           insert into run_events (run_id, step_id, status) select id, null, ? from u)
-        select pg_notify('kiln_runs', ?), pg_notify('kiln_events', ?) from u""",
-        rs -> null,
-        s.db(),
-        s.terminal(),
-        runId,
-        s.db(),
-        runId + " " + s.db(),
-        String.valueOf(runId));
+        select id from u""",
+                rs -> null,
+                s.db(),
+                s.terminal(),
+                runId,
+                s.db())
+            .isEmpty();
+    if (set) {
+      Wakeups.send(c, "kiln_runs", runId + " " + s.db());
+      notifyEvents(c, runId);
+    }
   }
 
   /** Marks the run cancelled with its event; its tasks are {@link Tasks#cancelRun}'s. */
@@ -174,12 +178,8 @@ public final class Runs {
 
   /** Wakes the workers (to heartbeat and stop the run's steps) and the run's watchers. */
   public static void notifyCancelled(Connection c, long runId) throws SQLException {
-    Sql.query(
-        c,
-        "select pg_notify('kiln_cancel', ?), pg_notify('kiln_runs', ?)",
-        rs -> null,
-        String.valueOf(runId),
-        runId + " cancelled");
+    Wakeups.send(c, "kiln_cancel", String.valueOf(runId));
+    Wakeups.send(c, "kiln_runs", runId + " cancelled");
   }
 
   public static Optional<RetrySource> retrySource(Connection c, long runId) throws SQLException {
@@ -375,6 +375,6 @@ public final class Runs {
 
   /** Wakes whoever follows the run's events. */
   public static void notifyEvents(Connection c, long runId) throws SQLException {
-    Sql.query(c, "select pg_notify('kiln_events', ?)", rs -> null, String.valueOf(runId));
+    Wakeups.send(c, "kiln_events", String.valueOf(runId));
   }
 }
