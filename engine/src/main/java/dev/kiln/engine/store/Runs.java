@@ -59,8 +59,14 @@ public final class Runs {
         Sql.instant(rs, "scheduled_at"));
   }
 
-  /** Stores the pipeline version if new and inserts a queued run; returns its id. */
-  public static long insert(
+  /** A run just inserted: its id and its row as {@link #lock} would read it. */
+  public record NewRun(long id, RunRow row) {}
+
+  /**
+   * Stores the pipeline version if new and inserts a queued run with its event, in one round trip
+   * (on every POST of a run); returns the run's id and row.
+   */
+  public static NewRun insert(
       Connection c,
       Pipeline p,
       Map<String, Object> params,
@@ -69,34 +75,40 @@ public final class Runs {
       Long retryOf,
       Instant scheduledAt)
       throws SQLException {
-    Sql.update(
-        c,
-        """
-        insert into pipeline_versions (version, name, source_file, source) values (?, ?, ?, ?)
-        on conflict (version) do nothing""",
-        p.source().version(),
-        p.name(),
-        p.source().file(),
-        p.source().text());
-    long runId =
-        Sql.one(
-                c,
-                """
-        insert into runs (pipeline, pipeline_version, pipeline_file, params, trigger, base_dir,
-                          status, retry_of, scheduled_at)
-        values (?, ?, ?, ?, ?, ?, 'queued', ?, ?) returning id""",
-                rs -> rs.getLong(1),
-                p.name(),
-                p.source().version(),
-                p.source().file(),
-                Jsonb.of(SecretBox.process().sealParams(params, p.params())),
-                trigger,
-                baseDir,
-                retryOf,
-                scheduledAt)
-            .orElseThrow();
-    event(c, runId, null, "queued", "trigger " + trigger);
-    return runId;
+    // The foreign keys (runs -> pipeline_versions, run_events -> runs) are checked at the end of
+    // the statement, so they see the rows its other parts inserted.
+    return Sql.one(
+            c,
+            """
+        with v as (
+          insert into pipeline_versions (version, name, source_file, source) values (?, ?, ?, ?)
+          on conflict (version) do nothing),
+        r as (
+          insert into runs (pipeline, pipeline_version, pipeline_file, params, trigger, base_dir,
+                            status, retry_of, scheduled_at)
+          values (?, ?, ?, ?, ?, ?, 'queued', ?, ?)
+          returning *),
+        e as (
+          insert into run_events (run_id, step_id, status, detail)
+          select id, null, 'queued', ? from r)
+        select r.status, r.params::text, r.trigger, r.base_dir, r.pipeline_file,
+               r.pipeline_version, r.scheduled_at, r.id
+          from r""",
+            rs -> new NewRun(rs.getLong(8), runRow(rs)),
+            p.source().version(),
+            p.name(),
+            p.source().file(),
+            p.source().text(),
+            p.name(),
+            p.source().version(),
+            p.source().file(),
+            Jsonb.of(SecretBox.process().sealParams(params, p.params())),
+            trigger,
+            baseDir,
+            retryOf,
+            scheduledAt,
+            "trigger " + trigger)
+        .orElseThrow();
   }
 
   /** Records the kiln run process that drives the run, and the run's tags. */
