@@ -119,11 +119,11 @@ public final class RunService {
     return db.tx()
         .inTransaction(
             c -> {
-              long runId = Runs.insert(c, p, params, trigger, baseDir, null, null);
-              setup.apply(c, runId);
-              advance(c, runId);
+              Runs.NewRun run = Runs.insert(c, p, params, trigger, baseDir, null, null);
+              setup.apply(c, run.id());
+              advanceNew(c, run);
               Metrics.get().runStarted(p.name(), trigger);
-              return runId;
+              return run.id();
             });
   }
 
@@ -141,10 +141,10 @@ public final class RunService {
       Instant scheduledAt)
       throws SQLException {
     pipelines.put(p);
-    long runId = Runs.insert(c, p, params, trigger, baseDir, null, scheduledAt);
-    advance(c, runId);
+    Runs.NewRun run = Runs.insert(c, p, params, trigger, baseDir, null, scheduledAt);
+    advanceNew(c, run);
     Metrics.get().runStarted(p.name(), trigger);
-    return runId;
+    return run.id();
   }
 
   /**
@@ -259,7 +259,7 @@ public final class RunService {
     if (!PlanWriter.finishTask(c, t, result)) {
       return refused(t);
     }
-    return new Recorded(true, advance(c, t.runId(), run, true, next).unannounced());
+    return new Recorded(true, advance(c, t.runId(), run, true, next, null).unannounced());
   }
 
   private static Recorded refused(ClaimedTask t) {
@@ -295,7 +295,8 @@ public final class RunService {
     Runs.markCancelled(c, runId, why);
     Tasks.cancelRun(c, runId);
     Runs.notifyCancelled(c, runId);
-    String pipeline = advance(c, runId, Runs.read(c, runId), false, NextClaim.NONE).pipeline();
+    String pipeline =
+        advance(c, runId, Runs.read(c, runId), false, NextClaim.NONE, null).pipeline();
     Metrics.get().runFinished(pipeline, RunStatus.CANCELLED.db());
     return CancelResult.CANCELLED;
   }
@@ -324,7 +325,7 @@ public final class RunService {
                   p.withSource(
                       new Source(old.pipelineFile(), p.source().text(), p.source().version()));
               long newId =
-                  Runs.insert(c, withFile, old.params(), "retry", old.baseDir(), runId, null);
+                  Runs.insert(c, withFile, old.params(), "retry", old.baseDir(), runId, null).id();
               Runs.inherit(c, newId, runId);
               Tasks.copySucceeded(c, runId, newId);
               advance(c, newId);
@@ -335,8 +336,18 @@ public final class RunService {
 
   /** Plans the run from its current state and applies the plan. The run row must be locked. */
   void advance(Connection c, long runId) throws SQLException {
-    advance(c, runId, Runs.read(c, runId), false, NextClaim.NONE);
+    advance(c, runId, Runs.read(c, runId), false, NextClaim.NONE, null);
   }
+
+  /**
+   * Plans a run just inserted in this transaction: its row is the insert's and it has no tasks yet
+   * (a setup adds none), so neither is read again.
+   */
+  private void advanceNew(Connection c, Runs.NewRun run) throws SQLException {
+    advance(c, run.id(), run.row(), false, NextClaim.NONE, NO_TASKS);
+  }
+
+  private static final PlanningState NO_TASKS = new PlanningState(false, List.of());
 
   /** What {@link #advance} did: the pipeline's name, the tasks queued and not announced. */
   private record Advanced(String pipeline, List<Long> unannounced) {}
@@ -344,8 +355,10 @@ public final class RunService {
   /**
    * As above with the run's row already read under the lock (nothing changed it since). Tasks that
    * {@code next} (claimed in this transaction) can all take are queued without waking the workers.
+   * {@code known}: the run's tasks when the caller knows them (a new run has none), else null.
    */
-  private Advanced advance(Connection c, long runId, RunRow run, boolean notified, NextClaim next)
+  private Advanced advance(
+      Connection c, long runId, RunRow run, boolean notified, NextClaim next, PlanningState known)
       throws SQLException {
     var parsed =
         pipelines.get(
@@ -359,7 +372,7 @@ public final class RunService {
             });
     // Counted in tasks: a matrix step has one per combination once it runs.
     int total = parsed.pipeline().steps().values().stream().mapToInt(MatrixTasks::size).sum();
-    PlanningState state = Tasks.forPlanning(c, runId, total);
+    PlanningState state = known != null ? known : Tasks.forPlanning(c, runId, total);
     if (state.idle() && run.status() != RunStatus.QUEUED) {
       // Every step decided and some still active: nothing can start and the run goes on.
       PlanWriter.apply(c, runId, new Plan(List.of(), List.of(), null), notified, true);

@@ -33,12 +33,18 @@ public final class Database implements AutoCloseable {
   private final String user;
   private final String password;
 
+  /**
+   * The wake-ups of the pool's transactions, sent after their commits (null for one connection).
+   */
+  private final Wakeups wakeups;
+
   private Database(DataSource pool, Connection kept, String url, String user, String password) {
     this.pool = pool;
     this.kept = kept;
     this.url = url;
     this.user = user;
     this.password = password;
+    this.wakeups = kept == null ? new Wakeups(this) : null;
   }
 
   /** Connects to KILN_DB_URL, or to (starting if needed) the embedded server in KILN_HOME. */
@@ -200,7 +206,7 @@ public final class Database implements AutoCloseable {
   }
 
   public Tx tx() {
-    return kept != null ? new Tx(kept) : new Tx(pool);
+    return kept != null ? new Tx(kept) : new Tx(pool, wakeups);
   }
 
   /** A connection outside the pool, for LISTEN (it must stay on one session for its lifetime). */
@@ -243,6 +249,9 @@ public final class Database implements AutoCloseable {
 
   @Override
   public void close() {
+    if (wakeups != null) {
+      wakeups.close(Duration.ofSeconds(2));
+    }
     if (pool instanceof HikariDataSource hikari) {
       hikari.close();
     }

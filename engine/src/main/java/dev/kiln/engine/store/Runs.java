@@ -59,8 +59,14 @@ public final class Runs {
         Sql.instant(rs, "scheduled_at"));
   }
 
-  /** Stores the pipeline version if new and inserts a queued run; returns its id. */
-  public static long insert(
+  /** A run just inserted: its id and its row as {@link #lock} would read it. */
+  public record NewRun(long id, RunRow row) {}
+
+  /**
+   * Stores the pipeline version if new and inserts a queued run with its event, in one round trip
+   * (on every POST of a run); returns the run's id and row.
+   */
+  public static NewRun insert(
       Connection c,
       Pipeline p,
       Map<String, Object> params,
@@ -69,34 +75,40 @@ public final class Runs {
       Long retryOf,
       Instant scheduledAt)
       throws SQLException {
-    Sql.update(
-        c,
-        """
-        insert into pipeline_versions (version, name, source_file, source) values (?, ?, ?, ?)
-        on conflict (version) do nothing""",
-        p.source().version(),
-        p.name(),
-        p.source().file(),
-        p.source().text());
-    long runId =
-        Sql.one(
-                c,
-                """
-        insert into runs (pipeline, pipeline_version, pipeline_file, params, trigger, base_dir,
-                          status, retry_of, scheduled_at)
-        values (?, ?, ?, ?, ?, ?, 'queued', ?, ?) returning id""",
-                rs -> rs.getLong(1),
-                p.name(),
-                p.source().version(),
-                p.source().file(),
-                Jsonb.of(SecretBox.process().sealParams(params, p.params())),
-                trigger,
-                baseDir,
-                retryOf,
-                scheduledAt)
-            .orElseThrow();
-    event(c, runId, null, "queued", "trigger " + trigger);
-    return runId;
+    // The foreign keys (runs -> pipeline_versions, run_events -> runs) are checked at the end of
+    // the statement, so they see the rows its other parts inserted.
+    return Sql.one(
+            c,
+            """
+        with v as (
+          insert into pipeline_versions (version, name, source_file, source) values (?, ?, ?, ?)
+          on conflict (version) do nothing),
+        r as (
+          insert into runs (pipeline, pipeline_version, pipeline_file, params, trigger, base_dir,
+                            status, retry_of, scheduled_at)
+          values (?, ?, ?, ?, ?, ?, 'queued', ?, ?)
+          returning *),
+        e as (
+          insert into run_events (run_id, step_id, status, detail)
+          select id, null, 'queued', ? from r)
+        select r.status, r.params::text, r.trigger, r.base_dir, r.pipeline_file,
+               r.pipeline_version, r.scheduled_at, r.id
+          from r""",
+            rs -> new NewRun(rs.getLong(8), runRow(rs)),
+            p.source().version(),
+            p.name(),
+            p.source().file(),
+            p.source().text(),
+            p.name(),
+            p.source().version(),
+            p.source().file(),
+            Jsonb.of(SecretBox.process().sealParams(params, p.params())),
+            trigger,
+            baseDir,
+            retryOf,
+            scheduledAt,
+            "trigger " + trigger)
+        .orElseThrow();
   }
 
   /** Records the kiln run process that drives the run, and the run's tags. */
@@ -141,13 +153,14 @@ public final class Runs {
   }
 
   /**
-   * Sets the run's status (started and finished times with it), its event and the wake-ups of its
-   * watchers (kiln_runs, kiln_events), in one round trip.
+   * Sets the run's status (started and finished times with it) and its event in one round trip, and
+   * wakes its watchers (kiln_runs, kiln_events) after the commit.
    */
   public static void setStatus(Connection c, long runId, RunStatus s) throws SQLException {
-    Sql.query(
-        c,
-        """
+    boolean set =
+        !Sql.query(
+                c,
+                """
         with u as (
           update runs set status = ?,
                  started_at = coalesce(started_at, now()),
@@ -156,14 +169,17 @@ public final class Runs {
           returning id),
         e as (
           insert into run_events (run_id, step_id, status) select id, null, ? from u)
-        select pg_notify('kiln_runs', ?), pg_notify('kiln_events', ?) from u""",
-        rs -> null,
-        s.db(),
-        s.terminal(),
-        runId,
-        s.db(),
-        runId + " " + s.db(),
-        String.valueOf(runId));
+        select id from u""",
+                rs -> null,
+                s.db(),
+                s.terminal(),
+                runId,
+                s.db())
+            .isEmpty();
+    if (set) {
+      Wakeups.send(c, "kiln_runs", runId + " " + s.db());
+      notifyEvents(c, runId);
+    }
   }
 
   /** Marks the run cancelled with its event; its tasks are {@link Tasks#cancelRun}'s. */
@@ -174,12 +190,8 @@ public final class Runs {
 
   /** Wakes the workers (to heartbeat and stop the run's steps) and the run's watchers. */
   public static void notifyCancelled(Connection c, long runId) throws SQLException {
-    Sql.query(
-        c,
-        "select pg_notify('kiln_cancel', ?), pg_notify('kiln_runs', ?)",
-        rs -> null,
-        String.valueOf(runId),
-        runId + " cancelled");
+    Wakeups.send(c, "kiln_cancel", String.valueOf(runId));
+    Wakeups.send(c, "kiln_runs", runId + " cancelled");
   }
 
   public static Optional<RetrySource> retrySource(Connection c, long runId) throws SQLException {
@@ -375,6 +387,6 @@ public final class Runs {
 
   /** Wakes whoever follows the run's events. */
   public static void notifyEvents(Connection c, long runId) throws SQLException {
-    Sql.query(c, "select pg_notify('kiln_events', ?)", rs -> null, String.valueOf(runId));
+    Wakeups.send(c, "kiln_events", String.valueOf(runId));
   }
 }

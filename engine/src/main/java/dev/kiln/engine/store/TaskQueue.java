@@ -26,7 +26,7 @@ public final class TaskQueue {
   }
 
   // One statement: pick ready rows (skipping rows other claimers hold), take them, record the
-  // attempts and the events, and wake whoever follows those runs.
+  // attempts and the events; whoever follows those runs is woken after the commit (Wakeups).
   private static final String CLAIM =
       """
       with ready as (
@@ -49,8 +49,7 @@ public final class TaskQueue {
       events as (
         insert into run_events (run_id, step_id, status, detail)
         select run_id, step_id, 'running', 'attempt ' || attempt || ' on ' || ? from claimed)
-      select id, run_id, step_id, attempt, spec::text, pg_notify('kiln_events', run_id::text)
-        from claimed
+      select id, run_id, step_id, attempt, spec::text from claimed
       """;
 
   /**
@@ -138,18 +137,23 @@ public final class TaskQueue {
       return List.of();
     }
     Statement st = statement(worker, what, limit, lease);
-    return Sql.query(
-        c,
-        st.sql(),
-        rs ->
-            new ClaimedTask(
-                rs.getLong(1),
-                rs.getLong(2),
-                rs.getString(3),
-                rs.getInt(4),
-                worker,
-                SecretBox.process().openSpec(Json.read(rs.getString(5), TaskSpec.class))),
-        st.args());
+    List<ClaimedTask> claimed =
+        Sql.query(
+            c,
+            st.sql(),
+            rs ->
+                new ClaimedTask(
+                    rs.getLong(1),
+                    rs.getLong(2),
+                    rs.getString(3),
+                    rs.getInt(4),
+                    worker,
+                    SecretBox.process().openSpec(Json.read(rs.getString(5), TaskSpec.class))),
+            st.args());
+    for (long run : claimed.stream().map(ClaimedTask::runId).distinct().toList()) {
+      Wakeups.send(c, "kiln_events", String.valueOf(run));
+    }
+    return claimed;
   }
 
   private record Statement(String sql, Object[] args) {}

@@ -77,8 +77,7 @@ public final class Tasks {
           returning id, step_id),
         e as (
           insert into run_events (run_id, step_id, status) select ?, step_id, 'queued' from t)
-        select id from t"""
-                + (announce ? ";\n" + ANNOUNCE : ""))) {
+        select id from t""")) {
       ps.setArray(1, c.createArrayOf("text", ids));
       ps.setArray(2, c.createArrayOf("text", queues));
       ps.setArray(3, c.createArrayOf("text", specs));
@@ -86,22 +85,22 @@ public final class Tasks {
       ps.setArray(5, c.createArrayOf("int8", backoffs));
       ps.setLong(6, runId);
       ps.setLong(7, runId);
-      ps.execute();
       List<Long> out = new ArrayList<>(n);
-      try (ResultSet rs = ps.getResultSet()) {
+      try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
           out.add(rs.getLong(1));
         }
+      }
+      if (announce) {
+        announce(c);
       }
       return out;
     }
   }
 
-  private static final String ANNOUNCE = "select pg_notify('kiln_tasks', '0')";
-
-  /** Wakes the workers (at commit) for tasks queued without {@code announce}. */
+  /** Wakes the workers (after the commit) for tasks queued without {@code announce}. */
   public static void announce(Connection c) throws SQLException {
-    Sql.query(c, ANNOUNCE, rs -> null);
+    Wakeups.send(c, TaskQueue.CHANNEL, "0");
   }
 
   /** Inserts a task settled without running (skipped, cancelled, failed), with its event. */
@@ -146,12 +145,8 @@ public final class Tasks {
         exitCode,
         taskId);
     Runs.event(c, runId, stepId, "retrying", detail);
-    Sql.query(
-        c,
-        "select pg_notify('kiln_tasks', ?), pg_notify('kiln_events', ?)",
-        rs -> null,
-        String.valueOf(delay.toMillis()),
-        String.valueOf(runId));
+    Wakeups.send(c, TaskQueue.CHANNEL, String.valueOf(delay.toMillis()));
+    Runs.notifyEvents(c, runId);
   }
 
   /**
@@ -168,7 +163,7 @@ public final class Tasks {
       String cacheKey,
       Long reusedFrom)
       throws SQLException {
-    // Task, attempt, event and wake-up in one round trip: this is on every step's critical path.
+    // Task, attempt and event in one round trip: this is on every step's critical path.
     boolean settled =
         Sql.query(
                     c,
@@ -184,7 +179,7 @@ public final class Tasks {
         e as (
           insert into run_events (run_id, step_id, status, detail)
           select run_id, step_id, ?, ? from t returning run_id)
-        select pg_notify('kiln_events', run_id::text) from e""",
+        select run_id from e""",
                     rs -> true,
                     status.db(),
                     Jsonb.of(r.outputs()),
@@ -208,6 +203,7 @@ public final class Tasks {
     if (!settled) {
       return false;
     }
+    Runs.notifyEvents(c, t.runId());
     // A task is settled once (running -> final, under the fence), so it has no metrics or
     // artifacts yet: nothing to delete first.
     if (!r.metrics().isEmpty()) {

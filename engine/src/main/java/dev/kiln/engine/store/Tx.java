@@ -14,14 +14,19 @@ public final class Tx {
   private final DataSource ds;
   private final Connection kept;
 
-  Tx(DataSource ds) {
+  /** Sends the transaction's wake-ups after its commit; null: they are sent inline. */
+  private final Wakeups wakeups;
+
+  Tx(DataSource ds, Wakeups wakeups) {
     this.ds = ds;
     this.kept = null;
+    this.wakeups = wakeups;
   }
 
   Tx(Connection kept) {
     this.ds = null;
     this.kept = kept;
+    this.wakeups = null;
   }
 
   @FunctionalInterface
@@ -38,16 +43,24 @@ public final class Tx {
     try {
       Connection c = borrow();
       Throwable failed = null;
+      boolean committed = false;
+      if (wakeups != null) {
+        wakeups.begin(c);
+      }
       try {
         c.setAutoCommit(false);
         T result = work.apply(c);
         c.commit();
+        committed = true;
         return result;
       } catch (SQLException | RuntimeException | Error e) {
         failed = e;
         rollbackQuietly(c, e);
         throw e;
       } finally {
+        if (wakeups != null) {
+          wakeups.done(committed);
+        }
         giveBack(c, failed);
       }
     } catch (SQLException e) {
@@ -63,6 +76,9 @@ public final class Tx {
     try {
       Connection c = borrow();
       Throwable failed = null;
+      if (wakeups != null) {
+        wakeups.begin(c);
+      }
       try {
         c.setAutoCommit(true);
         return work.apply(c);
@@ -70,6 +86,9 @@ public final class Tx {
         failed = e;
         throw e;
       } finally {
+        if (wakeups != null) {
+          wakeups.done(true); // what the statements did is committed, a failure or not
+        }
         giveBack(c, failed);
       }
     } catch (SQLException e) {

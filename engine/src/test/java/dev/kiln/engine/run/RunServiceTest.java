@@ -13,6 +13,7 @@ import dev.kiln.engine.store.Listener;
 import dev.kiln.engine.store.Sql;
 import dev.kiln.engine.store.TaskQueue;
 import dev.kiln.engine.store.TaskRecord;
+import dev.kiln.engine.store.Wakeups;
 import dev.kiln.engine.task.Completion;
 import dev.kiln.engine.task.RunStatus;
 import dev.kiln.engine.task.StepStatus;
@@ -137,13 +138,13 @@ class RunServiceTest {
       """;
 
   /**
-   * The kiln_tasks wake-ups that arrive before a marker sent after {@code action}: notifications
-   * come in commit order, so one the action's transaction sent arrives before the marker.
+   * The kiln_tasks wake-ups that arrive before a marker sent after {@code action}: wake-ups are
+   * sent in the order their transactions committed, so one the action's sent arrives first.
    */
   private List<String> wakeUps(Runnable action) throws Exception {
     try (Listener tasks = Listener.open(engine.db(), TaskQueue.CHANNEL)) {
       action.run();
-      engine.db().tx().run(c -> Sql.query(c, "select pg_notify('kiln_tasks', 'marker')", r -> 1));
+      engine.db().tx().run(c -> Wakeups.send(c, TaskQueue.CHANNEL, "marker"));
       List<String> seen = new ArrayList<>();
       Await.until(
           "the marker notification",
