@@ -8,6 +8,7 @@ import dev.kiln.engine.spi.WorkerRuntime;
 import dev.kiln.engine.store.Database;
 import dev.kiln.engine.store.Json;
 import dev.kiln.steps.serve.LocalServing;
+import dev.kiln.steps.serve.SklearnServing;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -20,6 +21,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicInteger;
 import picocli.CommandLine.Command;
@@ -37,7 +39,10 @@ import picocli.CommandLine.Option;
       "Measure POST /predict: p50/p99 latency (1 row and batches) and requests/s.",
       "Trains the flagship model (train/tribuo), then serves it in this process: the model",
       "called directly (the floor), the predict server, a deployment's proxy in front of it,",
-      "and that proxy with the live traffic log. See docs/benchmarks.md."
+      "and that proxy with the live traffic log. Then, on the Docker engine, the scikit-learn",
+      "flavour: a model trained in kiln/python-ml:1, deployed (its container, and the",
+      "deployment's proxy in front), against scikit-learn's own predict on the same rows in",
+      "that image. See docs/benchmarks.md."
     })
 final class ServeBench implements Callable<Integer> {
   @Option(
@@ -63,6 +68,13 @@ final class ServeBench implements Callable<Integer> {
       defaultValue = "4",
       description = "concurrent clients for requests/s (default ${DEFAULT-VALUE})")
   int clients;
+
+  @Option(
+      names = "--sklearn",
+      negatable = true,
+      defaultValue = "true",
+      description = "measure the scikit-learn flavour on the Docker engine (--no-sklearn: not)")
+  boolean sklearn;
 
   private static final HttpClient HTTP =
       HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
@@ -145,8 +157,63 @@ final class ServeBench implements Callable<Integer> {
             s.logged(),
             s.dropped());
       }
+      if (sklearn) {
+        scikitLearn(engine);
+      }
     }
     return 0;
+  }
+
+  /**
+   * The scikit-learn lines: its own predict in kiln/python-ml:1 (the floor), the model's container
+   * and the deployment's proxy in front of it, on the same rows; p50 ratios to the floor.
+   */
+  private void scikitLearn(Engine engine) throws Exception {
+    Optional<String> why = SklearnServing.unavailable();
+    if (why.isPresent()) {
+      System.out.println("scikit-learn: not measured: " + why.get());
+      return;
+    }
+    try (SklearnServing s =
+        SklearnServing.start(engine, data, "diagnosis", "bench-serve-sklearn", batch, requests)) {
+      List<String> columns = new ArrayList<>(List.of(Files.readAllLines(data).get(0).split(",")));
+      columns.remove("diagnosis");
+      List<Map<String, Object>> rows = rows(data, columns, batch);
+      String one = Json.write(Map.of("rows", rows.subList(0, 1)));
+      String many = Json.write(Map.of("rows", rows));
+      for (int i = 0; i < Math.min(500, requests); i++) {
+        post(s.containerUrl(), one);
+        post(s.deploymentUrl(), one);
+      }
+      SklearnServing.Floor floor = s.floor();
+      line("scikit-learn predict", floor.oneRow(), floor.batch(), Double.NaN);
+      Map<String, List<List<Double>>> measured = new LinkedHashMap<>();
+      Map<String, String> urls = new LinkedHashMap<>();
+      urls.put("sklearn container", s.containerUrl());
+      urls.put("sklearn deployment", s.deploymentUrl());
+      for (var e : urls.entrySet()) {
+        String url = e.getValue();
+        List<Double> single = Measure.millis(requests, () -> post(url, one));
+        List<Double> batched = Measure.millis(requests / 10, () -> post(url, many));
+        line(e.getKey(), single, batched, throughput(url, one));
+        measured.put(e.getKey(), List.of(single, batched));
+      }
+      StringBuilder ratios = new StringBuilder("p50 / scikit-learn's own predict (1 row, ");
+      ratios.append(batch).append(" rows):");
+      measured.forEach(
+          (what, m) ->
+              ratios.append(
+                  " "
+                      + what.substring("sklearn ".length())
+                      + " "
+                      + Measure.ratio(
+                          Measure.percentile(m.get(0), 50), Measure.percentile(floor.oneRow(), 50))
+                      + "x, "
+                      + Measure.ratio(
+                          Measure.percentile(m.get(1), 50), Measure.percentile(floor.batch(), 50))
+                      + "x;"));
+      System.out.println(ratios.substring(0, ratios.length() - 1));
+    }
   }
 
   private static void line(String what, List<Double> one, List<Double> many, double perSecond) {

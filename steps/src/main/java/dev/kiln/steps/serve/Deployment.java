@@ -130,6 +130,12 @@ final class Deployment implements AutoCloseable {
     return url;
   }
 
+  /** The address of the container serving now, without the proxy, or null. */
+  String backendUrl() {
+    Proxy.Backend b = proxy.current();
+    return b == null ? null : b.container.url();
+  }
+
   /** The version serving now, or null. */
   Integer version() {
     Proxy.Backend b = proxy.current();

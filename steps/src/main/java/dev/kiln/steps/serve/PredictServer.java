@@ -8,7 +8,6 @@ import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
-import io.vertx.ext.web.handler.BodyHandler;
 import java.io.IOException;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -20,8 +19,9 @@ import org.slf4j.LoggerFactory;
 /**
  * The predict API every flavour answers, on Vert.x: {@code POST /predict} with {@code {"rows":
  * [...]}} gives {@code {"predictions": [...], "probabilities": [...]}} and the header {@value
- * #VERSION_HEADER}; {@code GET /health}. Rows are checked against the model's signature first;
- * every problem is a 4xx with {@code {"error": ..., "status": N}}.
+ * #VERSION_HEADER}; {@code GET /health}. The body is read as JSON whatever its Content-Type (curl's
+ * {@code -d} labels it a form). Rows are checked against the model's signature first; every problem
+ * is a 4xx with {@code {"error": ..., "status": N}}.
  */
 final class PredictServer implements AutoCloseable {
   static final String VERSION_HEADER = "Kiln-Model-Version";
@@ -52,7 +52,7 @@ final class PredictServer implements AutoCloseable {
               body.put("version", info.version());
               reply(ctx, 200, body, info);
             });
-    router.post("/predict").handler(BodyHandler.create(false).setBodyLimit(MAX_BODY));
+    router.post("/predict").handler(RawBody::read);
     router.post("/predict").blockingHandler(ctx -> predict(ctx, info, model), false);
     router.route().failureHandler(ctx -> failed(ctx, ctx.statusCode(), info));
     router.errorHandler(404, ctx -> failed(ctx, 404, info));
@@ -82,8 +82,8 @@ final class PredictServer implements AutoCloseable {
   private static void predict(RoutingContext ctx, ModelInfo info, ServedModel model) {
     Object body;
     try {
-      body = JSON.readValue(ctx.body().buffer().getBytes(), Object.class);
-    } catch (NullPointerException | IOException e) {
+      body = JSON.readValue(RawBody.of(ctx).getBytes(), Object.class);
+    } catch (IOException e) {
       reply(ctx, 400, error(400, "the body is not JSON: " + firstLine(e)), info);
       return;
     }
@@ -117,6 +117,9 @@ final class PredictServer implements AutoCloseable {
     String message =
         switch (status) {
           case 413 -> "request body over " + MAX_BODY / (1024 * 1024) + " MB";
+          case 400 ->
+              "the request could not be read"
+                  + (ctx.failure() == null ? "" : ": " + ctx.failure().getMessage());
           case 404 -> "no route " + ctx.request().method() + " " + ctx.request().path();
           case 405 ->
               "method " + ctx.request().method() + " not allowed on " + ctx.request().path();

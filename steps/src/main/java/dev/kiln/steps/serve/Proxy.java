@@ -13,7 +13,6 @@ import io.vertx.core.http.RequestOptions;
 import io.vertx.core.json.Json;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
-import io.vertx.ext.web.handler.BodyHandler;
 import java.time.Duration;
 import java.util.Locale;
 import java.util.Map;
@@ -76,19 +75,23 @@ final class Proxy implements AutoCloseable {
         vertx.createHttpClient(new HttpClientOptions().setMaxPoolSize(64).setKeepAlive(true));
     Router router = Router.router(vertx);
     Proxy[] self = new Proxy[1];
-    router.route().handler(BodyHandler.create(false).setBodyLimit(PredictServer.MAX_BODY));
+    router.route().handler(RawBody::read);
     router.route().handler(ctx -> self[0].forward(ctx));
     router
         .route()
         .failureHandler(
             ctx -> {
               int status = ctx.statusCode() < 0 ? 500 : ctx.statusCode();
+              String why = ctx.failure() == null ? "" : ": " + ctx.failure().getMessage();
               reply(
                   ctx,
                   status,
-                  status == 413
-                      ? "request body over " + PredictServer.MAX_BODY / (1024 * 1024) + " MB"
-                      : "proxy error");
+                  switch (status) {
+                    case 413 ->
+                        "request body over " + PredictServer.MAX_BODY / (1024 * 1024) + " MB";
+                    case 400 -> "the request could not be read" + why;
+                    default -> "the proxy failed" + why;
+                  });
             });
     try {
       HttpServer server =
@@ -168,8 +171,7 @@ final class Proxy implements AutoCloseable {
               }
             });
     headers.set(REQUEST_ID_HEADER, requestId);
-    Buffer body =
-        ctx.body() == null || ctx.body().buffer() == null ? Buffer.buffer() : ctx.body().buffer();
+    Buffer body = RawBody.of(ctx);
     client
         .request(
             new RequestOptions()

@@ -159,6 +159,13 @@ class SklearnServingDockerTest {
                   .build(),
               HttpResponse.BodyHandlers.ofString());
       assertBad(big, 413, "request body over 10 MB");
+
+      // Every client mistake, to the container and through a deployment's proxy in front of it.
+      ClientErrors.assertClear(c.url(), 1);
+      try (Proxy proxy = Proxy.start("127.0.0.1", 0)) {
+        proxy.switchTo(c);
+        ClientErrors.assertClear("http://127.0.0.1:" + proxy.port(), 1);
+      }
     } finally {
       ServingContainers.remove(docker, c.id());
     }
