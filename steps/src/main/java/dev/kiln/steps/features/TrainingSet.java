@@ -20,8 +20,8 @@ import java.util.Map;
  * The point-in-time join, as one DuckDB query: each entity row gets, per view, the feature row with
  * the same keys whose event time is at or before the entity's (ASOF JOIN), dropped when older than
  * the view's ttl (inclusive bound); of feature rows with equal event time the latest created one
- * (the view's normalised rows keep only it). Every entity row is kept, duplicates included, in
- * input order; features are columns {@code VIEW__FEATURE}, null where nothing matched.
+ * (the join's order key holds both times). Every entity row is kept, duplicates included, in input
+ * order; features are columns {@code VIEW__FEATURE}, null where nothing matched.
  */
 final class TrainingSet {
   /** The entity table's event-time column unless told otherwise (Feast's name). */
