@@ -20,8 +20,8 @@ import java.util.Map;
  * The point-in-time join, as one DuckDB query: each entity row gets, per view, the feature row with
  * the same keys whose event time is at or before the entity's (ASOF JOIN), dropped when older than
  * the view's ttl (inclusive bound); of feature rows with equal event time the latest created one
- * (the view's normalised rows keep only it). Every entity row is kept, duplicates included, in
- * input order; features are columns {@code VIEW__FEATURE}, null where nothing matched.
+ * (the join's order key holds both times). Every entity row is kept, duplicates included, in input
+ * order; features are columns {@code VIEW__FEATURE}, null where nothing matched.
  */
 final class TrainingSet {
   /** The entity table's event-time column unless told otherwise (Feast's name). */
@@ -34,8 +34,121 @@ final class TrainingSet {
 
   private TrainingSet() {}
 
-  private static String order(String micros, String created) {
-    return "(" + micros + ")::hugeint * (1::hugeint << 64) + (" + created + ") as __kiln_order";
+  /** Event time and created time (microseconds) as one HUGEINT, ordered by both. */
+  private static String hugeint(String micros, String created) {
+    return "(" + micros + ")::hugeint * (1::hugeint << 64) + (" + created + ")";
+  }
+
+  /**
+   * A view's order key as one BIGINT: the event time's step number times {@code width} plus the
+   * created time's slot (0 for none, then 1, 2... by created time). Event times are counted in the
+   * largest unit that divides every one of them (a day, an hour, a minute, a second, a millisecond
+   * or a microsecond) from the earliest, {@code first}; created times likewise from theirs. An
+   * entity row's key is its time's step (rounded down, clamped to the view's range) with the
+   * highest slot, so {@code entity key >= view key} holds exactly when the view row's event time is
+   * at or before the entity's, and the largest such key is the latest event time and of equal ones
+   * the latest created. Null when the keys would not fit 63 bits (or the view is empty: then any
+   * key does).
+   */
+  record Packed(long first, long last, long unit, long createdFirst, long createdUnit, long width) {
+    private static final long[] UNITS = {
+      86_400_000_000L, 3_600_000_000L, 60_000_000L, 1_000_000L, 1_000L
+    };
+
+    static Packed of(FeatureTables t, String normalized, Definitions.View v)
+        throws FeatureException {
+      StringBuilder q =
+          new StringBuilder(
+              "select min(epoch_us(__kiln_ts)), max(epoch_us(__kiln_ts)),"
+                  + " min(epoch_us(__kiln_created)), max(epoch_us(__kiln_created))");
+      for (String col : List.of("__kiln_ts", "__kiln_created")) {
+        for (long u : UNITS) {
+          q.append(", bool_and(epoch_us(").append(col).append(") % ").append(u).append(" = 0)");
+        }
+      }
+      q.append(" from (").append(normalized).append(")");
+      try (Statement st = t.connection().createStatement();
+          ResultSet rs = st.executeQuery(q.toString())) {
+        rs.next();
+        if (rs.getObject(1) == null) {
+          return null;
+        }
+        long first = rs.getLong(1);
+        long last = rs.getLong(2);
+        long unit = unit(rs, 5);
+        long createdFirst = rs.getLong(3);
+        boolean noCreated = rs.getObject(3) == null;
+        long createdUnit = noCreated ? 1 : unit(rs, 5 + UNITS.length);
+        long steps = Math.addExact(Math.subtractExact(last, first) / unit, 1);
+        long width =
+            noCreated
+                ? 1
+                : Math.addExact(Math.subtractExact(rs.getLong(4), createdFirst) / createdUnit, 2);
+        Math.multiplyExact(steps, width);
+        return new Packed(first, last, unit, createdFirst, createdUnit, width);
+      } catch (ArithmeticException e) {
+        return null;
+      } catch (SQLException e) {
+        throw new FeatureException(
+            "view '" + v.name() + "': cannot read: " + FeatureTables.firstLine(e.getMessage()), e);
+      }
+    }
+
+    private static long unit(ResultSet rs, int column) throws SQLException {
+      for (int i = 0; i < UNITS.length; i++) {
+        if (rs.getBoolean(column + i)) {
+          return UNITS[i];
+        }
+      }
+      return 1;
+    }
+
+    String viewKey(String micros, String createdMicros) {
+      return "(("
+          + micros
+          + " - "
+          + literal(first)
+          + ") // "
+          + unit
+          + ") * "
+          + width
+          + " + coalesce(("
+          + createdMicros
+          + " - "
+          + literal(createdFirst)
+          + ") // "
+          + createdUnit
+          + " + 1, 0)";
+    }
+
+    String entityKey(String micros) {
+      return "case when "
+          + micros
+          + " < "
+          + literal(first)
+          + " then -1 else ((least("
+          + micros
+          + ", "
+          + literal(last)
+          + ") - "
+          + literal(first)
+          + ") // "
+          + unit
+          + ") * "
+          + width
+          + " + "
+          + (width - 1)
+          + " end";
+    }
+
+    /** The matched view row's event time in microseconds, from its key. */
+    String time(String key) {
+      return "(" + key + " // " + width + ") * " + unit + " + " + literal(first);
+    }
+
+    private static String literal(long n) {
+      return "cast('" + n + "' as bigint)";
+    }
   }
 
   record Written(long rows, List<String> featureColumns) {}
@@ -79,72 +192,89 @@ final class TrainingSet {
     }
     checkNulls(t, entities, where, keys, timestamp);
 
-    // Views with a created time join on one HUGEINT (event time << 64, plus created time), so
-    // the ASOF JOIN itself picks the latest event time and of equal ones the latest created:
-    // no window over the feature rows (1.6x faster than a QUALIFY on 1M x 1M rows).
-    boolean ordered = views.stream().anyMatch(v -> v.source().created() != null);
+    // Views with a created time join on one order key of event time and created time, so the
+    // ASOF JOIN itself picks the latest event time and of equal ones the latest created: no window
+    // over the feature rows. The key is a BIGINT when the view's times fit one (see Packed), else
+    // a HUGEINT (event time << 64, plus created time): 1.3x the CPU of the whole join.
+    String entityTime = FeatureTables.utc(timestamp);
+    List<String> entityKeys = new ArrayList<>();
+    List<String> viewSql = new ArrayList<>();
+    List<String> viewKey = new ArrayList<>();
+    List<String> viewTime = new ArrayList<>();
+    for (Definitions.View v : views) {
+      String a = "__kiln_v" + viewSql.size();
+      String normalized = t.normalized(v, false);
+      checkKeyTypes(t, cols, v, normalized, where);
+      if (v.source().created() == null) {
+        viewSql.add(normalized);
+        viewKey.add(ident(timestamp) + " >= " + a + ".__kiln_ts");
+        viewTime.add(a + ".__kiln_ts >= %s");
+        continue;
+      }
+      String e = "__kiln_o" + entityKeys.size();
+      viewKey.add(e + " >= " + a + ".__kiln_order");
+      Packed p = Packed.of(t, normalized, v);
+      if (p == null) {
+        entityKeys.add(hugeint("epoch_us(" + entityTime + ")", MAX_US) + " as " + e);
+        viewSql.add(
+            "select *, "
+                + hugeint(
+                    "epoch_us(__kiln_ts)", "coalesce(epoch_us(__kiln_created), " + MIN_US + ")")
+                + " as __kiln_order from ("
+                + normalized
+                + ")");
+        viewTime.add(a + ".__kiln_ts >= %s");
+      } else {
+        entityKeys.add(p.entityKey("epoch_us(" + entityTime + ")") + " as " + e);
+        viewSql.add(
+            "select * exclude (__kiln_ts, __kiln_created), "
+                + p.viewKey("epoch_us(__kiln_ts)", "epoch_us(__kiln_created)")
+                + " as __kiln_order from ("
+                + normalized
+                + ")");
+        viewTime.add(p.time(a + ".__kiln_order") + " >= epoch_us(%s)");
+      }
+    }
     StringBuilder q = new StringBuilder("with __kiln_e as (select * replace (");
-    q.append(FeatureTables.utc(timestamp))
+    q.append(entityTime)
         .append(" as ")
         .append(ident(timestamp))
         .append("), row_number() over () as __kiln_row");
-    if (ordered) {
-      q.append(", ").append(order("epoch_us(" + FeatureTables.utc(timestamp) + ")", MAX_US));
+    for (String k : entityKeys) {
+      q.append(", ").append(k);
     }
     q.append(" from ").append(entities.sql()).append(")");
-    Map<String, String> alias = new LinkedHashMap<>();
-    for (Definitions.View v : views) {
-      String a = "__kiln_v" + alias.size();
-      alias.put(v.name(), a);
-      String normalized = t.normalized(v, false);
-      checkKeyTypes(t, cols, v, normalized, where);
-      if (v.source().created() != null) {
-        normalized =
-            "select *, "
-                + order("epoch_us(__kiln_ts)", "coalesce(epoch_us(__kiln_created), " + MIN_US + ")")
-                + " from ("
-                + normalized
-                + ")";
-      }
-      q.append(", ").append(a).append(" as (").append(normalized).append(")");
+    Map<String, Integer> alias = new LinkedHashMap<>();
+    for (int i = 0; i < views.size(); i++) {
+      alias.put(views.get(i).name(), i);
+      q.append(", __kiln_v").append(i).append(" as (").append(viewSql.get(i)).append(")");
     }
     q.append(" select __kiln_e.* exclude (__kiln_row");
-    q.append(ordered ? ", __kiln_order)" : ")");
+    for (int i = 0; i < entityKeys.size(); i++) {
+      q.append(", __kiln_o").append(i);
+    }
+    q.append(")");
     for (Definitions.Ref r : refs) {
-      Definitions.View v = views.stream().filter(x -> x.name().equals(r.view())).findFirst().get();
-      String a = alias.get(v.name());
-      String value = a + "." + ident(r.feature());
+      int i = alias.get(r.view());
+      Definitions.View v = views.get(i);
+      String value = "__kiln_v" + i + "." + ident(r.feature());
       if (v.ttl() != null) {
-        value =
-            "case when "
-                + a
-                + ".__kiln_ts >= __kiln_e."
-                + ident(timestamp)
-                + " - interval ("
-                + v.ttl().toSeconds()
-                + ") second then "
-                + value
-                + " end";
+        // the ttl's lower bound is inclusive
+        String bound =
+            "__kiln_e." + ident(timestamp) + " - interval (" + v.ttl().toSeconds() + ") second";
+        value = "case when " + viewTime.get(i).formatted(bound) + " then " + value + " end";
       }
       q.append(", ").append(value).append(" as ").append(ident(r.column()));
     }
     q.append(" from __kiln_e");
-    for (Definitions.View v : views) {
-      String a = alias.get(v.name());
+    for (int i = 0; i < views.size(); i++) {
+      String a = "__kiln_v" + i;
       q.append(" asof left join ").append(a).append(" on ");
-      for (String k : v.joinKeys()) {
+      for (String k : views.get(i).joinKeys()) {
         q.append("__kiln_e.").append(ident(k)).append(" = ").append(a).append(".");
         q.append(ident(k)).append(" and ");
       }
-      if (v.source().created() != null) {
-        q.append("__kiln_e.__kiln_order >= ").append(a).append(".__kiln_order");
-      } else {
-        q.append("__kiln_e.")
-            .append(ident(timestamp))
-            .append(" >= ")
-            .append(a)
-            .append(".__kiln_ts");
-      }
+      q.append("__kiln_e.").append(viewKey.get(i));
     }
     q.append(" order by __kiln_e.__kiln_row");
     return q.toString();

@@ -119,6 +119,75 @@ class TrainingSetTest {
             "1,2024-01-12T00:00:01.000000Z,1,,,gold");
   }
 
+  /**
+   * The created-time tie-break and the ttl are exact to the microsecond on both order keys: the
+   * BIGINT one when the view's times fit it (event times whole days, created times microseconds
+   * apart within days), the HUGEINT one when they do not (both to the microsecond, created times
+   * centuries apart).
+   */
+  @Test
+  void createdTimeTiesAndTtlAreExactOnTheBigintAndTheHugeintKey() throws Exception {
+    String stats =
+        """
+        customer_id,event_ts,created_ts,spend,n_orders
+        1,EARLY,FIRST,10.0,1
+        1,2024-01-05T00:00:00Z,LATE.000001Z,55.0,6
+        1,2024-01-05T00:00:00Z,LATEZ,50.0,5
+        1,2024-01-10T00:00:00Z,2024-01-10T00:00:00Z,100.0,10
+        2,2024-01-03T00:00:00Z,,7.5,2
+        2,2024-01-03T00:00:00Z,2024-01-03T00:00:00Z,8.5,3
+        """;
+    String entities =
+        """
+        customer_id,event_timestamp
+        1,2023-12-31T23:59:59Z
+        1,2024-01-05T00:00:00Z
+        1,2024-01-05T12:00:00Z
+        1,2024-01-07T00:00:00Z
+        1,2024-01-07T00:00:00.000001Z
+        2,2024-01-03T00:00:00Z
+        1,2024-01-10T00:00:00Z
+        """;
+    Files.writeString(dir.resolve("profiles.csv"), PROFILES);
+    Definitions d = defs(DEFS);
+    for (boolean wide : List.of(false, true)) {
+      Files.writeString(
+          dir.resolve("stats.csv"),
+          stats
+              .replace(
+                  "FIRST", wide ? "1970-01-01T00:00:00.000001Z" : "2024-01-01T00:00:00.000002Z")
+              .replace("LATE", wide ? "2200-01-06T00:00:00" : "2024-01-06T00:00:00")
+              .replace("EARLY", wide ? "2024-01-01T00:00:00.000001Z" : "2024-01-01T00:00:00Z"));
+      Files.writeString(dir.resolve("entities.csv"), entities);
+      try (FeatureTables t = FeatureTables.open(null)) {
+        String q =
+            TrainingSet.query(
+                t,
+                t.table("entities.csv", dir, null),
+                TrainingSet.DEFAULT_TIMESTAMP,
+                List.of(d.views().get("customer_stats"), d.views().get("profile")),
+                d.services().get("churn").features());
+        assertThat(q.contains("hugeint")).as("HUGEINT key").isEqualTo(wide);
+      }
+      assertThat(trainingSet(d, "churn", entities))
+          .as(wide ? "HUGEINT key" : "BIGINT key")
+          .containsExactly(
+              "customer_id,event_timestamp,customer_stats__spend,customer_stats__n_orders,profile__segment",
+              // before the view's first row
+              "1,2023-12-31T23:59:59.000000Z,,,gold",
+              // of two rows at 01-05 the one created 1 microsecond later wins
+              "1,2024-01-05T00:00:00.000000Z,55.0,6,gold",
+              "1,2024-01-05T12:00:00.000000Z,55.0,6,gold",
+              // exactly the ttl (2d) after 01-05: inside; one microsecond more: outside
+              "1,2024-01-07T00:00:00.000000Z,55.0,6,gold",
+              "1,2024-01-07T00:00:00.000001Z,,,gold",
+              // a created time beats none
+              "2,2024-01-03T00:00:00.000000Z,8.5,3,",
+              // at the view's last row
+              "1,2024-01-10T00:00:00.000000Z,100.0,10,gold");
+    }
+  }
+
   @Test
   void timestampsWithOffsetsAreUtcAndNaiveOnesAreTakenAsUtc() throws Exception {
     Files.writeString(dir.resolve("stats.csv"), STATS);
