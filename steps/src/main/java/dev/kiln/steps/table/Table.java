@@ -150,9 +150,9 @@ public final class Table implements AutoCloseable {
   /**
    * Opens a file for one {@link #scan}: a view over the file (no row numbers), so the file itself
    * is never loaded into a table and the scan streams; a CSV's bad rows are kept aside for the scan
-   * to report.
+   * to report. DuckDB reads with {@code threads} threads (files read at once share the processors).
    */
-  public static Table openForScan(Path file) throws DataException {
+  public static Table openForScan(Path file, int threads) throws DataException {
     if (!Files.isRegularFile(file)) {
       throw new DataException(file + ": no such file");
     }
@@ -161,6 +161,7 @@ public final class Table implements AutoCloseable {
     try {
       conn = DuckDb.open();
       try (Statement st = conn.createStatement()) {
+        st.execute("set threads = " + Math.max(1, threads));
         st.execute("create view data as select * from " + format.source(file, SCAN_CSV_OPTIONS));
       }
       return new Table(file, conn, describe(conn, "data"), -1, format != Format.PARQUET);
