@@ -12,6 +12,11 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import org.duckdb.DuckDBChunkedResult;
+import org.duckdb.DuckDBConnection;
+import org.duckdb.DuckDBDataChunkReader;
+import org.duckdb.DuckDBPreparedStatement;
+import org.duckdb.DuckDBReadableVector;
 
 /**
  * The one DuckDB reader of CSV and Parquet files: a file as table (or view) {@code data} in an
@@ -71,11 +76,12 @@ public final class Table implements AutoCloseable {
   }
 
   /**
-   * read_csv's buffers for a scan: 8 MB instead of DuckDB's 32 MB (16 times the 2 MB longest line),
-   * since each reading thread holds some; a scan of a 193 MB CSV then peaks about 40 MB lower, no
-   * slower (docs/benchmarks.md, Drift).
+   * read_csv's options for a scan: buffers of 8 MB instead of DuckDB's 32 MB (16 times the 2 MB
+   * longest line), since each reading thread holds some (a scan of a 193 MB CSV then peaks about 40
+   * MB lower, no slower: docs/benchmarks.md, Drift); and bad rows kept aside in {@code
+   * reject_errors} rather than thrown, since a streamed result drops the error ({@link #scan}).
    */
-  private static final String SCAN_CSV_OPTIONS = ", buffer_size = 8388608";
+  private static final String SCAN_CSV_OPTIONS = ", buffer_size = 8388608, store_rejects = true";
 
   /** A column of the file, with the type DuckDB found and its kind. */
   public record Column(String name, String duckType, ColumnKind kind) {}
@@ -85,12 +91,11 @@ public final class Table implements AutoCloseable {
   private final List<Column> columns;
   private long rows;
 
-  /** The FROM clause of a view whose results stream ({@link #openForScan}), else null. */
-  private final String streamedSource;
+  /** Whether read_csv keeps bad rows aside in {@code reject_errors} ({@link #openForScan}). */
+  private final boolean rejects;
 
-  private Table(
-      Path file, Connection conn, List<Column> columns, long rows, String streamedSource) {
-    this.streamedSource = streamedSource;
+  private Table(Path file, Connection conn, List<Column> columns, long rows, boolean rejects) {
+    this.rejects = rejects;
     this.file = file;
     this.conn = conn;
     this.columns = columns;
@@ -130,12 +135,12 @@ public final class Table implements AutoCloseable {
     try {
       if (rowNumbers) {
         loadInto(conn, file, format, "data");
-        return new Table(file, conn, describe(conn, "data"), count(conn, "data"), null);
+        return new Table(file, conn, describe(conn, "data"), count(conn, "data"), false);
       }
       try (Statement st = conn.createStatement()) {
         st.execute("create view data as select * from " + format.source(file));
       }
-      return new Table(file, conn, describe(conn, "data"), -1, null);
+      return new Table(file, conn, describe(conn, "data"), -1, false);
     } catch (SQLException e) {
       closeQuietly(conn, e);
       throw e;
@@ -144,23 +149,22 @@ public final class Table implements AutoCloseable {
 
   /**
    * Opens a file for one {@link #scan}: a view over the file (no row numbers), so the file itself
-   * is never loaded into a table; the scan's result is materialized by the driver before its first
-   * row (a streamed one ended early without an error on a bad value).
+   * is never loaded into a table and the scan streams; a CSV's bad rows are kept aside for the scan
+   * to report. DuckDB reads with {@code threads} threads (files read at once share the processors).
    */
-  public static Table openForScan(Path file) throws DataException {
+  public static Table openForScan(Path file, int threads) throws DataException {
     if (!Files.isRegularFile(file)) {
       throw new DataException(file + ": no such file");
     }
-    String source = Format.byName(file).source(file, SCAN_CSV_OPTIONS);
+    Format format = Format.byName(file);
     Connection conn = null;
     try {
-      // Not streamed: a streamed result was seen to end early without an error on a bad value far
-      // into a file (DriftCommandTest failed once in CI); the materialized result always throws.
       conn = DuckDb.open();
       try (Statement st = conn.createStatement()) {
-        st.execute("create view data as select * from " + source);
+        st.execute("set threads = " + Math.max(1, threads));
+        st.execute("create view data as select * from " + format.source(file, SCAN_CSV_OPTIONS));
       }
-      return new Table(file, conn, describe(conn, "data"), -1, source);
+      return new Table(file, conn, describe(conn, "data"), -1, format != Format.PARQUET);
     } catch (SQLException e) {
       closeQuietly(conn, e);
       throw unreadable(file, e);
@@ -273,8 +277,13 @@ public final class Table implements AutoCloseable {
 
   /**
    * Reads the non-null values of numeric columns (DuckDB numeric types) and of text columns in one
-   * pass over the data, streamed: the file is parsed once and never held as a table, and a numeric
-   * column is never copied while it grows.
+   * pass over the data, streamed chunk by chunk ({@link DuckDBChunkedResult}): the file is parsed
+   * once and never held as a table, and a numeric column is never copied while it grows.
+   *
+   * <p>A streamed result can end early without an error when the file has a bad value (the driver
+   * drops the error), so the rows are checked after the stream: a file opened by {@link
+   * #openForScan} keeps its bad CSV rows aside (read_csv's store_rejects) and any kept row is the
+   * error; a Parquet file's rows must number what its metadata says.
    */
   public Columns scan(List<String> numeric, List<String> text) throws DataException {
     int k = numeric.size();
@@ -290,34 +299,37 @@ public final class Table implements AutoCloseable {
     List<String> exprs = new ArrayList<>();
     numeric.forEach(c -> exprs.add("cast(" + quote(c) + " as double)"));
     text.forEach(c -> exprs.add("cast(" + quote(c) + " as varchar)"));
-    String sql =
-        exprs.isEmpty()
-            ? "select count(*) from data"
-            : "select " + String.join(", ", exprs) + " from data";
+    // With no columns asked for, the stream still counts the rows.
+    String sql = "select " + (exprs.isEmpty() ? "1" : String.join(", ", exprs)) + " from data";
     long count = 0;
-    try (Statement st = conn.createStatement();
-        ResultSet rs = st.executeQuery(sql)) {
-      if (exprs.isEmpty()) {
-        rs.next();
-        count = rs.getLong(1);
-      }
-      while (!exprs.isEmpty() && rs.next()) {
-        count++;
+    try (DuckDBPreparedStatement st = conn.unwrap(DuckDBConnection.class).prepare(sql);
+        DuckDBChunkedResult rs = st.query()) {
+      while (rs.nextChunk()) {
+        DuckDBDataChunkReader chunk = rs.chunk();
+        long n = chunk.rowCount();
+        count += n;
         for (int i = 0; i < k; i++) {
-          double v = rs.getDouble(i + 1);
-          if (!rs.wasNull()) {
-            nums[i].add(v);
+          DuckDBReadableVector v = chunk.vector(i);
+          DoubleColumn col = nums[i];
+          for (long r = 0; r < n; r++) {
+            if (!v.isNull(r)) {
+              col.add(v.getDouble(r));
+            }
           }
         }
         for (int i = 0; i < t; i++) {
-          String v = rs.getString(k + i + 1);
-          if (v != null) {
-            texts.get(i).add(v);
+          DuckDBReadableVector v = chunk.vector(k + i);
+          List<String> col = texts.get(i);
+          for (long r = 0; r < n; r++) {
+            if (!v.isNull(r)) {
+              col.add(v.getString(r));
+            }
           }
         }
       }
+      checkComplete(count);
     } catch (SQLException e) {
-      throw unreadable(file, streamedSource == null ? e : whyStreamFailed(sql, e));
+      throw unreadable(file, e);
     }
     rows = count;
     Map<String, DoubleColumn> outNums = new LinkedHashMap<>();
@@ -332,18 +344,32 @@ public final class Table implements AutoCloseable {
   }
 
   /**
-   * DuckDB's driver reports an error part-way through a streamed result only as "Invalid result
-   * set"; the same query without streaming says what is wrong with the file (at the price of
-   * reading the file again up to the error, only when there is one).
+   * Throws when a stream of {@code streamed} rows did not read the whole file: a CSV row read_csv
+   * kept aside (the first one is the error, a row with the wrong number of fields named as {@link
+   * #unreadable} names it), or fewer rows than a Parquet file's metadata or a loaded table hold.
    */
-  private SQLException whyStreamFailed(String sql, SQLException streamed) {
-    try (Connection c = DuckDb.open();
-        Statement st = c.createStatement()) {
-      st.execute("create view data as select * from " + streamedSource);
-      st.executeQuery(sql).close();
-      return streamed;
-    } catch (SQLException e) {
-      return e;
+  private void checkComplete(long streamed) throws SQLException, DataException {
+    if (rejects) {
+      try (Statement st = conn.createStatement();
+          ResultSet rs =
+              st.executeQuery(
+                  "select line, error_message from reject_errors order by line limit 1")) {
+        if (rs.next()) {
+          String ragged = RaggedRows.find(file);
+          throw new DataException(
+              file
+                  + ": cannot read: "
+                  + (ragged != null
+                      ? ragged
+                      : "line " + rs.getLong(1) + ": " + firstLine(rs.getString(2))));
+        }
+      }
+      return;
+    }
+    long expected = count(conn, "data");
+    if (streamed != expected) {
+      throw new DataException(
+          file + ": cannot read: the read ended after " + streamed + " of " + expected + " rows");
     }
   }
 

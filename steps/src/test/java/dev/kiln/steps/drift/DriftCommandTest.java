@@ -164,7 +164,7 @@ class DriftCommandTest {
   @Test
   void aBadValueFarIntoAStreamedFileIsABadInputNamingTheLine() throws Exception {
     // Far past DuckDB's type sniffing sample, so the error comes while the rows stream, where the
-    // driver itself says only "Invalid result set".
+    // driver drops it: the scan must still fail, naming the line, the column and the value.
     Path bad = tmp.resolve("late-bad.csv");
     StringBuilder csv = new StringBuilder("mean_radius\n");
     for (int i = 0; i < 200_000; i++) {
@@ -174,8 +174,32 @@ class DriftCommandTest {
     Out o = drift(REF, bad.toString(), "--columns", "mean_radius");
     assertThat(o.exit()).isEqualTo(2);
     assertThat(o.err().strip())
-        .startsWith("kiln: " + bad + ": cannot read: Conversion Error")
-        .contains("190002");
+        .isEqualTo(
+            "kiln: "
+                + bad
+                + ": cannot read: line 190002: Error when converting column \"mean_radius\"."
+                + " Could not convert string \"abc\" to 'BIGINT'");
+    assertThat(o.out()).isEmpty();
+  }
+
+  @Test
+  void aBadValueOnTheLastLineOfTheReferenceIsABadInput() throws Exception {
+    // The last row of a file, in its second column, in the reference (read on another thread).
+    Path bad = tmp.resolve("last-bad.csv");
+    StringBuilder csv = new StringBuilder("id,mean_radius\n");
+    int rows = 300_000;
+    for (int i = 0; i < rows; i++) {
+      csv.append(i).append(',').append(i == rows - 1 ? "x1" : (i % 30) + ".5").append('\n');
+    }
+    Files.writeString(bad, csv);
+    Out o = drift(bad.toString(), REF, "--columns", "mean_radius");
+    assertThat(o.exit()).isEqualTo(2);
+    assertThat(o.err().strip())
+        .startsWith("kiln: " + bad + ": cannot read: line " + (rows + 1) + ": ")
+        .contains("\"x1\"")
+        .doesNotContain("\tat ");
+    assertThat(o.err().strip().lines()).hasSize(1);
+    assertThat(o.out()).isEmpty();
   }
 
   @Test
