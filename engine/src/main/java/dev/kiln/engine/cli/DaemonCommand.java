@@ -7,6 +7,7 @@ import dev.kiln.engine.daemon.Answer;
 import dev.kiln.engine.daemon.Daemon;
 import dev.kiln.engine.daemon.DaemonClient;
 import dev.kiln.engine.daemon.Request;
+import dev.kiln.engine.store.Database;
 import dev.kiln.engine.store.EmbeddedServer;
 import java.io.ByteArrayOutputStream;
 import java.io.File;
@@ -215,6 +216,7 @@ final class DaemonCommand implements Runnable {
       Path home = home();
       String key = buildKey();
       PrintStream log = System.err;
+      Database.keepCommandConnections(); // one login per store, not one per command
       new WarmUpCommand().call(); // classes loaded and compiled before the first request
       Daemon d =
           Daemon.start(
@@ -250,7 +252,8 @@ final class DaemonCommand implements Runnable {
       this.home = home;
     }
 
-    Answer answer(Request r) throws Exception {
+    /** One request at a time: System.out, System.err and {@link Caller} are process-wide. */
+    synchronized Answer answer(Request r) throws Exception {
       Map<String, String> mine = System.getenv();
       for (String k : PROCESS_WIDE) {
         if (!Objects.equals(mine.get(k), r.env().get(k))) {
@@ -259,7 +262,7 @@ final class DaemonCommand implements Runnable {
       }
       KilnConfig caller;
       try {
-        caller = Caller.as(r.cwd(), r.env(), KilnConfig::fromEnvironment);
+        caller = KilnConfig.from(Caller.resolved(r.cwd(), r.env()));
       } catch (ConfigException bad) {
         return null; // the direct path explains
       }
@@ -273,8 +276,8 @@ final class DaemonCommand implements Runnable {
       return run(r);
     }
 
-    /** One request at a time: System.out and System.err are this process's, swapped per call. */
-    private synchronized Answer run(Request r) throws Exception {
+    /** The call with System.out and System.err swapped for buffers of its own. */
+    private static Answer run(Request r) throws Exception {
       Charset cs = Charset.defaultCharset();
       ByteArrayOutputStream out = new ByteArrayOutputStream();
       ByteArrayOutputStream err = new ByteArrayOutputStream();

@@ -40,6 +40,21 @@ public final class Caller {
    */
   public static <T> T as(Path folder, Map<String, String> environment, Callable<T> work)
       throws Exception {
+    env = resolved(folder, environment);
+    cwd = folder;
+    try {
+      return work.call();
+    } finally {
+      env = null;
+      cwd = null;
+    }
+  }
+
+  /**
+   * {@code environment} with relative KILN_HOME and KILN_DATA_ROOTS resolved against {@code
+   * folder}.
+   */
+  public static Map<String, String> resolved(Path folder, Map<String, String> environment) {
     Map<String, String> e = new HashMap<>(environment);
     e.computeIfPresent("KILN_HOME", (k, v) -> v.isBlank() ? v : folder.resolve(v).toString());
     e.computeIfPresent(
@@ -48,13 +63,6 @@ public final class Caller {
             Stream.of(v.split(File.pathSeparator))
                 .map(s -> s.isBlank() ? s : folder.resolve(s).toString())
                 .collect(Collectors.joining(File.pathSeparator)));
-    env = Map.copyOf(e);
-    cwd = folder;
-    try {
-      return work.call();
-    } finally {
-      env = null;
-      cwd = null;
-    }
+    return Map.copyOf(e);
   }
 }
