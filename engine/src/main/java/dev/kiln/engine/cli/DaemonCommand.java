@@ -222,7 +222,8 @@ final class DaemonCommand implements Runnable {
           Daemon.start(
               home, key, DaemonCommand::buildKey, idleFor, new Answering(home)::answer, log);
       log.println(Instant.now() + " kiln daemon: serving " + home + " on 127.0.0.1:" + d.port());
-      log.println(Instant.now() + " kiln daemon: ended: " + d.awaitEnd());
+      String why = d.awaitEnd();
+      log.println(Instant.now() + " kiln daemon: ended: " + why);
       return Main.OK;
     }
   }

@@ -17,6 +17,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -204,8 +205,9 @@ class DaemonCommandTest {
     Result r = kiln(Map.of(), "daemon", "start");
     assertThat(r.code()).as(r.toString()).isZero();
     assertThat(r.out()).contains("kiln daemon: running (pid ");
-    assertThat(Files.getPosixFilePermissions(home.resolve(Daemon.FILE)).toString())
-        .isEqualTo("[OWNER_READ, OWNER_WRITE]");
+    assertThat(
+            PosixFilePermissions.toString(Files.getPosixFilePermissions(home.resolve(Daemon.FILE))))
+        .isEqualTo("rw-------");
   }
 
   private Result kiln(Map<String, String> extra, String... args) throws Exception {
