@@ -30,7 +30,11 @@ public final class PipelineParser {
 
   /** {@link #parse(Path)}, checking {@code uses:} and {@code with:} against the built-ins. */
   public static ParseResult parse(Path file, Catalogue builtins) {
-    String name = file.toString();
+    return parse(file, file.toString(), builtins);
+  }
+
+  /** {@link #parse(Path, Catalogue)} of {@code file}, reported as {@code name}. */
+  public static ParseResult parse(Path file, String name, Catalogue builtins) {
     byte[] bytes;
     try {
       if (Files.isDirectory(file)) {

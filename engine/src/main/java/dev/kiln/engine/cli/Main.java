@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.ServiceLoader;
+import java.util.Set;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -58,6 +59,7 @@ public final class Main implements Runnable {
           LineageCommand.class,
           ReproduceCommand.class,
           TokensCommand.class,
+          DaemonCommand.class,
           WarmUpCommand.class);
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
@@ -80,7 +82,18 @@ public final class Main implements Runnable {
   }
 
   public static int execute(String... args) {
+    return execute(null, args);
+  }
+
+  /**
+   * {@link #execute(String...)} with help and errors coloured as {@code ansi} says (kiln daemon: as
+   * the caller's terminal would have them); null: picocli decides from this process's terminal.
+   */
+  static int execute(CommandLine.Help.Ansi ansi, String... args) {
     CommandLine cl = commandLine(args.length > 0 ? args[0] : null);
+    if (ansi != null) {
+      cl.setColorScheme(CommandLine.Help.defaultColorScheme(ansi));
+    }
     cl.setExecutionExceptionHandler(
         (ex, line, parsed) -> {
           if (ex instanceof ConfigException
@@ -122,6 +135,50 @@ public final class Main implements Runnable {
               });
     }
     return cl;
+  }
+
+  /** Read-only commands kiln daemon may answer, by their names from the top (docs/cli.md). */
+  private static final Set<List<String>> READ_ONLY =
+      Set.of(
+          List.of(),
+          List.of("help"),
+          List.of("validate"),
+          List.of("runs"),
+          List.of("runs", "show"),
+          List.of("runs", "compare"),
+          List.of("logs"),
+          List.of("models"),
+          List.of("models", "list"),
+          List.of("models", "show"),
+          List.of("models", "history"),
+          List.of("datasets"),
+          List.of("datasets", "list"),
+          List.of("datasets", "show"),
+          List.of("lineage"));
+
+  /**
+   * Whether {@code args} call a command that only reads and ends by itself ({@code READ_ONLY}, or
+   * any command's help), parsed without error: only those may be answered by kiln daemon. {@code
+   * logs --follow} waits, so it is not one.
+   */
+  static boolean readOnly(List<String> args) {
+    CommandLine.ParseResult parsed;
+    try {
+      parsed =
+          commandLine(args.isEmpty() ? null : args.get(0)).parseArgs(args.toArray(String[]::new));
+    } catch (CommandLine.ParameterException e) {
+      return false; // the direct path reports it
+    }
+    List<String> names = new ArrayList<>();
+    boolean help = parsed.isUsageHelpRequested() || parsed.isVersionHelpRequested();
+    for (CommandLine.ParseResult p = parsed.subcommand(); p != null; p = p.subcommand()) {
+      names.add(p.commandSpec().name());
+      help |= p.isUsageHelpRequested() || p.isVersionHelpRequested();
+      if (p.hasMatchedOption("--follow")) {
+        return help;
+      }
+    }
+    return help || READ_ONLY.contains(names);
   }
 
   /** A command's name from its annotation, without building its picocli model. */

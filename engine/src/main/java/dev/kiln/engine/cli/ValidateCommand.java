@@ -4,6 +4,7 @@ import dev.kiln.dsl.parse.Catalogue;
 import dev.kiln.dsl.parse.ParseResult;
 import dev.kiln.dsl.parse.PipelineParser;
 import dev.kiln.dsl.parse.Problem;
+import dev.kiln.engine.config.Caller;
 import dev.kiln.engine.spi.BuiltinStep;
 import java.nio.file.Path;
 import java.util.List;
@@ -24,7 +25,8 @@ final class ValidateCommand implements Callable<Integer> {
     int status = Main.OK;
     Catalogue builtins = BuiltinStep.catalogue();
     for (Path f : files) {
-      ParseResult r = PipelineParser.parse(f, builtins);
+      // Read where the caller is (kiln daemon: its folder), reported as typed.
+      ParseResult r = PipelineParser.parse(Caller.resolve(f), f.toString(), builtins);
       if (r.ok()) {
         System.out.println(
             f + ": ok (" + r.pipeline().name() + ", " + r.pipeline().steps().size() + " steps)");

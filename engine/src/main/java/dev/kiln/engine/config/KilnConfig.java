@@ -57,8 +57,9 @@ public record KilnConfig(
     return out;
   }
 
+  /** The caller's settings ({@link Caller}: this process's environment outside kiln daemon). */
   public static KilnConfig fromEnvironment() {
-    return from(System.getenv());
+    return from(Caller.env());
   }
 
   public static KilnConfig from(Map<String, String> env) {

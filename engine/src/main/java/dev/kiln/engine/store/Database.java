@@ -11,7 +11,9 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
 import javax.sql.DataSource;
@@ -38,13 +40,38 @@ public final class Database implements AutoCloseable {
    */
   private final Wakeups wakeups;
 
+  /** Whether {@link #kept} outlives this store (kiln daemon's, lent to one command). */
+  private final boolean lent;
+
+  /**
+   * kiln daemon's one connection per store (URL, user, password), lent to each command in turn
+   * instead of a new login per command; null outside the daemon ({@link #keepCommandConnections}).
+   */
+  private static Map<String, Connection> lendable;
+
   private Database(DataSource pool, Connection kept, String url, String user, String password) {
+    this(pool, kept, url, user, password, false);
+  }
+
+  private Database(
+      DataSource pool, Connection kept, String url, String user, String password, boolean lent) {
     this.pool = pool;
     this.kept = kept;
     this.url = url;
     this.user = user;
     this.password = password;
     this.wakeups = kept == null ? new Wakeups(this) : null;
+    this.lent = lent;
+  }
+
+  /**
+   * From now on a command's store ({@link #openForCommand}) keeps its connection open for the next
+   * command of the same store: for kiln daemon, which runs one command at a time.
+   */
+  public static synchronized void keepCommandConnections() {
+    if (lendable == null) {
+      lendable = new HashMap<>();
+    }
   }
 
   /** Connects to KILN_DB_URL, or to (starting if needed) the embedded server in KILN_HOME. */
@@ -107,6 +134,10 @@ public final class Database implements AutoCloseable {
     String url = running.map(EmbeddedServer::jdbcUrl).orElse(config.dbUrl());
     String user = running.isPresent() ? EmbeddedServer.USER : config.dbUser();
     String password = running.map(EmbeddedServer::password).orElse(config.dbPassword());
+    Database borrowed = borrow(url, user, password);
+    if (borrowed != null) {
+      return borrowed;
+    }
     Connection c;
     try {
       c = DriverManager.getConnection(url, credentials(user, password));
@@ -119,7 +150,7 @@ public final class Database implements AutoCloseable {
         plain.setURL(url);
         plain.setUser(user);
         plain.setPassword(password);
-        return new Database(plain, c, url, user, password);
+        return keep(plain, c, url, user, password);
       }
     } catch (RuntimeException e) {
       closeQuietly(c, e);
@@ -127,6 +158,40 @@ public final class Database implements AutoCloseable {
     }
     closeQuietly(c, null);
     return open(config, 2);
+  }
+
+  /** kiln daemon's kept connection to this store, when it still answers. */
+  private static synchronized Database borrow(String url, String user, String password) {
+    if (lendable == null) {
+      return null;
+    }
+    String key = url + "\0" + user + "\0" + password;
+    Connection c = lendable.get(key);
+    try {
+      if (c != null && c.isValid(2)) {
+        PGSimpleDataSource plain = new PGSimpleDataSource();
+        plain.setURL(url);
+        plain.setUser(user);
+        plain.setPassword(password);
+        return new Database(plain, c, url, user, password, true);
+      }
+    } catch (SQLException broken) {
+      // opened again below
+    }
+    lendable.remove(key);
+    if (c != null) {
+      closeQuietly(c, null);
+    }
+    return null;
+  }
+
+  private static synchronized Database keep(
+      DataSource plain, Connection c, String url, String user, String password) {
+    if (lendable == null) {
+      return new Database(plain, c, url, user, password);
+    }
+    lendable.put(url + "\0" + user + "\0" + password, c);
+    return new Database(plain, c, url, user, password, true);
   }
 
   /**
@@ -255,7 +320,7 @@ public final class Database implements AutoCloseable {
     if (pool instanceof HikariDataSource hikari) {
       hikari.close();
     }
-    if (kept != null) {
+    if (kept != null && !lent) {
       try {
         kept.close();
       } catch (SQLException e) {

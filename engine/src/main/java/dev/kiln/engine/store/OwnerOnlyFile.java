@@ -12,14 +12,14 @@ import java.util.EnumSet;
 import java.util.Set;
 
 /** A file in {@code $KILN_HOME} only its owner may read (mode 0600): passwords and keys. */
-final class OwnerOnlyFile {
+public final class OwnerOnlyFile {
   private static final Set<PosixFilePermission> OWNER_ONLY =
       EnumSet.of(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE);
 
   private OwnerOnlyFile() {}
 
   /** Writes {@code text} to a new file created 0600 before any byte is written, then moved. */
-  static void create(Path file, String text) throws IOException {
+  public static void create(Path file, String text) throws IOException {
     Files.createDirectories(file.getParent());
     Path tmp =
         Files.createTempFile(
@@ -32,7 +32,7 @@ final class OwnerOnlyFile {
   }
 
   /** Its text, trimmed; refused when others may read it. */
-  static String read(Path file) throws IOException {
+  public static String read(Path file) throws IOException {
     Set<PosixFilePermission> perms = null;
     try {
       perms = Files.getPosixFilePermissions(file);
