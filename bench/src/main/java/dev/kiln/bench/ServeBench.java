@@ -37,12 +37,13 @@ import picocli.CommandLine.Option;
     mixinStandardHelpOptions = true,
     description = {
       "Measure POST /predict: p50/p99 latency (1 row and batches) and requests/s.",
-      "Trains the flagship model (train/tribuo), then serves it in this process: the model",
-      "called directly (the floor), the predict server, a deployment's proxy in front of it,",
-      "and that proxy with the live traffic log. Then, on the Docker engine, the scikit-learn",
-      "flavour: a model trained in kiln/python-ml:1, deployed (its container, and the",
-      "deployment's proxy in front), against scikit-learn's own predict on the same rows in",
-      "that image. See docs/benchmarks.md."
+      "Trains the flagship model (train/tribuo), then serves it in this process:",
+      "the model called directly (the floor), the predict server, a deployment's",
+      "proxy in front of it, and that proxy with the live traffic log. Then, on the",
+      "Docker engine, the scikit-learn flavour: a model trained in kiln/python-ml:1,",
+      "deployed (its container, and the deployment's proxy in front), against",
+      "scikit-learn's own predict on the same rows in that image.",
+      "See docs/benchmarks.md."
     })
 final class ServeBench implements Callable<Integer> {
   @Option(

@@ -134,6 +134,9 @@ public final class Main implements Runnable {
                 }
               });
     }
+    // Descriptions are written in lines of up to 90 characters (one array element per line):
+    // at picocli's default width of 80 each such line would break in two.
+    cl.setUsageHelpWidth(100);
     return cl;
   }
 
