@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.github.dockerjava.api.DockerClient;
+import dev.kiln.engine.store.TokenStore;
 import dev.kiln.engine.testing.Await;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -61,19 +62,27 @@ class ComposeUpIT {
       compose.run(Duration.ofMinutes(6), "up", "-d");
       String server = "http://127.0.0.1:" + port;
       Await.until("the server's /health", Duration.ofSeconds(120), () -> Summaries.healthy(server));
+      String created =
+          compose.run(
+              Duration.ofMinutes(2),
+              "exec",
+              "-T",
+              "server",
+              "kiln",
+              "tokens",
+              "create",
+              "compose-it",
+              "--role",
+              "operator");
+      // The output has stderr merged in (docker-compose's and the JVM's lines may follow the
+      // token), so the token is the line that is one, not the last line.
       String token =
-          Summaries.lastLine(
-              compose.run(
-                  Duration.ofMinutes(2),
-                  "exec",
-                  "-T",
-                  "server",
-                  "kiln",
-                  "tokens",
-                  "create",
-                  "compose-it",
-                  "--role",
-                  "operator"));
+          created
+              .lines()
+              .map(String::strip)
+              .filter(TokenStore::wellFormed)
+              .reduce((first, second) -> second)
+              .orElseThrow(() -> new AssertionError("no token in: " + created));
 
       Process client =
           kiln(token, "run", "--server", server, "compose-hello", "--json")
