@@ -17,6 +17,8 @@ import java.util.jar.Attributes;
 import java.util.jar.JarEntry;
 import java.util.jar.JarOutputStream;
 import java.util.jar.Manifest;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import javax.tools.ToolProvider;
 import org.junit.jupiter.api.BeforeEach;
@@ -32,13 +34,15 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class LauncherTest {
   private static final Path ROOT = Path.of("..").toAbsolutePath().normalize();
+  private static final Pattern RELEASE_VERSION = Pattern.compile("(?m)^JAVA_VERSION=\"(\\d+)");
   private static final String MAIN =
       """
       public class Echo {
         public static void main(String[] args) {
           System.out.println(String.join(" ", args) + " | "
               + String.join(" ", java.lang.management.ManagementFactory.getRuntimeMXBean()
-                  .getInputArguments()));
+                  .getInputArguments())
+              + " | java " + Runtime.version().feature());
         }
       }
       """;
@@ -85,6 +89,47 @@ class LauncherTest {
     assertThat(kiln(Map.of(), "drift"))
         .contains("-XX:+UseSerialGC -XX:PretenureSizeThreshold=131072")
         .doesNotContain("TieredStopAtLevel");
+  }
+
+  /**
+   * {@code kiln drift} runs on the newest JDK of 22 or later under /usr/lib/jvm (its vectorised
+   * sort), with native access allowed for DuckDB; other commands and KILN_JAVA keep their java.
+   */
+  @Test
+  void driftTakesTheNewestJdkFrom22On() throws Exception {
+    int newest = 0;
+    Path newestJava = null;
+    try (Stream<Path> jdks = Files.list(Path.of("/usr/lib/jvm"))) {
+      for (Path jdk : jdks.toList()) {
+        Path release = jdk.resolve("release");
+        if (!Files.isExecutable(jdk.resolve("bin/java")) || !Files.isRegularFile(release)) {
+          continue;
+        }
+        Matcher m = RELEASE_VERSION.matcher(Files.readString(release));
+        if (m.find() && Integer.parseInt(m.group(1)) > newest) {
+          newest = Integer.parseInt(m.group(1));
+          newestJava = jdk.resolve("bin/java");
+        }
+      }
+    }
+    String defaultJava = "java " + Runtime.version().feature();
+    String drift = kiln(Map.of(), "drift");
+    if (newest >= 22 && newest > Runtime.version().feature()) {
+      assertThat(drift).endsWith("| java " + newest).contains("--enable-native-access=ALL-UNNAMED");
+      assertThat(kiln(Map.of("KILN_JAVA", newestJava.toString()), "runs"))
+          .endsWith("| java " + newest)
+          .contains("--enable-native-access=ALL-UNNAMED");
+    } else {
+      assertThat(drift).endsWith("| " + defaultJava);
+    }
+    assertThat(kiln(Map.of(), "runs")).endsWith("| " + defaultJava);
+    String self = ProcessHandle.current().info().command().orElseThrow();
+    assertThat(kiln(Map.of("KILN_JAVA", self), "drift")).endsWith("| " + defaultJava);
+    assertThat(run(Map.of("KILN_JAVA", dir.resolve("no-java").toString()), 3, "drift"))
+        .isEqualTo(
+            "kiln: no java to run: '"
+                + dir.resolve("no-java")
+                + "' is not an executable (set KILN_JAVA or PATH)");
   }
 
   @Test
@@ -152,6 +197,11 @@ class LauncherTest {
   }
 
   private String kiln(Map<String, String> env, String... args) throws Exception {
+    return run(env, 0, args);
+  }
+
+  /** The launcher's output (stdout and stderr), asserting its exit code. */
+  private String run(Map<String, String> env, int exit, String... args) throws Exception {
     ProcessBuilder pb =
         new ProcessBuilder(
             Stream.concat(Stream.of(root.resolve("kiln").toString()), Stream.of(args)).toList());
@@ -163,7 +213,7 @@ class LauncherTest {
     p.getOutputStream().close();
     String out = new String(p.getInputStream().readAllBytes());
     assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
-    assertThat(p.exitValue()).as(out).isZero();
+    assertThat(p.exitValue()).as(out).isEqualTo(exit);
     return out.trim();
   }
 }
