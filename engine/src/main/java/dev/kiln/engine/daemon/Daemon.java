@@ -71,7 +71,11 @@ public final class Daemon implements AutoCloseable {
   private final AtomicLong served = new AtomicLong();
   private volatile String endReason;
 
-  private Daemon(
+  /**
+   * A daemon for {@code home}, listening on a loopback port but not yet named nor answering: {@link
+   * #start} does that. {@code key} names the build it runs from; {@code currentKey} reads it again.
+   */
+  public Daemon(
       Path home,
       String key,
       Supplier<String> currentKey,
@@ -92,26 +96,18 @@ public final class Daemon implements AutoCloseable {
   }
 
   /**
-   * Listens on loopback and names itself in {@code home}'s daemon file (replacing an older one's,
-   * which then ends). {@code key} names the build it runs from; {@code currentKey} reads it again.
+   * Names this daemon in its home's daemon file (replacing an older one's, which then ends) and
+   * starts answering; returns this.
    */
-  public static Daemon start(
-      Path home,
-      String key,
-      Supplier<String> currentKey,
-      Duration idle,
-      Handler handler,
-      PrintStream log)
-      throws IOException {
-    Daemon d = new Daemon(home, key, currentKey, idle, handler, log);
-    OwnerOnlyFile.create(d.file, d.describe() + "\n");
-    Thread accept = new Thread(d::accept, "kiln-daemon-accept");
+  public Daemon start() throws IOException {
+    OwnerOnlyFile.create(file, describe() + "\n");
+    Thread accept = new Thread(this::accept, "kiln-daemon-accept");
     accept.setDaemon(true);
     accept.start();
-    Thread watch = new Thread(d::watch, "kiln-daemon-watch");
+    Thread watch = new Thread(this::watch, "kiln-daemon-watch");
     watch.setDaemon(true);
     watch.start();
-    return d;
+    return this;
   }
 
   /** The daemon file's line: port, secret, build key, pid. */
