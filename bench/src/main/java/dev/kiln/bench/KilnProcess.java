@@ -1,6 +1,7 @@
 package dev.kiln.bench;
 
 import dev.kiln.engine.cli.Main;
+import dev.kiln.engine.util.DaemonThreads;
 import java.io.BufferedReader;
 import java.io.File;
 import java.io.IOException;
@@ -87,18 +88,15 @@ final class KilnProcess {
     while ((line = out.readLine()) != null) {
       Matcher m = LISTENING.matcher(line);
       if (m.find()) {
-        Thread drain =
-            new Thread(
-                () -> {
-                  try {
-                    out.transferTo(Writer.nullWriter());
-                  } catch (IOException stopped) {
-                    // the server exited: nothing more to read
-                  }
-                },
-                "kiln-bench-server-out");
-        drain.setDaemon(true);
-        drain.start();
+        DaemonThreads.start(
+            "kiln-bench-server-out",
+            () -> {
+              try {
+                out.transferTo(Writer.nullWriter());
+              } catch (IOException stopped) {
+                // the server exited: nothing more to read
+              }
+            });
         return new Server(p, Integer.parseInt(m.group(2)));
       }
     }

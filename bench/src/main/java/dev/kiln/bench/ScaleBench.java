@@ -4,6 +4,7 @@ import dev.kiln.dsl.model.Pipeline;
 import dev.kiln.engine.Engine;
 import dev.kiln.engine.cli.Main;
 import dev.kiln.engine.config.KilnConfig;
+import dev.kiln.engine.util.DaemonThreads;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -119,17 +120,15 @@ final class ScaleBench implements Callable<Integer> {
       if (line == null) {
         throw new IllegalStateException("a worker process exited before serving");
       }
-      Thread drain =
-          new Thread(
-              () -> {
-                try {
-                  r.transferTo(Writer.nullWriter());
-                } catch (IOException ignored) {
-                  // the worker exited
-                }
-              });
-      drain.setDaemon(true);
-      drain.start();
+      DaemonThreads.start(
+          "kiln-bench-worker-out",
+          () -> {
+            try {
+              r.transferTo(Writer.nullWriter());
+            } catch (IOException ignored) {
+              // the worker exited
+            }
+          });
     }
     return procs;
   }

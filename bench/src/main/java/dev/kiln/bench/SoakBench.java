@@ -10,6 +10,7 @@ import dev.kiln.engine.store.Role;
 import dev.kiln.engine.store.Sql;
 import dev.kiln.engine.store.StoreException;
 import dev.kiln.engine.store.TokenStore;
+import dev.kiln.engine.util.DaemonThreads;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
@@ -312,17 +313,14 @@ final class SoakBench implements Callable<Integer> {
   }
 
   private static void drain(InputStream in) {
-    Thread t =
-        new Thread(
-            () -> {
-              try {
-                in.transferTo(OutputStream.nullOutputStream());
-              } catch (IOException ignored) {
-                // the process exited
-              }
-            },
-            "soak-drain");
-    t.setDaemon(true);
-    t.start();
+    DaemonThreads.start(
+        "soak-drain",
+        () -> {
+          try {
+            in.transferTo(OutputStream.nullOutputStream());
+          } catch (IOException ignored) {
+            // the process exited
+          }
+        });
   }
 }

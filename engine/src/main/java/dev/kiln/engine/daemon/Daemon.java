@@ -1,6 +1,7 @@
 package dev.kiln.engine.daemon;
 
 import dev.kiln.engine.store.OwnerOnlyFile;
+import dev.kiln.engine.util.DaemonThreads;
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
 import java.io.EOFException;
@@ -59,12 +60,7 @@ public final class Daemon implements AutoCloseable {
   private final Handler handler;
   private final PrintStream log;
   private final ExecutorService connections =
-      Executors.newCachedThreadPool(
-          r -> {
-            Thread t = new Thread(r, "kiln-daemon-connection");
-            t.setDaemon(true);
-            return t;
-          });
+      Executors.newCachedThreadPool(DaemonThreads.named("kiln-daemon-connection"));
   private final CountDownLatch ended = new CountDownLatch(1);
   private final Instant started = Instant.now();
   private final AtomicLong lastRequest = new AtomicLong(System.nanoTime());
@@ -101,12 +97,8 @@ public final class Daemon implements AutoCloseable {
    */
   public Daemon start() throws IOException {
     OwnerOnlyFile.create(file, describe() + "\n");
-    Thread accept = new Thread(this::accept, "kiln-daemon-accept");
-    accept.setDaemon(true);
-    accept.start();
-    Thread watch = new Thread(this::watch, "kiln-daemon-watch");
-    watch.setDaemon(true);
-    watch.start();
+    DaemonThreads.start("kiln-daemon-accept", this::accept);
+    DaemonThreads.start("kiln-daemon-watch", this::watch);
     return this;
   }
 
