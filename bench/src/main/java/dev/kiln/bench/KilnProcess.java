@@ -6,6 +6,7 @@ import java.io.BufferedReader;
 import java.io.File;
 import java.io.IOException;
 import java.io.InputStreamReader;
+import java.io.Reader;
 import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -88,19 +89,27 @@ final class KilnProcess {
     while ((line = out.readLine()) != null) {
       Matcher m = LISTENING.matcher(line);
       if (m.find()) {
-        DaemonThreads.start(
-            "kiln-bench-server-out",
-            () -> {
-              try {
-                out.transferTo(Writer.nullWriter());
-              } catch (IOException stopped) {
-                // the server exited: nothing more to read
-              }
-            });
+        drain("kiln-bench-server-out", out);
         return new Server(p, Integer.parseInt(m.group(2)));
       }
     }
     p.destroyForcibly();
     throw new IllegalStateException("kiln server exited before it printed its port");
+  }
+
+  /**
+   * Reads the rest of a child's output on a daemon thread called {@code name} and drops it, so the
+   * child never blocks on a full pipe.
+   */
+  static void drain(String name, Reader rest) {
+    DaemonThreads.start(
+        name,
+        () -> {
+          try {
+            rest.transferTo(Writer.nullWriter());
+          } catch (IOException stopped) {
+            // the child exited: nothing more to read
+          }
+        });
   }
 }

@@ -4,11 +4,8 @@ import dev.kiln.dsl.model.Pipeline;
 import dev.kiln.engine.Engine;
 import dev.kiln.engine.cli.Main;
 import dev.kiln.engine.config.KilnConfig;
-import dev.kiln.engine.util.DaemonThreads;
 import java.io.BufferedReader;
-import java.io.IOException;
 import java.io.InputStreamReader;
-import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -120,15 +117,7 @@ final class ScaleBench implements Callable<Integer> {
       if (line == null) {
         throw new IllegalStateException("a worker process exited before serving");
       }
-      DaemonThreads.start(
-          "kiln-bench-worker-out",
-          () -> {
-            try {
-              r.transferTo(Writer.nullWriter());
-            } catch (IOException ignored) {
-              // the worker exited
-            }
-          });
+      KilnProcess.drain("kiln-bench-worker-out", r);
     }
     return procs;
   }

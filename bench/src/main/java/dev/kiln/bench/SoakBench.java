@@ -10,12 +10,10 @@ import dev.kiln.engine.store.Role;
 import dev.kiln.engine.store.Sql;
 import dev.kiln.engine.store.StoreException;
 import dev.kiln.engine.store.TokenStore;
-import dev.kiln.engine.util.DaemonThreads;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
-import java.io.OutputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -313,14 +311,6 @@ final class SoakBench implements Callable<Integer> {
   }
 
   private static void drain(InputStream in) {
-    DaemonThreads.start(
-        "soak-drain",
-        () -> {
-          try {
-            in.transferTo(OutputStream.nullOutputStream());
-          } catch (IOException ignored) {
-            // the process exited
-          }
-        });
+    KilnProcess.drain("soak-drain", new InputStreamReader(in, StandardCharsets.UTF_8));
   }
 }
