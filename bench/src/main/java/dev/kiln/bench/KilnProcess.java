@@ -1,10 +1,12 @@
 package dev.kiln.bench;
 
 import dev.kiln.engine.cli.Main;
+import dev.kiln.engine.util.DaemonThreads;
 import java.io.BufferedReader;
 import java.io.File;
 import java.io.IOException;
 import java.io.InputStreamReader;
+import java.io.Reader;
 import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -87,22 +89,27 @@ final class KilnProcess {
     while ((line = out.readLine()) != null) {
       Matcher m = LISTENING.matcher(line);
       if (m.find()) {
-        Thread drain =
-            new Thread(
-                () -> {
-                  try {
-                    out.transferTo(Writer.nullWriter());
-                  } catch (IOException stopped) {
-                    // the server exited: nothing more to read
-                  }
-                },
-                "kiln-bench-server-out");
-        drain.setDaemon(true);
-        drain.start();
+        drain("kiln-bench-server-out", out);
         return new Server(p, Integer.parseInt(m.group(2)));
       }
     }
     p.destroyForcibly();
     throw new IllegalStateException("kiln server exited before it printed its port");
+  }
+
+  /**
+   * Reads the rest of a child's output on a daemon thread called {@code name} and drops it, so the
+   * child never blocks on a full pipe.
+   */
+  static void drain(String name, Reader rest) {
+    DaemonThreads.start(
+        name,
+        () -> {
+          try {
+            rest.transferTo(Writer.nullWriter());
+          } catch (IOException stopped) {
+            // the child exited: nothing more to read
+          }
+        });
   }
 }

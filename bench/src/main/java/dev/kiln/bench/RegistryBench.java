@@ -217,18 +217,8 @@ final class RegistryBench implements Callable<Integer> {
     ModelRegistry registry = engine.models();
     for (int i = 0; i < 3; i++) {
       registry.register(
-          new ModelRegistry.NewVersion(
-              "bench-registry",
-              s.sha256(),
-              s.size(),
-              s.kind(),
-              null,
-              null,
-              null,
-              Map.of(),
-              i == 1 ? "production" : null,
-              "bench",
-              "bench-registry"));
+          ModelRegistry.NewVersion.ofFile(
+              s, "bench-registry", i == 1 ? "production" : null, "bench", "bench-registry"));
     }
     for (int i = 0; i < Math.min(1000, lookups); i++) {
       registry.lookup("bench-registry", "production").orElseThrow();

@@ -5,9 +5,7 @@ import dev.kiln.engine.Engine;
 import dev.kiln.engine.cli.Main;
 import dev.kiln.engine.config.KilnConfig;
 import java.io.BufferedReader;
-import java.io.IOException;
 import java.io.InputStreamReader;
-import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -119,17 +117,7 @@ final class ScaleBench implements Callable<Integer> {
       if (line == null) {
         throw new IllegalStateException("a worker process exited before serving");
       }
-      Thread drain =
-          new Thread(
-              () -> {
-                try {
-                  r.transferTo(Writer.nullWriter());
-                } catch (IOException ignored) {
-                  // the worker exited
-                }
-              });
-      drain.setDaemon(true);
-      drain.start();
+      KilnProcess.drain("kiln-bench-worker-out", r);
     }
     return procs;
   }

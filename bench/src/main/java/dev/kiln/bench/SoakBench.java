@@ -14,7 +14,6 @@ import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
-import java.io.OutputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -312,17 +311,6 @@ final class SoakBench implements Callable<Integer> {
   }
 
   private static void drain(InputStream in) {
-    Thread t =
-        new Thread(
-            () -> {
-              try {
-                in.transferTo(OutputStream.nullOutputStream());
-              } catch (IOException ignored) {
-                // the process exited
-              }
-            },
-            "soak-drain");
-    t.setDaemon(true);
-    t.start();
+    KilnProcess.drain("soak-drain", new InputStreamReader(in, StandardCharsets.UTF_8));
   }
 }

@@ -1,5 +1,6 @@
 package dev.kiln.engine.artifact;
 
+import dev.kiln.engine.util.DaemonThreads;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -38,14 +39,7 @@ final class S3Upload implements AutoCloseable {
   S3Upload(S3Client client, String bucket) {
     this.client = client;
     this.bucket = bucket;
-    this.parts =
-        Executors.newFixedThreadPool(
-            PARALLEL,
-            r -> {
-              Thread t = new Thread(r, "kiln-s3-upload");
-              t.setDaemon(true);
-              return t;
-            });
+    this.parts = Executors.newFixedThreadPool(PARALLEL, DaemonThreads.named("kiln-s3-upload"));
   }
 
   void bytes(byte[] content, String key, Map<String, String> metadata) {

@@ -219,8 +219,8 @@ final class DaemonCommand implements Runnable {
       Database.keepCommandConnections(); // one login per store, not one per command
       new WarmUpCommand().call(); // classes loaded and compiled before the first request
       Daemon d =
-          Daemon.start(
-              home, key, DaemonCommand::buildKey, idleFor, new Answering(home)::answer, log);
+          new Daemon(home, key, DaemonCommand::buildKey, idleFor, new Answering(home)::answer, log)
+              .start();
       log.println(Instant.now() + " kiln daemon: serving " + home + " on 127.0.0.1:" + d.port());
       String why = d.awaitEnd();
       log.println(Instant.now() + " kiln daemon: ended: " + why);

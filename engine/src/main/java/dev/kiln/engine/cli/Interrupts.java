@@ -1,5 +1,6 @@
 package dev.kiln.engine.cli;
 
+import dev.kiln.engine.util.DaemonThreads;
 import java.util.HashMap;
 import java.util.Map;
 import sun.misc.Signal;
@@ -24,9 +25,7 @@ final class Interrupts implements AutoCloseable {
             System.exit(EXIT);
           }
           received = true;
-          Thread t = new Thread(first, "kiln-interrupt");
-          t.setDaemon(true);
-          t.start();
+          DaemonThreads.start("kiln-interrupt", first);
         };
     for (String name : new String[] {"INT", "TERM"}) {
       try {

@@ -1,6 +1,7 @@
 package dev.kiln.engine.daemon;
 
 import dev.kiln.engine.store.OwnerOnlyFile;
+import dev.kiln.engine.util.DaemonThreads;
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
 import java.io.EOFException;
@@ -59,19 +60,18 @@ public final class Daemon implements AutoCloseable {
   private final Handler handler;
   private final PrintStream log;
   private final ExecutorService connections =
-      Executors.newCachedThreadPool(
-          r -> {
-            Thread t = new Thread(r, "kiln-daemon-connection");
-            t.setDaemon(true);
-            return t;
-          });
+      Executors.newCachedThreadPool(DaemonThreads.named("kiln-daemon-connection"));
   private final CountDownLatch ended = new CountDownLatch(1);
   private final Instant started = Instant.now();
   private final AtomicLong lastRequest = new AtomicLong(System.nanoTime());
   private final AtomicLong served = new AtomicLong();
   private volatile String endReason;
 
-  private Daemon(
+  /**
+   * A daemon for {@code home}, listening on a loopback port but not yet named nor answering: {@link
+   * #start} does that. {@code key} names the build it runs from; {@code currentKey} reads it again.
+   */
+  public Daemon(
       Path home,
       String key,
       Supplier<String> currentKey,
@@ -92,26 +92,14 @@ public final class Daemon implements AutoCloseable {
   }
 
   /**
-   * Listens on loopback and names itself in {@code home}'s daemon file (replacing an older one's,
-   * which then ends). {@code key} names the build it runs from; {@code currentKey} reads it again.
+   * Names this daemon in its home's daemon file (replacing an older one's, which then ends) and
+   * starts answering; returns this.
    */
-  public static Daemon start(
-      Path home,
-      String key,
-      Supplier<String> currentKey,
-      Duration idle,
-      Handler handler,
-      PrintStream log)
-      throws IOException {
-    Daemon d = new Daemon(home, key, currentKey, idle, handler, log);
-    OwnerOnlyFile.create(d.file, d.describe() + "\n");
-    Thread accept = new Thread(d::accept, "kiln-daemon-accept");
-    accept.setDaemon(true);
-    accept.start();
-    Thread watch = new Thread(d::watch, "kiln-daemon-watch");
-    watch.setDaemon(true);
-    watch.start();
-    return d;
+  public Daemon start() throws IOException {
+    OwnerOnlyFile.create(file, describe() + "\n");
+    DaemonThreads.start("kiln-daemon-accept", this::accept);
+    DaemonThreads.start("kiln-daemon-watch", this::watch);
+    return this;
   }
 
   /** The daemon file's line: port, secret, build key, pid. */

@@ -1,5 +1,6 @@
 package dev.kiln.engine.registry;
 
+import dev.kiln.engine.artifact.ArtifactStore;
 import dev.kiln.engine.store.Database;
 import dev.kiln.engine.store.Json;
 import dev.kiln.engine.store.Sql;
@@ -43,7 +44,28 @@ public final class ModelRegistry {
       Map<String, String> tags,
       String alias,
       String who,
-      String why) {}
+      String why) {
+
+    /**
+     * A version made of a file already in the artifact store, registered without a run (no run,
+     * step, commit or tags): a model trained outside Kiln, a benchmark's or a test's model.
+     */
+    public static NewVersion ofFile(
+        ArtifactStore.Stored stored, String name, String alias, String who, String why) {
+      return new NewVersion(
+          name,
+          stored.sha256(),
+          stored.size(),
+          stored.kind(),
+          null,
+          null,
+          null,
+          Map.of(),
+          alias,
+          who,
+          why);
+    }
+  }
 
   /**
    * An alias move; from is null when the alias was new; moved is false when it already pointed

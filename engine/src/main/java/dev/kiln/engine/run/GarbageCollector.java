@@ -3,6 +3,7 @@ package dev.kiln.engine.run;
 import dev.kiln.engine.artifact.ArtifactStore;
 import dev.kiln.engine.store.Database;
 import dev.kiln.engine.store.Retention;
+import dev.kiln.engine.util.DaemonThreads;
 import java.io.IOException;
 import java.time.Duration;
 import java.time.Instant;
@@ -94,12 +95,7 @@ public final class GarbageCollector {
    */
   public AutoCloseable every(Duration every, Duration olderThan, Consumer<String> log) {
     ScheduledExecutorService timer =
-        Executors.newSingleThreadScheduledExecutor(
-            r -> {
-              Thread t = new Thread(r, "kiln-retention");
-              t.setDaemon(true);
-              return t;
-            });
+        Executors.newSingleThreadScheduledExecutor(DaemonThreads.named("kiln-retention"));
     timer.scheduleWithFixedDelay(
         () -> {
           try {

@@ -10,6 +10,7 @@ import dev.kiln.engine.run.Planner.View;
 import dev.kiln.engine.store.Json;
 import dev.kiln.engine.task.TaskSpec;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -91,7 +92,9 @@ final class Specs {
         inputs,
         run.pipelineDir(),
         run.baseDir(),
-        step.cache());
+        step.cache(),
+        List.of(),
+        null);
   }
 
   /** Reads references for one task; {@code combination} is its matrix values (empty: none). */

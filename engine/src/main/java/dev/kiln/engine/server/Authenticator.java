@@ -4,6 +4,7 @@ import dev.kiln.engine.store.Role;
 import dev.kiln.engine.store.TokenStore;
 import dev.kiln.engine.store.TokenStore.Identity;
 import dev.kiln.engine.trigger.InvalidRequest;
+import dev.kiln.engine.util.DaemonThreads;
 import java.time.Duration;
 import java.util.HexFormat;
 import java.util.Map;
@@ -39,12 +40,7 @@ public final class Authenticator implements Routes.Guard {
   private final Map<String, Verified> cache = new ConcurrentHashMap<>();
   private final Map<Long, Long> touchedAtNanos = new ConcurrentHashMap<>();
   private final ExecutorService toucher =
-      Executors.newSingleThreadExecutor(
-          r -> {
-            Thread t = new Thread(r, "kiln-token-last-used");
-            t.setDaemon(true);
-            return t;
-          });
+      Executors.newSingleThreadExecutor(DaemonThreads.named("kiln-token-last-used"));
   private volatile boolean anyToken;
 
   public Authenticator(TokenStore tokens) {

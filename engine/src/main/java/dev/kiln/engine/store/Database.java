@@ -4,6 +4,7 @@ import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import dev.kiln.engine.config.ConfigException;
 import dev.kiln.engine.config.KilnConfig;
+import dev.kiln.engine.util.DaemonThreads;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
@@ -243,31 +244,28 @@ public final class Database implements AutoCloseable {
     }
     int size = hikari.getMaximumPoolSize();
     hikari.getHikariConfigMXBean().setMinimumIdle(size);
-    Thread filler =
-        new Thread(
-            () -> {
-              List<Connection> held = new ArrayList<>();
+    DaemonThreads.start(
+        "kiln-pool-filler",
+        () -> {
+          List<Connection> held = new ArrayList<>();
+          try {
+            // Each borrow takes an idle connection or makes the pool open one more.
+            while (held.size() < size
+                && hikari.getHikariPoolMXBean().getTotalConnections() < size) {
+              held.add(hikari.getConnection());
+            }
+          } catch (SQLException e) {
+            // The pool grows on demand instead; requests then wait for their logins.
+          } finally {
+            for (Connection c : held) {
               try {
-                // Each borrow takes an idle connection or makes the pool open one more.
-                while (held.size() < size
-                    && hikari.getHikariPoolMXBean().getTotalConnections() < size) {
-                  held.add(hikari.getConnection());
-                }
-              } catch (SQLException e) {
-                // The pool grows on demand instead; requests then wait for their logins.
-              } finally {
-                for (Connection c : held) {
-                  try {
-                    c.close();
-                  } catch (SQLException ignored) {
-                    // back in the pool or gone: either way not held here
-                  }
-                }
+                c.close();
+              } catch (SQLException ignored) {
+                // back in the pool or gone: either way not held here
               }
-            },
-            "kiln-pool-filler");
-    filler.setDaemon(true);
-    filler.start();
+            }
+          }
+        });
   }
 
   public Tx tx() {

@@ -1,5 +1,6 @@
 package dev.kiln.engine.store;
 
+import dev.kiln.engine.util.DaemonThreads;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
@@ -92,9 +93,7 @@ public final class Wakeups {
     }
     pending.addAll(wakes);
     if (sender == null) {
-      sender = new Thread(this::sendLoop, "kiln-wakeups");
-      sender.setDaemon(true);
-      sender.start();
+      sender = DaemonThreads.start("kiln-wakeups", this::sendLoop);
     }
     notifyAll();
   }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.kiln.engine.task.TaskSpec;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -26,7 +27,9 @@ class CacheKeyTest {
         inputs,
         "/pipelines/a",
         "/here",
-        true);
+        true,
+        List.of(),
+        null);
   }
 
   private static final TaskSpec BASE =
@@ -86,7 +89,9 @@ class CacheKeyTest {
             Map.of("prep", Map.of("data", "/other/home/artifacts/sha256/ab/ab12")),
             "/x",
             "/y",
-            true);
+            true,
+            List.of(),
+            null);
     assertThat(CacheKey.of("p", "s", elsewhere, "sha256:1"))
         .isEqualTo(CacheKey.of("p", "s", BASE, "sha256:1"));
   }

@@ -72,7 +72,9 @@ class SecretBoxTest {
             Map.of(),
             null,
             null,
-            false);
+            false,
+            List.of(),
+            null);
     TaskSpec sealed = box.sealSpec(spec, List.of("k-123456"));
     assertThat(Json.write(sealed)).doesNotContain("k-123456").contains("world");
     assertThat(box.openSpec(sealed)).isEqualTo(spec);

@@ -2,6 +2,7 @@ package dev.kiln.steps.serve;
 
 import com.github.dockerjava.api.DockerClient;
 import dev.kiln.engine.Engine;
+import dev.kiln.engine.util.DaemonThreads;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -23,12 +24,7 @@ final class Deployments {
   private static final Logger log = LoggerFactory.getLogger(Deployments.class);
   private static final Map<String, Hosted> HOSTED = new ConcurrentHashMap<>();
   private static final ScheduledExecutorService FOLLOWER =
-      Executors.newSingleThreadScheduledExecutor(
-          r -> {
-            Thread t = new Thread(r, "kiln-deployments");
-            t.setDaemon(true);
-            return t;
-          });
+      Executors.newSingleThreadScheduledExecutor(DaemonThreads.named("kiln-deployments"));
 
   static {
     Runtime.getRuntime()

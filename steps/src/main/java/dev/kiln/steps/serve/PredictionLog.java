@@ -1,6 +1,7 @@
 package dev.kiln.steps.serve;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.kiln.engine.util.DaemonThreads;
 import java.io.IOException;
 import java.time.Duration;
 import java.time.Instant;
@@ -55,9 +56,7 @@ final class PredictionLog implements AutoCloseable {
     this.store = store;
     this.name = name;
     this.alias = alias;
-    this.writer = new Thread(this::write, "kiln-prediction-log-" + name + "@" + alias);
-    writer.setDaemon(true);
-    writer.start();
+    this.writer = DaemonThreads.start("kiln-prediction-log-" + name + "@" + alias, this::write);
   }
 
   /** Queues a request for the log; false (and counted) when the queue is full. Never blocks. */

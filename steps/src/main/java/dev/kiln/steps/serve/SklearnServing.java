@@ -111,18 +111,8 @@ public final class SklearnServing implements AutoCloseable {
           engine
               .models()
               .register(
-                  new ModelRegistry.NewVersion(
-                      name,
-                      s.sha256(),
-                      s.size(),
-                      s.kind(),
-                      null,
-                      null,
-                      null,
-                      Map.of(),
-                      null,
-                      "kiln bench serve",
-                      "the scikit-learn line"));
+                  ModelRegistry.NewVersion.ofFile(
+                      s, name, null, "kiln bench serve", "the scikit-learn line"));
     } finally {
       ArtifactStore.deleteTree(dir);
     }

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.kiln.engine.Engine;
 import dev.kiln.engine.config.KilnConfig;
+import dev.kiln.engine.registry.ModelRegistry;
 import dev.kiln.engine.registry.ModelVersion;
 import dev.kiln.engine.testing.TestDb;
 import java.nio.file.Files;
@@ -81,21 +82,7 @@ class ModelRefsTest {
     Files.writeString(junk, "not a model");
     var s = engine.artifacts().put(junk);
     ModelVersion v =
-        engine
-            .models()
-            .register(
-                new dev.kiln.engine.registry.ModelRegistry.NewVersion(
-                    "junk",
-                    s.sha256(),
-                    s.size(),
-                    s.kind(),
-                    null,
-                    null,
-                    null,
-                    Map.of(),
-                    null,
-                    "t",
-                    null));
+        engine.models().register(ModelRegistry.NewVersion.ofFile(s, "junk", null, "t", null));
     assertThatThrownBy(
             () -> ModelRefs.info(new ServingStore(engine.db()), engine.artifacts(), v, null))
         .hasMessage("junk@1: unknown model flavour: not a Tribuo model nor a Python pickle");

@@ -5,7 +5,6 @@ import dev.kiln.engine.artifact.ArtifactStore;
 import dev.kiln.engine.registry.ModelRegistry;
 import dev.kiln.engine.registry.ModelVersion;
 import java.nio.file.Path;
-import java.util.Map;
 
 /** Registers real models in a test's registry. */
 final class Models {
@@ -20,19 +19,6 @@ final class Models {
   static ModelVersion registerFile(Engine e, Path file, String name, String alias)
       throws Exception {
     ArtifactStore.Stored s = e.artifacts().put(file);
-    return e.models()
-        .register(
-            new ModelRegistry.NewVersion(
-                name,
-                s.sha256(),
-                s.size(),
-                s.kind(),
-                null,
-                null,
-                null,
-                Map.of(),
-                alias,
-                "test",
-                "test"));
+    return e.models().register(ModelRegistry.NewVersion.ofFile(s, name, alias, "test", "test"));
   }
 }

@@ -3,6 +3,7 @@ package dev.kiln.workers.loop;
 import dev.kiln.engine.spi.BuiltinStep;
 import dev.kiln.engine.spi.Cancellation;
 import dev.kiln.engine.task.Completion;
+import dev.kiln.engine.util.DaemonThreads;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -18,12 +19,7 @@ import java.util.concurrent.TimeoutException;
 final class BuiltinRunner {
   /** Built-in steps run here, so a timeout or cancel can interrupt (and if need be abandon) one. */
   private static final ExecutorService BUILTINS =
-      Executors.newCachedThreadPool(
-          r -> {
-            Thread t = new Thread(r, "kiln-builtin");
-            t.setDaemon(true);
-            return t;
-          });
+      Executors.newCachedThreadPool(DaemonThreads.named("kiln-builtin"));
 
   private BuiltinRunner() {}
 

@@ -4,6 +4,7 @@ import dev.kiln.engine.Engine;
 import dev.kiln.engine.spi.Metrics;
 import dev.kiln.engine.spi.WorkerRuntime;
 import dev.kiln.engine.store.LeaseSession;
+import dev.kiln.engine.util.DaemonThreads;
 import java.time.Duration;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -89,9 +90,7 @@ final class Heartbeats {
     if (a.finished || a.cancel().isCancelled()) {
       return;
     }
-    Thread t = new Thread(() -> a.cancel().cancel(why), "kiln-cancel-" + a.task().id());
-    t.setDaemon(true);
-    t.start();
+    DaemonThreads.start("kiln-cancel-" + a.task().id(), () -> a.cancel().cancel(why));
   }
 
   void close() {

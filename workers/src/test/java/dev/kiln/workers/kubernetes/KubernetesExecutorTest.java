@@ -64,7 +64,9 @@ class KubernetesExecutorTest {
             Map.of(),
             null,
             null,
-            false);
+            false,
+            List.of(),
+            null);
     return new Invocation(
         new ClaimedTask(taskId, 7, "train", 2, "worker-1", spec),
         Path.of("/var/lib/kiln/work/run-7/train-2"),

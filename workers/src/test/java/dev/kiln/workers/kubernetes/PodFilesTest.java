@@ -97,7 +97,9 @@ class PodFilesTest {
             Map.of(),
             null,
             null,
-            false);
+            false,
+            List.of(),
+            null);
     return new Invocation(
         new ClaimedTask(51, 7, "train", 1, "worker-1", spec),
         work,
