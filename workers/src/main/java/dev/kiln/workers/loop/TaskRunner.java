@@ -18,6 +18,7 @@ import dev.kiln.engine.task.TaskSpec;
 import dev.kiln.workers.process.LocalProcesses;
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -119,7 +120,7 @@ final class TaskRunner {
       ArtifactStore.deleteTree(work);
       // Each folder and file costs a metadata write (0.3 ms on this project's CI disk), so only
       // what the step can use is made: KILN_INPUTS only when it needs artifacts.
-      Files.createDirectories(artifacts);
+      makeFolders(work, artifacts);
       Files.createFile(outputs);
       Files.createFile(metrics);
       if (!spec.inputs().isEmpty()) {
@@ -206,6 +207,21 @@ final class TaskRunner {
               cancel);
     }
     return result;
+  }
+
+  /**
+   * Makes the attempt's folder and its kiln/artifacts: each folder with one mkdir, the run's folder
+   * only for its first step. (Files.createDirectories first fails on the deepest folder and then
+   * probes every missing parent, each failure an exception: three times the system calls.)
+   */
+  private static void makeFolders(Path work, Path artifacts) throws IOException {
+    try {
+      Files.createDirectory(work);
+    } catch (NoSuchFileException e) {
+      Files.createDirectories(work);
+    }
+    Files.createDirectory(artifacts.getParent());
+    Files.createDirectory(artifacts);
   }
 
   /** The folders a built-in may use: docs/security.md, "Paths". */

@@ -5,6 +5,7 @@ import dev.kiln.engine.spi.Executor;
 import dev.kiln.engine.spi.Invocation;
 import dev.kiln.engine.spi.LogSink;
 import dev.kiln.engine.task.Completion.Outcome;
+import dev.kiln.engine.util.DaemonThreads;
 import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
@@ -16,7 +17,12 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
  * Runs a step's command as a local child process: {@code sh -c COMMAND} in the attempt's work
@@ -31,6 +37,10 @@ public final class ProcessExecutor implements Executor {
   private static final String LAUNCH_MECHANISM = "jdk.lang.Process.launchMechanism";
 
   static final Duration GRACE = Duration.ofSeconds(5);
+
+  /** The threads that copy steps' output to their logs, two per running step, kept when idle. */
+  private static final ExecutorService PUMPS =
+      Executors.newCachedThreadPool(DaemonThreads.named("kiln-step-output"));
 
   static {
     // JDK 17 on Linux starts a child through jspawnhelper, a helper that then execs the command:
@@ -80,8 +90,8 @@ public final class ProcessExecutor implements Executor {
     } catch (IOException e) {
       return new ExecutionResult(Outcome.FAILED, null, "cannot start sh: " + e.getMessage());
     }
-    Thread out = pump(p.getInputStream(), "stdout", inv.logs(), inv.task().stepId());
-    Thread err = pump(p.getErrorStream(), "stderr", inv.logs(), inv.task().stepId());
+    Future<?> out = pump(p.getInputStream(), "stdout", inv.logs(), inv.task().stepId());
+    Future<?> err = pump(p.getErrorStream(), "stderr", inv.logs(), inv.task().stepId());
     inv.cancellation().onCancel(() -> killTree(p.toHandle(), tag));
     Long timeoutMs = inv.task().spec().timeoutMs();
     boolean exited;
@@ -96,12 +106,11 @@ public final class ProcessExecutor implements Executor {
     }
     // Background children that outlive the shell hold the pipes open; they were re-parented when
     // the shell exited, so find them by their tag, not by parent, and stop them too.
-    out.join(50);
-    err.join(50);
-    if (out.isAlive() || err.isAlive()) {
+    boolean drained = drained(out, 50) & drained(err, 50);
+    if (!drained) {
       LocalProcesses.killTagged(tag);
-      out.join(GRACE.toMillis());
-      err.join(GRACE.toMillis());
+      drained(out, GRACE.toMillis());
+      drained(err, GRACE.toMillis());
     }
     if (!exited) {
       return new ExecutionResult(
@@ -153,41 +162,55 @@ public final class ProcessExecutor implements Executor {
     return cut == 0 ? line.toString() : line + " [cut: " + cut + " more characters]";
   }
 
-  private static Thread pump(InputStream in, String stream, LogSink sink, String step) {
-    Thread t =
-        new Thread(
-            () -> {
-              try (Reader r = new InputStreamReader(in, StandardCharsets.UTF_8)) {
-                // Read by hand, not readLine(): one 4 GB line must not be held in memory whole.
-                char[] buf = new char[8192];
-                StringBuilder line = new StringBuilder();
-                long cut = 0;
-                int n;
-                while ((n = r.read(buf)) > 0) {
-                  for (int i = 0; i < n; i++) {
-                    char ch = buf[i];
-                    if (ch == '\n') {
-                      sink.line(stream, ended(line, cut));
-                      line.setLength(0);
-                      cut = 0;
-                    } else if (line.length() < MAX_LINE) {
-                      line.append(ch);
-                    } else {
-                      cut++;
-                    }
-                  }
-                }
-                if (line.length() > 0 || cut > 0) {
+  /**
+   * Whether the pump ended within {@code ms} (it reached the end of its stream); it keeps going
+   * otherwise.
+   */
+  private static boolean drained(Future<?> pump, long ms) throws InterruptedException {
+    try {
+      pump.get(ms, TimeUnit.MILLISECONDS);
+      return true;
+    } catch (TimeoutException e) {
+      return false;
+    } catch (ExecutionException e) {
+      return true; // the pump logs its own read errors; anything else ended it as well
+    }
+  }
+
+  /**
+   * Copies a stream's lines to the step's log on a pooled thread: threads are reused from step to
+   * step, since starting two new ones per step cost more than the step itself (docs/benchmarks.md,
+   * "Per step").
+   */
+  private static Future<?> pump(InputStream in, String stream, LogSink sink, String step) {
+    return PUMPS.submit(
+        () -> {
+          try (Reader r = new InputStreamReader(in, StandardCharsets.UTF_8)) {
+            // Read by hand, not readLine(): one 4 GB line must not be held in memory whole.
+            char[] buf = new char[8192];
+            StringBuilder line = new StringBuilder();
+            long cut = 0;
+            int n;
+            while ((n = r.read(buf)) > 0) {
+              for (int i = 0; i < n; i++) {
+                char ch = buf[i];
+                if (ch == '\n') {
                   sink.line(stream, ended(line, cut));
+                  line.setLength(0);
+                  cut = 0;
+                } else if (line.length() < MAX_LINE) {
+                  line.append(ch);
+                } else {
+                  cut++;
                 }
-              } catch (IOException e) {
-                sink.line(
-                    "system", stream + " of " + step + " could not be read: " + e.getMessage());
               }
-            },
-            "kiln-" + stream + "-" + step);
-    t.setDaemon(true);
-    t.start();
-    return t;
+            }
+            if (line.length() > 0 || cut > 0) {
+              sink.line(stream, ended(line, cut));
+            }
+          } catch (IOException e) {
+            sink.line("system", stream + " of " + step + " could not be read: " + e.getMessage());
+          }
+        });
   }
 }
