@@ -28,8 +28,7 @@ final class Heartbeats {
 
   Heartbeats(Engine engine, WorkerRuntime.Options options) {
     this.options = options;
-    this.beats =
-        Executors.newSingleThreadScheduledExecutor(r -> Worker.daemon(r, "kiln-heartbeat"));
+    this.beats = Executors.newSingleThreadScheduledExecutor(DaemonThreads.named("kiln-heartbeat"));
     this.leaseSession = new LeaseSession(engine.db(), heartbeatEvery().dividedBy(2));
   }
 

@@ -13,6 +13,7 @@ import dev.kiln.engine.store.ClaimedTask;
 import dev.kiln.engine.store.Listener;
 import dev.kiln.engine.store.TaskQueue;
 import dev.kiln.engine.task.Completion;
+import dev.kiln.engine.util.DaemonThreads;
 import dev.kiln.workers.process.LocalProcesses;
 import java.io.IOException;
 import java.time.Duration;
@@ -82,8 +83,8 @@ final class Worker implements WorkerRuntime.Handle {
     this.options = options;
     this.queues = List.copyOf(options.queues());
     this.slots = new Semaphore(options.slots());
-    this.pool = Executors.newFixedThreadPool(options.slots(), r -> daemon(r, "kiln-task"));
-    this.timers = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "kiln-timers"));
+    this.pool = Executors.newFixedThreadPool(options.slots(), DaemonThreads.named("kiln-task"));
+    this.timers = Executors.newSingleThreadScheduledExecutor(DaemonThreads.named("kiln-timers"));
     this.limits = StepLimits.fromEnvironment();
     this.heartbeats = new Heartbeats(engine, options);
     this.recorder = new ResultRecorder(engine, options, () -> state == State.STOPPED);
@@ -99,8 +100,7 @@ final class Worker implements WorkerRuntime.Handle {
     this.runner =
         new TaskRunner(
             engine, executors, BuiltinStep.all(), options.forceExecutor(), options.name(), limits);
-    this.poller = new Thread(this::pollLoop, "kiln-poller-" + options.name());
-    this.poller.setDaemon(true);
+    this.poller = DaemonThreads.named("kiln-poller-" + options.name()).newThread(this::pollLoop);
   }
 
   @Override
@@ -394,11 +394,5 @@ final class Worker implements WorkerRuntime.Handle {
     }
     timers.shutdownNow();
     heartbeats.close();
-  }
-
-  static Thread daemon(Runnable r, String name) {
-    Thread t = new Thread(r, name);
-    t.setDaemon(true);
-    return t;
   }
 }
