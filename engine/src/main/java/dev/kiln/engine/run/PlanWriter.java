@@ -8,6 +8,7 @@ import dev.kiln.engine.task.StepStatus;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.List;
+import java.util.Optional;
 
 /** Applies life-cycle decisions through the store, inside a transaction that holds the run lock. */
 final class PlanWriter {
@@ -52,6 +53,24 @@ final class PlanWriter {
    * Returns false, writing nothing, when the attempt is no longer the task's current one.
    */
   static boolean finishTask(Connection c, ClaimedTask t, Completion r) throws SQLException {
+    Settling s = settling(r);
+    return Tasks.settle(c, t, r, s.status(), s.detail(), s.cacheKey(), s.reusedFrom());
+  }
+
+  /**
+   * {@link #finishTask} that first locks the run, in the same statement: returns the run as locked,
+   * or empty (nothing written) when the attempt is no longer the task's current one.
+   */
+  static Optional<Runs.RunRow> lockRunAndFinishTask(Connection c, ClaimedTask t, Completion r)
+      throws SQLException {
+    Settling s = settling(r);
+    return Tasks.lockRunAndSettle(c, t, r, s.status(), s.detail(), s.cacheKey(), s.reusedFrom());
+  }
+
+  /** How a result settles its task: status, event detail, cache key, the task it reused. */
+  private record Settling(StepStatus status, String detail, String cacheKey, Long reusedFrom) {}
+
+  private static Settling settling(Completion r) {
     StepStatus status =
         switch (r.outcome()) {
           case SUCCEEDED -> StepStatus.SUCCEEDED;
@@ -69,6 +88,6 @@ final class PlanWriter {
     // told from a retry's copy and is never an entry itself.
     String cacheKey = status == StepStatus.SUCCEEDED ? r.cacheKey() : null;
     Long reusedFrom = r.cachedFrom() == null ? null : r.cachedFrom().taskId();
-    return Tasks.settle(c, t, r, status, detail, cacheKey, reusedFrom);
+    return new Settling(status, detail, cacheKey, reusedFrom);
   }
 }

@@ -48,7 +48,10 @@ public final class Runs {
              r.scheduled_at
         from runs r where r.id = ?""";
 
-  private static RunRow runRow(ResultSet rs) throws SQLException {
+  /** {@link #RUN_ROW}, locking the row against other completions and status changes. */
+  static final String LOCK_RUN_ROW = RUN_ROW + " for no key update";
+
+  static RunRow runRow(ResultSet rs) throws SQLException {
     return new RunRow(
         RunStatus.of(rs.getString(1)),
         SecretBox.process().openParams(Json.readMap(rs.getString(2))),
@@ -133,7 +136,7 @@ public final class Runs {
    * deadlock with, this one.
    */
   public static RunRow lock(Connection c, long runId) throws SQLException {
-    return Sql.one(c, RUN_ROW + " for no key update", Runs::runRow, runId)
+    return Sql.one(c, LOCK_RUN_ROW, Runs::runRow, runId)
         .orElseThrow(() -> new RunNotFoundException(runId));
   }
 

@@ -13,6 +13,8 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
 
 /**
  * The {@code tasks} and {@code task_attempts} rows of the life cycle, inside the caller's
@@ -150,6 +152,52 @@ public final class Tasks {
   }
 
   /**
+   * The settling of a task: task, attempt and event, in one statement (on every step's critical
+   * path). {@code %s} takes a further condition on the task's update.
+   */
+  private static final String SETTLE =
+      """
+      t as (
+        update tasks set status = ?, outputs = ?, exit_code = ?, error = ?, finished_at = now(),
+               lease_until = null, image_digest = ?, cache_key = ?, reused_from = ?
+         where id = ? and attempt = ? and worker = ? and status = 'running'%s
+        returning run_id, step_id),
+      a as (
+        update task_attempts set status = ?, finished_at = now(), exit_code = ?, error = ?
+         where task_id = ? and attempt = ? and exists (select 1 from t)),
+      e as (
+        insert into run_events (run_id, step_id, status, detail)
+        select run_id, step_id, ?, ? from t returning run_id)""";
+
+  private static Object[] settleArgs(
+      ClaimedTask t,
+      Completion r,
+      StepStatus status,
+      String detail,
+      String cacheKey,
+      Long reusedFrom) {
+    return new Object[] {
+      status.db(),
+      Jsonb.of(r.outputs()),
+      r.exitCode(),
+      r.error(),
+      r.imageDigest(),
+      cacheKey,
+      reusedFrom,
+      t.id(),
+      t.attempt(),
+      t.worker(),
+      status.db(),
+      r.exitCode(),
+      r.error(),
+      t.id(),
+      t.attempt(),
+      status.db(),
+      detail
+    };
+  }
+
+  /**
    * Settles a running task with its worker's result, compare-and-set on (id, attempt, worker,
    * running), with its metrics and artifacts. Returns false, writing nothing, when the attempt is
    * no longer the task's current one.
@@ -163,46 +211,58 @@ public final class Tasks {
       String cacheKey,
       Long reusedFrom)
       throws SQLException {
-    // Task, attempt and event in one round trip: this is on every step's critical path.
     boolean settled =
         Sql.query(
                     c,
-                    """
-        with t as (
-          update tasks set status = ?, outputs = ?, exit_code = ?, error = ?, finished_at = now(),
-                 lease_until = null, image_digest = ?, cache_key = ?, reused_from = ?
-           where id = ? and attempt = ? and worker = ? and status = 'running'
-          returning run_id, step_id),
-        a as (
-          update task_attempts set status = ?, finished_at = now(), exit_code = ?, error = ?
-           where task_id = ? and attempt = ? and exists (select 1 from t)),
-        e as (
-          insert into run_events (run_id, step_id, status, detail)
-          select run_id, step_id, ?, ? from t returning run_id)
-        select run_id from e""",
+                    "with " + SETTLE.formatted("") + " select run_id from e",
                     rs -> true,
-                    status.db(),
-                    Jsonb.of(r.outputs()),
-                    r.exitCode(),
-                    r.error(),
-                    r.imageDigest(),
-                    cacheKey,
-                    reusedFrom,
-                    t.id(),
-                    t.attempt(),
-                    t.worker(),
-                    status.db(),
-                    r.exitCode(),
-                    r.error(),
-                    t.id(),
-                    t.attempt(),
-                    status.db(),
-                    detail)
+                    settleArgs(t, r, status, detail, cacheKey, reusedFrom))
                 .size()
             == 1;
-    if (!settled) {
-      return false;
+    if (settled) {
+      settled(c, t, r);
     }
+    return settled;
+  }
+
+  /**
+   * {@link Runs#lock} and {@link #settle} in one statement, one round trip fewer: the run's row is
+   * locked before the task is settled (the update waits on it). Returns the run as locked, or
+   * empty, writing nothing, when the attempt is no longer the task's current one (or the run is
+   * gone).
+   */
+  public static Optional<Runs.RunRow> lockRunAndSettle(
+      Connection c,
+      ClaimedTask t,
+      Completion r,
+      StepStatus status,
+      String detail,
+      String cacheKey,
+      Long reusedFrom)
+      throws SQLException {
+    Object[] settle = settleArgs(t, r, status, detail, cacheKey, reusedFrom);
+    Object[] args = new Object[settle.length + 1];
+    args[0] = t.runId();
+    System.arraycopy(settle, 0, args, 1, settle.length);
+    List<Runs.RunRow> settled =
+        Sql.query(
+            c,
+            "with r as ("
+                + Runs.LOCK_RUN_ROW
+                + "), "
+                + SETTLE.formatted(" and exists (select 1 from r)")
+                + " select r.*, exists (select 1 from e) as settled from r",
+            rs -> rs.getBoolean("settled") ? Runs.runRow(rs) : null,
+            args);
+    Optional<Runs.RunRow> run = settled.stream().filter(Objects::nonNull).findFirst();
+    if (run.isPresent()) {
+      settled(c, t, r);
+    }
+    return run;
+  }
+
+  /** What follows a settled result in its transaction: the event's wake-up, metrics, artifacts. */
+  private static void settled(Connection c, ClaimedTask t, Completion r) throws SQLException {
     Runs.notifyEvents(c, t.runId());
     // A task is settled once (running -> final, under the fence), so it has no metrics or
     // artifacts yet: nothing to delete first.
@@ -232,7 +292,6 @@ public final class Tasks {
           a.size(),
           a.kind());
     }
-    return true;
   }
 
   /** Settles a running task without a result from its worker (lease lost for good, cancelled). */
