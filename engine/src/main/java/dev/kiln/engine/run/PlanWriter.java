@@ -53,8 +53,7 @@ final class PlanWriter {
    * Returns false, writing nothing, when the attempt is no longer the task's current one.
    */
   static boolean finishTask(Connection c, ClaimedTask t, Completion r) throws SQLException {
-    Settling s = settling(r);
-    return Tasks.settle(c, t, r, s.status(), s.detail(), s.cacheKey(), s.reusedFrom());
+    return Tasks.settle(c, t, r, settling(r));
   }
 
   /**
@@ -63,14 +62,10 @@ final class PlanWriter {
    */
   static Optional<Runs.RunRow> lockRunAndFinishTask(Connection c, ClaimedTask t, Completion r)
       throws SQLException {
-    Settling s = settling(r);
-    return Tasks.lockRunAndSettle(c, t, r, s.status(), s.detail(), s.cacheKey(), s.reusedFrom());
+    return Tasks.lockRunAndSettle(c, t, r, settling(r));
   }
 
-  /** How a result settles its task: status, event detail, cache key, the task it reused. */
-  private record Settling(StepStatus status, String detail, String cacheKey, Long reusedFrom) {}
-
-  private static Settling settling(Completion r) {
+  private static Tasks.Settling settling(Completion r) {
     StepStatus status =
         switch (r.outcome()) {
           case SUCCEEDED -> StepStatus.SUCCEEDED;
@@ -88,6 +83,6 @@ final class PlanWriter {
     // told from a retry's copy and is never an entry itself.
     String cacheKey = status == StepStatus.SUCCEEDED ? r.cacheKey() : null;
     Long reusedFrom = r.cachedFrom() == null ? null : r.cachedFrom().taskId();
-    return new Settling(status, detail, cacheKey, reusedFrom);
+    return new Tasks.Settling(status, detail, cacheKey, reusedFrom);
   }
 }

@@ -169,21 +169,22 @@ public final class Tasks {
         insert into run_events (run_id, step_id, status, detail)
         select run_id, step_id, ?, ? from t returning run_id)""";
 
-  private static Object[] settleArgs(
-      ClaimedTask t,
-      Completion r,
-      StepStatus status,
-      String detail,
-      String cacheKey,
-      Long reusedFrom) {
+  /**
+   * How a result settles its task: the task's final status, the event's detail, the cache key a
+   * success records, the task whose result it reused (a cache hit).
+   */
+  public record Settling(StepStatus status, String detail, String cacheKey, Long reusedFrom) {}
+
+  private static Object[] settleArgs(ClaimedTask t, Completion r, Settling s) {
+    StepStatus status = s.status();
     return new Object[] {
       status.db(),
       Jsonb.of(r.outputs()),
       r.exitCode(),
       r.error(),
       r.imageDigest(),
-      cacheKey,
-      reusedFrom,
+      s.cacheKey(),
+      s.reusedFrom(),
       t.id(),
       t.attempt(),
       t.worker(),
@@ -193,7 +194,7 @@ public final class Tasks {
       t.id(),
       t.attempt(),
       status.db(),
-      detail
+      s.detail()
     };
   }
 
@@ -202,21 +203,14 @@ public final class Tasks {
    * running), with its metrics and artifacts. Returns false, writing nothing, when the attempt is
    * no longer the task's current one.
    */
-  public static boolean settle(
-      Connection c,
-      ClaimedTask t,
-      Completion r,
-      StepStatus status,
-      String detail,
-      String cacheKey,
-      Long reusedFrom)
+  public static boolean settle(Connection c, ClaimedTask t, Completion r, Settling s)
       throws SQLException {
     boolean settled =
         Sql.query(
                     c,
                     "with " + SETTLE.formatted("") + " select run_id from e",
                     rs -> true,
-                    settleArgs(t, r, status, detail, cacheKey, reusedFrom))
+                    settleArgs(t, r, s))
                 .size()
             == 1;
     if (settled) {
@@ -232,15 +226,8 @@ public final class Tasks {
    * gone).
    */
   public static Optional<Runs.RunRow> lockRunAndSettle(
-      Connection c,
-      ClaimedTask t,
-      Completion r,
-      StepStatus status,
-      String detail,
-      String cacheKey,
-      Long reusedFrom)
-      throws SQLException {
-    Object[] settle = settleArgs(t, r, status, detail, cacheKey, reusedFrom);
+      Connection c, ClaimedTask t, Completion r, Settling s) throws SQLException {
+    Object[] settle = settleArgs(t, r, s);
     Object[] args = new Object[settle.length + 1];
     args[0] = t.runId();
     System.arraycopy(settle, 0, args, 1, settle.length);
