@@ -219,46 +219,47 @@ public final class RunService {
         result.outcome() == Completion.Outcome.FAILED
             || result.outcome() == Completion.Outcome.TIMED_OUT
             || result.outcome() == Completion.Outcome.INVALID;
+    RunRow run;
     if (!failed) {
       // The run's lock and the result in one statement: one round trip fewer on every step.
       Optional<RunRow> locked = PlanWriter.lockRunAndFinishTask(c, t, result);
       if (locked.isEmpty()) {
         return refused(t);
       }
-      stepFinished(t, result, took, locked.get());
-      return new Recorded(
-          true, advance(c, t.runId(), locked.get(), true, next, null).unannounced());
-    }
-    RunRow run = Runs.lock(c, t.runId());
-    stepFinished(t, result, took, run);
-    Optional<Held> held = Attempts.lockHeld(c, t);
-    if (held.isEmpty()) {
-      return refused(t);
-    }
-    Held h = held.get();
-    Decision d =
-        Retries.decide(
-            result.outcome() == Completion.Outcome.INVALID
-                ? Retries.End.INVALID
-                : Retries.End.FAILED,
-            new Retries.State(h.attempt(), h.maxAttempts(), h.backoff(), h.cancelRequested(), 0));
-    if (d instanceof Decision.Requeue r) {
-      Attempts.fail(c, t.id(), t.attempt(), result.exitCode(), result.error());
-      Tasks.requeue(
-          c,
-          t.runId(),
-          t.id(),
-          t.stepId(),
-          r.delay(),
-          result.error(),
-          result.exitCode(),
-          Retries.retryingDetail(t.attempt(), result.error(), r.delay()));
-      return Recorded.ANNOUNCED;
-    }
-    // A failure the retries do not take: settling is itself the compare-and-set on (id,
-    // attempt, worker, running).
-    if (!PlanWriter.finishTask(c, t, result)) {
-      return refused(t);
+      run = locked.get();
+      stepFinished(t, result, took, run);
+    } else {
+      run = Runs.lock(c, t.runId());
+      stepFinished(t, result, took, run);
+      Optional<Held> held = Attempts.lockHeld(c, t);
+      if (held.isEmpty()) {
+        return refused(t);
+      }
+      Held h = held.get();
+      Decision d =
+          Retries.decide(
+              result.outcome() == Completion.Outcome.INVALID
+                  ? Retries.End.INVALID
+                  : Retries.End.FAILED,
+              new Retries.State(h.attempt(), h.maxAttempts(), h.backoff(), h.cancelRequested(), 0));
+      if (d instanceof Decision.Requeue r) {
+        Attempts.fail(c, t.id(), t.attempt(), result.exitCode(), result.error());
+        Tasks.requeue(
+            c,
+            t.runId(),
+            t.id(),
+            t.stepId(),
+            r.delay(),
+            result.error(),
+            result.exitCode(),
+            Retries.retryingDetail(t.attempt(), result.error(), r.delay()));
+        return Recorded.ANNOUNCED;
+      }
+      // A failure the retries do not take: settling is itself the compare-and-set on (id,
+      // attempt, worker, running).
+      if (!PlanWriter.finishTask(c, t, result)) {
+        return refused(t);
+      }
     }
     return new Recorded(true, advance(c, t.runId(), run, true, next, null).unannounced());
   }

@@ -13,7 +13,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Optional;
 
 /**
@@ -231,17 +230,16 @@ public final class Tasks {
     Object[] args = new Object[settle.length + 1];
     args[0] = t.runId();
     System.arraycopy(settle, 0, args, 1, settle.length);
-    List<Runs.RunRow> settled =
-        Sql.query(
+    Optional<Runs.RunRow> run =
+        Sql.one(
             c,
             "with r as ("
                 + Runs.LOCK_RUN_ROW
                 + "), "
                 + SETTLE.formatted(" and exists (select 1 from r)")
-                + " select r.*, exists (select 1 from e) as settled from r",
-            rs -> rs.getBoolean("settled") ? Runs.runRow(rs) : null,
+                + " select r.* from r where exists (select 1 from e)",
+            Runs::runRow,
             args);
-    Optional<Runs.RunRow> run = settled.stream().filter(Objects::nonNull).findFirst();
     if (run.isPresent()) {
       settled(c, t, r);
     }
