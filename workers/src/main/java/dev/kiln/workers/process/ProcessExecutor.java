@@ -179,8 +179,8 @@ public final class ProcessExecutor implements Executor {
 
   /**
    * Copies a stream's lines to the step's log on a pooled thread: threads are reused from step to
-   * step, since starting two new ones per step cost more than the step itself (docs/benchmarks.md,
-   * "Per step").
+   * step, since starting two new ones (Thread.start waits for each to run) cost 1.5-2.7 ms a step
+   * (docs/benchmarks.md, "Issue 18, session 7").
    */
   private static Future<?> pump(InputStream in, String stream, LogSink sink, String step) {
     return PUMPS.submit(
