@@ -2,6 +2,7 @@ package dev.kiln.deploy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.kiln.engine.testing.Await;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.Files;
@@ -9,7 +10,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
-import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -34,6 +35,10 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class LauncherTest {
   private static final Path ROOT = Path.of("..").toAbsolutePath().normalize();
+
+  /** How long the launcher's background archive maker may take. */
+  private static final Duration WITHIN = Duration.ofSeconds(120);
+
   private static final Pattern RELEASE_VERSION = Pattern.compile("(?m)^JAVA_VERSION=\"(\\d+)");
   private static final String MAIN =
       """
@@ -141,10 +146,7 @@ class LauncherTest {
       ch.truncate(size / 2);
     }
     assertThat(kiln(Map.of(), "runs")).doesNotContain("SharedArchiveFile");
-    Instant deadline = Instant.now().plus(Duration.ofSeconds(120));
-    while (Files.size(archive) != size && Instant.now().isBefore(deadline)) {
-      Thread.sleep(100);
-    }
+    Await.until("the archive made again", WITHIN, () -> Files.size(archive) == size);
     assertThat(Files.size(archive)).as("archive made again at full size").isEqualTo(size);
     assertThat(kiln(Map.of(), "runs")).contains("-XX:SharedArchiveFile=" + archive);
   }
@@ -161,10 +163,8 @@ class LauncherTest {
     Path withStore =
         withoutStore.resolveSibling(
             withoutStore.getFileName().toString().replace("-nodb.jsa", "-db.jsa"));
-    Instant deadline = Instant.now().plus(Duration.ofSeconds(120));
-    while (Files.exists(withoutStore) && Instant.now().isBefore(deadline)) {
-      Thread.sleep(100);
-    }
+    Await.until(
+        "the archive without the store replaced", WITHIN, () -> !Files.exists(withoutStore));
     assertThat(withoutStore).as("replaced by the archive made with the store").doesNotExist();
     assertThat(Files.readString(sizeFile(withStore)).trim())
         .isEqualTo(String.valueOf(Files.size(withStore)));
@@ -173,23 +173,23 @@ class LauncherTest {
 
   private Path awaitArchive() throws Exception {
     Path cds = home.resolve("cds");
-    Instant deadline = Instant.now().plus(Duration.ofSeconds(120));
-    while (Instant.now().isBefore(deadline)) {
-      if (Files.isDirectory(cds)) {
-        try (Stream<Path> files = Files.list(cds)) {
-          List<Path> ready =
-              files
-                  .filter(p -> p.getFileName().toString().endsWith(".jsa"))
-                  .filter(p -> Files.exists(sizeFile(p)))
-                  .toList();
-          if (!ready.isEmpty()) {
-            return ready.get(0);
+    List<Path> ready = new ArrayList<>();
+    Await.until(
+        "a class-data archive in " + cds,
+        WITHIN,
+        () -> {
+          if (!Files.isDirectory(cds)) {
+            return false;
           }
-        }
-      }
-      Thread.sleep(100);
-    }
-    throw new AssertionError("no class-data archive in " + cds + " within 120 s");
+          try (Stream<Path> files = Files.list(cds)) {
+            files
+                .filter(p -> p.getFileName().toString().endsWith(".jsa"))
+                .filter(p -> Files.exists(sizeFile(p)))
+                .forEach(ready::add);
+          }
+          return !ready.isEmpty();
+        });
+    return ready.get(0);
   }
 
   private static Path sizeFile(Path archive) {
