@@ -2,9 +2,16 @@ package dev.kiln.deploy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.kiln.engine.daemon.Wire;
 import dev.kiln.engine.testing.Await;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -13,6 +20,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.jar.Attributes;
 import java.util.jar.JarEntry;
@@ -169,6 +177,52 @@ class LauncherTest {
     assertThat(Files.readString(sizeFile(withStore)).trim())
         .isEqualTo(String.valueOf(Files.size(withStore)));
     assertThat(kiln(Map.of(), "runs")).contains("-XX:SharedArchiveFile=" + withStore);
+  }
+
+  /**
+   * After the daemon's first line the launcher has committed to its answer: a whole answer is
+   * printed with its exit code; one cut short (the daemon died while writing, no closing "end")
+   * exits 1 with a one-line error and is not run again through java. The daemon here is a socket of
+   * the test's that answers as a real one would, then stops where the test says.
+   */
+  @Test
+  void anAnswerCutShortByTheDaemonIsAnErrorNotASuccess() throws Exception {
+    String whole = "a whole answer\n";
+    assertThat(runWithDaemon("kiln-daemon\n7 " + whole.length() + " 0\n" + whole + "end\n", 7))
+        .isEqualTo("a whole answer");
+    String cut = "the first half of an answ";
+    String out = runWithDaemon("kiln-daemon\n0 200 0\n" + cut, 1);
+    assertThat(out)
+        .startsWith(cut + "kiln: the daemon (pid 4242) stopped in the middle of its answer")
+        .doesNotContain("runs |"); // not run again through java (Echo prints its arguments)
+    assertThat(out.lines()).hasSize(1);
+  }
+
+  private String runWithDaemon(String answer, int exit) throws Exception {
+    try (ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      Path jar = root.resolve("deploy/target/kiln.jar");
+      String key = Files.size(jar) + "-" + Files.getLastModifiedTime(jar).to(TimeUnit.SECONDS);
+      Files.createDirectories(home);
+      Files.writeString(
+          home.resolve("daemon"), server.getLocalPort() + " s3cret " + key + " 4242\n");
+      CompletableFuture<String> request =
+          CompletableFuture.supplyAsync(
+              () -> {
+                try (Socket s = server.accept()) {
+                  InputStream in = s.getInputStream();
+                  String secret = Wire.line(in);
+                  s.getOutputStream().write(answer.getBytes(StandardCharsets.UTF_8));
+                  s.shutdownOutput();
+                  in.readAllBytes(); // until the launcher exits: no reset over unread bytes
+                  return secret;
+                } catch (IOException e) {
+                  throw new UncheckedIOException(e);
+                }
+              });
+      String out = run(Map.of(), exit, "runs");
+      assertThat(request.get(60, TimeUnit.SECONDS)).isEqualTo("s3cret");
+      return out;
+    }
   }
 
   private Path awaitArchive() throws Exception {

@@ -161,6 +161,7 @@ public final class Daemon implements AutoCloseable {
                     .getBytes(StandardCharsets.UTF_8));
             out.write(a.out());
             out.write(a.err());
+            out.write((Wire.END + "\n").getBytes(StandardCharsets.UTF_8));
           }
           out.flush();
         }

@@ -72,11 +72,16 @@ public record DaemonClient(int port, String secret, String key, long pid) {
       if (head.length != 3) {
         return Optional.empty();
       }
-      return Optional.of(
+      Answer a =
           new Answer(
               Integer.parseInt(head[0]),
               in.readNBytes(Integer.parseInt(head[1])),
-              in.readNBytes(Integer.parseInt(head[2]))));
+              in.readNBytes(Integer.parseInt(head[2])));
+      if (!Wire.END.equals(Wire.line(in))) {
+        throw new IOException(
+            "the daemon on port " + port + " stopped in the middle of its answer");
+      }
+      return Optional.of(a);
     }
   }
 

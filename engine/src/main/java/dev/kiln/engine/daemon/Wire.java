@@ -26,6 +26,9 @@ public final class Wire {
 
   public static final String REFUSED = "refused";
 
+  /** The line after an answer's bytes: without it, the daemon died while writing them. */
+  public static final String END = "end";
+
   static final int MAX_LINE = 256;
   static final int MAX_REQUEST = 1 << 20;
 
