@@ -1,5 +1,8 @@
 package dev.kiln.steps.table;
 
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -280,10 +283,11 @@ public final class Table implements AutoCloseable {
    * pass over the data, streamed chunk by chunk ({@link DuckDBChunkedResult}): the file is parsed
    * once and never held as a table, and a numeric column is never copied while it grows.
    *
-   * <p>A streamed result can end early without an error when the file has a bad value (the driver
-   * drops the error), so the rows are checked after the stream: a file opened by {@link
-   * #openForScan} keeps its bad CSV rows aside (read_csv's store_rejects) and any kept row is the
-   * error; a Parquet file's rows must number what its metadata says.
+   * <p>The driver's {@code nextChunk()} answers false both at the end and when the query failed
+   * mid-stream (a read error, a bad value), so the stream's own error is asked for after it ({@link
+   * #failedStream}), and the rows are checked too: a file opened by {@link #openForScan} keeps its
+   * bad CSV rows aside (read_csv's store_rejects) and any kept row is the error; a Parquet file's
+   * rows must number what its metadata says.
    */
   public Columns scan(List<String> numeric, List<String> text) throws DataException {
     int k = numeric.size();
@@ -327,6 +331,7 @@ public final class Table implements AutoCloseable {
           }
         }
       }
+      failedStream(rs);
       checkComplete(count);
     } catch (SQLException e) {
       throw unreadable(file, e);
@@ -341,6 +346,39 @@ public final class Table implements AutoCloseable {
       outTexts.put(text.get(i), texts.get(i));
     }
     return new Columns(count, outNums, outTexts);
+  }
+
+  /**
+   * duckdb_jdbc's package-private {@code DuckDBChunkedResult.checkError()}: the only way to ask a
+   * chunked result whether it ended because the query failed (the C API's {@code
+   * duckdb_result_error}). Looked up once; a driver without it fails every scan loudly, and
+   * TableStreamTest, rather than letting a failed stream pass for a short file.
+   */
+  private static final MethodHandle CHECK_ERROR = checkErrorHandle();
+
+  private static MethodHandle checkErrorHandle() {
+    try {
+      return MethodHandles.privateLookupIn(DuckDBChunkedResult.class, MethodHandles.lookup())
+          .findVirtual(DuckDBChunkedResult.class, "checkError", MethodType.methodType(void.class));
+    } catch (ReflectiveOperationException e) {
+      return null;
+    }
+  }
+
+  /** Throws the error a finished stream ended on, if it ended on one. */
+  static void failedStream(DuckDBChunkedResult rs) throws SQLException {
+    if (CHECK_ERROR == null) {
+      throw new IllegalStateException(
+          "this duckdb_jdbc has no DuckDBChunkedResult.checkError(): Table cannot tell a failed"
+              + " stream from a finished one");
+    }
+    try {
+      CHECK_ERROR.invokeExact(rs);
+    } catch (SQLException | RuntimeException | Error e) {
+      throw e;
+    } catch (Throwable e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   /**
