@@ -38,8 +38,10 @@ import picocli.CommandLine.Spec;
     description = {
       "Keep one warm JVM per KILN_HOME that answers the read-only commands",
       "(runs, runs show|compare, logs without --follow, models list|show|history,",
-      "datasets, lineage, validate, --help) for the kiln launcher. Opt-in: without it,",
-      "or when it cannot be reached, the launcher runs java as always.",
+      "datasets, lineage, validate, --help) for the kiln launcher, which starts one in",
+      "the background after a read-only command that found none (KILN_DAEMON=manual:",
+      "only 'kiln daemon start' does; KILN_DAEMON=0: never use one). Without it, or when",
+      "it cannot be reached, the launcher runs java as always.",
       "It ends after --idle without requests, when kiln.jar changes, or on 'kiln daemon stop'."
     },
     subcommands = {

@@ -82,6 +82,7 @@ class DaemonCommandTest {
       env.put("KILN_DB_PASSWORD", db.password());
     }
     env.put("KILN_CDS", "0"); // no class-data archive made in the background
+    env.put("KILN_DAEMON", "manual"); // only the daemon a test starts, unless it says otherwise
   }
 
   @AfterEach
@@ -180,6 +181,42 @@ class DaemonCommandTest {
     assertThat(kiln(Map.of(), "runs", "show", "99")).isEqualTo(before);
     assertThat(kiln(Map.of(), "validate", "ok.yaml").code()).isZero();
     assertThat(kiln(Map.of(), "daemon", "status").code()).isEqualTo(Main.FAILED);
+  }
+
+  /**
+   * By default (KILN_DAEMON unset or auto) a read-only call that found no daemon is answered
+   * directly and, once it has ended, starts one in the background that answers the calls after it;
+   * a call with another build's daemon file starts one for this build.
+   */
+  @Test
+  void aReadOnlyCallLeavesADaemonForTheNextOnes() throws Exception {
+    Map<String, String> auto = Map.of("KILN_DAEMON", "auto");
+    Result first = kiln(auto, "runs");
+    assertThat(first.out()).contains("no runs yet");
+    DaemonClient d = awaitDaemon();
+    assertThat(kiln(auto, "runs")).isEqualTo(first);
+    assertThat(d.status().orElseThrow()).contains("served 1");
+
+    // A rebuilt kiln.jar: the daemon of the old build is not asked, and one for this build starts.
+    assertThat(kiln(auto, "daemon", "stop").code()).isZero();
+    Files.writeString(home.resolve(Daemon.FILE), "1 secret 0-0 1\n");
+    assertThat(kiln(auto, "runs")).isEqualTo(first);
+    DaemonClient again = awaitDaemon();
+    assertThat(again.pid()).isNotEqualTo(d.pid());
+    assertThat(kiln(auto, "validate", "ok.yaml").out()).isEqualTo("ok.yaml: ok (hello, 1 steps)\n");
+    assertThat(again.status().orElseThrow()).contains("served 1");
+  }
+
+  private DaemonClient awaitDaemon() throws Exception {
+    Await.until(
+        "a daemon started by the launcher",
+        Duration.ofSeconds(120),
+        () ->
+            DaemonClient.of(home)
+                .filter(c -> !c.key().equals("0-0"))
+                .flatMap(DaemonClient::status)
+                .isPresent());
+    return DaemonClient.of(home).orElseThrow();
   }
 
   @Test
