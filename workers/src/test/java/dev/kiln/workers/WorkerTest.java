@@ -196,6 +196,9 @@ class WorkerTest {
         () -> Pipelines.pidWritten(pidFile) && task(run, "long").status() == StepStatus.RUNNING,
         WITHIN,
         "the long step to start");
+    // The threads copying its output carry its name while they do (a thread dump says whose).
+    assertThat(threadNames())
+        .contains("kiln-step-output long stdout", "kiln-step-output long stderr");
     engine.runs().cancel(run);
     var r = awaitEnd(engine, run, WITHIN);
     assertThat(r.status()).isEqualTo(RunStatus.CANCELLED);
@@ -207,6 +210,16 @@ class WorkerTest {
         () -> ProcessHandle.of(shell).map(h -> !h.isAlive()).orElse(true),
         Duration.ofSeconds(10),
         "the step's shell to be gone");
+    await(
+        () -> threadNames().stream().noneMatch(n -> n.startsWith("kiln-step-output long")),
+        Duration.ofSeconds(10),
+        "the output threads to drop the step's name");
+  }
+
+  private static java.util.Set<String> threadNames() {
+    return Thread.getAllStackTraces().keySet().stream()
+        .map(Thread::getName)
+        .collect(java.util.stream.Collectors.toSet());
   }
 
   @Test

@@ -185,6 +185,10 @@ public final class ProcessExecutor implements Executor {
   private static Future<?> pump(InputStream in, String stream, LogSink sink, String step) {
     return PUMPS.submit(
         () -> {
+          // Named for the step while it pumps, so a thread dump says whose output it copies.
+          Thread self = Thread.currentThread();
+          String idle = self.getName();
+          self.setName("kiln-step-output " + step + " " + stream);
           try (Reader r = new InputStreamReader(in, StandardCharsets.UTF_8)) {
             // Read by hand, not readLine(): one 4 GB line must not be held in memory whole.
             char[] buf = new char[8192];
@@ -210,6 +214,8 @@ public final class ProcessExecutor implements Executor {
             }
           } catch (IOException e) {
             sink.line("system", stream + " of " + step + " could not be read: " + e.getMessage());
+          } finally {
+            self.setName(idle);
           }
         });
   }
