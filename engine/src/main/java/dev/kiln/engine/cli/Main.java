@@ -3,9 +3,9 @@ package dev.kiln.engine.cli;
 import dev.kiln.engine.config.ConfigException;
 import dev.kiln.engine.registry.RegistryException;
 import dev.kiln.engine.spi.CommandProvider;
+import dev.kiln.engine.util.LaunchMechanism;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.ServiceLoader;
 import java.util.Set;
 import picocli.CommandLine;
@@ -70,14 +70,8 @@ public final class Main implements Runnable {
   }
 
   public static void main(String[] args) {
-    // Steps are child processes: on Linux, vfork starts one faster than the default
-    // posix_spawn through jspawnhelper (measured in `kiln bench`: about 15 % more fan-out steps
-    // per second). Newer JDKs deprecate it, so only where it is the plain, supported choice.
-    if (System.getProperty("jdk.lang.Process.launchMechanism") == null
-        && Runtime.version().feature() < 21
-        && System.getProperty("os.name", "").toLowerCase(Locale.ROOT).contains("linux")) {
-      System.setProperty("jdk.lang.Process.launchMechanism", "VFORK");
-    }
+    // Steps are child processes: vfork where it is the plain, supported choice.
+    LaunchMechanism.preferVfork();
     System.exit(execute(args));
   }
 

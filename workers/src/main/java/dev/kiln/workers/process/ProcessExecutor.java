@@ -6,6 +6,7 @@ import dev.kiln.engine.spi.Invocation;
 import dev.kiln.engine.spi.LogSink;
 import dev.kiln.engine.task.Completion.Outcome;
 import dev.kiln.engine.util.DaemonThreads;
+import dev.kiln.engine.util.LaunchMechanism;
 import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
@@ -34,8 +35,6 @@ import java.util.concurrent.TimeoutException;
  * session of their own.
  */
 public final class ProcessExecutor implements Executor {
-  private static final String LAUNCH_MECHANISM = "jdk.lang.Process.launchMechanism";
-
   static final Duration GRACE = Duration.ofSeconds(5);
 
   /** The threads that copy steps' output to their logs, two per running step, kept when idle. */
@@ -43,13 +42,9 @@ public final class ProcessExecutor implements Executor {
       Executors.newCachedThreadPool(DaemonThreads.named("kiln-step-output"));
 
   static {
-    // JDK 17 on Linux starts a child through jspawnhelper, a helper that then execs the command:
-    // two execs a step. vfork execs the command straight from the JVM: `sh -c true` took 58-77 ms
-    // against 149-200 ms a spawn on the loaded CI machine (docs/benchmarks.md, "Per step").
-    // Read once, when the JDK starts its first child; a value set by the user wins.
-    if (System.getProperty(LAUNCH_MECHANISM) == null) {
-      System.setProperty(LAUNCH_MECHANISM, "VFORK");
-    }
+    // vfork where it is the plain, supported choice (JDK 17 on Linux); embedded use (tests, a
+    // worker started without Main) gets the same choice as the CLI.
+    LaunchMechanism.preferVfork();
   }
 
   /**
