@@ -51,7 +51,13 @@ class LauncherTest {
   private static final String MAIN =
       """
       public class Echo {
-        public static void main(String[] args) {
+        public static void main(String[] args) throws Exception {
+          String log = System.getenv("ECHO_LOG");
+          if (log != null) {
+            java.nio.file.Files.writeString(java.nio.file.Path.of(log),
+                String.join(" ", args) + "\\n", java.nio.file.StandardOpenOption.CREATE,
+                java.nio.file.StandardOpenOption.APPEND);
+          }
           System.out.println(String.join(" ", args) + " | "
               + String.join(" ", java.lang.management.ManagementFactory.getRuntimeMXBean()
                   .getInputArguments())
@@ -196,6 +202,27 @@ class LauncherTest {
         .startsWith(cut + "kiln: the daemon (pid 4242) stopped in the middle of its answer")
         .doesNotContain("runs |"); // not run again through java (Echo prints its arguments)
     assertThat(out.lines()).hasSize(1);
+  }
+
+  /**
+   * With KILN_DAEMON=auto and a store up, a read-only call that found no daemon starts one once it
+   * has ended; a start that leaves no daemon (this jar's main only prints) is written down, so that
+   * further calls do not try again while that note is under 10 minutes old.
+   */
+  @Test
+  void aDaemonStartThatLeavesNoDaemonIsNotRepeated() throws Exception {
+    Files.createDirectories(home.resolve("pgdata"));
+    Files.writeString(home.resolve("pgdata/postmaster.pid"), "1\n");
+    Path log = dir.resolve("echo.log");
+    Map<String, String> env =
+        Map.of("KILN_DAEMON", "auto", "KILN_CDS", "0", "ECHO_LOG", log.toString());
+    assertThat(kiln(env, "runs")).startsWith("runs | ");
+    Path failed = home.resolve(".daemon-failed");
+    Await.until("the launcher's daemon start, failed", WITHIN, () -> Files.exists(failed));
+    assertThat(Files.readAllLines(log)).containsExactly("runs", "daemon start");
+    assertThat(Files.readString(failed)).contains("left no daemon");
+    Await.until(
+        "the start's lock let go", WITHIN, () -> !Files.exists(home.resolve(".daemon-starting")));
   }
 
   private String runWithDaemon(String answer, int exit) throws Exception {
