@@ -1,7 +1,6 @@
 package dev.kiln.workers.loop;
 
 import java.io.IOException;
-import java.nio.file.FileStore;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -29,9 +28,15 @@ final class DiskSpace {
     if (p == null) {
       return Long.MAX_VALUE;
     }
+    // java.io.File asks statvfs(3) directly; Files.getFileStore first reads /proc/self/mounts to
+    // find the mount (0.4 ms, on every claim). File says 0 for a full disk and for an error too:
+    // the file store tells them apart.
+    long usable = p.toFile().getUsableSpace();
+    if (usable > 0) {
+      return usable;
+    }
     try {
-      FileStore store = Files.getFileStore(p);
-      return store.getUsableSpace();
+      return Files.getFileStore(p).getUsableSpace();
     } catch (IOException e) {
       return Long.MAX_VALUE;
     }
