@@ -43,6 +43,9 @@ import picocli.CommandLine.Option;
       "'kiln run' (a new JVM per run) and through a warm 'kiln server' (a child",
       "process on port 0, runs posted to its API), and prints ms per step and the",
       "ratio to make of each; then validates and plans a 10,000-step pipeline.",
+      "First it measures the machine's ceiling: how many 'sh -c true' processes",
+      "the JVM starts and reaps a second from one thread per core (3 s), and",
+      "prints make -j2's fan-out rate as a share of it.",
       "'kiln bench' without WHAT runs this. Results are recorded in docs/benchmarks.md."
     })
 final class StepsBench implements Callable<Integer> {
@@ -91,6 +94,9 @@ final class StepsBench implements Callable<Integer> {
     }
     double cmdMs = commandMillis(50);
     System.out.printf("sh -c true as a child process: %.2f ms median of 50%n", cmdMs);
+    ProcessCeiling.Result ceiling =
+        ProcessCeiling.measure(Runtime.getRuntime().availableProcessors(), Duration.ofSeconds(3));
+    System.out.println("this machine's ceiling: " + ceiling.describe());
     Path dir = Files.createTempDirectory("kiln-bench-steps");
     Files.writeString(dir.resolve("chain.yaml"), BenchRuns.chainYaml("bench-chain", steps, null));
     Files.writeString(dir.resolve("fanout.yaml"), BenchRuns.fanoutYaml("bench-fanout", steps));
@@ -166,6 +172,14 @@ final class StepsBench implements Callable<Integer> {
     System.out.printf(
         "(slots %d; medians of %d runs; make and snakemake run 'sh -c true' per step)%n",
         o.slots, repeat);
+    double makeFanout = steps / (rows.get(1).wallMs() / 1000);
+    System.out.printf(
+        "make -j2's fan-out starts %.0f steps a second, %.0f %% of the ceiling; 1.5x its time per"
+            + " step is %.0f a second, %.0f %%%n",
+        makeFanout,
+        ceiling.share(makeFanout) * 100,
+        makeFanout / 1.5,
+        ceiling.share(makeFanout / 1.5) * 100);
     planBench();
     return Main.OK;
   }

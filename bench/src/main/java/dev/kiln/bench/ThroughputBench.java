@@ -40,6 +40,9 @@ import picocli.CommandLine.Option;
       "and waits for all to end. Prints runs/min (first POST to last end), the",
       "POST's p50/p99 and the p99 trigger-to-finish (run created to run finished,",
       "on the database clock). A warm-up round of --warmup runs goes first.",
+      "Last, the machine's ceiling: 'sh -c true' processes started and reaped a",
+      "second from one thread per core (3 s), and this run's rate and 10,000",
+      "runs/min as shares of it (each run starts one process).",
       "See docs/benchmarks.md."
     })
 final class ThroughputBench implements Callable<Integer> {
@@ -113,6 +116,13 @@ final class ThroughputBench implements Callable<Integer> {
       System.out.printf(
           "sh -c true as a child process: %.2f ms median (loaded machines: compare ratios)%n",
           StepsBench.commandMillis(20));
+      ProcessCeiling.Result ceiling =
+          ProcessCeiling.measure(Runtime.getRuntime().availableProcessors(), Duration.ofSeconds(3));
+      System.out.printf(
+          "this machine's ceiling: %s; this run's rate is %.0f %% of it, 10,000 runs/min %.0f %%%n",
+          ceiling.describe(),
+          ceiling.share(runs / r.seconds()) * 100,
+          ceiling.share(10_000 / 60.0) * 100);
     }
     return Main.OK;
   }

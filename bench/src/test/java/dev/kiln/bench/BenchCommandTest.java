@@ -33,6 +33,9 @@ class BenchCommandTest {
     assertThat(r.exit()).as(r.err()).isZero();
     assertThat(r.out())
         .contains("sh -c true as a child process:")
+        .containsPattern("this machine's ceiling: [1-9]\\d* process starts a second")
+        .containsPattern(
+            "make -j2's fan-out starts [1-9]\\d* steps a second, \\d+ % of the ceiling")
         .containsPattern("make +chain +\\d+ +[0-9.]+ +1\\.00")
         .containsPattern("kiln run \\(cold JVM\\) +chain")
         .containsPattern("kiln server \\(warm\\) +fan-out +\\d+ +[0-9.]+ +[0-9.]+")
