@@ -59,6 +59,40 @@ class WorkerTest {
   }
 
   @Test
+  void finishedRunsLeaveNoFolderInTheWorkFolder() throws Exception {
+    // Six steps on four slots end and clean up while their siblings start: the run's folder is
+    // removed when it is empty and made again by the next step, never failing one.
+    String yaml =
+        """
+        name: tidy
+        steps:
+          a: { run: "true" }
+          b: { run: "true" }
+          c: { run: "true" }
+          d: { run: "true" }
+          e: { run: "true" }
+          f: { run: "true" }
+          join: { needs: [a, b, c, d, e, f], run: "true" }
+        """;
+    for (int i = 0; i < 3; i++) {
+      long run = start(engine, yaml, Map.of());
+      var r = awaitEnd(engine, run, WITHIN);
+      assertThat(r.status()).as("%s", engine.store().tasks(run)).isEqualTo(RunStatus.SUCCEEDED);
+    }
+    Path work = engine.config().workDir();
+    await(
+        () -> {
+          try (var entries = Files.list(work)) {
+            return entries.findAny().isEmpty();
+          } catch (java.io.IOException e) {
+            return false;
+          }
+        },
+        WITHIN,
+        "the work folder to be empty");
+  }
+
+  @Test
   void outputsMetricsArtifactsAndLogsFlowBetweenSteps() {
     long run =
         start(

@@ -17,6 +17,7 @@ import dev.kiln.engine.task.Completion;
 import dev.kiln.engine.task.TaskSpec;
 import dev.kiln.workers.process.LocalProcesses;
 import java.io.IOException;
+import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -215,10 +216,18 @@ final class TaskRunner {
    * probes every missing parent, each failure an exception: three times the system calls.)
    */
   private static void makeFolders(Path work, Path artifacts) throws IOException {
-    try {
-      Files.createDirectory(work);
-    } catch (NoSuchFileException e) {
-      Files.createDirectories(work);
+    for (int tries = 1; ; tries++) {
+      try {
+        Files.createDirectory(work);
+        break;
+      } catch (NoSuchFileException e) {
+        // No run folder: the run's first step here, or another step's clean-up has just removed
+        // it, empty, between our two mkdirs (cleanUp): make it and try again.
+        if (tries == 5) {
+          throw e;
+        }
+        Files.createDirectories(work.getParent());
+      }
     }
     Files.createDirectory(artifacts.getParent());
     Files.createDirectory(artifacts);
@@ -253,7 +262,16 @@ final class TaskRunner {
    */
   void cleanUp(ClaimedTask task) throws IOException {
     if (!KEEP_WORK) {
-      ArtifactStore.deleteTree(workDir(task));
+      Path work = workDir(task);
+      ArtifactStore.deleteTree(work);
+      // The run's folder goes with the last of its steps' folders; a server would otherwise keep
+      // one empty folder per run it ever ran. A step of the run starting now makes it again
+      // (makeFolders).
+      try {
+        Files.delete(work.getParent());
+      } catch (DirectoryNotEmptyException | NoSuchFileException e) {
+        // another step's folder is still there, or another clean-up removed it first
+      }
     }
   }
 
