@@ -256,21 +256,24 @@ final class TaskRunner {
   }
 
   /**
-   * Removes the attempt's work folder (unless KILN_KEEP_WORK=true). The worker calls this after it
-   * has recorded the result and claimed what that made ready, so removing files is not on the path
-   * from one step to the next.
+   * Removes the attempt's work folder (unless KILN_KEEP_WORK=true), and the run's when {@code
+   * lastOfRunHere} (no other step of the run runs on this worker) and it is empty. The worker calls
+   * this after it has recorded the result and claimed what that made ready, so removing files is
+   * not on the path from one step to the next.
    */
-  void cleanUp(ClaimedTask task) throws IOException {
+  void cleanUp(ClaimedTask task, boolean lastOfRunHere) throws IOException {
     if (!KEEP_WORK) {
       Path work = workDir(task);
       ArtifactStore.deleteTree(work);
-      // The run's folder goes with the last of its steps' folders; a server would otherwise keep
-      // one empty folder per run it ever ran. A step of the run starting now makes it again
-      // (makeFolders).
-      try {
-        Files.delete(work.getParent());
-      } catch (DirectoryNotEmptyException | NoSuchFileException e) {
-        // another step's folder is still there, or another clean-up removed it first
+      if (lastOfRunHere) {
+        // The run's folder goes with the last of its steps' folders (a server would otherwise
+        // keep one empty folder per run it ever ran), when no other step of the run runs here;
+        // one on another worker sharing this KILN_HOME keeps it, or makes it again (makeFolders).
+        try {
+          Files.delete(work.getParent());
+        } catch (DirectoryNotEmptyException | NoSuchFileException e) {
+          // another step's folder is still there, or another clean-up removed it first
+        }
       }
     }
   }

@@ -347,7 +347,7 @@ final class Worker implements WorkerRuntime.Handle {
     }
     launch(next);
     try {
-      runner.cleanUp(t);
+      runner.cleanUp(t, active.values().stream().noneMatch(x -> x.task().runId() == t.runId()));
     } catch (IOException e) {
       log.warn(
           "could not remove the work folder of {} (run {}): {}",
