@@ -94,8 +94,7 @@ final class StepsBench implements Callable<Integer> {
     }
     double cmdMs = commandMillis(50);
     System.out.printf("sh -c true as a child process: %.2f ms median of 50%n", cmdMs);
-    ProcessCeiling.Result ceiling =
-        ProcessCeiling.measure(Runtime.getRuntime().availableProcessors(), Duration.ofSeconds(3));
+    ProcessCeiling.Result ceiling = ProcessCeiling.measure();
     System.out.println("this machine's ceiling: " + ceiling.describe());
     Path dir = Files.createTempDirectory("kiln-bench-steps");
     Files.writeString(dir.resolve("chain.yaml"), BenchRuns.chainYaml("bench-chain", steps, null));

@@ -116,8 +116,7 @@ final class ThroughputBench implements Callable<Integer> {
       System.out.printf(
           "sh -c true as a child process: %.2f ms median (loaded machines: compare ratios)%n",
           StepsBench.commandMillis(20));
-      ProcessCeiling.Result ceiling =
-          ProcessCeiling.measure(Runtime.getRuntime().availableProcessors(), Duration.ofSeconds(3));
+      ProcessCeiling.Result ceiling = ProcessCeiling.measure();
       System.out.printf(
           "this machine's ceiling: %s; this run's rate is %.0f %% of it, 10,000 runs/min %.0f %%%n",
           ceiling.describe(),

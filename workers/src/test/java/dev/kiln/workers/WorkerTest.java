@@ -14,6 +14,7 @@ import dev.kiln.engine.store.TaskRecord;
 import dev.kiln.engine.task.RunStatus;
 import dev.kiln.engine.task.StepStatus;
 import dev.kiln.engine.testing.TestDb;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -60,8 +61,9 @@ class WorkerTest {
 
   @Test
   void finishedRunsLeaveNoFolderInTheWorkFolder() throws Exception {
-    // Six steps on four slots end and clean up while their siblings start: the run's folder is
-    // removed when it is empty and made again by the next step, never failing one.
+    // Six steps on four slots end and clean up while their siblings run: the run's folder stays
+    // while any step of the run runs here (the join is claimed before the last sibling cleans
+    // up) and goes with the last one.
     String yaml =
         """
         name: tidy
@@ -84,7 +86,7 @@ class WorkerTest {
         () -> {
           try (var entries = Files.list(work)) {
             return entries.findAny().isEmpty();
-          } catch (java.io.IOException e) {
+          } catch (IOException e) {
             return false;
           }
         },
