@@ -43,7 +43,14 @@ class WorkerTest {
             .start(
                 engine,
                 new WorkerRuntime.Options(
-                    "test-worker", List.of("default"), 4, Duration.ofSeconds(10), null));
+                    // Named for this test's home: each test has a fresh database, so task ids
+                    // repeat, and a step's processes are found by KILN_TASK=id/attempt/worker: a
+                    // kill left over from another test must not match this test's steps.
+                    "test-worker-" + home.getFileName(),
+                    List.of("default"),
+                    4,
+                    Duration.ofSeconds(10),
+                    null));
   }
 
   @AfterEach
